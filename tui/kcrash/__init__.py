@@ -1,0 +1,1 @@
+"""kcrash: a terminal console for Kubernetes pods that crash-loop."""

@@ -1,0 +1,284 @@
+"""Plain records kcrash reasons about: built once per object version by the cluster layer.
+
+Records keep only the fields the console shows or reasons about. They are frozen and slotted, hold
+no API objects and no behaviour beyond small derived properties.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+StateKind = Literal["waiting", "running", "terminated", "unknown"]
+EventType = Literal["Normal", "Warning"]
+ProbeKind = Literal["liveness", "readiness", "startup"]
+RefKind = Literal["Secret", "ConfigMap"]
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerState:
+    """One of a container's states (`state` or `lastState`)."""
+
+    kind: StateKind
+    reason: str = ""
+    message: str = ""
+    exit_code: int | None = None
+    signal: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    container_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """A liveness, readiness or startup probe with the numbers that decide when it kills."""
+
+    kind: ProbeKind
+    handler: str  # human form: "GET :8080/healthz", "tcp :5432", "exec: cat /tmp/ready"
+    initial_delay_seconds: int = 0
+    period_seconds: int = 10
+    timeout_seconds: int = 1
+    failure_threshold: int = 3
+    success_threshold: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class EnvRef:
+    """A reference from a container to a ConfigMap or Secret (env valueFrom, envFrom, or volume)."""
+
+    kind: RefKind
+    name: str
+    key: str = ""  # "" for envFrom / whole-object volume references
+    env_name: str = ""  # the variable it fills, "" for envFrom / volumes
+    optional: bool = False
+    via: Literal["env", "envFrom", "volume"] = "env"
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    """What the pod spec asks of one container."""
+
+    name: str
+    image: str
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    memory_request: int | None = None  # bytes
+    memory_limit: int | None = None  # bytes
+    cpu_request: int | None = None  # millicores
+    cpu_limit: int | None = None  # millicores
+    liveness: Probe | None = None
+    readiness: Probe | None = None
+    startup: Probe | None = None
+    env_refs: tuple[EnvRef, ...] = ()
+    env_names: tuple[str, ...] = ()  # plain env variable names (values are never kept)
+    init: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerStatus:
+    """What the kubelet reports for one container."""
+
+    name: str
+    ready: bool = False
+    started: bool | None = None
+    restart_count: int = 0
+    image: str = ""
+    state: ContainerState = field(default_factory=lambda: ContainerState("unknown"))
+    last_state: ContainerState | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRef:
+    kind: str
+    name: str
+    uid: str = ""
+    controller: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PodCondition:
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+    last_transition: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    """A pod as kcrash sees it."""
+
+    namespace: str
+    name: str
+    uid: str = ""
+    resource_version: str = ""
+    created_at: datetime | None = None
+    deletion_timestamp: datetime | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    owners: tuple[OwnerRef, ...] = ()
+    phase: str = ""
+    reason: str = ""  # status.reason, e.g. Evicted
+    message: str = ""
+    node_name: str = ""
+    pod_ip: str = ""
+    start_time: datetime | None = None
+    conditions: tuple[PodCondition, ...] = ()
+    restart_policy: str = "Always"
+    containers: tuple[ContainerSpec, ...] = ()
+    init_containers: tuple[ContainerSpec, ...] = ()
+    container_statuses: tuple[ContainerStatus, ...] = ()
+    init_container_statuses: tuple[ContainerStatus, ...] = ()
+    default_container: str = ""  # annotation kubectl.kubernetes.io/default-container
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    @property
+    def controller(self) -> OwnerRef | None:
+        """The owner that controls this pod (usually a ReplicaSet)."""
+        for owner in self.owners:
+            if owner.controller:
+                return owner
+        return self.owners[0] if self.owners else None
+
+    def spec_for(self, container: str) -> ContainerSpec | None:
+        for spec in (*self.containers, *self.init_containers):
+            if spec.name == container:
+                return spec
+        return None
+
+    def status_for(self, container: str) -> ContainerStatus | None:
+        for status in (*self.container_statuses, *self.init_container_statuses):
+            if status.name == container:
+                return status
+        return None
+
+    def condition(self, kind: str) -> PodCondition | None:
+        for cond in self.conditions:
+            if cond.type == kind:
+                return cond
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A core/v1 Event about some object (usually a pod)."""
+
+    namespace: str
+    name: str
+    type: str  # Normal / Warning
+    reason: str
+    message: str
+    involved_kind: str = "Pod"
+    involved_name: str = ""
+    involved_uid: str = ""
+    field_path: str = ""  # e.g. spec.containers{web}
+    count: int = 1
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    source: str = ""  # component[, host]
+
+    @property
+    def container(self) -> str:
+        """The container named by fieldPath `spec.containers{c}`, or ""."""
+        start = self.field_path.find("{")
+        end = self.field_path.find("}", start)
+        return self.field_path[start + 1 : end] if start >= 0 and end > start else ""
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySample:
+    """One metrics sample of a container's working-set memory."""
+
+    at: datetime
+    container: str
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One revision of a Deployment: a ReplicaSet it owns."""
+
+    name: str
+    number: int
+    containers: tuple[ContainerSpec, ...] = ()
+    change_cause: str = ""
+    created_at: datetime | None = None
+    replicas: int = 0
+    ready_replicas: int = 0
+    template_hash: str = ""
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        return tuple(c.image for c in self.containers)
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """A Deployment and the facts about its rollout."""
+
+    namespace: str
+    name: str
+    uid: str = ""
+    revision: int = 0
+    paused: bool = False
+    replicas: int = 0
+    ready_replicas: int = 0
+    updated_replicas: int = 0
+    available_replicas: int = 0
+    generation: int = 0
+    observed_generation: int = 0
+    containers: tuple[ContainerSpec, ...] = ()
+    selector: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One fact a diagnosis rests on, quoted exactly from where it came from."""
+
+    source: str  # e.g. "lastState.terminated.reason", "event Unhealthy (x4)", "previous log"
+    quote: str
+
+
+Cause = Literal[
+    "app-error",
+    "oom-killed",
+    "liveness-probe",
+    "exits-zero",
+    "command-not-found",
+    "image-pull",
+    "config-missing",
+    "dependency-unreachable",
+    "unknown",
+    "healthy",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """Why a pod keeps dying, what it rests on, and what to do next."""
+
+    cause: Cause
+    headline: str
+    container: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    rollout_hint: str = ""  # "began with revision 2 (image a → b)" when a rollout is to blame
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisInput:
+    """Everything the diagnosis may look at for one pod; missing pieces are empty, not guessed."""
+
+    pod: Pod
+    now: datetime
+    events: tuple[Event, ...] = ()
+    previous_log: str | None = None  # the previous instance's log tail; None = not fetched/none
+    current_log: str | None = None
+    memory: tuple[MemorySample, ...] = ()
+    deployment: Deployment | None = None
+    revisions: tuple[Revision, ...] = ()
+    configmap_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ConfigMap name -> its keys
+    metrics_available: bool = True
