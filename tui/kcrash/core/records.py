@@ -73,6 +73,12 @@ class ContainerSpec:
     env_refs: tuple[EnvRef, ...] = ()
     env_names: tuple[str, ...] = ()  # plain env variable names (values are never kept)
     init: bool = False
+    restart_policy: str = ""  # init containers only: "Always" marks a sidecar that keeps running
+
+    @property
+    def sidecar(self) -> bool:
+        """An init container with restartPolicy Always runs beside the app (native sidecar)."""
+        return self.init and self.restart_policy == "Always"
 
 
 @dataclass(frozen=True, slots=True)

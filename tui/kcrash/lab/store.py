@@ -71,6 +71,11 @@ class Store:
     def resource_version(self) -> int:
         return self._rv
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Hold it to read several things as one snapshot (a list, then the watch history after it)."""
+        return self._lock
+
     def get(self, resource: str, namespace: str, name: str) -> Obj | None:
         return self._objects.get(resource, {}).get((namespace, name))
 

@@ -1,0 +1,286 @@
+"""Which cluster, as whom, in which namespace: kubeconfig and in-cluster config through the client.
+
+The `kubernetes` client's loader does the real work (exec plugins, OIDC, client certificates, token
+files); this module reads the kubeconfig once more only to give one-line answers when something is
+wrong: a missing file, bad YAML, an unknown context (with the known ones listed). `connect` then asks
+the server for its version and lists one pod, so an unreachable server, a 401 or a 403 is reported
+before any screen opens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from urllib3.util.retry import Retry
+
+from kcrash.cluster.errors import (
+    TRANSPORT_ERRORS,
+    KcrashError,
+    from_api_exception,
+    from_transport_error,
+)
+
+DEFAULT_KUBECONFIG = "~/.kube/config"
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+PROBE_TIMEOUT = (5.0, 10.0)  # (connect, read) seconds for the startup checks
+USER_AGENT = "kcrash/0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """An authenticated client for one context, and the namespace scope the user asked for."""
+
+    api: Any  # kubernetes.client.ApiClient
+    context: str
+    server: str
+    namespace: str | None  # None: all namespaces
+    user: str = ""
+    in_cluster: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KubeconfigContext:
+    """What the kubeconfig says about the chosen context."""
+
+    path: str  # the file list as given (may hold several, separated like $KUBECONFIG)
+    name: str
+    namespace: str
+    user: str
+
+
+def connect(
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    all_namespaces: bool,
+    *,
+    check: bool = True,
+) -> Connection:
+    """Load credentials, pick the namespace scope, and (with `check`) prove the server answers."""
+    conn = _load(kubeconfig, context, namespace, all_namespaces)
+    if check:
+        check_connection(conn)
+    return conn
+
+
+def _load(
+    kubeconfig: str | None, context: str | None, namespace: str | None, all_namespaces: bool
+) -> Connection:
+    paths = kubeconfig_paths(kubeconfig)
+    if not paths and kubeconfig is None and context is None and _in_cluster_available():
+        return _in_cluster(namespace, all_namespaces)
+    if not paths:
+        raise KcrashError(_no_kubeconfig_message(kubeconfig))
+    chosen = choose_context(paths, context)
+    configuration = _client_configuration()
+    with _captured_client_errors() as errors:
+        try:
+            k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=os.pathsep.join(paths),
+                context=chosen.name,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+        except Exception as exc:  # the loader raises many kinds for one broken file
+            raise KcrashError(
+                f'cannot use context "{chosen.name}" from {_show(paths)}: {exc}; '
+                "fix the kubeconfig or pick another context with --context"
+            ) from exc
+    if errors:
+        raise KcrashError(
+            f'the credentials plugin of context "{chosen.name}" failed: {errors[0]}; '
+            "run it by hand (or log in again) and retry"
+        )
+    scope = None if all_namespaces else (namespace or chosen.namespace or "default")
+    return Connection(
+        api=_api_client(configuration),
+        context=chosen.name,
+        server=str(configuration.host),
+        namespace=scope,
+        user=chosen.user,
+    )
+
+
+def kubeconfig_paths(kubeconfig: str | None) -> list[str]:
+    """The kubeconfig files to merge, as kubectl finds them: --kubeconfig, $KUBECONFIG, ~/.kube/config."""
+    if kubeconfig:
+        path = os.path.expanduser(kubeconfig)
+        if not os.path.isfile(path):
+            raise KcrashError(
+                f"kubeconfig {kubeconfig} does not exist: pass an existing file with --kubeconfig"
+            )
+        return [path]
+    env = os.environ.get("KUBECONFIG", "")
+    if env:
+        found = [os.path.expanduser(p) for p in env.split(os.pathsep) if p]
+        return [p for p in found if os.path.isfile(p)]
+    default = os.path.expanduser(DEFAULT_KUBECONFIG)
+    return [default] if os.path.isfile(default) else []
+
+
+def choose_context(paths: list[str], wanted: str | None) -> KubeconfigContext:
+    """Merge the files like kubectl (first one wins per name) and find the context to use."""
+    contexts: dict[str, dict[str, Any]] = {}
+    current = ""
+    for path in paths:
+        doc = _read_yaml(path)
+        for entry in _named_entries(doc, "contexts", path):
+            contexts.setdefault(str(entry["name"]), entry.get("context") or {})
+        current = current or str(doc.get("current-context") or "")
+    known = ", ".join(sorted(contexts)) or "none"
+    name = wanted or current
+    if not contexts:
+        raise KcrashError(
+            f"kubeconfig {_show(paths)} has no contexts: add one with `kubectl config set-context`"
+        )
+    if not name:
+        raise KcrashError(
+            f"kubeconfig {_show(paths)} has no current-context: pick one with --context (known: {known})"
+        )
+    if name not in contexts:
+        raise KcrashError(
+            f'context "{name}" not found in {_show(paths)}; known contexts: {known} (pick one with --context)'
+        )
+    body = contexts[name]
+    return KubeconfigContext(
+        path=os.pathsep.join(paths),
+        name=name,
+        namespace=str(body.get("namespace") or ""),
+        user=str(body.get("user") or ""),
+    )
+
+
+def check_connection(conn: Connection) -> None:
+    """GET /version (reachable? credentials accepted?) then list one pod (allowed?)."""
+    try:
+        # With _preload_content=False the client returns the raw urllib3 response, not its model.
+        response: Any = k8s.VersionApi(conn.api).get_code(
+            _preload_content=False, _request_timeout=PROBE_TIMEOUT
+        )
+        response.release_conn()
+        core = k8s.CoreV1Api(conn.api)
+        probe: Any
+        if conn.namespace is None:
+            probe = core.list_pod_for_all_namespaces(
+                limit=1, _preload_content=False, _request_timeout=PROBE_TIMEOUT
+            )
+        else:
+            probe = core.list_namespaced_pod(
+                conn.namespace, limit=1, _preload_content=False, _request_timeout=PROBE_TIMEOUT
+            )
+        probe.release_conn()
+    except ApiException as exc:
+        scope = f'in namespace "{conn.namespace}"' if conn.namespace else "in all namespaces"
+        raise from_api_exception(exc, f"list pods {scope}", conn.server) from None
+    except TRANSPORT_ERRORS as exc:
+        raise from_transport_error(exc, "connect", conn.server) from None
+
+
+def _client_configuration() -> Any:
+    configuration = k8s.Configuration()
+    # One retry on a refused/failed connection, never on a request that reached the server:
+    # a DELETE or PATCH must go out exactly once.
+    configuration.retries = Retry(total=1, connect=1, read=0, status=0, redirect=0, other=0)
+    # Long watches through idle proxies and load balancers stay alive with TCP keepalive.
+    configuration.keep_alive = True
+    return configuration
+
+
+def _api_client(configuration: Any) -> Any:
+    api = k8s.ApiClient(configuration=configuration)
+    api.user_agent = USER_AGENT
+    return api
+
+
+def _in_cluster_available() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and os.path.isfile(
+        "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    )
+
+
+def _in_cluster(namespace: str | None, all_namespaces: bool) -> Connection:
+    configuration = _client_configuration()
+    try:
+        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except k8s_config.ConfigException as exc:
+        raise KcrashError(f"in-cluster configuration is unusable: {exc}; pass --kubeconfig") from exc
+    home = "default"
+    if SERVICE_ACCOUNT_NAMESPACE.is_file():
+        home = SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+    return Connection(
+        api=_api_client(configuration),
+        context="in-cluster",
+        server=str(configuration.host),
+        namespace=None if all_namespaces else (namespace or home),
+        user="serviceaccount",
+        in_cluster=True,
+    )
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            doc = yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise KcrashError(
+            f"kubeconfig {path} is not valid YAML{where}: fix it or pass another file with --kubeconfig"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KcrashError(f"cannot read kubeconfig {path}: {exc}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise KcrashError(f"kubeconfig {path} is not a kubeconfig (expected a mapping with contexts)")
+    return doc
+
+
+def _named_entries(doc: dict[str, Any], key: str, path: str) -> Iterator[dict[str, Any]]:
+    entries = doc.get(key) or []
+    if not isinstance(entries, list):
+        raise KcrashError(f"kubeconfig {path}: `{key}` must be a list")
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("name"):
+            yield entry
+
+
+def _no_kubeconfig_message(kubeconfig: str | None) -> str:
+    if os.environ.get("KUBECONFIG"):
+        return (
+            f"none of the files in KUBECONFIG ({os.environ['KUBECONFIG']}) exist: "
+            "fix KUBECONFIG or pass --kubeconfig"
+        )
+    return f"no kubeconfig found at {DEFAULT_KUBECONFIG}: set KUBECONFIG or pass --kubeconfig FILE"
+
+
+def _show(paths: list[str]) -> str:
+    return os.pathsep.join(paths)
+
+
+@contextmanager
+def _captured_client_errors() -> Iterator[list[str]]:
+    """Collect what the client's loader logs at ERROR (a failing exec plugin) instead of printing it."""
+    messages: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    root = logging.getLogger()
+    handler = _Collect(level=logging.ERROR)
+    root.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        root.removeHandler(handler)

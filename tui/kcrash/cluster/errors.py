@@ -1,0 +1,109 @@
+"""The one error type the cluster layer raises, and the mapping from client failures to it.
+
+Every failure the user can meet (a bad kubeconfig, an unreachable server, a 401, a 403, a Status
+from the server) becomes a `KcrashError` whose text is ONE line naming the problem and the fix.
+The server's own words are untrusted: they are sanitized and flattened before they are shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import urllib3.exceptions
+from kubernetes.client.exceptions import ApiException
+
+from kcrash.core.sanitize import clean
+
+_MAX_MESSAGE = 300
+
+
+class KcrashError(Exception):
+    """A failure explained in one line, with the HTTP status when the server answered."""
+
+    def __init__(self, message: str, *, status: int = 0, reason: str = "") -> None:
+        self.message = one_line(message)
+        self.status = status
+        self.reason = reason
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def one_line(text: str) -> str:
+    """Sanitized, whitespace-collapsed, bounded text fit for a status line."""
+    flat = " ".join(clean(text).split())
+    return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 1] + "…"
+
+
+def status_of(exc: ApiException) -> tuple[str, str]:
+    """(message, reason) of the Status object in an error body, or ("", "") when there is none."""
+    body: Any = exc.body
+    if not body:
+        return "", ""
+    try:
+        status = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+        return text.strip(), ""
+    if not isinstance(status, dict):
+        return "", ""
+    return str(status.get("message") or ""), str(status.get("reason") or "")
+
+
+def from_api_exception(exc: ApiException, action: str, server: str = "") -> KcrashError:
+    """Turn a client exception into one line: what we tried, what the server said, the fix."""
+    code = int(exc.status or 0)
+    message, reason = status_of(exc)
+    if code == 0:
+        where = f" at {server}" if server else ""
+        detail = message or str(exc.reason or "no response")
+        return KcrashError(f"cannot reach the API server{where} ({detail}) while trying to {action}")
+    if code == 401:
+        return KcrashError(
+            f"the API server rejected your credentials (401 Unauthorized) while trying to {action}: "
+            "log in again or fix the user in your kubeconfig",
+            status=code,
+            reason=reason or "Unauthorized",
+        )
+    if code == 403:
+        said = message or "forbidden"
+        return KcrashError(
+            f"{said} (403): ask your cluster admin for access, or pick another namespace with -n",
+            status=code,
+            reason=reason or "Forbidden",
+        )
+    said = message or f"{code} {exc.reason or ''}".strip()
+    return KcrashError(f"{action} failed: {said}", status=code, reason=reason)
+
+
+def from_transport_error(exc: BaseException, action: str, server: str = "") -> KcrashError:
+    """A connection that failed below HTTP: refused, reset, timed out, bad TLS."""
+    where = f" at {server}" if server else ""
+    cause = _root_cause(exc)
+    return KcrashError(
+        f"cannot reach the API server{where} while trying to {action} ({cause}): "
+        "check the server address in your kubeconfig and your network or VPN"
+    )
+
+
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    urllib3.exceptions.HTTPError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost reason of a urllib3 failure, without the pool and URL noise around it."""
+    inner: BaseException = exc
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        inner = reason
+    text = str(inner)
+    # urllib3 prefixes "<urllib3.connection.HTTPConnection object at 0x...>: "; keep what follows.
+    if ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return text or type(inner).__name__

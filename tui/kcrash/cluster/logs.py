@@ -1,0 +1,154 @@
+"""Container logs, always bounded, read as raw bytes and made safe for a terminal.
+
+The client's own log call decodes strictly and raises on invalid UTF-8; here the bytes are read
+raw (`_preload_content=False`), decoded with errors="replace" and sanitized. The kubelet applies
+`tailLines` first and then cuts at `limitBytes` from the START of that tail, which would drop the
+dying words at the end; a cut read is therefore retried with fewer lines until it fits.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kcrash.cluster.api import Api
+from kcrash.cluster.errors import TRANSPORT_ERRORS, KcrashError
+from kcrash.core.records import Pod
+from kcrash.core.sanitize import clean
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TAIL = 200
+DEFAULT_LIMIT = 256 * 1024
+FOLLOW_CHUNK = 64 * 1024  # the most one follow chunk may hold
+_SHRINK = 4
+_MIN_TAIL = 10
+
+
+@dataclass(frozen=True, slots=True)
+class LogResult:
+    """A log excerpt (sanitized) or the reason there is none."""
+
+    text: str
+    error: str = ""
+    truncated: bool = False  # fewer lines than asked: the tail did not fit in the byte limit
+    tail_lines: int | None = None  # the tail actually read
+
+
+def read_log(
+    api: Api,
+    pod: Pod,
+    container: str,
+    previous: bool,
+    tail_lines: int = DEFAULT_TAIL,
+    limit_bytes: int = DEFAULT_LIMIT,
+) -> LogResult:
+    """The last lines of a container's log (or of its previous instance); failures come back as text."""
+    tail = tail_lines
+    while True:
+        try:
+            raw = api.pod_log(pod, container, previous=previous, tail_lines=tail, limit_bytes=limit_bytes)
+        except KcrashError as exc:
+            return LogResult("", error=friendly_log_error(exc, pod, container, previous))
+        cut = len(raw) >= limit_bytes
+        if not cut or tail <= _MIN_TAIL:
+            return LogResult(_decode(raw), truncated=cut or tail < tail_lines, tail_lines=tail)
+        tail = max(_MIN_TAIL, tail // _SHRINK)
+
+
+def friendly_log_error(exc: KcrashError, pod: Pod, container: str, previous: bool) -> str:
+    """One line that says why there is no log, in the words an on-call engineer expects."""
+    text = str(exc)
+    if exc.status == 400 and "previous terminated container" in text:
+        return (
+            f'no previous log: container "{container}" has no terminated instance to read '
+            "(it has not restarted yet, or the kubelet already removed it)"
+        )
+    if exc.status == 400 and "is not valid for pod" in text:
+        return f'pod {pod.name} has no container "{container}"'
+    if exc.status == 400:
+        # "container "web" in pod "p" is waiting to start: ContainerCreating" and the like.
+        return text.split("failed: ", 1)[-1]
+    if exc.status == 404:
+        return f"pod {pod.namespace}/{pod.name} no longer exists"
+    return text
+
+
+def _decode(raw: bytes) -> str:
+    return clean(raw.decode("utf-8", errors="replace"))
+
+
+class LogFollower:
+    """`logs -f` as an iterator of bounded, sanitized chunks of whole lines.
+
+    `close()` may be called from any thread: it shuts the socket, so a read blocked in the thread
+    that iterates returns at once and the iteration ends.
+    """
+
+    def __init__(self, api: Api, pod: Pod, container: str, tail_lines: int = 0) -> None:
+        self._closed = threading.Event()
+        self._response: Any = api.open_log_follow(pod, container, tail_lines)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+        self._done = False
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        while not self._done:
+            chunk = self._take_lines()
+            if chunk:
+                return chunk
+            data = self._read()
+            if not data:
+                self._done = True
+                self._pending += self._decoder.decode(b"", final=True)
+                break
+            self._pending += self._decoder.decode(data)
+        if self._pending and not self._closed.is_set():
+            rest, self._pending = self._pending, ""
+            return clean(rest)
+        self.close()
+        raise StopIteration
+
+    def _take_lines(self) -> str:
+        """Whole lines from the buffer, at most FOLLOW_CHUNK; a huge line without end is cut."""
+        if len(self._pending) >= FOLLOW_CHUNK:
+            head, self._pending = self._pending[:FOLLOW_CHUNK], self._pending[FOLLOW_CHUNK:]
+            return clean(head)
+        end = self._pending.rfind("\n")
+        if end < 0:
+            return ""
+        head, self._pending = self._pending[: end + 1], self._pending[end + 1 :]
+        return clean(head)
+
+    def _read(self) -> bytes:
+        if self._closed.is_set():
+            return b""
+        try:
+            return bytes(self._response.read1(FOLLOW_CHUNK) or b"")
+        except TRANSPORT_ERRORS:
+            if not self._closed.is_set():
+                log.debug("log follow stream ended with an error", exc_info=True)
+            return b""
+        except ValueError:  # read on a response closed by another thread
+            return b""
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        try:
+            self._response.shutdown()
+        except Exception:
+            log.debug("log follow response could not be shut down", exc_info=True)
+        try:
+            self._response.close()
+            self._response.release_conn()
+        except Exception:
+            log.debug("log follow response could not be closed", exc_info=True)

@@ -1,0 +1,213 @@
+"""Shared reading of pasted text: chat wrapping taken off, command lines found, ages and times read.
+
+Ages are kubectl's HumanDuration ("45s", "3m10s", "2d4h", "<invalid>") and the event interval
+"3m (x5 over 10m)". Times are what describe prints (RFC1123Z "Mon, 02 Jan 2006 15:04:05 -0700",
+RFC1123 with a zone name) or RFC3339. The Go zero time and the Unix epoch mean "never set": a
+container that failed to start reports `Started: Thu, 01 Jan 1970 00:00:00 +0000`, and no duration
+may be computed from that, so it reads as None.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+from kcrash.cluster.parse import parse_time
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_QUOTE = re.compile(r"^> ?")
+# A shell prompt (optional) followed by a kubectl-like command: "$ kubectl logs x -p",
+# "user@host:~$ k describe pod x", "❯ kubectl get events". `k` alone needs a prompt before it.
+_COMMAND = re.compile(
+    r"^\s*(?:(?P<prompt>(?:\S*[$#%❯➜»]|PS [^>]*>))\s+)?"
+    r"(?P<cmd>(?P<tool>kubectl|kubecolor|oc|k)\s+\S.*)$"
+)
+_VERBS = frozenset({"get", "describe", "logs", "log", "events"})
+
+
+def prepare(text: str) -> list[str]:
+    """The paste as lines: line ends unified, code fences and chat quote marks taken off.
+
+    Leading whitespace is kept: describe's structure is in it.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = [line.rstrip() for line in lines if not _FENCE.match(line)]
+    quoted = [line for line in lines if line.strip()]
+    if quoted and all(_QUOTE.match(line) for line in quoted):
+        lines = [_QUOTE.sub("", line, count=1) for line in lines]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A kubectl command line found in a paste, as far as kcrash cares about it."""
+
+    line: str
+    verb: str = ""  # get, describe, logs, events
+    names: tuple[str, ...] = ()  # positional arguments after the verb (resource, pod names)
+    namespace: str = ""
+    container: str = ""
+    previous: bool | None = None  # logs: -p/--previous given (None when no logs command)
+    all_namespaces: bool = False
+    output: str = ""
+
+
+_VALUE_FLAGS = {
+    "-n": "namespace",
+    "--namespace": "namespace",
+    "-c": "container",
+    "--container": "container",
+    "-o": "output",
+    "--output": "output",
+}
+
+
+def _flag_value(token: str) -> tuple[str, str] | None:
+    """("--namespace", "x") for "--namespace=x", "-nx" style is rare and not read."""
+    if "=" in token and token.startswith("--"):
+        flag, value = token.split("=", 1)
+        return flag, value
+    return None
+
+
+def parse_command(line: str) -> Command | None:
+    """The command on a pasted prompt line, or None when the line is no kubectl command."""
+    match = _COMMAND.match(line)
+    if match is None or (match.group("tool") == "k" and not match.group("prompt")):
+        return None
+    try:
+        tokens = shlex.split(match.group("cmd"))
+    except ValueError:
+        tokens = match.group("cmd").split()
+    values: dict[str, str] = {}
+    names: list[str] = []
+    verb = ""
+    previous: bool | None = None
+    all_namespaces = False
+    index = 1
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        pair = _flag_value(token)
+        if pair is not None:
+            flag, value = pair
+            if flag in _VALUE_FLAGS:
+                values[_VALUE_FLAGS[flag]] = value
+            elif flag == "--previous":
+                previous = value.lower() != "false"
+            elif flag == "--all-namespaces":
+                all_namespaces = value.lower() != "false"
+        elif token in _VALUE_FLAGS and index < len(tokens):
+            values[_VALUE_FLAGS[token]] = tokens[index]
+            index += 1
+        elif token in ("-p", "--previous"):
+            previous = True
+        elif token in ("-A", "--all-namespaces"):
+            all_namespaces = True
+        elif token.startswith("-"):
+            continue
+        elif not verb and token in _VERBS:
+            verb = "logs" if token == "log" else token
+        elif verb:
+            names.append(token)
+    if not verb:
+        return None
+    if verb == "logs" and previous is None:
+        previous = False
+    return Command(
+        line=line,
+        verb=verb,
+        names=tuple(names),
+        namespace=values.get("namespace", ""),
+        container=values.get("container", ""),
+        previous=previous,
+        all_namespaces=all_namespaces,
+        output=values.get("output", ""),
+    )
+
+
+def pod_name_of(command: Command) -> str:
+    """The pod a command is about: `describe pod x`, `describe pods/x`, `logs x`, `logs pod/x`."""
+    names = list(command.names)
+    if command.verb in ("describe", "get") and names and names[0] in ("pod", "pods", "po"):
+        names = names[1:]
+    for name in names:
+        kind, _, rest = name.rpartition("/")
+        if kind in ("", "pod", "pods", "po") and rest:
+            return rest
+    return ""
+
+
+# --- ages ---------------------------------------------------------------------------------------
+
+_AGE = re.compile(r"(?:(\d+)y)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_INTERVAL = re.compile(r"(?P<last>\S+)(?:\s+\(x(?P<count>\d+)\s+over\s+(?P<first>\S+)\))?")
+
+
+def parse_age(text: str) -> int | None:
+    """Seconds in a kubectl age ("3m10s", "2d", "45s"); None for "<invalid>", "<unknown>" or junk."""
+    body = text.strip()
+    match = _AGE.fullmatch(body)
+    if not body or match is None:
+        return None
+    years, days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return (((years * 365 + days) * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def parse_interval(text: str) -> tuple[int | None, int, int | None]:
+    """(last age, count, first age) of an event interval: "3m (x5 over 10m)" -> (180, 5, 600)."""
+    match = _INTERVAL.fullmatch(text.strip())
+    if match is None:
+        return (None, 1, None)
+    last = parse_age(match.group("last"))
+    if match.group("count") is None:
+        return (last, 1, last)
+    return (last, int(match.group("count")), parse_age(match.group("first")))
+
+
+# --- times --------------------------------------------------------------------------------------
+
+_RFC1123 = re.compile(
+    r"(?:[A-Z][a-z]{2},\s+)?(?P<day>\d{1,2})\s+(?P<month>[A-Z][a-z]{2})\s+(?P<year>\d{4})\s+"
+    r"(?P<clock>\d{2}:\d{2}:\d{2})\s+(?P<zone>[+-]\d{4}|[A-Z]{1,5})"
+)
+_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_UNSET_YEARS = (1, 1970)
+
+
+def parse_kube_time(text: str) -> datetime | None:
+    """A describe or RFC3339 time as aware UTC; None when unset (zero time, epoch) or unreadable."""
+    body = text.strip()
+    match = _RFC1123.fullmatch(body)
+    if match is None:
+        return parse_time(body)
+    month = _MONTHS.get(match.group("month"))
+    if month is None:
+        return None
+    zone = match.group("zone")
+    if zone[0] in "+-":
+        minutes = int(zone[1:3]) * 60 + int(zone[3:5])
+        tz = timezone(timedelta(minutes=minutes if zone[0] == "+" else -minutes))
+    else:
+        tz = UTC  # zone names other than UTC/GMT are ambiguous; describe prints offsets today
+    hour, minute, second = (int(part) for part in match.group("clock").split(":"))
+    try:
+        moment = datetime(int(match.group("year")), month, int(match.group("day")), hour, minute, second, 0, tz)
+    except ValueError:
+        return None
+    if moment.year in _UNSET_YEARS and moment.month == 1 and moment.day == 1:
+        return None
+    return moment.astimezone(UTC)
+
+
+def ago(as_of: datetime | None, seconds: int | None) -> datetime | None:
+    """The moment `seconds` before `as_of`, when both are known."""
+    if as_of is None or seconds is None:
+        return None
+    return as_of - timedelta(seconds=seconds)

@@ -1,0 +1,35 @@
+"""A kubeconfig that points kubectl and client libraries at the lab."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONTEXT = "kcrash-lab"
+USER = "kcrash-lab"
+
+
+def kubeconfig(server: str, token: str, namespace: str = "crashlab") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": CONTEXT, "cluster": {"server": server}}],
+        "users": [{"name": USER, "user": {"token": token}}],
+        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": USER, "namespace": namespace}}],
+        "current-context": CONTEXT,
+        "preferences": {},
+    }
+
+
+def write_kubeconfig(path: Path, server: str, token: str, namespace: str = "crashlab") -> Path:
+    """Write it readable by the owner only: it holds the bearer token."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(kubeconfig(server, token, namespace), sort_keys=False)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+    return path

@@ -1,0 +1,1355 @@
+"""The lab's Kubernetes API server: the HTTP protocol over the Store, spoken well enough for kubectl.
+
+One catch-all aiohttp route parses the URL the way kube-apiserver lays it out
+(`/api/v1/namespaces/{ns}/{resource}/{name}/{subresource}`, `/apis/{group}/{version}/...`), then:
+authentication (bearer token), fault injection, authorization (the Faults deny rules), and the verb.
+
+Watches fan out from one Store watcher per resource (`WatchHub`) into a bounded queue per stream; a
+stream whose client cannot keep up is closed, like the apiserver closes unresponsive watchers. Each
+object version is serialized once (`Encoder`) and reused by every list and watch that sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import copy
+import itertools
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+from aiohttp import web
+
+from kcrash.lab import discovery, errors, tables
+from kcrash.lab.clock import SimClock, rfc3339
+from kcrash.lab.discovery import ResourceInfo
+from kcrash.lab.errors import ApiError
+from kcrash.lab.faults import Faults
+from kcrash.lab.patch import apply_patch
+from kcrash.lab.selectors import FieldSelector, LabelSelector, SelectorError, selector_from_label_selector
+from kcrash.lab.store import Change, Conflict, Expired, NotFound, Store
+
+Obj = dict[str, Any]
+
+USER = "kcrash-lab"
+VERSION = {
+    "major": "1",
+    "minor": "34",
+    "gitVersion": "v1.34.0+kcrash-lab",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2025-01-01T00:00:00Z",
+    "goVersion": "go1.24.0",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+PARTIAL_CONTENT_TYPE = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
+JSON = "application/json"
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+DEFAULT_WATCH_SECONDS = 1800.0  # kube-apiserver's --min-request-timeout
+OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+
+
+class LogSource(Protocol):
+    """What the server needs from the simulated container logs (lab/logs.py's LogBook)."""
+
+    def read(
+        self, namespace: str, pod: str, container: str, previous: bool
+    ) -> list[tuple[datetime, str]] | None: ...
+
+    def subscribe(
+        self, namespace: str, pod: str, container: str, callback: Callable[[datetime, str], None]
+    ) -> Callable[[], None]: ...
+
+    def instance_ended(self, namespace: str, pod: str, container: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    bookmark_interval: float = 1.0
+    watch_queue_size: int = 1024
+    follow_queue_size: int = 10_000
+    snapshot_cache: int = 32
+    hub_history: int = 50_000
+
+
+# -- serialization -----------------------------------------------------------------------------
+
+
+class Encoder:
+    """orjson bytes per object version, kept in a bounded LRU; adds kind/apiVersion when missing."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self._cache: OrderedDict[tuple[str, str, str, str], bytes] = OrderedDict()
+        self._max = max_entries
+
+    def encode(self, resource: str, obj: Obj, cache: bool = True) -> bytes:
+        meta = obj.get("metadata") or {}
+        rv = meta.get("resourceVersion")
+        key = (resource, meta.get("namespace", ""), meta.get("name", ""), str(rv))
+        if cache and rv:
+            found = self._cache.get(key)
+            if found is not None:
+                return found
+        data = orjson.dumps(with_type(resource, obj))
+        if cache and rv:
+            self._cache[key] = data
+            if len(self._cache) > self._max:
+                self._cache.popitem(last=False)
+        return data
+
+
+def with_type(resource: str, obj: Obj) -> Obj:
+    if "kind" in obj and "apiVersion" in obj:
+        return obj
+    info = discovery.by_store(resource)
+    if info is None:
+        return obj
+    return {"kind": info.kind, "apiVersion": info.api_version, **obj}
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+# -- watch fan-out -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HubEvent:
+    type: str
+    obj: Obj
+    prev: Obj | None
+    rv: int
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One open watch stream's bounded inbox."""
+
+    resource: str
+    accepts: Callable[[Obj], bool]
+    capacity: int
+    start_rv: int = 0
+    closed: bool = False
+    overflowed: bool = False
+    inbox: deque[tuple[str, Obj, int, bool]] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, event: HubEvent) -> None:
+        if self.closed or event.rv <= self.start_rv:
+            return
+        translated = translate(event, self.accepts)
+        if translated is None:
+            return
+        if len(self.inbox) >= self.capacity:
+            self.overflowed = True
+            self.close()
+            return
+        self.inbox.append(translated)
+        self.wake.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake.set()
+
+
+def translate(event: HubEvent, accepts: Callable[[Obj], bool]) -> tuple[str, Obj, int, bool] | None:
+    """What a selector-filtered watcher sees: (type, object, rv, cacheable).
+
+    As in the apiserver's watch cache, an object that stops matching arrives as DELETED (carrying its
+    previous content at the new resourceVersion) and one that starts matching arrives as ADDED.
+    """
+    if event.type in ("ADDED", "DELETED"):
+        return (event.type, event.obj, event.rv, True) if accepts(event.obj) else None
+    now_matches = accepts(event.obj)
+    was_matching = event.prev is not None and accepts(event.prev)
+    if now_matches:
+        return ("MODIFIED" if was_matching else "ADDED", event.obj, event.rv, True)
+    if was_matching and event.prev is not None:
+        gone = {**event.prev, "metadata": {**event.prev.get("metadata", {}), "resourceVersion": str(event.rv)}}
+        return ("DELETED", gone, event.rv, False)
+    return None
+
+
+class WatchHub:
+    """One Store watcher per resource, fanning out to the open watch streams.
+
+    Store callbacks run on whichever thread changed the store (inside the store lock). The hub
+    records the previous version of the object right there, and delivers to subscribers on the lab
+    loop (directly when already on it, else via call_soon_threadsafe, which keeps the order).
+    """
+
+    def __init__(self, store: Store, resources: Iterable[str], history: int) -> None:
+        self._store = store
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._subs: dict[str, set[Subscription]] = {}
+        self._last: dict[str, dict[tuple[str, str], Obj]] = {}
+        self._recent: dict[str, deque[HubEvent]] = {}
+        self._history = history
+        self.dispatched_rv = store.resource_version
+        for resource in resources:
+            store.add_watcher(resource, self._on_change)
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._loop_thread = threading.get_ident()
+
+    def _on_change(self, change: Change) -> None:
+        meta = change.obj.get("metadata", {})
+        key = (meta.get("namespace", ""), meta.get("name", ""))
+        last = self._last.setdefault(change.resource, {})
+        prev = last.get(key)
+        if change.type == "DELETED":
+            last.pop(key, None)
+        else:
+            last[key] = change.obj
+        event = HubEvent(change.type, change.obj, prev, change.rv)
+        self._recent.setdefault(change.resource, deque(maxlen=self._history)).append(event)
+        loop = self._loop
+        if loop is None or threading.get_ident() == self._loop_thread:
+            self._fan_out(change.resource, event)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._fan_out, change.resource, event)
+
+    def _fan_out(self, resource: str, event: HubEvent) -> None:
+        self.dispatched_rv = max(self.dispatched_rv, event.rv)
+        for sub in list(self._subs.get(resource, ())):
+            sub.offer(event)
+
+    def subscribe(self, sub: Subscription) -> None:
+        self._subs.setdefault(sub.resource, set()).add(sub)
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.get(sub.resource, set()).discard(sub)
+
+    def previous_versions(self, resource: str, after_rv: int) -> dict[int, Obj | None]:
+        """rv -> the object's version before that change, for history replays (call under store.lock)."""
+        return {e.rv: e.prev for e in self._recent.get(resource, ()) if e.rv > after_rv}
+
+    def open_streams(self) -> int:
+        return sum(len(s) for s in self._subs.values())
+
+    def close_all(self) -> None:
+        for subs in self._subs.values():
+            for sub in list(subs):
+                sub.close()
+
+
+# -- list snapshots and continue tokens --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    rv: int
+    items: list[Obj]
+
+
+class SnapshotCache:
+    """Filtered lists kept briefly so `continue` pages come from one consistent snapshot."""
+
+    def __init__(self, size: int) -> None:
+        self._entries: OrderedDict[int, Snapshot] = OrderedDict()
+        self._size = size
+        self._ids = itertools.count(1)
+
+    def put(self, snapshot: Snapshot) -> int:
+        ident = next(self._ids)
+        self._entries[ident] = snapshot
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return ident
+
+    def get(self, ident: int) -> Snapshot | None:
+        return self._entries.get(ident)
+
+
+def encode_continue(ident: int, rv: int, offset: int, start: str) -> str:
+    token = {"v": "meta.k8s.io/v1", "rv": rv, "start": start + "\x00", "id": ident, "offset": offset}
+    return base64.urlsafe_b64encode(dumps(token)).decode().rstrip("=")
+
+
+def decode_continue(text: str) -> tuple[int, int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        token = orjson.loads(raw)
+        return int(token["id"]), int(token["rv"]), int(token["offset"])
+    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+        raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion") from exc
+
+
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can start a new "
+    "list without the continue parameter, or use the continue token in this response to retrieve the "
+    "remainder of the results. Continuing with the provided token results in an inconsistent list - objects "
+    "that were created, modified, or deleted between the time the first chunk was returned and now may show "
+    "up in the list."
+)
+
+
+# -- requests ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A parsed resource URL."""
+
+    info: ResourceInfo
+    namespace: str = ""
+    name: str = ""
+    subresource: str = ""
+    legacy_watch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    params: Any  # a MultiDictProxy; only .get is used
+
+    def text(self, key: str, default: str = "") -> str:
+        value = self.params.get(key)
+        return default if value is None else str(value)
+
+    def flag(self, key: str) -> bool:
+        return self.text(key).lower() in ("true", "1")
+
+    def integer(self, key: str) -> int | None:
+        value = self.params.get(key)
+        if value in (None, ""):
+            return None
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise errors.bad_request(f'strconv.ParseInt: parsing "{value}": invalid syntax') from exc
+
+
+def negotiate(accept: str) -> str:
+    """The representation to answer with: "json", "table" or "partial" (406 when none fits)."""
+    if not accept.strip():
+        return "json"
+    for part in accept.split(","):
+        media, params = _media(part)
+        if media not in ("application/json", "*/*", "application/*"):
+            continue
+        shape = params.get("as")
+        if shape is None:
+            return "json"
+        if shape == "Table" and params.get("g") == "meta.k8s.io" and params.get("v") in ("v1", "v1beta1"):
+            return "table"
+        if shape in ("PartialObjectMetadata", "PartialObjectMetadataList") and params.get("g") == "meta.k8s.io":
+            return "partial"
+    raise errors.not_acceptable("application/json, application/yaml, application/vnd.kubernetes.protobuf")
+
+
+def wants_aggregated_discovery(accept: str) -> bool:
+    for part in accept.split(","):
+        media, params = _media(part)
+        if media != "application/json":
+            continue
+        if params.get("as") is None:
+            return False
+        if (params.get("g"), params.get("v"), params.get("as")) == (
+            "apidiscovery.k8s.io",
+            "v2",
+            "APIGroupDiscoveryList",
+        ):
+            return True
+    return False
+
+
+def _media(part: str) -> tuple[str, dict[str, str]]:
+    media, *rest = part.split(";")
+    params = {}
+    for item in rest:
+        key, sep, value = item.partition("=")
+        if sep:
+            params[key.strip().lower()] = value.strip()
+    return media.strip().lower(), params
+
+
+def parse_target(path: str) -> tuple[str, str, list[str]] | None:
+    """Split `/api/v1/...` or `/apis/g/v/...` into (group, version, rest); None if neither."""
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 2 and parts[0] == "api":
+        return "", parts[1], parts[2:]
+    if len(parts) >= 3 and parts[0] == "apis":
+        return parts[1], parts[2], parts[3:]
+    return None
+
+
+def resolve(group: str, version: str, rest: list[str]) -> Target:
+    """Map the path after the group version to a resource, namespace, name and subresource."""
+    legacy_watch = bool(rest) and rest[0] == "watch"
+    if legacy_watch:
+        rest = rest[1:]
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        info = discovery.find(group, version, rest[2])
+        if info is None or not info.namespaced or len(rest) > 5:
+            raise errors.page_not_found()
+        target = Target(info, rest[1], rest[3] if len(rest) > 3 else "", rest[4] if len(rest) > 4 else "")
+    elif 1 <= len(rest) <= 3:
+        info = discovery.find(group, version, rest[0])
+        if info is None or (info.namespaced and len(rest) > 1):
+            raise errors.page_not_found()
+        target = Target(info, "", rest[1] if len(rest) > 1 else "", rest[2] if len(rest) > 2 else "")
+    else:
+        raise errors.page_not_found()
+    if target.subresource and target.info.subresource(target.subresource) is None:
+        raise errors.page_not_found()
+    return Target(target.info, target.namespace, target.name, target.subresource, legacy_watch)
+
+
+def verb_of(method: str, target: Target, query: Query) -> str:
+    watching = target.legacy_watch or query.flag("watch")
+    if method == "GET":
+        if watching:
+            return "watch"
+        return "get" if target.name else "list"
+    verbs = {"POST": "create", "PATCH": "patch", "PUT": "update"}
+    if method == "DELETE":
+        return "delete" if target.name else "deletecollection"
+    return verbs.get(method, method.lower())
+
+
+# -- the server ----------------------------------------------------------------------------------
+
+
+class ApiServer:
+    """The aiohttp application serving the Store."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: SimClock,
+        logs: LogSource,
+        faults: Faults,
+        token: str,
+        *,
+        live: Callable[[], bool],
+        options: ServerOptions | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.logs = logs
+        self.faults = faults
+        self.token = token
+        self.live = live
+        self.options = options or ServerOptions()
+        self.encoder = Encoder()
+        self.snapshots = SnapshotCache(self.options.snapshot_cache)
+        self.hub = WatchHub(store, discovery.stored_resources(), self.options.hub_history)
+        self.address = "127.0.0.1"
+        self._closing = asyncio.Event()
+        self._follows: set[asyncio.Event] = set()
+        self.app = web.Application(client_max_size=4 * 1024 * 1024)
+        self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        faults.on_drop_watches(self._drop_watches_threadsafe)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Bind to the loop that serves; must be called on that loop's thread."""
+        self._loop = loop
+        self._closing = asyncio.Event()
+        self.hub.attach(loop)
+
+    def close_streams(self) -> None:
+        """End every watch and log follow (shutdown)."""
+        self._closing.set()
+        self.hub.close_all()
+        for wake in list(self._follows):
+            wake.set()
+
+    def _drop_watches_threadsafe(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == self.hub._loop_thread:
+            self.hub.close_all()
+        else:
+            loop.call_soon_threadsafe(self.hub.close_all)
+
+    # -- dispatch ------------------------------------------------------------------------------
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        self.faults.record(
+            request.method,
+            request.path,
+            request.query_string,
+            request.headers.get("Content-Type", ""),
+            request.headers.get("Accept", ""),
+        )
+        latency = self.faults.latency_ms
+        if latency > 0:
+            await asyncio.sleep(latency / 1000.0)
+        try:
+            return await self._route(request)
+        except ApiError as error:
+            return self._status(error)
+
+    def _status(self, error: ApiError) -> web.Response:
+        headers = {"Content-Type": JSON, **error.headers}
+        return web.Response(body=dumps(error.status()), status=error.code, headers=headers)
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        if path in OPEN_PATHS or path.startswith(("/healthz/", "/livez/", "/readyz/")):
+            return self._open_endpoint(path)
+        self._authenticate(request)
+        if request.method == "GET":
+            document = self._discovery(path, request.headers.get("Accept", ""))
+            if document is not None:
+                return document
+        parsed = parse_target(path)
+        if parsed is None or not discovery.serves_group_version(parsed[0], parsed[1]):
+            raise errors.page_not_found()
+        target = resolve(*parsed)
+        query = Query(request.query)
+        verb = verb_of(request.method, target, query)
+        self._check_verb(target, verb)
+        self._authorize(target, verb)
+        self._inject_fault()
+        return await self._serve(request, target, verb, query)
+
+    def _open_endpoint(self, path: str) -> web.Response:
+        if path == "/version":
+            return web.Response(body=dumps(VERSION), headers={"Content-Type": JSON})
+        return web.Response(text="ok", content_type="text/plain")
+
+    def _authenticate(self, request: web.Request) -> None:
+        scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or credential.strip() != self.token:
+            raise errors.unauthorized()
+
+    def _discovery(self, path: str, accept: str) -> web.Response | None:
+        aggregated = wants_aggregated_discovery(accept)
+        if path == "/api":
+            if aggregated:
+                return self._aggregated(discovery.aggregated_core())
+            return self._json_body(dumps(discovery.api_versions(self.address)))
+        if path == "/apis":
+            if aggregated:
+                return self._aggregated(discovery.aggregated_groups())
+            return self._json_body(dumps(discovery.api_group_list()))
+        parts = [p for p in path.split("/") if p]
+        if parts == ["api", "v1"]:
+            return self._json_body(dumps(discovery.api_resource_list("", "v1")))
+        if len(parts) == 2 and parts[0] == "apis":
+            group = discovery.api_group(parts[1])
+            return self._json_body(dumps(group)) if group else None
+        if len(parts) == 3 and parts[0] == "apis" and discovery.serves_group_version(parts[1], parts[2]):
+            return self._json_body(dumps(discovery.api_resource_list(parts[1], parts[2])))
+        return None
+
+    def _aggregated(self, document: Obj) -> web.Response:
+        headers = {"Content-Type": discovery.AGGREGATED_V2, "Vary": "Accept"}
+        return web.Response(body=dumps(document), headers=headers)
+
+    def _check_verb(self, target: Target, verb: str) -> None:
+        if target.subresource:
+            sub = target.info.subresource(target.subresource)
+            if sub is None or verb not in sub.verbs:
+                raise errors.method_not_allowed()
+            return
+        if not target.info.allows(verb):
+            raise errors.method_not_allowed()
+
+    def _authorize(self, target: Target, verb: str) -> None:
+        info = target.info
+        if self.faults.is_denied(verb, info.name, target.subresource, info.group):
+            raise errors.forbidden(
+                USER, verb, info.name, info.group, target.namespace, target.name, target.subresource
+            )
+
+    def _inject_fault(self) -> None:
+        picked = self.faults.pick_error()
+        if picked is None:
+            return
+        status, retry_after = picked
+        if status == 429:
+            raise errors.too_many_requests(retry_after)
+        if status == 503:
+            raise errors.service_unavailable("the server is currently unable to handle the request")
+        raise errors.internal("injected fault")
+
+    async def _serve(self, request: web.Request, target: Target, verb: str, query: Query) -> web.StreamResponse:
+        if verb == "watch":
+            return await self._watch(request, target, query)
+        if verb == "list":
+            return self._list(request, target, query)
+        if target.subresource == "log":
+            return await self._logs(request, target, query)
+        if verb == "get":
+            return self._get(request, target)
+        if verb == "delete":
+            return await self._delete(request, target, query)
+        if verb == "patch":
+            return await self._patch(request, target, query)
+        if verb == "create" and target.info.name == "selfsubjectaccessreviews":
+            return await self._access_review(request)
+        raise errors.method_not_allowed()
+
+    def _json_body(self, body: bytes, status: int = 200, content_type: str = JSON) -> web.Response:
+        return web.Response(body=body, status=status, headers={"Content-Type": content_type})
+
+    # -- get / list ------------------------------------------------------------------------------
+    def _lookup(self, target: Target) -> Obj:
+        info = target.info
+        obj = self.store.get(info.store, target.namespace, target.name)
+        if obj is None:
+            raise errors.not_found(info.name, info.group, target.name)
+        return obj
+
+    def _get(self, request: web.Request, target: Target) -> web.Response:
+        shape = negotiate(request.headers.get("Accept", ""))
+        obj = self._lookup(target)
+        info = target.info
+        if shape == "table":
+            include = Query(request.query).text("includeObject", "Metadata")
+            meta = {"resourceVersion": obj.get("metadata", {}).get("resourceVersion", "")}
+            body = tables.table(info.store, [with_type(info.store, obj)], self.clock.now(),
+                                include_object=include, list_meta=meta)
+            return self._json_body(dumps(body), content_type=TABLE_CONTENT_TYPE)
+        if shape == "partial":
+            return self._json_body(dumps(tables.partial_metadata(obj)), content_type=PARTIAL_CONTENT_TYPE)
+        return self._json_body(self.encoder.encode(info.store, obj))
+
+    def _selectors(self, target: Target, query: Query) -> tuple[LabelSelector, FieldSelector]:
+        try:
+            labels = LabelSelector.parse(query.text("labelSelector"))
+        except SelectorError as exc:
+            raise errors.bad_request(
+                f'unable to parse requested label selector "{query.text("labelSelector")}": {exc}'
+            ) from exc
+        try:
+            fields = FieldSelector.parse(query.text("fieldSelector"))
+            fields.check(target.info.store)
+        except SelectorError as exc:
+            raise errors.bad_request(str(exc)) from exc
+        if target.name:
+            fields = FieldSelector((*fields.requirements, *FieldSelector.parse(f"metadata.name={target.name}")
+                                    .requirements))
+        return labels, fields
+
+    def _matcher(self, target: Target, query: Query) -> Callable[[Obj], bool]:
+        labels, fields = self._selectors(target, query)
+        resource = target.info.store
+        if labels.empty and fields.empty:
+            return lambda obj: True
+
+        def accepts(obj: Obj) -> bool:
+            meta = obj.get("metadata") or {}
+            return labels.matches(meta.get("labels")) and fields.matches(resource, obj)
+
+        return accepts
+
+    def _snapshot(self, target: Target, query: Query) -> tuple[Snapshot, int, int | None]:
+        """(snapshot, offset into it, snapshot id if cached) for this list request."""
+        accepts = self._matcher(target, query)
+        token = query.text("continue")
+        if token:
+            ident, rv, offset = decode_continue(token)
+            snapshot = self.snapshots.get(ident)
+            if snapshot is None:
+                if rv != self.store.resource_version:
+                    raise errors.expired(CONTINUE_EXPIRED)
+                snapshot = self._fresh_snapshot(target, accepts)
+            return snapshot, offset, ident
+        self._check_list_version(query)
+        return self._fresh_snapshot(target, accepts), 0, None
+
+    def _fresh_snapshot(self, target: Target, accepts: Callable[[Obj], bool]) -> Snapshot:
+        with self.store.lock:
+            items, rv = self.store.list(target.info.store, target.namespace or None)
+        return Snapshot(rv, [o for o in items if accepts(o)])
+
+    def _check_list_version(self, query: Query) -> None:
+        if query.text("resourceVersionMatch") != "Exact":
+            return
+        requested = query.integer("resourceVersion") or 0
+        if requested != self.store.resource_version:
+            raise errors.too_old_resource_version(requested, self.store.resource_version)
+
+    def _list(self, request: web.Request, target: Target, query: Query) -> web.Response:
+        shape = negotiate(request.headers.get("Accept", ""))
+        snapshot, offset, ident = self._snapshot(target, query)
+        limit = query.integer("limit") or 0
+        end = offset + limit if limit > 0 else len(snapshot.items)
+        page = snapshot.items[offset:end]
+        meta: Obj = {"resourceVersion": str(snapshot.rv)}
+        if end < len(snapshot.items):
+            ident = ident if ident is not None else self.snapshots.put(snapshot)
+            last = page[-1].get("metadata", {}) if page else {}
+            start = f"{last.get('namespace', '')}/{last.get('name', '')}"
+            meta["continue"] = encode_continue(ident, snapshot.rv, end, start)
+            if not query.text("labelSelector") and not query.text("fieldSelector"):
+                meta["remainingItemCount"] = len(snapshot.items) - end
+        return self._list_response(target, shape, page, meta, query)
+
+    def _list_response(
+        self, target: Target, shape: str, page: list[Obj], meta: Obj, query: Query
+    ) -> web.Response:
+        info = target.info
+        if shape == "table":
+            objects = [with_type(info.store, o) for o in page]
+            include = query.text("includeObject", "Metadata")
+            body = tables.table(info.store, objects, self.clock.now(), include_object=include, list_meta=meta)
+            return self._json_body(dumps(body), content_type=TABLE_CONTENT_TYPE)
+        if shape == "partial":
+            partial = {
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": meta,
+                "items": [tables.partial_metadata(o) for o in page],
+            }
+            return self._json_body(dumps(partial), content_type=PARTIAL_CONTENT_TYPE)
+        head = dumps({"kind": info.list_kind, "apiVersion": info.api_version, "metadata": meta})
+        items = b",".join(self.encoder.encode(info.store, o) for o in page)
+        return self._json_body(head[:-1] + b',"items":[' + items + b"]}")
+
+    # -- watch -----------------------------------------------------------------------------------
+    async def _watch(self, request: web.Request, target: Target, query: Query) -> web.StreamResponse:
+        stream = WatchStream(self, request, target, query)
+        return await stream.run()
+
+    # -- delete ----------------------------------------------------------------------------------
+    async def _delete(self, request: web.Request, target: Target, query: Query) -> web.Response:
+        options = await self._delete_options(request, query)
+        info = target.info
+        current = self._lookup(target)
+        self._check_preconditions(info, current, options)
+        dry_run = _dry_run(options)
+        if info.store == "pods":
+            result = self._delete_pod(current, options, dry_run)
+            return self._json_body(self.encoder.encode("pods", result, cache=not dry_run))
+        if not dry_run:
+            self._delete_with_dependents(info.store, current, options.get("propagationPolicy") or "Background")
+        meta = current.get("metadata", {})
+        details = {"name": meta.get("name", ""), "group": info.group, "kind": info.name, "uid": meta.get("uid", "")}
+        return self._json_body(dumps(errors.success_status(details)))
+
+    async def _delete_options(self, request: web.Request, query: Query) -> Obj:
+        body = await request.read()
+        options: Obj = {}
+        if body.strip():
+            try:
+                options = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise errors.bad_request(f"error decoding DeleteOptions: {exc}") from exc
+            if not isinstance(options, dict):
+                raise errors.bad_request("DeleteOptions must be an object")
+        grace = query.integer("gracePeriodSeconds")
+        if grace is not None and "gracePeriodSeconds" not in options:
+            options["gracePeriodSeconds"] = grace
+        if query.text("propagationPolicy") and "propagationPolicy" not in options:
+            options["propagationPolicy"] = query.text("propagationPolicy")
+        dry = request.query.getall("dryRun", [])
+        if dry and "dryRun" not in options:
+            options["dryRun"] = list(dry)
+        if query.flag("orphanDependents") and "propagationPolicy" not in options:
+            options["propagationPolicy"] = "Orphan"
+        _validate_delete_options(options)
+        return options
+
+    def _check_preconditions(self, info: ResourceInfo, current: Obj, options: Obj) -> None:
+        preconditions = options.get("preconditions") or {}
+        meta = current.get("metadata", {})
+        wanted_uid = preconditions.get("uid")
+        if wanted_uid is not None and wanted_uid != meta.get("uid"):
+            raise errors.uid_precondition_failed(info.kind, info.group, meta.get("name", ""), wanted_uid,
+                                                 meta.get("uid", ""))
+        wanted_rv = preconditions.get("resourceVersion")
+        if wanted_rv is not None and str(wanted_rv) != meta.get("resourceVersion"):
+            why = (
+                f"the ResourceVersion in the precondition ({wanted_rv}) does not match the ResourceVersion "
+                f"in record ({meta.get('resourceVersion')}). The object might have been modified"
+            )
+            raise errors.conflict(info.kind, info.group, meta.get("name", ""), why)
+
+    def _delete_pod(self, pod: Obj, options: Obj, dry_run: bool) -> Obj:
+        meta = pod.get("metadata", {})
+        grace = options.get("gracePeriodSeconds")
+        if grace is None:
+            grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        grace = max(0, int(grace))
+        if self._graceful(pod, grace):
+            existing = meta.get("deletionGracePeriodSeconds")
+            if existing is not None and int(existing) <= grace:
+                return pod
+            return self._mark_terminating(pod, grace, dry_run)
+        if dry_run:
+            return pod
+        return self._remove(("pods", meta.get("namespace", ""), meta.get("name", "")), meta.get("uid"))
+
+    def _graceful(self, pod: Obj, grace: int) -> bool:
+        phase = (pod.get("status") or {}).get("phase")
+        scheduled = bool((pod.get("spec") or {}).get("nodeName"))
+        return grace > 0 and self.live() and scheduled and phase not in ("Succeeded", "Failed")
+
+    def _mark_terminating(self, pod: Obj, grace: int, dry_run: bool) -> Obj:
+        deadline = rfc3339(self.clock.now() + timedelta(seconds=grace))
+
+        def mark(obj: Obj) -> None:
+            obj["metadata"]["deletionTimestamp"] = deadline
+            obj["metadata"]["deletionGracePeriodSeconds"] = grace
+
+        if dry_run:
+            preview = copy.deepcopy(pod)
+            mark(preview)
+            return preview
+        meta = pod["metadata"]
+        try:
+            return self.store.mutate("pods", meta.get("namespace", ""), meta["name"], mark)
+        except NotFound as exc:
+            raise errors.not_found("pods", "", meta["name"]) from exc
+
+    def _remove(self, key: tuple[str, str, str], uid: str | None) -> Obj:
+        resource, namespace, name = key
+        info = discovery.by_store(resource)
+        group = info.group if info else ""
+        try:
+            return self.store.delete(resource, namespace, name, uid=uid)
+        except NotFound as exc:
+            raise errors.not_found(info.name if info else resource, group, name) from exc
+        except Conflict as exc:
+            raise errors.conflict(info.name if info else resource, group, name, str(exc)) from exc
+
+    def _delete_with_dependents(self, resource: str, owner: Obj, policy: str) -> None:
+        """Delete an owner; its dependents go too (Background/Foreground) or lose the reference (Orphan)."""
+        meta = owner.get("metadata", {})
+        dependent_resource = {"deployments": "replicasets", "replicasets": "pods"}.get(resource)
+        dependents = self._dependents(dependent_resource, meta) if dependent_resource else []
+        self._remove((resource, meta.get("namespace", ""), meta.get("name", "")), meta.get("uid"))
+        for dependent in dependents:
+            self._release_or_delete(dependent_resource or "", dependent, meta.get("uid"), policy)
+
+    def _dependents(self, resource: str, owner_meta: Obj) -> list[Obj]:
+        items, _ = self.store.list(resource, owner_meta.get("namespace", ""))
+        uid = owner_meta.get("uid")
+        return [o for o in items if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
+
+    def _release_or_delete(self, resource: str, obj: Obj, owner_uid: Any, policy: str) -> None:
+        meta = obj["metadata"]
+        if policy == "Orphan":
+            def release(fresh: Obj) -> None:
+                refs = [r for r in fresh["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid]
+                fresh["metadata"]["ownerReferences"] = refs
+
+            with contextlib.suppress(NotFound):
+                self.store.mutate(resource, meta.get("namespace", ""), meta["name"], release)
+            return
+        with contextlib.suppress(ApiError):
+            if resource == "pods":
+                self._delete_pod(obj, {}, dry_run=False)
+            else:
+                self._delete_with_dependents(resource, obj, policy)
+
+    # -- patch -----------------------------------------------------------------------------------
+    async def _patch(self, request: web.Request, target: Target, query: Query) -> web.Response:
+        info = target.info
+        current = self._lookup(target)
+        body = await request.read()
+        patched = apply_patch(request.headers.get("Content-Type", ""), current, body)
+        dry_run = _dry_run({"dryRun": request.query.getall("dryRun", [])})
+        result = self._admit_update(info, current, patched)
+        if result == current:
+            return self._json_body(self.encoder.encode(info.store, current))
+        if dry_run:
+            return self._json_body(self.encoder.encode(info.store, result, cache=False))
+        try:
+            stored = self.store.replace(info.store, result)
+        except NotFound as exc:
+            raise errors.not_found(info.name, info.group, target.name) from exc
+        return self._json_body(self.encoder.encode(info.store, stored))
+
+    def _admit_update(self, info: ResourceInfo, current: Obj, patched: Obj) -> Obj:
+        """Validate a patched object and restore what a client may not change (like the registry does)."""
+        old_meta, new_meta = current.get("metadata", {}), patched.get("metadata")
+        if not isinstance(new_meta, dict):
+            raise errors.invalid(info.kind, info.group, old_meta.get("name", ""),
+                                 [("metadata", "Required value: metadata is required")])
+        if new_meta.get("name") != old_meta.get("name"):
+            raise errors.bad_request(
+                f"the name of the object ({new_meta.get('name')}) does not match the name on the URL "
+                f"({old_meta.get('name')})"
+            )
+        if info.namespaced and new_meta.get("namespace", old_meta.get("namespace")) != old_meta.get("namespace"):
+            raise errors.bad_request("the namespace of the provided object does not match the namespace sent on "
+                                     "the request")
+        wanted_rv = new_meta.get("resourceVersion")
+        if wanted_rv not in (None, "") and str(wanted_rv) != old_meta.get("resourceVersion"):
+            raise errors.modified_conflict(info.name, info.group, old_meta.get("name", ""))
+        for key in ("uid", "creationTimestamp", "namespace", "resourceVersion", "deletionTimestamp"):
+            if key in old_meta:
+                new_meta[key] = old_meta[key]
+        patched["kind"], patched["apiVersion"] = info.kind, info.api_version
+        if "status" in current:
+            patched["status"] = current["status"]
+        if info.store == "deployments":
+            _validate_deployment(info, current, patched)
+        if patched.get("spec") != current.get("spec"):
+            new_meta["generation"] = int(old_meta.get("generation") or 1) + 1
+        else:
+            new_meta["generation"] = old_meta.get("generation", 1)
+        if "kind" not in current:
+            comparable = {k: v for k, v in patched.items() if k not in ("kind", "apiVersion")}
+            return current if comparable == current else patched
+        return patched
+
+    # -- logs ------------------------------------------------------------------------------------
+    async def _logs(self, request: web.Request, target: Target, query: Query) -> web.StreamResponse:
+        pod = self.store.get("pods", target.namespace, target.name)
+        if pod is None:
+            raise errors.not_found("pods", "", target.name)
+        container = _log_container(pod, query.text("container"))
+        request_ = LogRequest.from_query(query, self.clock.now())
+        previous = query.flag("previous")
+        lines = self.logs.read(target.namespace, target.name, container, previous)
+        if lines is None:
+            raise errors.bad_request(_no_log_message(pod, container, previous))
+        if not request_.follow or previous:
+            return web.Response(body=request_.render(lines), headers={"Content-Type": "text/plain"})
+        follow = LogFollow(self, request, pod, container, request_)
+        follow.subscribe()  # same tick as read(): no line can fall between the two
+        return await follow.run(lines)
+
+    # -- access review -----------------------------------------------------------------------------
+    async def _access_review(self, request: web.Request) -> web.Response:
+        try:
+            review = orjson.loads(await request.read())
+        except orjson.JSONDecodeError as exc:
+            raise errors.bad_request(f"error decoding SelfSubjectAccessReview: {exc}") from exc
+        spec = review.get("spec") if isinstance(review, dict) else None
+        if not isinstance(spec, dict):
+            raise errors.invalid("SelfSubjectAccessReview", "authorization.k8s.io", "",
+                                 [("spec", "Required value: exactly one of nonResourceAttributes or "
+                                   "resourceAttributes must be specified")])
+        attributes = spec.get("resourceAttributes")
+        allowed = True
+        if isinstance(attributes, dict):
+            allowed = not self.faults.is_denied(
+                str(attributes.get("verb", "")),
+                str(attributes.get("resource", "")),
+                str(attributes.get("subresource", "")),
+                str(attributes.get("group", "")),
+            )
+        status: Obj = {"allowed": allowed}
+        if allowed:
+            status["reason"] = (
+                f'RBAC: allowed by ClusterRoleBinding "{USER}" of ClusterRole "cluster-admin" to User "{USER}"'
+            )
+        body = {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": status,
+        }
+        return self._json_body(dumps(body), status=201)
+
+
+def _dry_run(options: Obj) -> bool:
+    values = options.get("dryRun") or []
+    if isinstance(values, str):
+        values = [values]
+    for value in values:
+        if value != "All":
+            raise errors.bad_request(f"Invalid dryRun value: {value}. Only 'All' is supported")
+    return bool(values)
+
+
+def _validate_delete_options(options: Obj) -> None:
+    policy = options.get("propagationPolicy")
+    if policy is not None and policy not in ("Orphan", "Background", "Foreground"):
+        raise errors.invalid(
+            "DeleteOptions",
+            "meta.k8s.io",
+            "",
+            [("propagationPolicy",
+              f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"')],
+        )
+    grace = options.get("gracePeriodSeconds")
+    if grace is not None and not isinstance(grace, int):
+        raise errors.bad_request("gracePeriodSeconds must be an integer")
+
+
+def _validate_deployment(info: ResourceInfo, current: Obj, patched: Obj) -> None:
+    name = patched["metadata"].get("name", "")
+    causes: list[tuple[str, str]] = []
+    spec = patched.get("spec") if isinstance(patched.get("spec"), dict) else {}
+    replicas = spec.get("replicas", 1)
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        causes.append(("spec.replicas", f"Invalid value: {orjson.dumps(replicas).decode()}: must be greater "
+                       "than or equal to 0"))
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers")
+    if not isinstance(containers, list) or not containers:
+        causes.append(("spec.template.spec.containers", "Required value"))
+    else:
+        for index, container in enumerate(containers):
+            for key in ("name", "image"):
+                if not isinstance(container, dict) or not container.get(key):
+                    causes.append((f"spec.template.spec.containers[{index}].{key}", "Required value"))
+    old_selector = (current.get("spec") or {}).get("selector")
+    if spec.get("selector") != old_selector:
+        causes.append(("spec.selector", f"Invalid value: {orjson.dumps(spec.get('selector')).decode()}: "
+                       "field is immutable"))
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if not selector_from_label_selector(spec.get("selector")).matches(labels):
+        causes.append(("spec.template.metadata.labels", f"Invalid value: {orjson.dumps(labels).decode()}: "
+                       "`selector` does not match template `labels`"))
+    if causes:
+        raise errors.invalid(info.kind, info.group, name, causes)
+
+
+# -- watch streams ---------------------------------------------------------------------------------
+
+
+class WatchStream:
+    """One `?watch=1` response: initial events, then live events, bookmarks, and a clean end."""
+
+    def __init__(self, server: ApiServer, request: web.Request, target: Target, query: Query) -> None:
+        self.server = server
+        self.request = request
+        self.target = target
+        self.query = query
+        self.info = target.info
+        self.shape = negotiate(request.headers.get("Accept", ""))
+        self.bookmarks = query.flag("allowWatchBookmarks")
+        self.initial_events = query.flag("sendInitialEvents")
+        self.sent_headers = False
+        timeout = query.integer("timeoutSeconds")
+        self.deadline = time.monotonic() + (timeout if timeout and timeout > 0 else DEFAULT_WATCH_SECONDS)
+        self.response = web.StreamResponse(
+            status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache, private"}
+        )
+
+    def _validate(self) -> None:
+        if not self.initial_events:
+            return
+        causes = []
+        if not self.bookmarks:
+            causes.append(("allowWatchBookmarks", "Forbidden: allowWatchBookmarks required when "
+                           "sendInitialEvents is true"))
+        if self.query.text("resourceVersionMatch") != "NotOlderThan":
+            causes.append(("resourceVersionMatch", "Forbidden: sendInitialEvents requires setting "
+                           "resourceVersionMatch to NotOlderThan"))
+        if causes:
+            raise errors.invalid("ListOptions", "meta.k8s.io", "", causes)
+
+    async def run(self) -> web.StreamResponse:
+        self._validate()
+        accepts = self.server._matcher(self.target, self.query)
+        server = self.server
+        sub = Subscription(self.info.store, accepts, server.options.watch_queue_size)
+        forced_410 = server.faults.take_forced_410()
+        with server.store.lock:
+            server.hub.subscribe(sub)
+            first = self._initial(sub, accepts) if not forced_410 else []
+        try:
+            self.response.enable_chunked_encoding()
+            await self.response.prepare(self.request)
+            if forced_410:
+                rv = server.store.resource_version
+                await self._send([self._error(errors.too_old_resource_version(max(0, rv - 1), rv))])
+            else:
+                await self._send(first)
+                await self._pump(sub)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.response.write_eof()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            server.hub.unsubscribe(sub)
+        return self.response
+
+    def _initial(self, sub: Subscription, accepts: Callable[[Obj], bool]) -> list[bytes]:
+        """Events before the live ones; runs under the store lock right after subscribing."""
+        store = self.server.store
+        requested = self.query.text("resourceVersion")
+        if requested in ("", "0") or self.initial_events:
+            items, rv = store.list(self.info.store, self.target.namespace or None)
+            sub.start_rv = rv
+            events = [self._event("ADDED", o, True) for o in items if accepts(o)]
+            if self.initial_events:
+                events.append(self._bookmark(rv, initial_end=True))
+            return events
+        try:
+            since = int(requested)
+        except ValueError:
+            return [self._error(errors.bad_request(f"invalid resource version: {requested}"))]
+        try:
+            changes = store.changes_since(self.info.store, since)
+        except Expired as exc:
+            sub.close()
+            return [self._error(errors.too_old_resource_version(exc.requested, exc.oldest))]
+        previous = self.server.hub.previous_versions(self.info.store, since)
+        sub.start_rv = max(since, store.resource_version)
+        events = []
+        for change in changes:
+            if self.target.namespace and change.obj.get("metadata", {}).get("namespace") != self.target.namespace:
+                continue
+            translated = translate(HubEvent(change.type, change.obj, previous.get(change.rv), change.rv), accepts)
+            if translated is not None:
+                events.append(self._event(translated[0], translated[1], translated[3]))
+        return events
+
+    async def _pump(self, sub: Subscription) -> None:
+        interval = self.server.options.bookmark_interval
+        next_bookmark = time.monotonic() + interval
+        closing = self.server._closing
+        while not sub.closed and not closing.is_set():
+            now = time.monotonic()
+            if now >= self.deadline:
+                return
+            if not sub.inbox:
+                if self.bookmarks and now >= next_bookmark:
+                    rv = max(sub.start_rv, self.server.hub.dispatched_rv)
+                    await self._send([self._bookmark(rv)])
+                    next_bookmark = now + interval
+                    continue
+                wait = min(self.deadline - now, 1.0, next_bookmark - now if self.bookmarks else 1.0)
+                sub.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(sub.wake.wait(), timeout=max(wait, 0.01))
+                if self._client_gone():
+                    return
+                continue
+            batch = [self._event(kind, obj, cacheable) for kind, obj, _, cacheable in self._drain(sub)]
+            if sub.closed:
+                return
+            await self._send(batch)
+
+    def _drain(self, sub: Subscription) -> list[tuple[str, Obj, int, bool]]:
+        taken = list(sub.inbox)
+        sub.inbox.clear()
+        return taken
+
+    def _client_gone(self) -> bool:
+        transport = self.request.transport
+        return transport is None or transport.is_closing()
+
+    async def _send(self, chunks: list[bytes]) -> None:
+        if chunks:
+            await self.response.write(b"".join(chunks))
+
+    def _event(self, kind: str, obj: Obj, cacheable: bool) -> bytes:
+        resource = self.info.store
+        if self.shape == "table":
+            include = self.query.text("includeObject", "Metadata")
+            meta = {"resourceVersion": obj.get("metadata", {}).get("resourceVersion", "")}
+            body = tables.table(resource, [with_type(resource, obj)], self.server.clock.now(),
+                                include_object=include, list_meta=meta, headers=not self.sent_headers)
+            self.sent_headers = True
+            encoded = dumps(body)
+        elif self.shape == "partial":
+            encoded = dumps(tables.partial_metadata(obj))
+        else:
+            encoded = self.server.encoder.encode(resource, obj, cache=cacheable)
+        return b'{"type":"' + kind.encode() + b'","object":' + encoded + b"}\n"
+
+    def _bookmark(self, rv: int, initial_end: bool = False) -> bytes:
+        meta: Obj = {"resourceVersion": str(rv)}
+        if initial_end:
+            meta["annotations"] = {INITIAL_EVENTS_END: "true"}
+        obj = {"kind": self.info.kind, "apiVersion": self.info.api_version, "metadata": meta}
+        return b'{"type":"BOOKMARK","object":' + dumps(obj) + b"}\n"
+
+    def _error(self, error: ApiError) -> bytes:
+        return b'{"type":"ERROR","object":' + dumps(error.status()) + b"}\n"
+
+
+# -- logs ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogRequest:
+    """The pods/log query: which lines, how they look, and whether to keep following."""
+
+    tail: int | None
+    limit_bytes: int | None
+    since: datetime | None
+    timestamps: bool
+    follow: bool
+
+    @classmethod
+    def from_query(cls, query: Query, now: datetime) -> LogRequest:
+        since: datetime | None = None
+        since_seconds = query.integer("sinceSeconds")
+        if since_seconds is not None:
+            if since_seconds <= 0:
+                raise errors.invalid("PodLogOptions", "", "", [("sinceSeconds", "Invalid value: "
+                                     f"{since_seconds}: must be greater than 0")])
+            since = now - timedelta(seconds=since_seconds)
+        elif query.text("sinceTime"):
+            since = tables.parse_time(query.text("sinceTime"))
+            if since is None:
+                raise errors.bad_request(f'parsing time "{query.text("sinceTime")}" as RFC3339: invalid')
+        limit = query.integer("limitBytes")
+        if limit is not None and limit <= 0:
+            raise errors.invalid("PodLogOptions", "", "", [("limitBytes", f"Invalid value: {limit}: must be "
+                                 "greater than 0")])
+        return cls(query.integer("tailLines"), limit, since, query.flag("timestamps"), query.flag("follow"))
+
+    def select(self, lines: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
+        chosen = [line for line in lines if self.since is None or _aware(line[0]) >= self.since]
+        if self.tail is not None and self.tail >= 0:
+            chosen = chosen[len(chosen) - self.tail :] if self.tail else []
+        return chosen
+
+    def line(self, moment: datetime, text: str) -> bytes:
+        ending = "" if text.endswith("\n") else "\n"
+        prefix = _log_timestamp(moment) + " " if self.timestamps else ""
+        return (prefix + text + ending).encode("utf-8", errors="replace")
+
+    def render(self, lines: list[tuple[datetime, str]]) -> bytes:
+        data = b"".join(self.line(moment, text) for moment, text in self.select(lines))
+        return data[: self.limit_bytes] if self.limit_bytes is not None else data
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _log_timestamp(moment: datetime) -> str:
+    """The kubelet's RFC3339Nano with a fixed nine-digit fraction."""
+    utc = _aware(moment).astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}000Z"
+
+
+def _log_container(pod: Obj, requested: str) -> str:
+    spec = pod.get("spec") or {}
+    name = pod.get("metadata", {}).get("name", "")
+    containers = [c.get("name", "") for c in spec.get("containers") or []]
+    others = [c.get("name", "") for key in ("initContainers", "ephemeralContainers") for c in spec.get(key) or []]
+    if not requested:
+        if len(containers) == 1:
+            return containers[0]
+        message = f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]"
+        inits = [c.get("name", "") for c in spec.get("initContainers") or []]
+        if inits:
+            message += f" or one of the init containers: [{' '.join(inits)}]"
+        raise errors.bad_request(message)
+    if requested not in containers and requested not in others:
+        raise errors.bad_request(f"container {requested} is not valid for pod {name}")
+    return requested
+
+
+def _no_log_message(pod: Obj, container: str, previous: bool) -> str:
+    """The kubelet's words when there is no log to show (validateContainerLogStatus)."""
+    name = pod.get("metadata", {}).get("name", "")
+    if previous:
+        return f'previous terminated container "{container}" in pod "{name}" not found'
+    status = _container_status(pod, container)
+    waiting = ((status or {}).get("state") or {}).get("waiting")
+    if (status or {}).get("state", {}).get("terminated") or (status or {}).get("lastState", {}).get("terminated"):
+        return f'container "{container}" in pod "{name}" is terminated'
+    if waiting:
+        reason = waiting.get("reason", "")
+        if reason == "ErrImagePull":
+            return f'container "{container}" in pod "{name}" is waiting to start: image can\'t be pulled'
+        if reason == "ImagePullBackOff":
+            return f'container "{container}" in pod "{name}" is waiting to start: trying and failing to pull image'
+        return f'container "{container}" in pod "{name}" is waiting to start: {reason}'
+    return f'container "{container}" in pod "{name}" is waiting to start - no logs yet'
+
+
+def _container_status(pod: Obj, container: str) -> Obj | None:
+    status = pod.get("status") or {}
+    for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
+        for entry in status.get(key) or []:
+            if entry.get("name") == container:
+                return dict(entry)
+    return None
+
+
+class LogFollow:
+    """A `follow=true` log stream: the lines so far, then new ones until the instance ends."""
+
+    def __init__(
+        self, server: ApiServer, request: web.Request, pod: Obj, container: str, spec: LogRequest
+    ) -> None:
+        self.server = server
+        self.request = request
+        self.namespace = pod["metadata"].get("namespace", "")
+        self.pod = pod["metadata"]["name"]
+        self.uid = pod["metadata"].get("uid")
+        self.container = container
+        self.spec = spec
+        self.pending: deque[tuple[datetime, str]] = deque()
+        self.wake = asyncio.Event()
+        self.overflowed = False
+        self.written = 0
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def subscribe(self) -> None:
+        self._unsubscribe = self.server.logs.subscribe(self.namespace, self.pod, self.container, self._line)
+
+    def _line(self, moment: datetime, text: str) -> None:
+        if len(self.pending) >= self.server.options.follow_queue_size:
+            self.overflowed = True
+        else:
+            self.pending.append((moment, text))
+        self.wake.set()
+
+    async def run(self, lines: list[tuple[datetime, str]]) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        self.server._follows.add(self.wake)
+        try:
+            await response.prepare(self.request)
+            if await self._write(response, self.spec.render(lines)):
+                await self._follow(response)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await response.write_eof()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self.server._follows.discard(self.wake)
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+        return response
+
+    async def _follow(self, response: web.StreamResponse) -> None:
+        closing = self.server._closing
+        while not closing.is_set() and not self.overflowed:
+            if self.pending:
+                chunk = b"".join(self.spec.line(m, t) for m, t in self._take())
+                if not await self._write(response, chunk):
+                    return
+                continue
+            if self._finished():
+                return
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=0.5)
+            transport = self.request.transport
+            if transport is None or transport.is_closing():
+                return
+
+    def _take(self) -> list[tuple[datetime, str]]:
+        taken = list(self.pending)
+        self.pending.clear()
+        return taken
+
+    def _finished(self) -> bool:
+        current = self.server.store.get("pods", self.namespace, self.pod)
+        if current is None or current["metadata"].get("uid") != self.uid:
+            return True
+        return self.server.logs.instance_ended(self.namespace, self.pod, self.container)
+
+    async def _write(self, response: web.StreamResponse, data: bytes) -> bool:
+        """Write within limitBytes; False once the limit is reached."""
+        limit = self.spec.limit_bytes
+        if limit is not None:
+            data = data[: max(0, limit - self.written)]
+        if data:
+            await response.write(data)
+            self.written += len(data)
+        return limit is None or self.written < limit

@@ -1,0 +1,227 @@
+"""The kcrash console: one App fed by the cluster source's reflector, and `make_app` to build it.
+
+Watch events arrive on the reflector's thread. They are put in an inbox under a lock and one
+`PodsArrived` message is posted; consecutive messages collapse, and the handler drains the whole
+inbox into the store at once, so a burst of events costs one table update. The store lives on the
+UI thread and only the UI thread touches it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from kcrash.cluster.reflector import SyncState
+from kcrash.cluster.source import Access, ClusterSource
+from kcrash.core.records import Pod
+from kcrash.core.store import Delta, PodStore
+from kcrash.ui.clock import Clock, SystemClock
+from kcrash.ui.messages import PodsArrived, PodsChanged, SyncChanged
+from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
+
+
+class _Inbox:
+    """Watch deliveries waiting for the UI thread; the only state shared across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[tuple[str, Pod]] = []
+        self._resync: list[Pod] | None = None
+        self._posted = False
+
+    def add_events(self, events: Sequence[tuple[str, Pod]]) -> bool:
+        """Queue events; True when the caller should post a message (none is pending)."""
+        with self._lock:
+            self._events.extend(events)
+            return self._claim()
+
+    def add_resync(self, pods: Sequence[Pod]) -> bool:
+        """A relist replaces everything queued before it."""
+        with self._lock:
+            self._resync = list(pods)
+            self._events.clear()
+            return self._claim()
+
+    def _claim(self) -> bool:
+        if self._posted:
+            return False
+        self._posted = True
+        return True
+
+    def drain(self) -> tuple[list[Pod] | None, list[tuple[str, Pod]]]:
+        with self._lock:
+            resync, events = self._resync, self._events
+            self._resync, self._events, self._posted = None, [], False
+            return resync, events
+
+
+class KcrashApp(App[int]):
+    """Pods that crash-loop, why, and what to do now."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "kcrash"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", tooltip="Leave kcrash"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark", "help", "Help"),
+        Binding("T", "next_theme", "Theme", show=False),
+    ]
+
+    def __init__(
+        self,
+        source: ClusterSource,
+        *,
+        clock: Clock | None = None,
+        theme: str = DEFAULT_THEME,
+        tick_seconds: float = 1.0,
+        metrics_seconds: float = 5.0,
+        start_watch: bool = True,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.clock: Clock = clock or SystemClock()
+        self.store = PodStore()
+        self.sync_state = SyncState("connecting")
+        self.access: Access | None = None
+        self.tick_seconds = tick_seconds
+        self.metrics_seconds = metrics_seconds
+        self._inbox = _Inbox()
+        self._start_watch = start_watch
+        self.kcrash_themes = load_themes()
+        for theme_obj in self.kcrash_themes:
+            self.register_theme(theme_obj)
+        self.theme = resolve_theme_name(theme, self.kcrash_themes)
+
+    # ---- facts the screens ask for ---------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        return self.source.read_only
+
+    @property
+    def all_namespaces(self) -> bool:
+        return self.source.namespace is None
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # Textual's own themes lack kcrash's variables; fall back to its semantic colours.
+        return {
+            "crashloop": "ansi_bright_red",
+            "oom": "ansi_bright_magenta",
+            "chart-limit": "ansi_red",
+            "chart-usage": "ansi_cyan",
+            "chart-request": "ansi_green",
+        }
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from kcrash.ui.screens.pods import PodsScreen
+
+        self.push_screen(PodsScreen())
+        if self._start_watch:
+            self._begin_watch()
+        self._check_access()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
+    def _begin_watch(self) -> None:
+        self.source.watch_pods(self._on_events, self._on_resync, self._on_state)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="access")
+    def _check_access(self) -> None:
+        access = self.source.access()
+        self.call_from_thread(self._set_access, access)
+
+    def _set_access(self, access: Access) -> None:
+        self.access = access
+        self.screen.refresh_bindings()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed worker is a notification, never a crash."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(_one_line(event.worker.error), title="Error", severity="error", timeout=8)
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self.source.stop()
+
+    # ---- reflector thread side -------------------------------------------------------------
+
+    def _on_events(self, events: list[tuple[str, Pod]]) -> None:
+        if self._inbox.add_events(events):
+            self.post_message(PodsArrived())
+
+    def _on_resync(self, pods: list[Pod]) -> None:
+        if self._inbox.add_resync(pods):
+            self.post_message(PodsArrived())
+
+    def _on_state(self, state: SyncState) -> None:
+        self.post_message(SyncChanged(state))
+
+    # ---- UI thread side --------------------------------------------------------------------
+
+    def on_pods_arrived(self, _: PodsArrived) -> None:
+        resync, events = self._inbox.drain()
+        touched: set[tuple[str, str]] = set()
+        if resync is not None:
+            touched |= _keys(self.store.replace_all(resync))
+        if events:
+            touched |= _keys(self.store.apply_batch(events))
+        if touched or resync is not None:
+            self._broadcast(PodsChanged(frozenset(touched), resync=resync is not None))
+
+    def on_sync_changed(self, message: SyncChanged) -> None:
+        self.sync_state = message.state
+        self._broadcast(SyncChanged(message.state))
+
+    def _broadcast(self, message: PodsChanged | SyncChanged) -> None:
+        for screen in self.screen_stack:
+            handler = getattr(screen, "store_changed" if isinstance(message, PodsChanged) else "sync_changed", None)
+            if handler is not None:
+                handler(message)
+
+    # ---- actions ---------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from kcrash.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_next_theme(self) -> None:
+        names = [t.name for t in self.kcrash_themes]
+        index = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(index + 1) % len(names)]
+        self.notify(f"Theme: {self.theme.removeprefix('kcrash-')}", timeout=2)
+
+
+def _keys(delta: Delta) -> set[tuple[str, str]]:
+    """Every key a delta touched; screens look each one up in the store to add, redraw or drop it."""
+    return set(delta.added | delta.changed | delta.removed)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def make_app(
+    source: ClusterSource,
+    *,
+    clock: Clock | None = None,
+    theme: str = DEFAULT_THEME,
+    tick_seconds: float = 1.0,
+    metrics_seconds: float = 5.0,
+) -> KcrashApp:
+    """The one way the CLI, the tests and the screenshot script build the console."""
+    return KcrashApp(
+        source, clock=clock, theme=theme, tick_seconds=tick_seconds, metrics_seconds=metrics_seconds
+    )

@@ -1,0 +1,38 @@
+"""Container deaths seen during this session.
+
+A pod record holds only the latest termination (`lastState`); the chart wants every restart since
+kcrash started. Each time a container's lastState changes, the new termination is remembered here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from kcrash.core.records import Pod
+from kcrash.ui.widgets.memory_chart import Termination
+
+PER_CONTAINER = 100
+
+
+class TerminationLog:
+    """(namespace, pod, container) -> terminations, oldest first, bounded."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str, str], deque[Termination]] = {}
+
+    def observe(self, pod: Pod) -> None:
+        for status in (*pod.container_statuses, *pod.init_container_statuses):
+            last = status.last_state
+            if last is None or last.kind != "terminated" or last.finished_at is None:
+                continue
+            key = (pod.namespace, pod.name, status.name)
+            series = self._seen.setdefault(key, deque(maxlen=PER_CONTAINER))
+            if not series or series[-1].at != last.finished_at:
+                series.append(Termination(last.finished_at, last.reason, last.exit_code))
+
+    def forget(self, key: tuple[str, str]) -> None:
+        for k in [k for k in self._seen if k[:2] == key]:
+            del self._seen[k]
+
+    def of(self, pod: Pod, container: str) -> tuple[Termination, ...]:
+        return tuple(self._seen.get((pod.namespace, pod.name, container), ()))

@@ -1,0 +1,38 @@
+"""Messages the app and its workers post; each names what happened, never how to draw it."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from kcrash.cluster.reflector import SyncState
+
+
+class PodsArrived(Message):
+    """The reflector delivered events; the app drains its inbox when it handles this.
+
+    Consecutive ones collapse into one (`can_replace`), so a burst of watch events costs one
+    table update.
+    """
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PodsArrived)
+
+
+class PodsChanged(Message):
+    """These pods were added, changed or removed in the store; screens update only those rows."""
+
+    def __init__(self, keys: frozenset[tuple[str, str]], resync: bool = False) -> None:
+        super().__init__()
+        self.keys = keys
+        self.resync = resync
+
+
+class SyncChanged(Message):
+    """The reflector's connection state changed."""
+
+    def __init__(self, state: SyncState) -> None:
+        super().__init__()
+        self.state = state
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SyncChanged)

@@ -1,0 +1,201 @@
+"""Pods turned into table rows: the cells the pods screen shows, their tones and sort keys.
+
+A row is built once per pod version (and per metrics change); only AGE, the "(2m ago)" of
+RESTARTS and the NEXT RESTART countdown are computed at draw time, because they change with the
+clock alone. Everything here is plain text; the cluster's strings pass through `clean` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from kcrash.core.backoff import estimate_backoff
+from kcrash.core.exitcodes import exit_label
+from kcrash.core.humanize import countdown, human_duration
+from kcrash.core.quantity import format_bytes
+from kcrash.core.records import Pod
+from kcrash.core.sanitize import clean_line as clean
+from kcrash.core.status import is_failing, last_exit, pod_columns, primary_container, severity
+from kcrash.ui.widgets.pod_table import Cell, Column, Tone
+
+SortBy = Literal["status", "restarts", "age", "name"]
+
+SEVERITY_RANK = {"error": 3, "warn": 2, "ok": 1, "done": 0}
+
+
+def status_tone(status: str) -> Tone:
+    """The colour a STATUS string gets: crash loops and OOM kills stand out from other errors."""
+    if status.endswith("CrashLoopBackOff"):
+        return "crashloop"
+    if status.endswith("OOMKilled"):
+        return "oom"
+    level = severity(status)
+    return {"error": "error", "warn": "warning", "ok": "normal", "done": "muted"}[level]
+
+
+def exit_tone(code: int | None, reason: str) -> Tone:
+    if reason == "OOMKilled":
+        return "oom"
+    if code is None:
+        return "muted"
+    return "muted" if code == 0 else "error"
+
+
+def memory_cell(used: int | None, limit: int | None) -> Cell:
+    """MEM/LIMIT: percent of the limit, or bare usage without a limit, "-" without data."""
+    if used is None:
+        return Cell("-", "muted")
+    if not limit:
+        return Cell(format_bytes(used), "muted")
+    percent = round(100 * used / limit)
+    tone: Tone = "error" if percent >= 90 else "warning" if percent >= 75 else "normal"
+    return Cell(f"{percent}%", tone)
+
+
+@dataclass(frozen=True, slots=True)
+class PodRow:
+    """One pod as the table shows it (build with `build_row`)."""
+
+    key: tuple[str, str]
+    pod: Pod
+    namespace: str
+    name: str
+    ready: str
+    status: str
+    tone: Tone
+    rank: int  # severity: higher is worse
+    failing: bool
+    restarts: int
+    last_restart: datetime | None
+    last_exit: Cell
+    container: str
+    next_restart_at: datetime | None
+    memory: Cell
+    created_at: datetime | None
+    search: str  # lower-cased text the filter matches against
+
+    def cell(self, column: str, now: datetime) -> Cell:
+        if column == "namespace":
+            return Cell(self.namespace, "muted")
+        if column == "name":
+            return Cell(self.name, "normal")
+        if column == "ready":
+            return Cell(self.ready, "normal" if self._all_ready else "warning")
+        if column == "status":
+            return Cell(self.status, self.tone)
+        if column == "restarts":
+            return self._restarts_cell(now)
+        if column == "last_exit":
+            return self.last_exit
+        if column == "memory":
+            return self.memory
+        if column == "next_restart":
+            return self._next_restart_cell(now)
+        if column == "age":
+            if self.created_at is None:
+                return Cell("<unknown>", "muted")
+            return Cell(human_duration((now - self.created_at).total_seconds()), "muted")
+        return Cell("")
+
+    @property
+    def _all_ready(self) -> bool:
+        done, _, total = self.ready.partition("/")
+        return done == total
+
+    def _restarts_cell(self, now: datetime) -> Cell:
+        if self.restarts == 0:
+            return Cell("0", "muted")
+        if self.last_restart is None:
+            return Cell(str(self.restarts), "normal")
+        ago = (now - self.last_restart).total_seconds()
+        tone: Tone = "warning" if ago < 600 else "normal"
+        return Cell(f"{self.restarts} ({human_duration(ago)} ago)", tone)
+
+    def _next_restart_cell(self, now: datetime) -> Cell:
+        if self.next_restart_at is None:
+            return Cell("")
+        remaining = (self.next_restart_at - now).total_seconds()
+        if remaining <= 0:
+            return Cell("due", "warning")
+        return Cell(countdown(remaining), "crashloop")
+
+
+def build_row(pod: Pod, now: datetime, memory_used: int | None = None) -> PodRow:
+    """The row for one pod version; `memory_used` is the latest sample of its primary container."""
+    columns = pod_columns(pod)
+    status = clean(columns.status)
+    container = primary_container(pod)
+    code, reason = last_exit(pod)
+    container_status = pod.status_for(container)
+    next_at = None
+    if container_status is not None and container_status.state.reason == "CrashLoopBackOff":
+        next_at = estimate_backoff(container_status, now, restart_policy=pod.restart_policy).next_restart_at
+    spec = pod.spec_for(container)
+    limit = spec.memory_limit if spec is not None else None
+    namespace, name = clean(pod.namespace), clean(pod.name)
+    exit_cell = Cell(clean(exit_label(code, reason)), exit_tone(code, reason))
+    return PodRow(
+        key=pod.key,
+        pod=pod,
+        namespace=namespace,
+        name=name,
+        ready=columns.ready,
+        status=status,
+        tone=status_tone(status),
+        rank=SEVERITY_RANK.get(severity(columns.status), 0),
+        failing=is_failing(pod, now),
+        restarts=columns.restarts,
+        last_restart=columns.last_restart,
+        last_exit=exit_cell,
+        container=clean(container),
+        next_restart_at=next_at,
+        memory=memory_cell(memory_used, limit),
+        created_at=pod.created_at,
+        search=f"{namespace}/{name} {status} {exit_cell.text}".lower(),
+    )
+
+
+def sort_key(by: SortBy) -> Callable[[Any], Any]:
+    """The order for a sort mode; "status" is the default: problems first, worst first."""
+    if by == "restarts":
+        return lambda r: (-r.restarts, r.namespace, r.name)
+    if by == "age":
+        # Youngest first: after a rollout the new pods are the ones to look at.
+        return lambda r: (-(r.created_at.timestamp() if r.created_at else 0.0), r.namespace, r.name)
+    if by == "name":
+        return lambda r: (r.namespace, r.name)
+    return lambda r: (not r.failing, -r.rank, r.status, r.namespace, r.name)
+
+
+def row_filter(text: str, hide_healthy: bool) -> Callable[[Any], bool] | None:
+    """A predicate for the `/` filter (all words must match) and the hide-healthy toggle."""
+    words = text.lower().split()
+    if not words and not hide_healthy:
+        return None
+
+    def keep(row: Any) -> bool:
+        if hide_healthy and not row.failing:
+            return False
+        return all(word in row.search for word in words)
+
+    return keep
+
+
+def pod_columns_for(all_namespaces: bool) -> list[Column]:
+    """The pods screen's columns; NAMESPACE only when several namespaces are shown."""
+    columns = [
+        Column("name", "NAME", 30, min_width=18, priority=0, flex=True, truncate="middle"),
+        Column("ready", "READY", 5, priority=5),
+        Column("status", "STATUS", 16, priority=1),
+        Column("restarts", "RESTARTS", 13, priority=2, ticking=True),
+        Column("last_exit", "LAST EXIT", 13, priority=3),
+        Column("memory", "MEM/LIMIT", 9, priority=6, align="right"),
+        Column("next_restart", "NEXT RESTART", 12, priority=4, ticking=True),
+        Column("age", "AGE", 5, priority=7, ticking=True),
+    ]
+    if all_namespaces:
+        columns.insert(0, Column("namespace", "NAMESPACE", 14, priority=8))
+    return columns

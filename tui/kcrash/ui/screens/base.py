@@ -1,0 +1,257 @@
+"""What every screen about a pod shares: its action keys and how they are guarded.
+
+| Key | Action |
+| :- | :- |
+| l | Full log view |
+| c | Copy menu (kubectl commands, previous log, incident summary) |
+| u | Rollout undo (modal; not bound with --read-only) |
+| ctrl+d | Delete pod (modal; not bound with --read-only) |
+
+Destructive keys are removed from the screen's bindings in read-only mode; keys the user's RBAC
+does not allow stay visible but disabled (`check_action` returns None) and say why when pressed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import events, work
+from textual.binding import Binding, BindingsMap, BindingType
+from textual.message import Message
+from textual.screen import Screen
+
+from kcrash.cluster.source import UndoPlan
+from kcrash.core.records import Pod
+from kcrash.core.sanitize import clean_line
+from kcrash.core.status import primary_container
+from kcrash.ui.clipboard import copy_text
+from kcrash.ui.commands import deployment_of, pod_commands
+
+if TYPE_CHECKING:
+    from kcrash.ui.app import KcrashApp
+
+DESTRUCTIVE = frozenset({"undo", "delete"})
+
+POD_BINDINGS: list[BindingType] = [
+    Binding("l", "logs", "Logs"),
+    Binding("c", "copy", "Copy"),
+    Binding("u", "undo", "Undo rollout"),
+    Binding("ctrl+d", "delete", "Delete pod"),
+]
+
+
+class UndoPlanned(Message):
+    def __init__(self, plan: UndoPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+
+class ActionDone(Message):
+    """A write finished: say so (the watch shows its effect)."""
+
+    def __init__(self, text: str, error: bool = False) -> None:
+        super().__init__()
+        self.text = text
+        self.error = error
+
+
+class CopyReady(Message):
+    def __init__(self, what: str, text: str) -> None:
+        super().__init__()
+        self.what = what
+        self.text = text
+
+
+class PodScreen(Screen[None]):
+    """A screen with a current pod and the actions on it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = POD_BINDINGS
+
+    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        if self.kcrash.read_only:
+            self._bindings = _without(self._bindings, DESTRUCTIVE)
+
+    @property
+    def kcrash(self) -> KcrashApp:
+        from kcrash.ui.app import KcrashApp
+
+        assert isinstance(self.app, KcrashApp)
+        return self.app
+
+    def selected_pod(self) -> Pod | None:
+        """The pod the actions apply to; screens override."""
+        return None
+
+    # ---- guards ----------------------------------------------------------------------------
+
+    def denied(self, action: str) -> str:
+        """Why `action` is not allowed here, or "" when it is."""
+        app = self.kcrash
+        if action in DESTRUCTIVE and app.read_only:
+            return "read-only mode"
+        access = app.access
+        if access is None:
+            return ""
+        if action == "undo" and not access.patch_deployments.allowed:
+            return "RBAC: cannot patch deployments" + _because(access.patch_deployments.reason)
+        if action == "delete" and not access.delete_pods.allowed:
+            return "RBAC: cannot delete pods" + _because(access.delete_pods.reason)
+        if action == "logs" and not access.read_logs.allowed:
+            return "RBAC: cannot read pod logs" + _because(access.read_logs.reason)
+        return ""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in DESTRUCTIVE and self.kcrash.read_only:
+            return False
+        if action in ("undo", "delete", "logs") and self.denied(action):
+            return None  # shown, greyed out; pressing it explains why
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A disabled key says why it is disabled instead of doing nothing silently."""
+        for _, binding in self._bindings:
+            if binding.key == event.key and binding.action in ("undo", "delete", "logs"):
+                reason = self.denied(binding.action)
+                if reason:
+                    event.stop()
+                    self.notify(reason, title=binding.description, severity="warning")
+                return
+
+    # ---- copy ------------------------------------------------------------------------------
+
+    def action_copy(self) -> None:
+        from kcrash.ui.screens.modals import CopyChoice, CopyMenu
+
+        pod = self.selected_pod()
+        if pod is None:
+            self.notify("No pod selected.", severity="warning")
+            return
+        commands = pod_commands(pod, self.kcrash.source.context, primary_container(pod), deployment_of(pod))
+        choices = [
+            CopyChoice("describe", "kubectl describe", commands.describe),
+            CopyChoice("logs", "kubectl logs --previous", commands.logs_previous),
+        ]
+        if commands.rollout_undo:
+            choices.append(CopyChoice("undo", "kubectl rollout undo", commands.rollout_undo))
+        choices += [
+            CopyChoice("tail", "previous log tail", ""),
+            CopyChoice("summary", "incident summary (Markdown)", ""),
+        ]
+
+        def chosen(choice: CopyChoice | None) -> None:
+            if choice is None:
+                return
+            if choice.text:
+                self._copy(choice.label, choice.text)
+            elif choice.key == "tail":
+                self._fetch_log_tail(pod)
+            else:
+                self._fetch_summary(pod)
+
+        self.app.push_screen(CopyMenu(clean_line(pod.name), choices), chosen)
+
+    def _copy(self, what: str, text: str) -> None:
+        result = copy_text(self.app, text)
+        lines = text.count("\n") + 1
+        size = f" ({lines} lines)" if lines > 1 else ""
+        self.notify(f"Copied {what}{size} to the {result.via}.", title="Copied", timeout=4)
+
+    def on_copy_ready(self, message: CopyReady) -> None:
+        self._copy(message.what, message.text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="copy")
+    def _fetch_log_tail(self, pod: Pod) -> None:
+        result = self.kcrash.source.read_log(pod, primary_container(pod), previous=True, tail_lines=50)
+        if result.error:
+            self.post_message(ActionDone(result.error, error=True))
+            return
+        self.post_message(CopyReady("the previous log tail", result.text))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="copy")
+    def _fetch_summary(self, pod: Pod) -> None:
+        text = self.kcrash.source.incident_summary(pod, self.kcrash.clock.now())
+        self.post_message(CopyReady("the incident summary", text))
+
+    # ---- logs ------------------------------------------------------------------------------
+
+    def action_logs(self) -> None:
+        from kcrash.ui.screens.logs import LogScreen
+
+        pod = self.selected_pod()
+        if pod is None:
+            self.notify("No pod selected.", severity="warning")
+            return
+        self.app.push_screen(LogScreen(pod.key, primary_container(pod)))
+
+    # ---- undo ------------------------------------------------------------------------------
+
+    def action_undo(self) -> None:
+        pod = self.selected_pod()
+        if pod is None or self.kcrash.read_only:
+            return
+        if pod.controller is None or pod.controller.kind != "ReplicaSet":
+            self.notify(
+                f"pod/{clean_line(pod.name)} is not run by a Deployment: nothing to roll back.",
+                severity="warning",
+            )
+            return
+        self.notify("Planning the rollback (server-side dry run)…", timeout=3)
+        self._plan_undo(pod)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="undo")
+    def _plan_undo(self, pod: Pod) -> None:
+        self.post_message(UndoPlanned(self.kcrash.source.plan_undo(pod)))
+
+    def on_undo_planned(self, message: UndoPlanned) -> None:
+        from kcrash.ui.screens.modals import UndoModal
+
+        plan = message.plan
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._execute_undo(plan)
+
+        self.app.push_screen(UndoModal(plan), confirmed)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="undo")
+    def _execute_undo(self, plan: UndoPlan) -> None:
+        self.post_message(ActionDone(self.kcrash.source.execute_undo(plan)))
+
+    # ---- delete ----------------------------------------------------------------------------
+
+    def action_delete(self) -> None:
+        from kcrash.ui.screens.modals import DeleteModal
+
+        pod = self.selected_pod()
+        if pod is None or self.kcrash.read_only:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._delete(pod)
+
+        self.app.push_screen(DeleteModal(pod), confirmed)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="delete")
+    def _delete(self, pod: Pod) -> None:
+        self.post_message(ActionDone(self.kcrash.source.delete_pod(pod)))
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.notify(
+            message.text,
+            title="Failed" if message.error else "Done",
+            severity="error" if message.error else "information",
+            timeout=8,
+        )
+
+
+def _because(reason: str) -> str:
+    return f" ({clean_line(reason)})" if reason else ""
+
+
+def _without(bindings: BindingsMap, actions: frozenset[str]) -> BindingsMap:
+    """A copy of `bindings` with every binding for `actions` gone: in read-only mode the keys
+    for writes are not bound at all."""
+    kept = [binding for _, binding in bindings if binding.action not in actions]
+    return BindingsMap(kept)

@@ -1,0 +1,73 @@
+"""The drill-down as a full screen, for terminals too narrow to show it beside the list.
+
+| Key | Action |
+| :- | :- |
+| escape, backspace | Back to the pods |
+| r | Reload everything |
+| up/down, pageup/pagedown | Scroll |
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer
+
+from kcrash.core.records import Pod
+from kcrash.ui.messages import PodsChanged, SyncChanged
+from kcrash.ui.screens.base import POD_BINDINGS, PodScreen
+from kcrash.ui.widgets.detail import DetailPane
+from kcrash.ui.widgets.status_line import HeaderFacts, StatusLine
+
+
+class DetailScreen(PodScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,backspace", "back", "Back"),
+        Binding("r", "reload", "Reload"),
+        *POD_BINDINGS,
+    ]
+
+    def __init__(self, key: tuple[str, str]) -> None:
+        super().__init__(id="detail-screen")
+        self.key = key
+
+    def compose(self) -> ComposeResult:
+        app = self.kcrash
+        yield StatusLine(
+            HeaderFacts(
+                context=app.source.context,
+                namespace=app.source.namespace,
+                state=app.sync_state,
+                pods=len(app.store),
+                shown=len(app.store),
+                read_only=app.read_only,
+            ),
+            id="status",
+        )
+        yield DetailPane(id="detail")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        pane = self.query_one(DetailPane)
+        pane.show(self.key)
+        pane.focus()
+        self.set_interval(self.kcrash.tick_seconds, pane.tick)
+
+    def selected_pod(self) -> Pod | None:
+        return self.kcrash.store.get(self.key)
+
+    def store_changed(self, message: PodsChanged) -> None:
+        if self.key in message.keys:
+            self.query_one(DetailPane).pod_changed()
+        self.query_one(StatusLine).change(pods=len(self.kcrash.store), shown=len(self.kcrash.store))
+
+    def sync_changed(self, message: SyncChanged) -> None:
+        self.query_one(StatusLine).change(state=message.state)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_reload(self) -> None:
+        self.query_one(DetailPane).reload()

@@ -1,0 +1,288 @@
+"""The pods screen: every pod in scope, problems first, kept live by the watch.
+
+| Key | Action |
+| :- | :- |
+| enter | Open the drill-down (beside the list on wide terminals, full screen otherwise) |
+| / | Filter by text (all words must match); enter keeps it, escape clears it |
+| h | Hide / show healthy pods |
+| S / R / A / N | Sort by status (problems first) / restarts / age / name; again reverses |
+| escape | Close the side panel, or clear the filter |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.events import Resize
+from textual.message import Message
+from textual.widgets import Footer, Input
+
+from kcrash.core.records import Pod
+from kcrash.core.status import primary_container
+from kcrash.ui.messages import PodsChanged, SyncChanged
+from kcrash.ui.rows import PodRow, SortBy, build_row, pod_columns_for, row_filter, sort_key
+from kcrash.ui.screens.base import POD_BINDINGS, PodScreen
+from kcrash.ui.widgets.detail import DetailPane
+from kcrash.ui.widgets.pod_table import PodTable
+from kcrash.ui.widgets.status_line import HeaderFacts, StatusLine
+
+SIDE_BY_SIDE_WIDTH = 140
+"""From this terminal width the drill-down opens beside the list instead of over it."""
+
+RECHECK_SECONDS = 15.0
+"""How often failing pods are re-judged: "restarted 9m ago" stops counting at 10m with no event."""
+
+
+class MemoryRead(Message):
+    """Latest memory use of the pods on screen: key -> bytes (None: no sample)."""
+
+    def __init__(self, used: dict[tuple[str, str], int | None]) -> None:
+        super().__init__()
+        self.used = used
+
+
+class PodsScreen(PodScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("h", "toggle_healthy", "Healthy"),
+        Binding("escape", "escape", "Back", show=False),
+        Binding("S", "sort('status')", "Sort status", show=False),
+        Binding("R", "sort('restarts')", "Sort restarts", show=False),
+        Binding("A", "sort('age')", "Sort age", show=False),
+        Binding("N", "sort('name')", "Sort name", show=False),
+        Binding("r", "refresh", "Reload", show=False),
+        *POD_BINDINGS,
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="pods-screen")
+        self.sort_by: SortBy = "status"
+        self.reverse = False
+        self.filter_text = ""
+        self.hide_healthy = False
+        self._memory: dict[tuple[str, str], int | None] = {}
+        self._failing: set[tuple[str, str]] = set()
+
+    # ---- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        app = self.kcrash
+        yield StatusLine(
+            HeaderFacts(
+                context=app.source.context,
+                namespace=app.source.namespace,
+                state=app.sync_state,
+                read_only=app.read_only,
+            ),
+            id="status",
+        )
+        yield Input(placeholder="filter: words in name, status or last exit", id="filter", compact=True)
+        with Horizontal(id="body"):
+            yield PodTable(
+                pod_columns_for(app.all_namespaces),
+                clock=app.clock,
+                empty_text="Waiting for the first list of pods…",
+                id="pods",
+            )
+            yield DetailPane(id="side")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> PodTable:
+        return self.query_one("#pods", PodTable)
+
+    @property
+    def side(self) -> DetailPane:
+        return self.query_one("#side", DetailPane)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.side.display = False
+        self.table.set_order(sort_key(self.sort_by))
+        self.table.focus()
+        app = self.kcrash
+        self.set_interval(app.tick_seconds, self._tick)
+        self.set_interval(RECHECK_SECONDS, self._recheck_failing)
+        self.set_interval(app.metrics_seconds, self._read_memory)
+        if len(app.store):
+            self._upsert_keys(app.store.keys())
+
+    def selected_pod(self) -> Pod | None:
+        key = self.table.cursor_key
+        return self.kcrash.store.get(key) if isinstance(key, tuple) else None
+
+    # ---- store and sync --------------------------------------------------------------------
+
+    def store_changed(self, message: PodsChanged) -> None:
+        if message.resync:
+            self.table.empty_text = "No pods in this scope." if not len(self.kcrash.store) else ""
+        self._upsert_keys(message.keys)
+        if self.side.display and self.side.pod_key in message.keys:
+            self.side.pod_changed()
+
+    def _upsert_keys(self, keys: Iterable[tuple[str, str]]) -> None:
+        store, now = self.kcrash.store, self.kcrash.clock.now()
+        rows: list[PodRow] = []
+        removed: list[tuple[str, str]] = []
+        for key in keys:
+            pod = store.get(key)
+            if pod is None:
+                removed.append(key)
+                self._failing.discard(key)
+                self._memory.pop(key, None)
+                continue
+            row = build_row(pod, now, self._memory.get(key))
+            rows.append(row)
+            if row.failing:
+                self._failing.add(key)
+            else:
+                self._failing.discard(key)
+        if rows:
+            longest = max(len(r.name) for r in rows)
+            if longest > self.table._flex_cap or not self._seen_rows:
+                self.table.set_flex_cap(max(longest, 20))
+            self._seen_rows = True
+        self.table.apply(rows, removed)
+        self._update_header()
+
+    _seen_rows = False
+
+    def sync_changed(self, message: SyncChanged) -> None:
+        self.query_one(StatusLine).change(state=message.state)
+        if message.state.phase == "synced" and not len(self.kcrash.store):
+            self.table.empty_text = "No pods in this scope."
+            self.table.refresh()
+
+    def _update_header(self) -> None:
+        self.query_one(StatusLine).change(
+            pods=len(self.kcrash.store),
+            failing=len(self._failing),
+            shown=self.table.row_count,
+            filter_text=self.filter_text,
+            hide_healthy=self.hide_healthy,
+            sort=self.sort_by + (" ↑" if self.reverse else ""),
+        )
+
+    # ---- time ------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self.table.tick()
+        if self.side.display:
+            self.side.tick()
+
+    def _recheck_failing(self) -> None:
+        """Rebuild rows whose verdict may have changed with time alone."""
+        now = self.kcrash.clock.now()
+        stale = []
+        for row in self.table.rows():
+            assert isinstance(row, PodRow)
+            if row.failing or row.next_restart_at is not None:
+                fresh = build_row(row.pod, now, self._memory.get(row.key))
+                if fresh.failing != row.failing or fresh.next_restart_at != row.next_restart_at:
+                    stale.append(row.key)
+        if stale:
+            self._upsert_keys(stale)
+
+    def _read_memory(self) -> None:
+        keys = self.table.visible_keys
+        first = max(0, round(self.table.scroll_y))
+        on_screen = keys[first : first + self.table.size.height]
+        pods = [p for p in (self.kcrash.store.get(k) for k in on_screen if isinstance(k, tuple)) if p]
+        if pods:
+            self._sample_memory(pods)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pods-memory")
+    def _sample_memory(self, pods: list[Pod]) -> None:
+        used: dict[tuple[str, str], int | None] = {}
+        for pod in pods:
+            view = self.kcrash.source.memory(pod)
+            container = primary_container(pod)
+            mine = [s for s in view.samples if s.container == container]
+            used[pod.key] = mine[-1].bytes if mine else None
+        self.post_message(MemoryRead(used))
+
+    def on_memory_read(self, message: MemoryRead) -> None:
+        changed = [k for k, v in message.used.items() if self._memory.get(k) != v]
+        self._memory.update(message.used)
+        if changed:
+            self._upsert_keys(changed)
+
+    # ---- opening a pod ---------------------------------------------------------------------
+
+    @on(PodTable.Selected)
+    def _open(self, event: PodTable.Selected) -> None:
+        key = event.key
+        if not isinstance(key, tuple):
+            return
+        if self.size.width >= SIDE_BY_SIDE_WIDTH:
+            self.side.display = True
+            self.side.show(key)
+        else:
+            from kcrash.ui.screens.detail import DetailScreen
+
+            self.app.push_screen(DetailScreen(key))
+
+    @on(PodTable.Highlighted)
+    def _follow_cursor(self, event: PodTable.Highlighted) -> None:
+        if self.side.display and isinstance(event.key, tuple) and event.key != self.side.pod_key:
+            self.side.show(event.key)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.side.display and event.size.width < SIDE_BY_SIDE_WIDTH:
+            self.side.display = False
+
+    # ---- filter, sort, toggles -------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self._apply_filter()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.value.strip():
+            box.display = False
+        self.table.focus()
+
+    def action_escape(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus or (not self.side.display and self.filter_text):
+            box.value = ""
+            box.display = False
+            self.table.focus()
+            return
+        if self.side.display:
+            self.side.display = False
+            self.table.focus()
+
+    def action_toggle_healthy(self) -> None:
+        self.hide_healthy = not self.hide_healthy
+        self._apply_filter()
+        self.notify("Healthy pods hidden." if self.hide_healthy else "Showing all pods.", timeout=2)
+
+    def _apply_filter(self) -> None:
+        self.table.set_filter(row_filter(self.filter_text, self.hide_healthy))
+        if self.filter_text or self.hide_healthy:
+            self.table.empty_text = "No pod matches the filter."
+        self._update_header()
+
+    def action_sort(self, by: SortBy) -> None:
+        self.reverse = not self.reverse if by == self.sort_by else False
+        self.sort_by = by
+        self.table.set_order(sort_key(by), reverse=self.reverse)
+        self._update_header()
+
+    def action_refresh(self) -> None:
+        if self.side.display:
+            self.side.reload()

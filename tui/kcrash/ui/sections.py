@@ -1,0 +1,270 @@
+"""The drill-down's sections as Content: pure functions from records to styled plain text.
+
+Every string from the cluster is cleaned and placed as text, never parsed as markup; styles come
+from theme variables only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from textual.content import Content
+
+from kcrash.core.backoff import estimate_backoff
+from kcrash.core.exitcodes import explain_exit
+from kcrash.core.humanize import human_duration
+from kcrash.core.records import ContainerState, Deployment, Diagnosis, Event, Pod, Revision
+from kcrash.core.sanitize import clean_line, clean_lines
+from kcrash.core.status import pod_columns
+
+Part = str | tuple[str, str]
+
+LOG_LINES = 14
+DYING_LINES = 3
+_TROUBLE = re.compile(
+    r"(?i)\b(error|fatal|panic|exception|traceback|killed|refused|denied|timeout|timed out|"
+    r"not found|no such|missing|cannot|can't|failed|unreachable)\b"
+)
+
+CAUSE_STYLE = {
+    "oom-killed": "bold $oom",
+    "healthy": "bold $success",
+    "unknown": "bold $warning",
+}
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "unknown"
+    return f"{human_duration((now - moment).total_seconds())} ago"
+
+
+def _clock(moment: datetime | None) -> str:
+    return "unknown" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _field(label: str, *value: Part, width: int = 11) -> list[Part]:
+    return [(label.ljust(width), "$text-muted"), *value, "\n"]
+
+
+def _join(parts: list[Part]) -> Content:
+    content = Content.assemble(*parts)
+    return content.rstrip("\n")
+
+
+# ---- title ---------------------------------------------------------------------------------
+
+
+def title_content(pod: Pod, container: str, now: datetime) -> Content:
+    columns = pod_columns(pod)
+    from kcrash.ui.rows import status_tone
+
+    tone = status_tone(columns.status)
+    style = {"crashloop": "bold $crashloop", "oom": "bold $oom", "error": "bold $error", "warning": "$warning"}.get(
+        tone, "$success"
+    )
+    parts: list[Part] = [
+        ("pod/" + clean_line(pod.name), "bold"),
+        ("  " + clean_line(pod.namespace), "$text-muted"),
+        "\n",
+        (clean_line(columns.status), style),
+        ("  ready ", "$text-muted"),
+        columns.ready,
+        ("  restarts ", "$text-muted"),
+        clean_line(columns.restarts_cell(now)),
+        ("  container ", "$text-muted"),
+        clean_line(container) or "-",
+    ]
+    if pod.node_name:
+        parts += [("  node ", "$text-muted"), clean_line(pod.node_name)]
+    return Content.assemble(*parts)
+
+
+# ---- diagnosis -----------------------------------------------------------------------------
+
+
+def diagnosis_content(diagnosis: Diagnosis) -> Content:
+    parts: list[Part] = [(clean_line(diagnosis.headline), CAUSE_STYLE.get(diagnosis.cause, "bold $error")), "\n"]
+    if diagnosis.rollout_hint:
+        parts += [("↳ ", "$accent"), (clean_line(diagnosis.rollout_hint), "$accent"), "\n"]
+    if diagnosis.evidence:
+        parts += [("\nEvidence\n", "bold $text-muted")]
+        for item in diagnosis.evidence:
+            parts += [("  " + clean_line(item.source) + ": ", "$text-muted"), clean_line(item.quote), "\n"]
+    if diagnosis.next_steps:
+        parts += [("\nNext steps\n", "bold $text-muted")]
+        for number, step in enumerate(diagnosis.next_steps, start=1):
+            parts += [(f"  {number}. ", "bold $accent"), clean_line(step), "\n"]
+    return _join(parts)
+
+
+# ---- last state ----------------------------------------------------------------------------
+
+
+def _termination(pod: Pod, container: str) -> ContainerState | None:
+    status = pod.status_for(container)
+    if status is None:
+        return None
+    if status.state.kind == "terminated":
+        return status.state
+    if status.last_state is not None and status.last_state.kind == "terminated":
+        return status.last_state
+    return None
+
+
+def last_state_content(pod: Pod, container: str, now: datetime) -> Content:
+    status = pod.status_for(container)
+    if status is None:
+        return Content.styled("No status for this container yet (not started).", "$text-muted")
+    term = _termination(pod, container)
+    parts: list[Part] = []
+    if term is None:
+        parts += _field("Last exit", ("none: the container has not terminated yet", "$text-muted"))
+    else:
+        meaning = explain_exit(term.exit_code, term.signal, term.reason)
+        reason_style = "bold $oom" if term.reason == "OOMKilled" else "bold $error"
+        code = "?" if term.exit_code is None else str(term.exit_code)
+        parts += _field("Reason", (clean_line(term.reason) or "-", reason_style))
+        parts += _field("Exit code", (code, "bold"), ("  " + meaning.short, "$text-muted"))
+        parts += _field("Started", _clock(term.started_at), ("  " + _ago(term.started_at, now), "$text-muted"))
+        parts += _field("Finished", _clock(term.finished_at), ("  " + _ago(term.finished_at, now), "$text-muted"))
+        if term.started_at is not None and term.finished_at is not None:
+            parts += _field("Ran for", human_duration((term.finished_at - term.started_at).total_seconds()))
+        if term.message:
+            parts += _field("Message", clean_line(term.message))
+    parts += _field("Restarts", str(status.restart_count))
+    state = status.state
+    now_text = state.kind + (f": {clean_line(state.reason)}" if state.reason else "")
+    parts += _field("State now", now_text)
+    if state.message and state.kind == "waiting":
+        parts += _field("", (clean_line(state.message), "$text-muted"))
+    return _join(parts)
+
+
+def backoff_line(pod: Pod, container: str, now: datetime) -> Content:
+    """The countdown line; the only part of the drill-down that changes every second."""
+    status = pod.status_for(container)
+    if status is None:
+        return Content("")
+    estimate = estimate_backoff(status, now, restart_policy=pod.restart_policy)
+    style = "bold $crashloop" if estimate.phase == "backoff" else "$text-muted"
+    return Content.assemble(("Back-off".ljust(11), "$text-muted"), (estimate.describe(), style))
+
+
+def exit_detail(pod: Pod, container: str) -> Content:
+    term = _termination(pod, container)
+    if term is None:
+        return Content("")
+    return Content.styled(explain_exit(term.exit_code, term.signal, term.reason).detail, "$text-muted")
+
+
+# ---- events --------------------------------------------------------------------------------
+
+
+def _event_time(event: Event) -> datetime | None:
+    return event.last_seen or event.first_seen
+
+
+def ordered_events(events: Sequence[Event]) -> list[Event]:
+    """Warnings first, then newest first."""
+
+    def key(event: Event) -> tuple[int, float]:
+        moment = _event_time(event)
+        return (0 if event.type == "Warning" else 1, -(moment.timestamp() if moment else 0.0))
+
+    return sorted(events, key=key)
+
+
+def events_content(events: Sequence[Event], now: datetime, limit: int = 12) -> Content:
+    if not events:
+        return Content.styled("No events for this pod (events expire after about an hour).", "$text-muted")
+    shown = ordered_events(events)[:limit]
+    parts: list[Part] = []
+    for event in shown:
+        warning = event.type == "Warning"
+        age = human_duration((now - t).total_seconds()) if (t := _event_time(event)) else "?"
+        count = f"×{event.count}" if event.count > 1 else ""
+        parts += [
+            ("⚠ " if warning else "  ", "bold $warning" if warning else ""),
+            (clean_line(event.reason).ljust(17), "bold $warning" if warning else "$text-muted"),
+            (age.rjust(5) + " " + count.ljust(5), "$text-muted"),
+            clean_line(event.message),
+            "\n",
+        ]
+    if len(events) > limit:
+        parts.append((f"  … {len(events) - limit} more", "$text-muted"))
+    return _join(parts)
+
+
+# ---- logs ----------------------------------------------------------------------------------
+
+
+def dying_words(lines: Sequence[str]) -> set[int]:
+    """Indexes of the last non-empty lines: what the process said just before it died."""
+    marked: set[int] = set()
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].strip():
+            marked.add(index)
+            if len(marked) == DYING_LINES:
+                break
+    return marked
+
+
+def log_lines_content(lines: Sequence[str], *, dying: bool) -> Content:
+    """Log lines as text; the dying words in bold error colour, trouble words underlined."""
+    marked = dying_words(lines) if dying else set()
+    parts: list[Part] = []
+    for index, line in enumerate(lines):
+        if index in marked:
+            parts.append((line, "bold $error"))
+        elif _TROUBLE.search(line):
+            parts.append((line, "$warning"))
+        else:
+            parts.append(line)
+        parts.append("\n")
+    return _join(parts)
+
+
+def previous_log_content(text: str, error: str, limit: int = LOG_LINES) -> Content:
+    if error:
+        return Content.styled(clean_line(error), "$text-muted")
+    lines = clean_lines(text, limit)
+    if not lines:
+        return Content.styled("The previous container wrote nothing to its log.", "$text-muted")
+    return log_lines_content(lines, dying=True)
+
+
+# ---- rollout -------------------------------------------------------------------------------
+
+
+def rollout_content(deployment: Deployment | None, revisions: Sequence[Revision], now: datetime) -> Content:
+    if deployment is None:
+        return Content.styled("Not run by a Deployment: no rollout history.", "$text-muted")
+    parts: list[Part] = [
+        ("deployment/" + clean_line(deployment.name), "bold"),
+        (f"  {deployment.ready_replicas}/{deployment.replicas} ready", "$text-muted"),
+    ]
+    if deployment.paused:
+        parts.append(("  paused", "bold $warning"))
+    parts.append("\n")
+    if not revisions:
+        parts.append(("No revisions found.", "$text-muted"))
+        return _join(parts)
+    for revision in sorted(revisions, key=lambda r: -r.number):
+        current = revision.number == deployment.revision
+        images = ", ".join(clean_line(i) for i in revision.images) or "-"
+        age = human_duration((now - revision.created_at).total_seconds()) if revision.created_at else "?"
+        parts += [
+            ("▶ " if current else "  ", "bold $accent"),
+            (f"rev {revision.number}".ljust(7), "bold" if current else ""),
+            (age.rjust(5) + "  ", "$text-muted"),
+            (images, "bold" if current else ""),
+        ]
+        if revision.change_cause:
+            parts += [("  " + clean_line(revision.change_cause), "$text-muted")]
+        if current:
+            parts += [("  (current)", "$accent")]
+        parts.append("\n")
+    return _join(parts)

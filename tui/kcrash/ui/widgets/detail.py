@@ -1,0 +1,236 @@
+"""The drill-down for one pod: diagnosis, last state, memory, events, previous logs, rollout.
+
+What the pod record says is drawn at once; what must be asked of the cluster (diagnosis, events,
+logs, rollout history, memory) is fetched by one worker per pod that posts each piece as it
+arrives. Answers for a pod that is no longer shown are dropped. The back-off countdown is the only
+line that changes every second.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from kcrash.cluster.logs import LogResult
+from kcrash.cluster.metrics import MemoryView
+from kcrash.core.records import Deployment, Diagnosis, Event, Pod, Revision
+from kcrash.core.status import pod_columns, primary_container
+from kcrash.ui import sections
+from kcrash.ui.widgets.memory_chart import MemoryChart, chart_data
+
+if TYPE_CHECKING:
+    from kcrash.ui.app import KcrashApp
+
+Key = tuple[str, str]
+
+LOADING = Content.styled("loading…", "$text-muted")
+
+
+class Loaded(Message):
+    """One piece of the drill-down arrived for pod `key`."""
+
+    def __init__(self, key: Key, piece: str, value: object) -> None:
+        super().__init__()
+        self.key = key
+        self.piece = piece
+        self.value = value
+
+
+def _heading(text: str, id: str) -> Static:
+    return Static(Content.styled(text, "bold"), classes="heading", id=id)
+
+
+class DetailPane(VerticalScroll):
+    """Everything about one pod; `show(key)` switches pods, `pod_changed()` follows the watch."""
+
+    DEFAULT_CSS = """
+    DetailPane {
+        height: 1fr;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, can_focus=True)
+        self.pod_key: Key | None = None
+        self.container = ""
+        self._loaded_for: tuple[int, str] | None = None  # (restarts, status) the fetched data is about
+        self._memory_timer_started = False
+        self.pieces: dict[str, object] = {}
+
+    @property
+    def kcrash(self) -> KcrashApp:
+        from kcrash.ui.app import KcrashApp
+
+        assert isinstance(self.app, KcrashApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="d-title")
+        yield _heading("Diagnosis", "h-diagnosis")
+        yield Static(LOADING, id="d-diagnosis")
+        yield _heading("Last state", "h-laststate")
+        yield Static(id="d-laststate")
+        yield Static(id="d-backoff")
+        yield Static(id="d-exit-detail")
+        yield _heading("Memory", "h-memory")
+        yield MemoryChart(id="d-memory")
+        yield Static(LOADING, id="d-memory-caption")
+        yield _heading("Events", "h-events")
+        yield Static(LOADING, id="d-events")
+        yield _heading("Previous logs", "h-logs")
+        yield Static(LOADING, id="d-logs")
+        yield _heading("Rollout", "h-rollout")
+        yield Static(LOADING, id="d-rollout")
+
+    def on_mount(self) -> None:
+        self.query_one("#d-memory", MemoryChart).display = False
+        self.set_interval(self.kcrash.metrics_seconds, self._refresh_memory)
+
+    # ---- switching and following -----------------------------------------------------------
+
+    @property
+    def pod(self) -> Pod | None:
+        return self.kcrash.store.get(self.pod_key) if self.pod_key is not None else None
+
+    def show(self, key: Key) -> None:
+        """Show another pod: draw what is known now, fetch the rest."""
+        self.pod_key = key
+        self.pieces = {}
+        self._loaded_for = None
+        for id in ("#d-diagnosis", "#d-events", "#d-logs", "#d-rollout", "#d-memory-caption"):
+            self.query_one(id, Static).update(LOADING)
+        self.query_one("#d-memory", MemoryChart).display = False
+        self.scroll_home(animate=False)
+        self.pod_changed()
+
+    def pod_changed(self) -> None:
+        pod = self.pod
+        if pod is None:
+            self.query_one("#d-title", Static).update(
+                Content.styled("This pod is gone (deleted or replaced).", "bold $warning")
+            )
+            return
+        self.container = primary_container(pod)
+        now = self.kcrash.clock.now()
+        self.query_one("#d-title", Static).update(sections.title_content(pod, self.container, now))
+        self.query_one("#d-laststate", Static).update(sections.last_state_content(pod, self.container, now))
+        self.query_one("#d-exit-detail", Static).update(sections.exit_detail(pod, self.container))
+        self.tick()
+        columns = pod_columns(pod)
+        facts = (columns.restarts, columns.status)
+        if facts != self._loaded_for:
+            self._loaded_for = facts
+            self._load(pod, now)
+
+    def reload(self) -> None:
+        pod = self.pod
+        if pod is not None:
+            self._load(pod, self.kcrash.clock.now())
+            self._refresh_memory()
+
+    def tick(self) -> None:
+        pod = self.pod
+        if pod is not None:
+            line = sections.backoff_line(pod, self.container, self.kcrash.clock.now())
+            backoff = self.query_one("#d-backoff", Static)
+            if line != getattr(backoff, "_kcrash_last", None):
+                backoff._kcrash_last = line  # type: ignore[attr-defined]
+                backoff.update(line)
+
+    # ---- fetching --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
+    def _load(self, pod: Pod, now: datetime) -> None:
+        source = self.kcrash.source
+        worker = get_current_worker()
+        container = primary_container(pod)
+        steps = (
+            ("diagnosis", lambda: source.diagnose(pod, now)),
+            ("events", lambda: source.events_for(pod)),
+            ("logs", lambda: source.read_log(pod, container, previous=True, tail_lines=200)),
+            ("rollout", lambda: source.deployment_history(pod)),
+            ("memory", lambda: source.memory(pod)),
+        )
+        for piece, fetch in steps:
+            if worker.is_cancelled:
+                return
+            try:
+                value: object = fetch()
+            except Exception as exc:  # one piece failing must not hide the others
+                value = exc
+            self.post_message(Loaded(pod.key, piece, value))
+
+    def _refresh_memory(self) -> None:
+        pod = self.pod
+        if pod is not None and self.display:
+            self._load_memory(pod)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail-memory")
+    def _load_memory(self, pod: Pod) -> None:
+        self.post_message(Loaded(pod.key, "memory", self.kcrash.source.memory(pod)))
+
+    # ---- drawing what arrived --------------------------------------------------------------
+
+    def on_loaded(self, message: Loaded) -> None:
+        message.stop()
+        if message.key != self.pod_key:
+            return
+        self.pieces[message.piece] = message.value
+        value, now = message.value, self.kcrash.clock.now()
+        target = {
+            "diagnosis": "#d-diagnosis",
+            "events": "#d-events",
+            "logs": "#d-logs",
+            "rollout": "#d-rollout",
+            "memory": "#d-memory-caption",
+        }[message.piece]
+        static = self.query_one(target, Static)
+        if isinstance(value, Exception):
+            static.update(Content.styled(f"Could not load: {_one_line(value)}", "$error"))
+            return
+        if message.piece == "diagnosis" and isinstance(value, Diagnosis):
+            static.update(sections.diagnosis_content(value))
+        elif message.piece == "events" and isinstance(value, tuple):
+            events: tuple[Event, ...] = value
+            static.update(sections.events_content(events, now))
+        elif message.piece == "logs" and isinstance(value, LogResult):
+            static.update(sections.previous_log_content(value.text, value.error))
+        elif message.piece == "rollout" and isinstance(value, tuple):
+            deployment: Deployment | None = value[0]
+            revisions: tuple[Revision, ...] = value[1]
+            static.update(sections.rollout_content(deployment, revisions, now))
+        elif message.piece == "memory" and isinstance(value, MemoryView):
+            self._draw_memory(value, now)
+
+    def _draw_memory(self, view: MemoryView, now: datetime) -> None:
+        pod = self.pod
+        if pod is None:
+            return
+        spec = pod.spec_for(self.container)
+        data = chart_data(
+            view.samples,
+            container=self.container,
+            available=view.available,
+            note=view.note,
+            limit=spec.memory_limit if spec else None,
+            request=spec.memory_request if spec else None,
+            terminations=self.kcrash.terminations.of(pod, self.container),
+            now=now,
+            interval=self.kcrash.source.metrics.interval,
+        )
+        chart = self.query_one("#d-memory", MemoryChart)
+        chart.display = data.drawable
+        chart.show_data(data)
+        self.query_one("#d-memory-caption", Static).update(Content.styled(data.caption, "$text-muted"))
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

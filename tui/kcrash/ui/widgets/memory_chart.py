@@ -1,0 +1,184 @@
+"""Memory over time against the limit: a plotext chart, and the honest words around it.
+
+`chart_data` (pure) turns samples, the container's limits and the terminations seen this session
+into what to draw and a caption; `MemoryChart` draws it, sized to the widget, in the theme's
+colours (Dolphie's recipe: clear, size, draw the limit with `hline`, render; re-render on resize).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual.color import Color
+from textual_plotext import PlotextPlot
+
+from kcrash.core.humanize import human_duration
+from kcrash.core.quantity import format_bytes
+from kcrash.core.records import MemorySample
+
+MIB = 1024 * 1024
+MIN_SAMPLES = 2
+OOM_SPIKE_WARNING = 0.9  # the last sample before an OOM kill below this share of the limit is suspicious
+
+
+@dataclass(frozen=True, slots=True)
+class Termination:
+    """A container death seen this session (from lastState as it changed)."""
+
+    at: datetime
+    reason: str
+    exit_code: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """What to draw: x in minutes before now (negative), y in MiB; `drawable` False means text only."""
+
+    drawable: bool
+    xs: tuple[float, ...] = ()
+    ys: tuple[float, ...] = ()
+    limit_mib: float | None = None
+    limit_label: str = ""
+    request_mib: float | None = None
+    restarts: tuple[float, ...] = ()
+    ooms: tuple[float, ...] = ()
+    caption: str = ""
+
+
+def _mib(n: int) -> float:
+    return n / MIB
+
+
+def _minutes_before(moment: datetime, now: datetime) -> float:
+    return -(now - moment).total_seconds() / 60.0
+
+
+def chart_data(
+    samples: Sequence[MemorySample],
+    *,
+    container: str,
+    available: bool,
+    note: str,
+    limit: int | None,
+    request: int | None,
+    terminations: Sequence[Termination],
+    now: datetime,
+    interval: float = 15.0,
+) -> ChartData:
+    """Decide what the chart may honestly show for one container."""
+    mine = [s for s in samples if s.container == container]
+    bounds = _bounds_text(limit, request)
+    if not available:
+        return ChartData(False, caption=f"{note or 'No metrics API on this cluster.'} Memory use unknown. {bounds}")
+    if len(mine) < MIN_SAMPLES:
+        got = "no sample" if not mine else f"1 sample ({format_bytes(mine[0].bytes)})"
+        every = human_duration(interval)
+        extra = f" ({note})" if note else ""
+        return ChartData(
+            False,
+            caption=f"Memory is sampled every {every} since kcrash started: {got} so far{extra}. {bounds}",
+        )
+    first = mine[0].at
+    seen = [t for t in terminations if t.at >= first]
+    caption = f"working set, last {human_duration((now - first).total_seconds())}, {len(mine)} samples. {bounds}"
+    spike = _oom_between_samples(mine, seen, limit)
+    if spike:
+        caption += " " + spike
+    return ChartData(
+        True,
+        xs=tuple(_minutes_before(s.at, now) for s in mine),
+        ys=tuple(_mib(s.bytes) for s in mine),
+        limit_mib=_mib(limit) if limit else None,
+        limit_label=f"limit {format_bytes(limit)}" if limit else "",
+        request_mib=_mib(request) if request else None,
+        restarts=tuple(_minutes_before(t.at, now) for t in seen if t.reason != "OOMKilled"),
+        ooms=tuple(_minutes_before(t.at, now) for t in seen if t.reason == "OOMKilled"),
+        caption=caption.strip(),
+    )
+
+
+def _bounds_text(limit: int | None, request: int | None) -> str:
+    limit_text = f"limit {format_bytes(limit)}" if limit else "no memory limit"
+    request_text = f", request {format_bytes(request)}" if request else ""
+    return f"{limit_text}{request_text}."
+
+
+def _oom_between_samples(
+    samples: Sequence[MemorySample], terminations: Sequence[Termination], limit: int | None
+) -> str:
+    """Metrics resolve 15 s at best; say so when the last sample before an OOM kill looked fine."""
+    if not limit:
+        return ""
+    for death in reversed(terminations):
+        if death.reason != "OOMKilled":
+            continue
+        before = [s for s in samples if s.at <= death.at]
+        if not before:
+            return ""
+        last = before[-1]
+        share = last.bytes / limit
+        if share < OOM_SPIKE_WARNING:
+            return (
+                f"The last sample before the OOM kill read {format_bytes(last.bytes)} "
+                f"({round(share * 100)}% of the limit): the spike came between samples."
+            )
+        return ""
+    return ""
+
+
+class MemoryChart(PlotextPlot):
+    """Draws a ChartData; nothing at all until it is given one that is drawable."""
+
+    DEFAULT_CSS = """
+    MemoryChart {
+        height: 12;
+        width: 1fr;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.data = ChartData(False)
+
+    def show_data(self, data: ChartData) -> None:
+        if data != self.data:
+            self.data = data
+            self.refresh()
+
+    def _colour(self, variable: str) -> tuple[int, int, int]:
+        value = self.app.theme_variables.get(variable) or self.app.theme_variables.get("foreground", "white")
+        return Color.parse(value).rgb
+
+    def render(self) -> object:  # type: ignore[override]
+        self._draw()
+        return super().render()
+
+    def _draw(self) -> None:
+        plt = self.plt
+        data = self.data
+        plt.clear_data()
+        plt.clear_figure()
+        if not data.drawable:
+            return
+        usage = self._colour("chart-usage")
+        plt.plot(list(data.xs), list(data.ys), marker="braille", color=usage)
+        top = max(data.ys)
+        if data.limit_mib:
+            plt.hline(data.limit_mib, color=self._colour("chart-limit"))
+            top = max(top, data.limit_mib)
+        if data.request_mib:
+            plt.hline(data.request_mib, color=self._colour("chart-request"))
+        for x in data.restarts:
+            plt.vline(x, color=self._colour("warning"))
+        for x in data.ooms:
+            plt.vline(x, color=self._colour("oom"))
+        left = min(data.xs)
+        plt.xlim(left, 0)
+        plt.ylim(0, top * 1.1)
+        plt.xlabel("minutes ago")
+        plt.ylabel("MiB")
+        if data.limit_mib:
+            plt.text(data.limit_label, left, data.limit_mib * 1.04, color=self._colour("chart-limit"))
+
