@@ -47,7 +47,9 @@ def template(image: str, hash_: str = "", env: tuple[str, ...] = ()) -> dict[str
     }
 
 
-def replicaset(name: str, revision: str | None, image: str, created: str, **annotations: str) -> dict[str, Any]:
+def replicaset(
+    name: str, revision: str | None, image: str, created: str, **annotations: str
+) -> dict[str, Any]:
     notes = dict(annotations)
     if revision is not None:
         notes["deployment.kubernetes.io/revision"] = revision
@@ -105,7 +107,11 @@ def test_revision_of(annotations: dict[str, str], expected: int | None) -> None:
         (HISTORY, "web-bbbbb", 2),
         (list(reversed(HISTORY)), "web-bbbbb", 2),  # list order does not matter
         (HISTORY[:2], "web-aaaaa", 1),
-        ([HISTORY[0], replicaset("web-zzzzz", "x", "web:z", "2024-01-05T00:00:00Z"), HISTORY[2]], "web-aaaaa", 1),
+        (
+            [HISTORY[0], replicaset("web-zzzzz", "x", "web:z", "2024-01-05T00:00:00Z"), HISTORY[2]],
+            "web-aaaaa",
+            1,
+        ),
     ],
 )
 def test_previous_revision_is_second_highest(
@@ -126,7 +132,11 @@ def test_no_history_is_kubectls_error() -> None:
         (template("web:1", hash_="aaaaa"), template("web:1"), True),  # hash label ignored
         (template("web:1"), template("web:2"), False),
         (template("web:1", env=("A",)), template("web:1"), False),
-        ({**template("web:1"), "spec": {**template("web:1")["spec"], "volumes": []}}, template("web:1"), True),
+        (
+            {**template("web:1"), "spec": {**template("web:1")["spec"], "volumes": []}},
+            template("web:1"),
+            True,
+        ),
     ],
 )
 def test_equal_ignore_hash(a: dict[str, Any], b: dict[str, Any], equal: bool) -> None:
@@ -237,6 +247,29 @@ def _bad_rollout_pod(source: Any) -> Any:
     return max(pods, key=lambda p: p.created_at or 0)
 
 
+def test_history_of_a_pod(source: Any) -> None:
+    pod = _bad_rollout_pod(source)
+    deployment_, revisions = source.deployment_history(pod)
+    assert deployment_ is not None and deployment_.name == pod.controller.name.rsplit("-", 1)[0]
+    assert [r.number for r in revisions] == sorted(r.number for r in revisions)
+    assert len(revisions) >= 2
+
+
+def test_read_only_sends_no_write(lab: Any, read_only_source: Any) -> None:
+    pod = _bad_rollout_pod(read_only_source)
+    lab.faults.clear_requests()
+    plan = read_only_source.plan_undo(pod)
+    assert plan.dry_run_error == "not checked: read-only mode"
+    with pytest.raises(KcrashError):
+        read_only_source.execute_undo(plan)
+    with pytest.raises(KcrashError, match="read-only"):
+        read_only_source.delete_pod(pod)
+    access = read_only_source.access()
+    assert not access.delete_pods.allowed and not access.patch_deployments.allowed
+    writes = [r for r in lab.faults.requests() if r.method in ("POST", "PUT", "PATCH", "DELETE")]
+    assert writes == []
+
+
 def test_undo_sends_one_json_patch_after_its_dry_run_and_the_pods_recover(lab: Any, source: Any) -> None:
     pod = _bad_rollout_pod(source)
     lab.faults.clear_requests()
@@ -244,7 +277,9 @@ def test_undo_sends_one_json_patch_after_its_dry_run_and_the_pods_recover(lab: A
     assert plan.ready, plan
     assert plan.to_revision == plan.from_revision - 1
     assert any("image" in line for line in plan.changes)
-    assert plan.kubectl.endswith(f"rollout undo deployment/{plan.deployment} --to-revision={plan.to_revision}")
+    assert plan.kubectl.endswith(
+        f"rollout undo deployment/{plan.deployment} --to-revision={plan.to_revision}"
+    )
     assert [op["path"] for op in orjson.loads(plan.patch)] == ["/spec/template", "/metadata/annotations"]
 
     result = source.execute_undo(plan)
@@ -281,26 +316,3 @@ def test_paused_deployment_is_refused_with_kubectls_words(lab: Any, source: Any)
     with pytest.raises(KcrashError, match="you cannot rollback a paused deployment"):
         source.execute_undo(plan)
     assert lab.faults.requests("PATCH") == []
-
-
-def test_read_only_sends_no_write(lab: Any, read_only_source: Any) -> None:
-    pod = _bad_rollout_pod(read_only_source)
-    lab.faults.clear_requests()
-    plan = read_only_source.plan_undo(pod)
-    assert plan.dry_run_error == "not checked: read-only mode"
-    with pytest.raises(KcrashError):
-        read_only_source.execute_undo(plan)
-    with pytest.raises(KcrashError, match="read-only"):
-        read_only_source.delete_pod(pod)
-    access = read_only_source.access()
-    assert not access.delete_pods.allowed and not access.patch_deployments.allowed
-    writes = [r for r in lab.faults.requests() if r.method in ("POST", "PUT", "PATCH", "DELETE")]
-    assert writes == []
-
-
-def test_history_of_a_pod(source: Any) -> None:
-    pod = _bad_rollout_pod(source)
-    deployment_, revisions = source.deployment_history(pod)
-    assert deployment_ is not None and deployment_.name == pod.controller.name.rsplit("-", 1)[0]
-    assert [r.number for r in revisions] == sorted(r.number for r in revisions)
-    assert len(revisions) >= 2

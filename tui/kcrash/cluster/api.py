@@ -373,7 +373,8 @@ class Api:
                     body=body,
                     _preload_content=False,
                     _request_timeout=REQUEST_TIMEOUT,
-                    _content_type=JSON,
+                    # The generated delete ignores _content_type; the header must be set by hand.
+                    _headers={"Content-Type": JSON},
                 ),
             )
         )

@@ -167,7 +167,7 @@ def check_connection(conn: Connection) -> None:
         response: Any = k8s.VersionApi(conn.api).get_code(
             _preload_content=False, _request_timeout=PROBE_TIMEOUT
         )
-        response.release_conn()
+        _finish(response)
         core = k8s.CoreV1Api(conn.api)
         probe: Any
         if conn.namespace is None:
@@ -178,12 +178,18 @@ def check_connection(conn: Connection) -> None:
             probe = core.list_namespaced_pod(
                 conn.namespace, limit=1, _preload_content=False, _request_timeout=PROBE_TIMEOUT
             )
-        probe.release_conn()
+        _finish(probe)
     except ApiException as exc:
         scope = f'in namespace "{conn.namespace}"' if conn.namespace else "in all namespaces"
         raise from_api_exception(exc, f"list pods {scope}", conn.server) from None
     except TRANSPORT_ERRORS as exc:
         raise from_transport_error(exc, "connect", conn.server) from None
+
+
+def _finish(response: Any) -> None:
+    """Read the body before the connection goes back to the pool, or the next request breaks."""
+    response.read()
+    response.release_conn()
 
 
 def _client_configuration() -> Any:

@@ -7,6 +7,7 @@ The server's own words are untrusted: they are sanitized and flattened before th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -83,7 +84,7 @@ def from_transport_error(exc: BaseException, action: str, server: str = "") -> K
     where = f" at {server}" if server else ""
     cause = _root_cause(exc)
     return KcrashError(
-        f"cannot reach the API server{where} while trying to {action} ({cause}): "
+        f"cannot reach the API server{where} ({cause}) while trying to {action}: "
         "check the server address in your kubeconfig and your network or VPN"
     )
 
@@ -103,7 +104,9 @@ def _root_cause(exc: BaseException) -> str:
     if isinstance(reason, BaseException):
         inner = reason
     text = str(inner)
-    # urllib3 prefixes "<urllib3.connection.HTTPConnection object at 0x...>: "; keep what follows.
-    if ">: " in text:
-        text = text.split(">: ", 1)[1]
-    return text or type(inner).__name__
+    # urllib3 wraps the reason in pool and connection noise; keep the words that say what failed.
+    for marker in (">: ", "Failed to establish a new connection: ", "): "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    text = re.sub(r"\[Errno -?\d+\] ", "", text).strip()
+    return (text[:1].lower() + text[1:]) if text else type(inner).__name__

@@ -161,7 +161,12 @@ class WatchStream(Generic[T]):
 
     def _read(self) -> bytes:
         reader = getattr(self._response, "read1", None)
-        data = reader(READ_CHUNK) if reader is not None else self._response.read(READ_CHUNK)
+        try:
+            data = reader(READ_CHUNK) if reader is not None else self._response.read(READ_CHUNK)
+        except Exception:
+            if self._closed.is_set():
+                return b""  # closed under our feet by close(): the end, not an error
+            raise
         return bytes(data or b"")
 
     def close(self) -> None:
@@ -334,6 +339,9 @@ class Reflector(Generic[T]):
                 self._fail(str(exc))
             except TRANSPORT_ERRORS as exc:
                 self._fail(str(from_transport_error(exc, f"watch {self.name}")))
+            except Exception as exc:  # never let the thread die: report, back off, try again
+                log.debug("reflector loop failed", exc_info=True)
+                self._fail(f"{type(exc).__name__}: {exc}")
         self._close_stream()
 
     def _relist(self) -> None:

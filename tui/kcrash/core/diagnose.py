@@ -13,6 +13,7 @@ Pure: time comes in with the input, nothing is read from anywhere.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import re
 import shlex
@@ -50,7 +51,6 @@ BACKOFF_RESET_S = 600  # the kubelet forgets a crash loop after ten clean minute
 IMAGE_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"})
 CONFIG_REASONS = frozenset({"CreateContainerConfigError"})
 START_REASONS = frozenset({"RunContainerError", "CreateContainerError", "StartError", "ContainerCannotRun"})
-BAD_WAITING = IMAGE_REASONS | CONFIG_REASONS | START_REASONS | {"CrashLoopBackOff"}
 
 
 # --- facts ------------------------------------------------------------------------------------------
@@ -180,9 +180,18 @@ def gather(inp: DiagnosisInput) -> Facts:
 
 
 def quote(text: str) -> str:
-    """Untrusted text made safe to show and short enough for one line."""
-    one_line = " ".join(clean(text).split())
-    return one_line if len(one_line) <= QUOTE_LIMIT else one_line[: QUOTE_LIMIT - 1] + "…"
+    """Untrusted text made safe and short. Runtime errors nest and put the cause last, so a long
+    message loses its middle, not its end."""
+    one_line = tidy(text)
+    if len(one_line) <= QUOTE_LIMIT:
+        return one_line
+    head = QUOTE_LIMIT // 3
+    return f"{one_line[:head]} … {one_line[-(QUOTE_LIMIT - head - 3) :]}"
+
+
+def tidy(text: str) -> str:
+    """Cleaned and on one line, never cut: for commands that must stay whole."""
+    return " ".join(clean(text).split())
 
 
 def termination_quote(term: ContainerState) -> str:
@@ -225,7 +234,10 @@ def cmd_describe(f: Facts) -> str:
     return f"kubectl describe pod {_sh(f.pod.name)} -n {_sh(f.pod.namespace)}"
 
 
-def cmd_logs(f: Facts, *, previous: bool = True, tail: int | None = None) -> str:
+def cmd_logs(f: Facts, *, previous: bool | None = None, tail: int | None = None) -> str:
+    """`kubectl logs`; --previous unless the dead instance is the current one (restartPolicy Never)."""
+    if previous is None:
+        previous = f.termination_source != "state.terminated"
     parts = [f"kubectl logs {_sh(f.pod.name)} -n {_sh(f.pod.namespace)} -c {_sh(f.container)}"]
     if previous:
         parts.append("--previous")
@@ -302,13 +314,14 @@ def fmt_mib(mib: int) -> str:
 def diagnosis(
     cause: Cause, headline: str, f: Facts, evidence: Iterable[Evidence | None], steps: Iterable[str]
 ) -> Diagnosis:
-    ev = tuple(dict.fromkeys(e for e in evidence if e is not None))
+    # Names and messages in every part come from the cluster: all of it is cleaned, once, here.
+    ev = (Evidence(tidy(e.source), e.quote) for e in evidence if e is not None)
     return Diagnosis(
         cause=cause,
         headline=quote(headline),
-        container=f.container,
-        evidence=ev,
-        next_steps=tuple(dict.fromkeys(s for s in steps if s)),
+        container=tidy(f.container),
+        evidence=tuple(dict.fromkeys(ev)),
+        next_steps=tuple(dict.fromkeys(tidy(s) for s in steps if s)),
     )
 
 
@@ -397,9 +410,10 @@ def rule_image_pull(f: Facts) -> Diagnosis | None:
         and ("pull" in e.message.lower() or "image" in e.message.lower())
         and not e.message.startswith("Error: ")
     ]
-    if waiting_reason not in IMAGE_REASONS and not (
-        failed and f.status is not None and f.status.state.kind != "running"
-    ):
+    # Pull failures that were later overcome leave Failed events behind; only a container still
+    # waiting for its image is an image problem.
+    not_started = waiting_reason in ("ContainerCreating", "") and f.termination is None
+    if waiting_reason not in IMAGE_REASONS and not (failed and not_started):
         return None
     texts = " ".join([e.message for e in failed] + [f.waiting.message if f.waiting else ""])
     problem = image_pull_problem(texts, waiting_reason)
@@ -432,11 +446,13 @@ def rule_image_pull(f: Facts) -> Diagnosis | None:
     }
     steps_by_problem: dict[str, list[str]] = {
         "not-found": [
-            f"Check the tag exists in {registry}: `docker manifest inspect {_sh(image)}` (or the registry's UI)",
+            f"Check the tag exists in {registry}: `docker manifest inspect {_sh(image)}` (or the "
+            "registry's UI)",
             set_image,
         ],
         "denied": [
-            f"Check the pod's pull secrets: `kubectl get pod {pod_ref} -o jsonpath='{{.spec.imagePullSecrets}}'`"
+            f"Check the pod's pull secrets: `kubectl get pod {pod_ref} -o "
+            f"jsonpath='{{.spec.imagePullSecrets}}'`"
             " and its ServiceAccount's (`kubectl get serviceaccount <sa> -n "
             f"{_sh(f.pod.namespace)} -o jsonpath='{{.imagePullSecrets}}'`)",
             f"The pull secret must live in namespace {f.pod.namespace}, be of type "
@@ -445,7 +461,8 @@ def rule_image_pull(f: Facts) -> Diagnosis | None:
             "registries answer 'denied' for repositories they don't have",
         ],
         "unreachable": [
-            f"Test the registry from inside the cluster: {cmd_debug(f, 'nc', '-zv', registry.split(':')[0], '443')}",
+            "Test the registry from inside the cluster: "
+            f"{cmd_debug(f, 'nc', '-zv', registry.split(':')[0], '443')}",
             "Check DNS, proxy and firewall rules between the nodes and the registry",
         ],
         "invalid": [
@@ -504,9 +521,9 @@ def known_configmap_gap(f: Facts) -> MissingConfig | None:
     """A required ConfigMap key the container asks for that the ConfigMap (whose keys we know) lacks."""
     keys = dict(f.inp.configmap_keys)
     for ref in f.spec.env_refs if f.spec else ():
-        if ref.kind == "ConfigMap" and ref.key and not ref.optional and ref.name in keys:
-            if ref.key not in keys[ref.name]:
-                return MissingConfig("ConfigMap", ref.name, ref.key)
+        wanted = ref.kind == "ConfigMap" and ref.key and not ref.optional
+        if wanted and ref.name in keys and ref.key not in keys[ref.name]:
+            return MissingConfig("ConfigMap", ref.name, ref.key)
     return None
 
 
@@ -522,7 +539,18 @@ def _config_sources(f: Facts) -> list[tuple[Evidence, str]]:
     return found
 
 
+def _never_started(f: Facts) -> bool:
+    """Still waiting to be created: config errors stop a container before its first start."""
+    waiting_reason = f.waiting.reason if f.waiting else ""
+    if waiting_reason in CONFIG_REASONS | START_REASONS:
+        return True
+    return f.status is None or (waiting_reason in ("ContainerCreating", "") and f.termination is None)
+
+
 def rule_config_missing(f: Facts) -> Diagnosis | None:
+    # Events outlive the fix: a container that has run since is not blocked by its config.
+    if not _never_started(f):
+        return None
     missing: MissingConfig | None = None
     evidence: list[Evidence] = []
     for ev, text in _config_sources(f):
@@ -549,13 +577,15 @@ def rule_config_missing(f: Facts) -> Diagnosis | None:
     if missing.key:
         headline = f"Key {missing.key!r} is missing from {missing.kind} {missing.name}{used_by}"
         look = (
-            f"List the Secret's keys without printing values: `kubectl describe secret {_sh(missing.name)} -n {ns}`"
+            "List the Secret's keys without printing values: `kubectl describe secret "
+            f"{_sh(missing.name)} -n {ns}`"
             if missing.kind == "Secret"
             else f"See the ConfigMap's keys: `kubectl get configmap {_sh(missing.name)} -n {ns} -o yaml`"
         )
         steps = [
             look,
-            f"Add key {missing.key} to {missing.kind} {missing.name}, or fix the key name in {edit_target(f)}",
+            f"Add key {missing.key} to {missing.kind} {missing.name}, or fix the key name in "
+            f"{edit_target(f)}",
         ]
         close = _close_key(f, missing)
         if close:
@@ -565,7 +595,8 @@ def rule_config_missing(f: Facts) -> Diagnosis | None:
         steps = [
             f"Check the name and namespace: `kubectl get {kind_cmd} -n {ns}`"
             + (" (lists names only, no data)" if missing.kind == "Secret" else ""),
-            f"Create {missing.kind} {missing.name} in namespace {f.pod.namespace}, or fix the reference in {edit_target(f)}",
+            f"Create {missing.kind} {missing.name} in namespace {f.pod.namespace}, or fix the "
+            f"reference in {edit_target(f)}",
             "Mark the reference `optional: true` only if the app really runs without it",
         ]
     steps.append("The kubelet retries by itself: the container starts once the reference resolves")
@@ -599,22 +630,11 @@ _EXEC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"executable file not found"), "not-in-path"),
 )
+# Interpreters and servers a typo in `command` most often misses.
 _COMMON_COMMANDS = (
-    "python",
-    "python3",
-    "node",
-    "java",
-    "sh",
-    "bash",
-    "ruby",
-    "php",
-    "perl",
-    "nginx",
-    "gunicorn",
-    "uvicorn",
-    "dotnet",
-    "npm",
-)
+    "python", "python3", "node", "java", "sh", "bash", "ruby", "php", "perl", "nginx",
+    "gunicorn", "uvicorn", "dotnet", "npm",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -643,10 +663,17 @@ def find_exec_problem(f: Facts, *, read_log: bool) -> ExecProblem | None:
     return None
 
 
+_SENSITIVE_ARG = re.compile(
+    r"(?i)^(-{0,2}[\w.-]*(?:pass(?:word|wd)?|secret|token|api[-_]?key|credentials?)[\w.-]*=).+"
+)
+
+
 def command_words(spec: ContainerSpec | None) -> str:
+    """The container's command line as a shell would read it, with `--password=...` values hidden."""
     if spec is None or not (spec.command or spec.args):
         return ""
-    return " ".join(shlex.quote(w) for w in (*spec.command, *spec.args))
+    words = (_SENSITIVE_ARG.sub(r"\1***", w) for w in (*spec.command, *spec.args))
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def rule_command_not_found(f: Facts) -> Diagnosis | None:
@@ -667,8 +694,8 @@ def rule_command_not_found(f: Facts) -> Diagnosis | None:
     shown = f"`{name}`" if name else "the command"
     explanations = {
         "not-in-path": f"{shown} is not in the image's $PATH",
-        "no-such-file": f"{shown} doesn't exist in the image (a wrong path, or a script whose interpreter is missing)",
-        "exec-format": "the binary is for another CPU architecture (exec format error), or a script lacks its #! line",
+        "no-such-file": f"{shown} doesn't exist in the image (a wrong path, or a missing interpreter)",
+        "exec-format": "the binary is built for another CPU architecture (exec format error)",
         "permission": f"{shown} is not executable (permission denied)",
         "cannot-execute": "the command was found but could not be executed (exit 126)",
         "shell-not-found": f"the shell could not find {shown} (exit 127)",
@@ -688,18 +715,21 @@ def rule_command_not_found(f: Facts) -> Diagnosis | None:
     image = f.spec.image if f.spec else "<image>"
     steps = [
         f"Fix command/args in {edit_target(f)}" + (f" (now: {cmd})" if cmd else ""),
-        f"See what the image contains: `docker run --rm --entrypoint sh {_sh(image)} -c 'command -v {name or '<cmd>'}'`",
+        f"See what the image contains: `docker run --rm --entrypoint sh {_sh(image)} -c 'command -v "
+        f"{name or '<cmd>'}'`",
     ]
     close = difflib.get_close_matches(name, _COMMON_COMMANDS, n=1, cutoff=0.75) if name else []
     if close and close[0] != name:
         steps.insert(0, f"`{name}` looks like a typo of `{close[0]}`")
     if kind == "exec-format":
         steps.append(
-            "Build or pull the image for the node's architecture (`kubectl get node -o wide`; multi-arch images)"
+            "Build or pull the image for the node's architecture (`kubectl get node -o wide`; "
+            "multi-arch images)"
         )
     if not cmd:
         steps.append(
-            f"Check the image's entrypoint: `docker inspect {_sh(image)} --format '{{{{.Config.Entrypoint}}}} {{{{.Config.Cmd}}}}'`"
+            f"Check the image's entrypoint: `docker inspect {_sh(image)} --format "
+            f"'{{{{.Config.Entrypoint}}}} {{{{.Config.Cmd}}}}'`"
         )
     return diagnosis("command-not-found", headline, f, ev, steps)
 
@@ -730,7 +760,7 @@ def memory_trend(
     if not ordered:
         return None
     slope = _slope_mib_per_min(ordered)
-    rising_steps = sum(1 for a, b in zip(ordered, ordered[1:], strict=False) if b.bytes > a.bytes)
+    rising_steps = sum(1 for a, b in itertools.pairwise(ordered) if b.bytes > a.bytes)
     span = (ordered[-1].at - ordered[0].at).total_seconds()
     climbing = (
         len(ordered) >= 4
@@ -803,9 +833,11 @@ def memory_findings(f: Facts, limit: int | None) -> tuple[list[Evidence], list[s
     ):
         gap = (term.finished_at - trend.last.at).total_seconds()
         notes.append(
-            f"The last sample before the kill ({fmt_seconds(gap)} earlier) was {fmt_bytes(trend.last.bytes)}, "
+            f"The last sample before the kill ({fmt_seconds(gap)} earlier) was "
+            f"{fmt_bytes(trend.last.bytes)}, "
             f"well under the {fmt_bytes(limit)} limit: the spike fell between samples "
-            f"(metrics resolution is {METRICS_RESOLUTION_S} s at best) - look for a burst (a large request, a file loaded whole)"
+            f"(metrics resolution is {METRICS_RESOLUTION_S} s at best) - look for a burst (a large "
+            "request, a file loaded whole)"
         )
     return ev, notes, trend
 
@@ -846,10 +878,12 @@ def rule_oom(f: Facts) -> Diagnosis | None:
             )
             minutes = (nice_mib(max(peak, limit) * 1.5) - limit / MIB) / max(trend.slope_mib_per_min, 0.01)
             steps.append(
-                f"Investigate the leak: memory rose {trend.slope_mib_per_min:.1f} Mi/min until the kill; a bigger limit only "
-                f"delays it (at this rate {new_limit} buys about {fmt_seconds(minutes * 60)}) - take a heap profile"
+                f"Investigate the leak: memory rose {trend.slope_mib_per_min:.1f} Mi/min until the "
+                "kill; a bigger limit only "
+                f"delays it (at this rate {new_limit} adds about {fmt_seconds(minutes * 60)}); take a "
+                "heap profile"
             )
-            steps.append(_set_memory(f, target, new_limit, "as a stop-gap while the leak is found"))
+            steps.append(_set_memory(f, target, new_limit, "a stop-gap while the leak is found"))
         else:
             headline = f"{f.subject} was OOM-killed: it needs more than its {fmt_bytes(limit)} memory limit"
             basis = (
@@ -883,14 +917,17 @@ def _set_memory(f: Facts, target: str, new_limit: str, why: str) -> str:
 # --- probes -----------------------------------------------------------------------------------------
 
 _STARTUP_TIME = re.compile(
-    r"\b(?:started|ready|listening|startup (?:complete|finished)|initiali[sz]ed|up)\b[^\n]*?"
-    r"\b(?:in|after)\s+(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds)\b",
+    r"\b(?:started|ready|listening|startup (?:complete|finished)|initiali[sz]ed)\b[^\n]*?"
+    r"\b(?:in|after|took)\s+(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds)\b",
     re.IGNORECASE,
 )
 
 
 def probe_window(probe: Probe) -> int:
-    """Seconds from container start until this probe can have failed failureThreshold times."""
+    """The latest a probe can have failed failureThreshold times after the container started.
+
+    The kubelet's first probe lands between initialDelaySeconds and one period later, so a kill can
+    come up to a period earlier than this."""
     return probe.initial_delay_seconds + probe.period_seconds * probe.failure_threshold
 
 
@@ -1050,9 +1087,11 @@ def rule_probe_kill(f: Facts) -> Diagnosis | None:
         and f.spec.startup is None
         and delay - slack <= probe_window(probe) + 2 * probe.period_seconds
     ):
-        headline = (
-            f"The {what} kills {f.container} before it finishes starting: killed {fmt_seconds(delay)} "
-            f"after start, the probe allows {probe_window(probe)} s"
+        allows = f"the probe gives it at most {probe_window(probe)} s"
+        headline = f"The {what} kills {f.container} before it finishes starting: " + (
+            f"dead {fmt_seconds(delay)} after start ({allows}, then up to {slack:.0f} s grace period)"
+            if slack
+            else f"killed {fmt_seconds(delay)} after start, {allows}"
         )
         steps.extend(startup_steps(kill.kind, probe, observed, delay - slack))
     else:
@@ -1072,7 +1111,8 @@ def rule_probe_kill(f: Facts) -> Diagnosis | None:
         steps.append("Keep the liveness check local: it must not fail because a dependency is down")
     if events_with(f, "Unhealthy", "Readiness probe failed"):
         steps.append(
-            f"Readiness failures only take the pod out of Service endpoints; the restarts come from the {what}"
+            "Readiness failures only take the pod out of Service endpoints; the restarts come from "
+            f"the {what}"
         )
     steps.append(f"Watch the probe events: `{cmd_describe(f)}`")
     return diagnosis("liveness-probe", headline, f, ev, steps)
@@ -1084,7 +1124,8 @@ _ENV_NAME = r"['\"`]?([A-Za-z_][A-Za-z0-9_]*)['\"`]?"
 _MISSING_ENV = (
     re.compile(rf"required (?:env(?:ironment)?(?: var(?:iable)?)?s?) {_ENV_NAME}", re.I),
     re.compile(
-        rf"(?:env(?:ironment)?\s+var(?:iable)?|\benv)\s+{_ENV_NAME}\s+(?:is\s+)?(?:not set|unset|missing|required|empty|undefined)",
+        rf"(?:env(?:ironment)?\s+var(?:iable)?|\benv)\s+{_ENV_NAME}\s+(?:is\s+)?"
+        r"(?:not set|unset|missing|required|empty|undefined)",
         re.I,
     ),
     re.compile(rf"missing (?:required )?(?:env(?:ironment)?(?: var(?:iable)?)?) {_ENV_NAME}", re.I),
@@ -1113,6 +1154,7 @@ _DNS = re.compile(
 _REFUSED = re.compile(r"connection refused|ECONNREFUSED|Connection refused", re.I)
 _TIMEOUT = re.compile(r"i/o timeout|timed out|ETIMEDOUT|deadline exceeded|timeout expired", re.I)
 _NO_ROUTE = re.compile(r"no route to host|network is unreachable|EHOSTUNREACH|ENETUNREACH", re.I)
+_CONNECTION_TROUBLE = re.compile("|".join(p.pattern for p in (_DNS, _REFUSED, _TIMEOUT, _NO_ROUTE)), re.I)
 _HOST_PATTERNS = (
     re.compile(r"dial tcp \[?([\w.:-]+?)\]?:(\d+)"),
     re.compile(r"lookup ([\w.-]+)(?: on [\d.:\[\]a-f]+)?: "),
@@ -1140,6 +1182,7 @@ class Unreachable:
     port: str
     port_guessed: bool
     line: str
+    index: int  # of `line` in the dying words
 
 
 def dependency_failure(lines: Sequence[str]) -> Unreachable | None:
@@ -1161,7 +1204,7 @@ def dependency_failure(lines: Sequence[str]) -> Unreachable | None:
         guessed = False
         if host and not port:
             port, guessed = _default_port(" ".join([host, *lines])), True
-        return Unreachable(problem, host, port, guessed and bool(port), line)
+        return Unreachable(problem, host, port, guessed and bool(port), line, index)
     return None
 
 
@@ -1183,6 +1226,15 @@ def _host_port(texts: Sequence[str]) -> tuple[str, str]:
                 if host and port:
                     return host, port
     return host, port
+
+
+def _fatal_after(lines: Sequence[str], index: int) -> bool:
+    """A later fatal line about something else: the connection trouble was a retry, not the death."""
+    fatal = dying_words(lines)
+    if not fatal:
+        return False
+    last = max(i for i, line in enumerate(lines) if line.strip() == fatal)
+    return last > index and not _CONNECTION_TROUBLE.search(fatal)
 
 
 def _default_port(text: str) -> str:
@@ -1246,7 +1298,7 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
     if not f.log_lines or f.exit_code == 137:
         return None
     found = dependency_failure(f.log_lines)
-    if found is None:
+    if found is None or _fatal_after(f.log_lines, found.index):
         return None
     what = {
         "dns": "its name doesn't resolve",
@@ -1274,7 +1326,7 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
     if found.problem == "dns":
         steps.append(
             f"Does the Service exist? `kubectl get svc {_sh(short_host or '<service>')} -n {ns}` "
-            "(a Service in another namespace needs <svc>.<namespace>)"
+            f"(a Service in another namespace is reached as {short_host or '<service>'}.<other-ns>)"
         )
         if found.host:
             steps.append(f"Resolve it the way the pod does: `{cmd_debug(f, 'nslookup', found.host)}`")
@@ -1282,7 +1334,8 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
         if short_host:
             steps.append(
                 f"Does {short_host} have ready endpoints? `kubectl get endpointslices -n {ns} "
-                f"-l kubernetes.io/service-name={_sh(short_host)}` (no endpoints or a wrong port means refused)"
+                f"-l kubernetes.io/service-name={_sh(short_host)}` (no endpoints or a wrong port "
+                "means refused)"
             )
     else:
         steps.append(
@@ -1296,8 +1349,8 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
 
 
 _FATAL = re.compile(
-    r"^(?:panic: |fatal error: )|\bFATAL\b|\bfatal\b|\bCRITICAL\b|\bpanic\b|Traceback \(most recent call last\)|"
-    r"Exception in thread|^\s*Caused by: |^[\w.$]+(?:Exception|Error)(?::|$)|\"level\":\s*\"(?:fatal|panic)\"|level=(?:fatal|panic)",
+    r"\bfatal\b|\bCRITICAL\b|\bpanic\b|Exception in thread|^\s*Caused by: |"
+    r"^[\w.$]+(?:Exception|Error)(?::|$)",
     re.I,
 )
 _ERROR = re.compile(
@@ -1328,6 +1381,8 @@ def dying_words(lines: Sequence[str]) -> str:
 
 def rule_app_error(f: Facts) -> Diagnosis | None:
     code = f.exit_code
+    if code is None and f.restarts and f.termination is None:
+        return rule_unrecorded_exit(f)
     if code is None or code == 0 or code in (137, 143):
         return None
     meaning = explain_exit(code, f.termination.signal if f.termination else None, f.reason)
@@ -1340,7 +1395,6 @@ def rule_app_error(f: Facts) -> Diagnosis | None:
         ev.append(log_evidence(f, line))
         headline = f"{f.subject} exits with code {code}: {line}"
         steps.append(f"Read the whole error: `{cmd_logs(f, tail=50)}`")
-        steps.append("Fix what the error names; if it began with a deploy, compare the new revision's config")
     elif f.log_lines:
         ev.append(log_evidence(f, f.log_lines[-1]))
         headline = f"{f.subject} exits with code {code} ({meaning.short}); its last log line names no error"
@@ -1350,7 +1404,8 @@ def rule_app_error(f: Facts) -> Diagnosis | None:
         if f.log_source:
             ev.append(Evidence(f.log_source, "(empty: the process wrote nothing before exiting)"))
             steps.append(
-                "The app wrote nothing before exiting: run it with more logging, or check the command and args"
+                "The app wrote nothing before exiting: run it with more logging, or check the "
+                "command and args"
             )
         else:
             steps.append(f"Read its dying words: `{cmd_logs(f)}`")
@@ -1360,6 +1415,20 @@ def rule_app_error(f: Facts) -> Diagnosis | None:
         f"Check the env vars, ConfigMaps and Secrets it reads, and the Last State in `{cmd_describe(f)}`"
     )
     return diagnosis("app-error", headline, f, ev, steps)
+
+
+def rule_unrecorded_exit(f: Facts) -> Diagnosis | None:
+    """Restarting, no termination recorded (lastState lost), but the log names the error."""
+    line = dying_words(f.log_lines)
+    if not line:
+        return None
+    return diagnosis(
+        "app-error",
+        f"{f.subject} keeps restarting (exit not recorded): {line}",
+        f,
+        [Evidence("lastState", "(empty: the last termination was not recorded)"), log_evidence(f, line)],
+        [f"Read the whole error: `{cmd_logs(f, tail=50)}`", f"Restarts and events: `{cmd_describe(f)}`"],
+    )
 
 
 # --- exit 0 -----------------------------------------------------------------------------------------
@@ -1391,18 +1460,22 @@ def rule_exits_zero(f: Facts) -> Diagnosis | None:
     log_text = " ".join(f.log_lines)
     if _DAEMON.search(log_text):
         steps.append(
-            "The log suggests it daemonizes: run it in the foreground (e.g. `nginx -g 'daemon off;'`, no `&`, no --daemon)"
+            "The log suggests it daemonizes: run it in the foreground "
+            "(e.g. `nginx -g 'daemon off;'`, no `&`, no --daemon)"
         )
     if cmd and re.search(r"\b(?:sh|bash)\b.*-c|\.sh\b", cmd):
         steps.append(
-            "The command is a shell script that finishes: end it with `exec <server>` so the server becomes the main process"
+            "The command is a shell script that finishes: end it with `exec <server>` so the server "
+            "becomes the main process"
         )
     if _ONE_SHOT.search(last):
         steps.append(
-            "It looks like a one-shot task that finished: run it as a Job (or an init container), not a Deployment"
+            "It looks like a one-shot task that finished: run it as a Job (or an init container), "
+            "not a Deployment"
         )
     steps.append(
-        "The main process must stay in the foreground: a Deployment (restartPolicy Always) restarts anything that exits, even with 0"
+        "The main process must stay in the foreground: a Deployment (restartPolicy Always) restarts "
+        "anything that exits, even with 0"
     )
     steps.append(f"Check command/args against the image's entrypoint in {edit_target(f)}")
     headline = (
@@ -1425,19 +1498,20 @@ def rule_sigkill(f: Facts) -> Diagnosis | None:
     if f.log_lines:
         ev.append(log_evidence(f, f.log_lines[-1]))
     headline = (
-        f"{f.subject} was killed with SIGKILL (exit 137) but not marked OOMKilled "
+        f"{f.subject} was killed with SIGKILL (exit {f.exit_code}) but not marked OOMKilled "
         "and no probe failed: something else killed it"
     )
     steps = [
-        "SIGKILL without a reason comes from: node memory-pressure eviction or a kernel OOM kill of a child process, "
-        "a manual kill (`kill -9`, `crictl stop`), or the kubelet after terminationGracePeriodSeconds expired following SIGTERM",
+        "SIGKILL without a reason comes from node memory-pressure eviction, a kernel OOM kill of a "
+        "child process, a manual kill (`kill -9`, `crictl stop`), or the kubelet once "
+        "terminationGracePeriodSeconds ran out after a SIGTERM",
         f"Events expire after an hour; read what is left: `{cmd_events(f)}`",
     ]
     if limit and trend is not None and trend.peak >= 0.9 * limit:
         steps.insert(
             0,
-            f"Memory reached {trend.peak * 100 // limit}% of the {fmt_bytes(limit)} limit: an OOM kill the runtime "
-            "did not label is likely (a child process, cgroup v2) - treat it as OOM and raise the limit",
+            f"Memory reached {trend.peak * 100 // limit}% of the {fmt_bytes(limit)} limit: an OOM kill "
+            "the runtime did not label is likely (a child process) - treat it as OOM and raise the limit",
         )
     if f.pod.node_name:
         steps.append(
@@ -1450,23 +1524,45 @@ def rule_sigkill(f: Facts) -> Diagnosis | None:
 def rule_sigterm(f: Facts) -> Diagnosis | None:
     if f.exit_code != 143:
         return None
+    said = dying_words(f.log_lines)
     ev: list[Evidence | None] = [termination_evidence(f)]
-    if f.log_lines:
+    if said:
+        ev.append(log_evidence(f, said))
+    if f.log_lines and f.log_lines[-1].strip() != said:
         ev.append(log_evidence(f, f.log_lines[-1]))
-    headline = (
-        f"{f.subject} stopped on SIGTERM (exit 143): something asked it to stop, "
-        "and no probe failure explains it"
-    )
+    headline = f"{f.subject} stopped on SIGTERM (exit 143) and no probe failure explains it"
+    headline += f"; its log says: {said}" if said else ": something asked it to stop"
     steps = [
-        "SIGTERM comes from the kubelet (a probe kill whose events expired, a deletion, eviction or drain) or from "
-        "inside the container: check the events",
-        f"`{cmd_events(f)}`",
-        f"`{cmd_logs(f)}`",
+        "SIGTERM comes from the kubelet (a probe kill whose events have expired, a deletion, an "
+        "eviction or a drain) or from inside the container (a supervisor or watchdog)",
+        f"What the kubelet did: `{cmd_events(f)}`",
+        f"What the app saw: `{cmd_logs(f, tail=50)}`",
     ]
     return diagnosis("unknown", headline, f, ev, steps)
 
 
 # --- pods that are not crashing -----------------------------------------------------------------------
+
+
+def rule_evicted(f: Facts) -> Diagnosis | None:
+    if f.pod.reason != "Evicted":
+        return None
+    return diagnosis(
+        "unknown",
+        f"Not a crash loop: the kubelet evicted the pod - {f.pod.message}",
+        f,
+        [Evidence("status.reason", quote(f"{f.pod.reason}: {f.pod.message}"))],
+        [
+            "Check the node's pressure conditions: `kubectl describe node "
+            f"{_sh(f.pod.node_name or '<node>')}`",
+            "Set memory requests close to real use: pods using more than they request are evicted first",
+            *(
+                ["Its controller has already made a replacement; delete this pod once you have read it"]
+                if f.pod.controller
+                else []
+            ),
+        ],
+    )
 
 
 def rule_unschedulable(f: Facts) -> Diagnosis | None:
@@ -1488,7 +1584,8 @@ def rule_unschedulable(f: Facts) -> Diagnosis | None:
         ev,
         [
             f"Read the scheduler's reasons: `{cmd_describe(f)}`",
-            "Compare the pod's requests, nodeSelector, affinity and tolerations with the nodes: `kubectl describe nodes`",
+            "Compare the pod's requests, nodeSelector, affinity and tolerations with the nodes: "
+            "`kubectl describe nodes`",
         ],
     )
 
@@ -1568,7 +1665,8 @@ def rule_healthy(f: Facts) -> Diagnosis | None:
         ev.append(merged(readiness, "Unhealthy"))
         return diagnosis(
             "unknown",
-            "Running without restarts, but not ready: the readiness probe fails (that alone never restarts it)",
+            "Running without restarts, but not ready: the readiness probe fails (that alone never "
+            "restarts it)",
             f,
             ev,
             [
@@ -1607,8 +1705,14 @@ def rule_unknown(f: Facts) -> Diagnosis:
     ev.append(merged(backoff, "BackOff"))
     if f.log_lines:
         ev.append(log_evidence(f, f.log_lines[-1]))
-    what = f.waiting.reason if f.waiting else (f.status.state.kind if f.status else "no status")
-    headline = f"{f.subject} is {what}; the evidence doesn't name a cause yet"
+    what = (
+        f"is waiting ({f.waiting.reason})"
+        if f.waiting and f.waiting.reason
+        else f"is {f.status.state.kind}"
+        if f.status
+        else "has no status yet"
+    )
+    headline = f"{f.subject} {what}; the evidence doesn't name a cause yet"
     steps = [
         f"Last State and Events: `{cmd_describe(f)}`",
         f"The dying words of the previous instance: `{cmd_logs(f)}`",
@@ -1684,11 +1788,14 @@ def rollout_finding(f: Facts) -> tuple[str, tuple[str, ...]]:
     if not name:
         return quote(hint), ()
     ns = _sh(f.pod.namespace)
-    undo = f"Restore service while you fix revision {newest.number}: `kubectl rollout undo deployment/{_sh(name)} -n {ns}`"
+    undo = (
+        f"Restore service while you fix revision {newest.number}: "
+        f"`kubectl rollout undo deployment/{_sh(name)} -n {ns}`"
+    )
     if deployment is not None and deployment.paused:
         undo = (
-            f"`kubectl rollout resume deployment/{_sh(name)} -n {ns}` first (a paused Deployment can't be rolled back), then "
-            + undo
+            f"`kubectl rollout resume deployment/{_sh(name)} -n {ns}` first (a paused Deployment "
+            "can't be rolled back), then " + undo
         )
     healthy = (
         f"revision {previous.number} had {previous.ready_replicas} ready" if previous.ready_replicas else ""
@@ -1703,6 +1810,7 @@ Rule = Callable[[Facts], Diagnosis | None]
 # Labels first (waiting reasons, OOMKilled, probe Killing events), then exit codes, then log reading.
 RULES: tuple[Rule, ...] = (
     rule_healthy,
+    rule_evicted,
     rule_image_pull,
     rule_config_missing,
     rule_oom,

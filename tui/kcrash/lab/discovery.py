@@ -104,7 +104,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         ("all",),
     ),
     ResourceInfo("metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", True, ("get", "list"), "podmetrics"),
-    ResourceInfo("metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", False, ("get", "list"), "nodemetrics"),
+    ResourceInfo(
+        "metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", False, ("get", "list"), "nodemetrics"
+    ),
     ResourceInfo(
         "authorization.k8s.io",
         "v1",
@@ -183,12 +185,22 @@ def api_resource_list(group: str, version: str) -> dict[str, Any]:
     for r in _in_group_version(group, version):
         entries.append(_legacy_resource(r))
         entries.extend(
-            {"name": f"{r.name}/{s.name}", "singularName": "", "namespaced": r.namespaced, "kind": s.kind,
-             "verbs": list(s.verbs)}
+            {
+                "name": f"{r.name}/{s.name}",
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "kind": s.kind,
+                "verbs": list(s.verbs),
+            }
             for s in r.subresources
         )
     group_version = f"{group}/{version}" if group else version
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": entries,
+    }
 
 
 def _legacy_resource(r: ResourceInfo) -> dict[str, Any]:
@@ -218,7 +230,12 @@ def aggregated_groups() -> dict[str, Any]:
 
 
 def _discovery_list(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }
 
 
 def _aggregated_group(group: str, versions: list[str]) -> dict[str, Any]:

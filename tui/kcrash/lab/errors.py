@@ -131,7 +131,9 @@ def bad_request(message: str) -> ApiError:
 
 
 def method_not_allowed() -> ApiError:
-    return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {})
+    return ApiError(
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
+    )
 
 
 def not_acceptable(accepted: str) -> ApiError:
@@ -146,7 +148,7 @@ def unsupported_media_type(content_type: str, accepted: str) -> ApiError:
     return ApiError(
         415,
         "UnsupportedMediaType",
-        f'the body of the request was in an unknown format - accepted media types include: {accepted}',
+        f"the body of the request was in an unknown format - accepted media types include: {accepted}",
         {},
     )
 

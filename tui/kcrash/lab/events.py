@@ -7,6 +7,7 @@ existing Event instead of writing a new one (client-go's EventCorrelator). Event
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -210,10 +211,8 @@ class EventRecorder:
         self._forget_key(key)
         if where is None:
             return
-        try:
+        with contextlib.suppress(NotFound):
             self._store.delete("events", where[0], where[1])
-        except NotFound:
-            pass
 
     def _forget_key(self, key: _AggKey) -> None:
         self._names.pop(key, None)

@@ -18,7 +18,9 @@ def kubeconfig(server: str, token: str, namespace: str = "crashlab") -> dict[str
         "kind": "Config",
         "clusters": [{"name": CONTEXT, "cluster": {"server": server}}],
         "users": [{"name": USER, "user": {"token": token}}],
-        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": USER, "namespace": namespace}}],
+        "contexts": [
+            {"name": CONTEXT, "context": {"cluster": CONTEXT, "user": USER, "namespace": namespace}}
+        ],
         "current-context": CONTEXT,
         "preferences": {},
     }

@@ -156,7 +156,9 @@ def _child(node: Any, part: str, path: list[str], op: str) -> Any:
 
 def _index(part: str, last: int, path: list[str], op: str) -> int:
     if not part.isdigit() or int(part) > last:
-        raise PatchFailed(f"{op} operation does not apply: doc is missing path: {_render(path)}: missing value")
+        raise PatchFailed(
+            f"{op} operation does not apply: doc is missing path: {_render(path)}: missing value"
+        )
     return int(part)
 
 
@@ -204,7 +206,9 @@ def _remove(doc: Any, path: list[str], op: str) -> Any:
     elif isinstance(parent, list):
         del parent[_index(key, len(parent) - 1, path, op)]
     else:
-        raise PatchFailed(f"{op} operation does not apply: doc is missing path: {_render(path)}: missing value")
+        raise PatchFailed(
+            f"{op} operation does not apply: doc is missing path: {_render(path)}: missing value"
+        )
     return doc
 
 
@@ -284,7 +288,11 @@ def _merge_list(key: str, original: Any, patch: list[Any]) -> list[Any]:
 def _merge_list_item(result: list[Any], merge_key: str, item: dict[str, Any]) -> None:
     wanted = item.get(merge_key, _MISSING)
     position = next(
-        (i for i, existing in enumerate(result) if isinstance(existing, dict) and existing.get(merge_key) == wanted),
+        (
+            i
+            for i, existing in enumerate(result)
+            if isinstance(existing, dict) and existing.get(merge_key) == wanted
+        ),
         -1,
     )
     if item.get("$patch") == "delete":
@@ -323,4 +331,3 @@ def _reorder(field: str, items: list[Any], order: list[Any]) -> list[Any]:
 
     rank = {orjson.dumps(identity(entry)): index for index, entry in enumerate(order)}
     return sorted(items, key=lambda item: rank.get(orjson.dumps(identity(item)), len(rank)))
-

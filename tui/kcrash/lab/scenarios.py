@@ -539,7 +539,9 @@ def parse_scenarios(data: object, source: str = "scenarios") -> ScenarioSet:
     raw_scenarios = top.get("scenarios") or []
     if not isinstance(raw_scenarios, list):
         raise ScenarioError(f"{source}.scenarios: expected a list")
-    scenarios = [_parse_scenario(f"{source}.scenarios[{i}]", s, namespace) for i, s in enumerate(raw_scenarios)]
+    scenarios = [
+        _parse_scenario(f"{source}.scenarios[{i}]", s, namespace) for i, s in enumerate(raw_scenarios)
+    ]
     seen: set[tuple[str, str]] = set()
     for scenario in scenarios:
         key = (scenario.namespace, scenario.name)
@@ -549,8 +551,8 @@ def parse_scenarios(data: object, source: str = "scenarios") -> ScenarioSet:
     objects: list[Obj] = []
     for i, raw in enumerate(top.get("objects") or []):
         obj = dict(_mapping(f"{source}.objects[{i}]", raw))
-        for key in ("apiVersion", "kind"):
-            _text(f"{source}.objects[{i}].{key}", obj.get(key))
+        for field_name in ("apiVersion", "kind"):
+            _text(f"{source}.objects[{i}].{field_name}", obj.get(field_name))
         meta = dict(_mapping(f"{source}.objects[{i}].metadata", obj.get("metadata")))
         _text(f"{source}.objects[{i}].metadata.name", meta.get("name"))
         if obj["kind"] != "Namespace":

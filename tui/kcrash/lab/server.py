@@ -67,10 +67,17 @@ class LogSource(Protocol):
     ) -> list[tuple[datetime, str]] | None: ...
 
     def subscribe(
-        self, namespace: str, pod: str, container: str, callback: Callable[[datetime, str], None]
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        callback: Callable[[datetime, str], None],
+        on_end: Callable[[], None] | None = None,
     ) -> Callable[[], None]: ...
 
     def instance_ended(self, namespace: str, pod: str, container: str) -> bool: ...
+
+    def partial_last_line(self, namespace: str, pod: str, container: str, previous: bool) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +183,10 @@ def translate(event: HubEvent, accepts: Callable[[Obj], bool]) -> tuple[str, Obj
     if now_matches:
         return ("MODIFIED" if was_matching else "ADDED", event.obj, event.rv, True)
     if was_matching and event.prev is not None:
-        gone = {**event.prev, "metadata": {**event.prev.get("metadata", {}), "resourceVersion": str(event.rv)}}
+        gone = {
+            **event.prev,
+            "metadata": {**event.prev.get("metadata", {}), "resourceVersion": str(event.rv)},
+        }
         return ("DELETED", gone, event.rv, False)
     return None
 
@@ -216,11 +226,15 @@ class WatchHub:
             last[key] = change.obj
         event = HubEvent(change.type, change.obj, prev, change.rv)
         self._recent.setdefault(change.resource, deque(maxlen=self._history)).append(event)
+        self.on_loop(lambda: self._fan_out(change.resource, event))
+
+    def on_loop(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the lab loop: now if already there (or no loop yet), else soon."""
         loop = self._loop
         if loop is None or threading.get_ident() == self._loop_thread:
-            self._fan_out(change.resource, event)
+            fn()
         elif not loop.is_closed():
-            loop.call_soon_threadsafe(self._fan_out, change.resource, event)
+            loop.call_soon_threadsafe(fn)
 
     def _fan_out(self, resource: str, event: HubEvent) -> None:
         self.dispatched_rv = max(self.dispatched_rv, event.rv)
@@ -285,7 +299,9 @@ def decode_continue(text: str) -> tuple[int, int, int]:
         token = orjson.loads(raw)
         return int(token["id"]), int(token["rv"]), int(token["offset"])
     except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
-        raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion") from exc
+        raise errors.bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion"
+        ) from exc
 
 
 CONTINUE_EXPIRED = (
@@ -345,7 +361,10 @@ def negotiate(accept: str) -> str:
             return "json"
         if shape == "Table" and params.get("g") == "meta.k8s.io" and params.get("v") in ("v1", "v1beta1"):
             return "table"
-        if shape in ("PartialObjectMetadata", "PartialObjectMetadataList") and params.get("g") == "meta.k8s.io":
+        if (
+            shape in ("PartialObjectMetadata", "PartialObjectMetadataList")
+            and params.get("g") == "meta.k8s.io"
+        ):
             return "partial"
     raise errors.not_acceptable("application/json, application/yaml, application/vnd.kubernetes.protobuf")
 
@@ -436,7 +455,9 @@ class ApiServer:
         *,
         live: Callable[[], bool],
         options: ServerOptions | None = None,
+        allow_anonymous: bool = True,
     ) -> None:
+        self.allow_anonymous = allow_anonymous
         self.store = store
         self.clock = clock
         self.logs = logs
@@ -453,11 +474,9 @@ class ApiServer:
         self.app = web.Application(client_max_size=4 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
         faults.on_drop_watches(self._drop_watches_threadsafe)
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind to the loop that serves; must be called on that loop's thread."""
-        self._loop = loop
         self._closing = asyncio.Event()
         self.hub.attach(loop)
 
@@ -469,13 +488,7 @@ class ApiServer:
             wake.set()
 
     def _drop_watches_threadsafe(self) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        if threading.get_ident() == self.hub._loop_thread:
-            self.hub.close_all()
-        else:
-            loop.call_soon_threadsafe(self.hub.close_all)
+        self.hub.on_loop(self.hub.close_all)
 
     # -- dispatch ------------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -524,7 +537,17 @@ class ApiServer:
         return web.Response(text="ok", content_type="text/plain")
 
     def _authenticate(self, request: web.Request) -> None:
-        scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+        """A wrong or malformed credential is 401; no credential at all is the lab user if allowed.
+
+        kubectl (client-go's clientcmd) never sends a token over plain http, so a lab served over
+        http must take credential-less requests to let kubectl in; `allow_anonymous=False` refuses them.
+        """
+        header = request.headers.get("Authorization", "").strip()
+        if not header:
+            if self.allow_anonymous:
+                return
+            raise errors.unauthorized()
+        scheme, _, credential = header.partition(" ")
         if scheme.lower() != "bearer" or credential.strip() != self.token:
             raise errors.unauthorized()
 
@@ -579,7 +602,9 @@ class ApiServer:
             raise errors.service_unavailable("the server is currently unable to handle the request")
         raise errors.internal("injected fault")
 
-    async def _serve(self, request: web.Request, target: Target, verb: str, query: Query) -> web.StreamResponse:
+    async def _serve(
+        self, request: web.Request, target: Target, verb: str, query: Query
+    ) -> web.StreamResponse:
         if verb == "watch":
             return await self._watch(request, target, query)
         if verb == "list":
@@ -614,8 +639,13 @@ class ApiServer:
         if shape == "table":
             include = Query(request.query).text("includeObject", "Metadata")
             meta = {"resourceVersion": obj.get("metadata", {}).get("resourceVersion", "")}
-            body = tables.table(info.store, [with_type(info.store, obj)], self.clock.now(),
-                                include_object=include, list_meta=meta)
+            body = tables.table(
+                info.store,
+                [with_type(info.store, obj)],
+                self.clock.now(),
+                include_object=include,
+                list_meta=meta,
+            )
             return self._json_body(dumps(body), content_type=TABLE_CONTENT_TYPE)
         if shape == "partial":
             return self._json_body(dumps(tables.partial_metadata(obj)), content_type=PARTIAL_CONTENT_TYPE)
@@ -634,18 +664,22 @@ class ApiServer:
         except SelectorError as exc:
             raise errors.bad_request(str(exc)) from exc
         if target.name:
-            fields = FieldSelector((*fields.requirements, *FieldSelector.parse(f"metadata.name={target.name}")
-                                    .requirements))
+            fields = FieldSelector(
+                (*fields.requirements, *FieldSelector.parse(f"metadata.name={target.name}").requirements)
+            )
         return labels, fields
 
     def _matcher(self, target: Target, query: Query) -> Callable[[Obj], bool]:
         labels, fields = self._selectors(target, query)
         resource = target.info.store
-        if labels.empty and fields.empty:
+        namespace = target.namespace
+        if labels.empty and fields.empty and not namespace:
             return lambda obj: True
 
         def accepts(obj: Obj) -> bool:
             meta = obj.get("metadata") or {}
+            if namespace and meta.get("namespace", "") != namespace:
+                return False
             return labels.matches(meta.get("labels")) and fields.matches(resource, obj)
 
         return accepts
@@ -730,9 +764,16 @@ class ApiServer:
             result = self._delete_pod(current, options, dry_run)
             return self._json_body(self.encoder.encode("pods", result, cache=not dry_run))
         if not dry_run:
-            self._delete_with_dependents(info.store, current, options.get("propagationPolicy") or "Background")
+            self._delete_with_dependents(
+                info.store, current, options.get("propagationPolicy") or "Background"
+            )
         meta = current.get("metadata", {})
-        details = {"name": meta.get("name", ""), "group": info.group, "kind": info.name, "uid": meta.get("uid", "")}
+        details = {
+            "name": meta.get("name", ""),
+            "group": info.group,
+            "kind": info.name,
+            "uid": meta.get("uid", ""),
+        }
         return self._json_body(dumps(errors.success_status(details)))
 
     async def _delete_options(self, request: web.Request, query: Query) -> Obj:
@@ -763,8 +804,9 @@ class ApiServer:
         meta = current.get("metadata", {})
         wanted_uid = preconditions.get("uid")
         if wanted_uid is not None and wanted_uid != meta.get("uid"):
-            raise errors.uid_precondition_failed(info.kind, info.group, meta.get("name", ""), wanted_uid,
-                                                 meta.get("uid", ""))
+            raise errors.uid_precondition_failed(
+                info.kind, info.group, meta.get("name", ""), wanted_uid, meta.get("uid", "")
+            )
         wanted_rv = preconditions.get("resourceVersion")
         if wanted_rv is not None and str(wanted_rv) != meta.get("resourceVersion"):
             why = (
@@ -833,13 +875,18 @@ class ApiServer:
     def _dependents(self, resource: str, owner_meta: Obj) -> list[Obj]:
         items, _ = self.store.list(resource, owner_meta.get("namespace", ""))
         uid = owner_meta.get("uid")
-        return [o for o in items if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
+        return [
+            o for o in items if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])
+        ]
 
     def _release_or_delete(self, resource: str, obj: Obj, owner_uid: Any, policy: str) -> None:
         meta = obj["metadata"]
         if policy == "Orphan":
+
             def release(fresh: Obj) -> None:
-                refs = [r for r in fresh["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid]
+                refs = [
+                    r for r in fresh["metadata"].get("ownerReferences") or [] if r.get("uid") != owner_uid
+                ]
                 fresh["metadata"]["ownerReferences"] = refs
 
             with contextlib.suppress(NotFound):
@@ -873,16 +920,23 @@ class ApiServer:
         """Validate a patched object and restore what a client may not change (like the registry does)."""
         old_meta, new_meta = current.get("metadata", {}), patched.get("metadata")
         if not isinstance(new_meta, dict):
-            raise errors.invalid(info.kind, info.group, old_meta.get("name", ""),
-                                 [("metadata", "Required value: metadata is required")])
+            raise errors.invalid(
+                info.kind,
+                info.group,
+                old_meta.get("name", ""),
+                [("metadata", "Required value: metadata is required")],
+            )
         if new_meta.get("name") != old_meta.get("name"):
             raise errors.bad_request(
                 f"the name of the object ({new_meta.get('name')}) does not match the name on the URL "
                 f"({old_meta.get('name')})"
             )
-        if info.namespaced and new_meta.get("namespace", old_meta.get("namespace")) != old_meta.get("namespace"):
-            raise errors.bad_request("the namespace of the provided object does not match the namespace sent on "
-                                     "the request")
+        if info.namespaced and new_meta.get("namespace", old_meta.get("namespace")) != old_meta.get(
+            "namespace"
+        ):
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         wanted_rv = new_meta.get("resourceVersion")
         if wanted_rv not in (None, "") and str(wanted_rv) != old_meta.get("resourceVersion"):
             raise errors.modified_conflict(info.name, info.group, old_meta.get("name", ""))
@@ -914,23 +968,34 @@ class ApiServer:
         lines = self.logs.read(target.namespace, target.name, container, previous)
         if lines is None:
             raise errors.bad_request(_no_log_message(pod, container, previous))
-        if not request_.follow or previous:
-            return web.Response(body=request_.render(lines), headers={"Content-Type": "text/plain"})
+        partial = self.logs.partial_last_line(target.namespace, target.name, container, previous)
+        if (
+            not request_.follow
+            or previous
+            or self.logs.instance_ended(target.namespace, target.name, container)
+        ):
+            body = request_.render(lines, partial)
+            return web.Response(body=body, headers={"Content-Type": "text/plain"})
         follow = LogFollow(self, request, pod, container, request_)
         follow.subscribe()  # same tick as read(): no line can fall between the two
         return await follow.run(lines)
 
     # -- access review -----------------------------------------------------------------------------
     async def _access_review(self, request: web.Request) -> web.Response:
-        try:
-            review = orjson.loads(await request.read())
-        except orjson.JSONDecodeError as exc:
-            raise errors.bad_request(f"error decoding SelfSubjectAccessReview: {exc}") from exc
-        spec = review.get("spec") if isinstance(review, dict) else None
+        spec = _access_review_spec(request.headers.get("Content-Type", JSON), await request.read())
         if not isinstance(spec, dict):
-            raise errors.invalid("SelfSubjectAccessReview", "authorization.k8s.io", "",
-                                 [("spec", "Required value: exactly one of nonResourceAttributes or "
-                                   "resourceAttributes must be specified")])
+            raise errors.invalid(
+                "SelfSubjectAccessReview",
+                "authorization.k8s.io",
+                "",
+                [
+                    (
+                        "spec",
+                        "Required value: exactly one of nonResourceAttributes or "
+                        "resourceAttributes must be specified",
+                    )
+                ],
+            )
         attributes = spec.get("resourceAttributes")
         allowed = True
         if isinstance(attributes, dict):
@@ -942,9 +1007,8 @@ class ApiServer:
             )
         status: Obj = {"allowed": allowed}
         if allowed:
-            status["reason"] = (
-                f'RBAC: allowed by ClusterRoleBinding "{USER}" of ClusterRole "cluster-admin" to User "{USER}"'
-            )
+            binding = f'ClusterRoleBinding "{USER}" of ClusterRole "cluster-admin"'
+            status["reason"] = f'RBAC: allowed by {binding} to User "{USER}"'
         body = {
             "kind": "SelfSubjectAccessReview",
             "apiVersion": "authorization.k8s.io/v1",
@@ -953,6 +1017,94 @@ class ApiServer:
             "status": status,
         }
         return self._json_body(dumps(body), status=201)
+
+
+# -- SelfSubjectAccessReview bodies ----------------------------------------------------------------
+
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+_RESOURCE_ATTRIBUTES = {
+    1: "namespace",
+    2: "verb",
+    3: "group",
+    4: "version",
+    5: "resource",
+    6: "subresource",
+    7: "name",
+}
+_NON_RESOURCE_ATTRIBUTES = {1: "path", 2: "verb"}
+
+
+def _access_review_spec(content_type: str, body: bytes) -> Any:
+    """The review's spec from JSON, or from protobuf: kubectl's typed clients send that for `auth can-i`."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    try:
+        if media == PROTOBUF:
+            return _access_review_spec_from_protobuf(body)
+        if media in (JSON, ""):
+            review = orjson.loads(body)
+            return review.get("spec") if isinstance(review, dict) else None
+    except (orjson.JSONDecodeError, ValueError, IndexError, KeyError) as exc:
+        raise errors.bad_request(f"error decoding SelfSubjectAccessReview: {exc}") from exc
+    raise errors.unsupported_media_type(media, f"{JSON}, {PROTOBUF}")
+
+
+def _access_review_spec_from_protobuf(body: bytes) -> Obj:
+    """Decode just enough of the protobuf envelope (runtime.Unknown) and the review to read its spec."""
+    if not body.startswith(b"k8s\x00"):
+        raise ValueError("missing the protobuf envelope")
+    envelope = _proto_fields(body[4:])
+    review = _proto_fields(_proto_bytes(envelope, 2))
+    spec_fields = _proto_fields(_proto_bytes(review, 2))
+    spec: Obj = {}
+    if 1 in spec_fields:
+        spec["resourceAttributes"] = _proto_strings(_proto_bytes(spec_fields, 1), _RESOURCE_ATTRIBUTES)
+    if 2 in spec_fields:
+        spec["nonResourceAttributes"] = _proto_strings(_proto_bytes(spec_fields, 2), _NON_RESOURCE_ATTRIBUTES)
+    return spec
+
+
+def _proto_fields(data: bytes) -> dict[int, list[bytes | int]]:
+    fields: dict[int, list[bytes | int]] = {}
+    pos = 0
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        value: bytes | int
+        if wire == 0:
+            value, pos = _varint(data, pos)
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            value, pos = data[pos : pos + length], pos + length
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            value, pos = data[pos : pos + size], pos + size
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        fields.setdefault(number, []).append(value)
+    return fields
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+
+
+def _proto_bytes(fields: dict[int, list[bytes | int]], number: int) -> bytes:
+    value = fields.get(number, [b""])[0]
+    if not isinstance(value, bytes):
+        raise ValueError(f"protobuf field {number} is not a message")
+    return value
+
+
+def _proto_strings(data: bytes, names: dict[int, str]) -> dict[str, str]:
+    fields = _proto_fields(data)
+    return {name: _proto_bytes(fields, number).decode() for number, name in names.items() if number in fields}
 
 
 def _dry_run(options: Obj) -> bool:
@@ -972,8 +1124,12 @@ def _validate_delete_options(options: Obj) -> None:
             "DeleteOptions",
             "meta.k8s.io",
             "",
-            [("propagationPolicy",
-              f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"')],
+            [
+                (
+                    "propagationPolicy",
+                    f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"',
+                )
+            ],
         )
     grace = options.get("gracePeriodSeconds")
     if grace is not None and not isinstance(grace, int):
@@ -983,11 +1139,16 @@ def _validate_delete_options(options: Obj) -> None:
 def _validate_deployment(info: ResourceInfo, current: Obj, patched: Obj) -> None:
     name = patched["metadata"].get("name", "")
     causes: list[tuple[str, str]] = []
-    spec = patched.get("spec") if isinstance(patched.get("spec"), dict) else {}
+    raw_spec = patched.get("spec")
+    spec: Obj = raw_spec if isinstance(raw_spec, dict) else {}
     replicas = spec.get("replicas", 1)
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        causes.append(("spec.replicas", f"Invalid value: {orjson.dumps(replicas).decode()}: must be greater "
-                       "than or equal to 0"))
+        causes.append(
+            (
+                "spec.replicas",
+                f"Invalid value: {orjson.dumps(replicas).decode()}: must be greater than or equal to 0",
+            )
+        )
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers")
     if not isinstance(containers, list) or not containers:
         causes.append(("spec.template.spec.containers", "Required value"))
@@ -998,12 +1159,21 @@ def _validate_deployment(info: ResourceInfo, current: Obj, patched: Obj) -> None
                     causes.append((f"spec.template.spec.containers[{index}].{key}", "Required value"))
     old_selector = (current.get("spec") or {}).get("selector")
     if spec.get("selector") != old_selector:
-        causes.append(("spec.selector", f"Invalid value: {orjson.dumps(spec.get('selector')).decode()}: "
-                       "field is immutable"))
+        causes.append(
+            (
+                "spec.selector",
+                f"Invalid value: {orjson.dumps(spec.get('selector')).decode()}: field is immutable",
+            )
+        )
     labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
     if not selector_from_label_selector(spec.get("selector")).matches(labels):
-        causes.append(("spec.template.metadata.labels", f"Invalid value: {orjson.dumps(labels).decode()}: "
-                       "`selector` does not match template `labels`"))
+        causes.append(
+            (
+                "spec.template.metadata.labels",
+                f"Invalid value: {orjson.dumps(labels).decode()}: "
+                "`selector` does not match template `labels`",
+            )
+        )
     if causes:
         raise errors.invalid(info.kind, info.group, name, causes)
 
@@ -1035,11 +1205,19 @@ class WatchStream:
             return
         causes = []
         if not self.bookmarks:
-            causes.append(("allowWatchBookmarks", "Forbidden: allowWatchBookmarks required when "
-                           "sendInitialEvents is true"))
+            causes.append(
+                (
+                    "allowWatchBookmarks",
+                    "Forbidden: allowWatchBookmarks required when sendInitialEvents is true",
+                )
+            )
         if self.query.text("resourceVersionMatch") != "NotOlderThan":
-            causes.append(("resourceVersionMatch", "Forbidden: sendInitialEvents requires setting "
-                           "resourceVersionMatch to NotOlderThan"))
+            causes.append(
+                (
+                    "resourceVersionMatch",
+                    "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                )
+            )
         if causes:
             raise errors.invalid("ListOptions", "meta.k8s.io", "", causes)
 
@@ -1063,8 +1241,8 @@ class WatchStream:
                 await self._pump(sub)
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await self.response.write_eof()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
+        except ConnectionError:
+            pass  # the client went away; nothing to finish
         finally:
             server.hub.unsubscribe(sub)
         return self.response
@@ -1093,9 +1271,9 @@ class WatchStream:
         sub.start_rv = max(since, store.resource_version)
         events = []
         for change in changes:
-            if self.target.namespace and change.obj.get("metadata", {}).get("namespace") != self.target.namespace:
-                continue
-            translated = translate(HubEvent(change.type, change.obj, previous.get(change.rv), change.rv), accepts)
+            translated = translate(
+                HubEvent(change.type, change.obj, previous.get(change.rv), change.rv), accepts
+            )
             if translated is not None:
                 events.append(self._event(translated[0], translated[1], translated[3]))
         return events
@@ -1144,8 +1322,14 @@ class WatchStream:
         if self.shape == "table":
             include = self.query.text("includeObject", "Metadata")
             meta = {"resourceVersion": obj.get("metadata", {}).get("resourceVersion", "")}
-            body = tables.table(resource, [with_type(resource, obj)], self.server.clock.now(),
-                                include_object=include, list_meta=meta, headers=not self.sent_headers)
+            body = tables.table(
+                resource,
+                [with_type(resource, obj)],
+                self.server.clock.now(),
+                include_object=include,
+                list_meta=meta,
+                headers=not self.sent_headers,
+            )
             self.sent_headers = True
             encoded = dumps(body)
         elif self.shape == "partial":
@@ -1184,8 +1368,12 @@ class LogRequest:
         since_seconds = query.integer("sinceSeconds")
         if since_seconds is not None:
             if since_seconds <= 0:
-                raise errors.invalid("PodLogOptions", "", "", [("sinceSeconds", "Invalid value: "
-                                     f"{since_seconds}: must be greater than 0")])
+                raise errors.invalid(
+                    "PodLogOptions",
+                    "",
+                    "",
+                    [("sinceSeconds", f"Invalid value: {since_seconds}: must be greater than 0")],
+                )
             since = now - timedelta(seconds=since_seconds)
         elif query.text("sinceTime"):
             since = tables.parse_time(query.text("sinceTime"))
@@ -1193,8 +1381,9 @@ class LogRequest:
                 raise errors.bad_request(f'parsing time "{query.text("sinceTime")}" as RFC3339: invalid')
         limit = query.integer("limitBytes")
         if limit is not None and limit <= 0:
-            raise errors.invalid("PodLogOptions", "", "", [("limitBytes", f"Invalid value: {limit}: must be "
-                                 "greater than 0")])
+            raise errors.invalid(
+                "PodLogOptions", "", "", [("limitBytes", f"Invalid value: {limit}: must be greater than 0")]
+            )
         return cls(query.integer("tailLines"), limit, since, query.flag("timestamps"), query.flag("follow"))
 
     def select(self, lines: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
@@ -1203,13 +1392,18 @@ class LogRequest:
             chosen = chosen[len(chosen) - self.tail :] if self.tail else []
         return chosen
 
-    def line(self, moment: datetime, text: str) -> bytes:
-        ending = "" if text.endswith("\n") else "\n"
+    def line(self, moment: datetime, text: str, newline: bool = True) -> bytes:
         prefix = _log_timestamp(moment) + " " if self.timestamps else ""
-        return (prefix + text + ending).encode("utf-8", errors="replace")
+        return (prefix + text + ("\n" if newline else "")).encode("utf-8", errors="replace")
 
-    def render(self, lines: list[tuple[datetime, str]]) -> bytes:
-        data = b"".join(self.line(moment, text) for moment, text in self.select(lines))
+    def render(self, lines: list[tuple[datetime, str]], partial: bool = False) -> bytes:
+        """The selected lines; a `partial` instance's last line was cut off and gets no newline."""
+        chosen = self.select(lines)
+        last = len(chosen) - 1
+        data = b"".join(
+            self.line(moment, text, newline=not (partial and i == last))
+            for i, (moment, text) in enumerate(chosen)
+        )
         return data[: self.limit_bytes] if self.limit_bytes is not None else data
 
 
@@ -1226,12 +1420,16 @@ def _log_timestamp(moment: datetime) -> str:
 def _log_container(pod: Obj, requested: str) -> str:
     spec = pod.get("spec") or {}
     name = pod.get("metadata", {}).get("name", "")
-    containers = [c.get("name", "") for c in spec.get("containers") or []]
-    others = [c.get("name", "") for key in ("initContainers", "ephemeralContainers") for c in spec.get(key) or []]
+    containers = [str(c.get("name", "")) for c in spec.get("containers") or []]
+    others = [
+        c.get("name", "") for key in ("initContainers", "ephemeralContainers") for c in spec.get(key) or []
+    ]
     if not requested:
         if len(containers) == 1:
             return containers[0]
-        message = f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]"
+        message = (
+            f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]"
+        )
         inits = [c.get("name", "") for c in spec.get("initContainers") or []]
         if inits:
             message += f" or one of the init containers: [{' '.join(inits)}]"
@@ -1241,23 +1439,26 @@ def _log_container(pod: Obj, requested: str) -> str:
     return requested
 
 
+_PULL_WORDS = {
+    "ErrImagePull": "image can't be pulled",
+    "ImagePullBackOff": "trying and failing to pull image",
+}
+
+
 def _no_log_message(pod: Obj, container: str, previous: bool) -> str:
     """The kubelet's words when there is no log to show (validateContainerLogStatus)."""
     name = pod.get("metadata", {}).get("name", "")
     if previous:
         return f'previous terminated container "{container}" in pod "{name}" not found'
-    status = _container_status(pod, container)
-    waiting = ((status or {}).get("state") or {}).get("waiting")
-    if (status or {}).get("state", {}).get("terminated") or (status or {}).get("lastState", {}).get("terminated"):
-        return f'container "{container}" in pod "{name}" is terminated'
-    if waiting:
-        reason = waiting.get("reason", "")
-        if reason == "ErrImagePull":
-            return f'container "{container}" in pod "{name}" is waiting to start: image can\'t be pulled'
-        if reason == "ImagePullBackOff":
-            return f'container "{container}" in pod "{name}" is waiting to start: trying and failing to pull image'
-        return f'container "{container}" in pod "{name}" is waiting to start: {reason}'
-    return f'container "{container}" in pod "{name}" is waiting to start - no logs yet'
+    status = _container_status(pod, container) or {}
+    subject = f'container "{container}" in pod "{name}"'
+    if (status.get("state") or {}).get("terminated") or (status.get("lastState") or {}).get("terminated"):
+        return f"{subject} is terminated"
+    waiting = (status.get("state") or {}).get("waiting")
+    if not waiting:
+        return f"{subject} is waiting to start - no logs yet"
+    reason = waiting.get("reason", "")
+    return f"{subject} is waiting to start: {_PULL_WORDS.get(reason, reason)}"
 
 
 def _container_status(pod: Obj, container: str) -> Obj | None:
@@ -1270,7 +1471,11 @@ def _container_status(pod: Obj, container: str) -> Obj | None:
 
 
 class LogFollow:
-    """A `follow=true` log stream: the lines so far, then new ones until the instance ends."""
+    """A `follow=true` log stream: the lines so far, then new ones until the instance ends.
+
+    A live line's newline is written only when the next line arrives or the instance ends cleanly:
+    the last line of an instance cut off mid-write (an OOM kill) must not get one.
+    """
 
     def __init__(
         self, server: ApiServer, request: web.Request, pod: Obj, container: str, spec: LogRequest
@@ -1284,18 +1489,29 @@ class LogFollow:
         self.spec = spec
         self.pending: deque[tuple[datetime, str]] = deque()
         self.wake = asyncio.Event()
+        self.ended = False
+        self.cut_off = False
         self.overflowed = False
         self.written = 0
+        self.newline_owed = False
         self._unsubscribe: Callable[[], None] | None = None
 
     def subscribe(self) -> None:
-        self._unsubscribe = self.server.logs.subscribe(self.namespace, self.pod, self.container, self._line)
+        self._unsubscribe = self.server.logs.subscribe(
+            self.namespace, self.pod, self.container, self._line, on_end=self._end
+        )
 
     def _line(self, moment: datetime, text: str) -> None:
         if len(self.pending) >= self.server.options.follow_queue_size:
             self.overflowed = True
         else:
             self.pending.append((moment, text))
+        self.wake.set()
+
+    def _end(self) -> None:
+        # Called as the instance ends, before any restart replaces it: ask about its last line now.
+        self.ended = True
+        self.cut_off = self.server.logs.partial_last_line(self.namespace, self.pod, self.container, False)
         self.wake.set()
 
     async def run(self, lines: list[tuple[datetime, str]]) -> web.StreamResponse:
@@ -1308,8 +1524,8 @@ class LogFollow:
                 await self._follow(response)
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await response.write_eof()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
+        except ConnectionError:
+            pass  # the client went away; nothing to finish
         finally:
             self.server._follows.discard(self.wake)
             if self._unsubscribe is not None:
@@ -1320,11 +1536,12 @@ class LogFollow:
         closing = self.server._closing
         while not closing.is_set() and not self.overflowed:
             if self.pending:
-                chunk = b"".join(self.spec.line(m, t) for m, t in self._take())
-                if not await self._write(response, chunk):
+                if not await self._write(response, self._render_pending()):
                     return
                 continue
             if self._finished():
+                if self.newline_owed and not self.cut_off:
+                    await self._write(response, b"\n")
                 return
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -1333,12 +1550,19 @@ class LogFollow:
             if transport is None or transport.is_closing():
                 return
 
-    def _take(self) -> list[tuple[datetime, str]]:
+    def _render_pending(self) -> bytes:
         taken = list(self.pending)
         self.pending.clear()
-        return taken
+        chunks = [b"\n"] if self.newline_owed else []
+        chunks.extend(self.spec.line(moment, text, newline=False) + b"\n" for moment, text in taken[:-1])
+        moment, text = taken[-1]
+        chunks.append(self.spec.line(moment, text, newline=False))
+        self.newline_owed = True
+        return b"".join(chunks)
 
     def _finished(self) -> bool:
+        if self.ended:
+            return True
         current = self.server.store.get("pods", self.namespace, self.pod)
         if current is None or current["metadata"].get("uid") != self.uid:
             return True

@@ -7,6 +7,7 @@ event loop); the HTTP layer turns them into streams.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import threading
 import uuid
@@ -90,7 +91,7 @@ class Store:
             chosen.sort(key=_sort_key)
             return chosen, self._rv
 
-    def changes_since(self, resource: str, rv: int) -> list[Change]:
+    def changes_since(self, resource: str, rv: int) -> builtins.list[Change]:
         """Changes to a resource after `rv`; raises Expired when history no longer reaches back."""
         with self._lock:
             oldest = self._oldest.get(resource, 0)

@@ -49,8 +49,11 @@ COLUMNS: dict[str, list[dict[str, Any]]] = {
     "deployments": [
         _NAME,
         _col("Ready", "Number of the pod with ready state"),
-        _col("Up-to-date", "Total number of non-terminated pods targeted by this deployment that have the "
-             "desired template spec."),
+        _col(
+            "Up-to-date",
+            "Total number of non-terminated pods targeted by this deployment that have the "
+            "desired template spec.",
+        ),
         _col("Available", "Total number of available pods targeted by this deployment."),
         _AGE,
         _CONTAINERS,
@@ -65,13 +68,18 @@ COLUMNS: dict[str, list[dict[str, Any]]] = {
         _AGE,
         _CONTAINERS,
         _IMAGES,
-        _col("Selector", "Selector is a label query over pods that should match the replica count.", priority=1),
+        _col(
+            "Selector", "Selector is a label query over pods that should match the replica count.", priority=1
+        ),
     ],
     "events": [
         _col("Last Seen", "The time at which the most recent occurrence of this event was recorded."),
         _col("Type", "Type of this event (Normal, Warning), new types could be added in the future"),
-        _col("Reason", "This should be a short, machine understandable string that gives the reason for the "
-             "transition into the object's current status."),
+        _col(
+            "Reason",
+            "This should be a short, machine understandable string that gives the reason for the "
+            "transition into the object's current status.",
+        ),
         _col("Object", "The object that this event is about."),
         _col("Subobject", "If referring to a piece of an object instead of an entire object.", priority=1),
         _col("Source", "The component reporting this event.", priority=1),
@@ -393,7 +401,9 @@ def event_cells(obj: Obj, now: datetime) -> Cells:
 
 def _event_source(obj: Obj) -> str:
     source = obj.get("source") or {}
-    component = source.get("component") or obj.get("reportingComponent") or obj.get("reportingController") or ""
+    component = (
+        source.get("component") or obj.get("reportingComponent") or obj.get("reportingController") or ""
+    )
     instance = source.get("host") or obj.get("reportingInstance") or ""
     return f"{component}, {instance}" if instance else str(component)
 
@@ -477,7 +487,11 @@ _PRINTERS: dict[str, Callable[[Obj, datetime], Cells]] = {
 
 
 def partial_metadata(obj: Obj) -> Obj:
-    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata", {})}
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata", {}),
+    }
 
 
 def table(

@@ -22,6 +22,7 @@ from kcrash.cluster.source import Access, ClusterSource
 from kcrash.core.records import Pod
 from kcrash.core.store import Delta, PodStore
 from kcrash.ui.clock import Clock, SystemClock
+from kcrash.ui.history import TerminationLog
 from kcrash.ui.messages import PodsArrived, PodsChanged, SyncChanged
 from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
 
@@ -88,6 +89,9 @@ class KcrashApp(App[int]):
         self.source = source
         self.clock: Clock = clock or SystemClock()
         self.store = PodStore()
+        self.terminations = TerminationLog()
+        self.failing: set[tuple[str, str]] = set()
+        """Keys of the pods judged failing (kept by the pods screen, read by every header)."""
         self.sync_state = SyncState("connecting")
         self.access: Access | None = None
         self.tick_seconds = tick_seconds
@@ -175,6 +179,12 @@ class KcrashApp(App[int]):
             touched |= _keys(self.store.replace_all(resync))
         if events:
             touched |= _keys(self.store.apply_batch(events))
+        for key in touched:
+            pod = self.store.get(key)
+            if pod is None:
+                self.terminations.forget(key)
+            else:
+                self.terminations.observe(pod)
         if touched or resync is not None:
             self._broadcast(PodsChanged(frozenset(touched), resync=resync is not None))
 
@@ -184,7 +194,9 @@ class KcrashApp(App[int]):
 
     def _broadcast(self, message: PodsChanged | SyncChanged) -> None:
         for screen in self.screen_stack:
-            handler = getattr(screen, "store_changed" if isinstance(message, PodsChanged) else "sync_changed", None)
+            handler = getattr(
+                screen, "store_changed" if isinstance(message, PodsChanged) else "sync_changed", None
+            )
             if handler is not None:
                 handler(message)
 

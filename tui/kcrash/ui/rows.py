@@ -32,8 +32,8 @@ def status_tone(status: str) -> Tone:
         return "crashloop"
     if status.endswith("OOMKilled"):
         return "oom"
-    level = severity(status)
-    return {"error": "error", "warn": "warning", "ok": "normal", "done": "muted"}[level]
+    tones: dict[str, Tone] = {"error": "error", "warn": "warning", "ok": "normal", "done": "muted"}
+    return tones[severity(status)]
 
 
 def exit_tone(code: int | None, reason: str) -> Tone:
@@ -184,18 +184,41 @@ def row_filter(text: str, hide_healthy: bool) -> Callable[[Any], bool] | None:
     return keep
 
 
-def pod_columns_for(all_namespaces: bool) -> list[Column]:
-    """The pods screen's columns; NAMESPACE only when several namespaces are shown."""
+COLUMN_LIMITS = {"namespace": (9, 24), "status": (7, 26), "last_exit": (9, 24)}
+"""(narrowest, widest) for the columns whose width follows the data."""
+
+
+def pod_columns_for(all_namespaces: bool, widths: dict[str, int] | None = None) -> list[Column]:
+    """The pods screen's columns; NAMESPACE only when several namespaces are shown.
+
+    `widths` are the longest texts seen per data-sized column, so CreateContainerConfigError is
+    never cut to look like CreateContainerError.
+    """
+    seen = widths or {}
+
+    def fit(key: str, title: str) -> int:
+        low, high = COLUMN_LIMITS[key]
+        return max(low, len(title), min(high, seen.get(key, 0)))
+
     columns = [
-        Column("name", "NAME", 30, min_width=18, priority=0, flex=True, truncate="middle"),
+        Column("name", "NAME", 30, min_width=24, priority=0, flex=True, truncate="middle"),
         Column("ready", "READY", 5, priority=5),
-        Column("status", "STATUS", 16, priority=1),
-        Column("restarts", "RESTARTS", 13, priority=2, ticking=True),
-        Column("last_exit", "LAST EXIT", 13, priority=3),
-        Column("memory", "MEM/LIMIT", 9, priority=6, align="right"),
-        Column("next_restart", "NEXT RESTART", 12, priority=4, ticking=True),
-        Column("age", "AGE", 5, priority=7, ticking=True),
+        Column("status", "STATUS", fit("status", "STATUS"), min_width=18, priority=1),
+        Column("restarts", "RESTARTS", 13, min_width=11, priority=3, ticking=True),
+        Column("last_exit", "LAST EXIT", fit("last_exit", "LAST EXIT"), min_width=13, priority=4),
+        Column("memory", "MEM/LIMIT", 9, priority=7, align="right"),
+        Column("next_restart", "NEXT RESTART", 12, priority=6, ticking=True),
+        Column("age", "AGE", 5, priority=8, ticking=True),
     ]
     if all_namespaces:
-        columns.insert(0, Column("namespace", "NAMESPACE", 14, priority=8))
+        columns.insert(0, Column("namespace", "NAMESPACE", fit("namespace", "NAMESPACE"), priority=2))
     return columns
+
+
+def data_widths(rows: list[PodRow]) -> dict[str, int]:
+    """The longest namespace, status and last-exit texts among `rows`."""
+    return {
+        "namespace": max((len(r.namespace) for r in rows), default=0),
+        "status": max((len(r.status) for r in rows), default=0),
+        "last_exit": max((len(r.last_exit.text) for r in rows), default=0),
+    }

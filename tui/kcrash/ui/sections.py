@@ -23,7 +23,7 @@ Part = str | tuple[str, str]
 
 LOG_LINES = 14
 DYING_LINES = 3
-_TROUBLE = re.compile(
+TROUBLE = re.compile(
     r"(?i)\b(error|fatal|panic|exception|traceback|killed|refused|denied|timeout|timed out|"
     r"not found|no such|missing|cannot|can't|failed|unreachable)\b"
 )
@@ -62,9 +62,12 @@ def title_content(pod: Pod, container: str, now: datetime) -> Content:
     from kcrash.ui.rows import status_tone
 
     tone = status_tone(columns.status)
-    style = {"crashloop": "bold $crashloop", "oom": "bold $oom", "error": "bold $error", "warning": "$warning"}.get(
-        tone, "$success"
-    )
+    style = {
+        "crashloop": "bold $crashloop",
+        "oom": "bold $oom",
+        "error": "bold $error",
+        "warning": "$warning",
+    }.get(tone, "$success")
     parts: list[Part] = [
         ("pod/" + clean_line(pod.name), "bold"),
         ("  " + clean_line(pod.namespace), "$text-muted"),
@@ -86,7 +89,10 @@ def title_content(pod: Pod, container: str, now: datetime) -> Content:
 
 
 def diagnosis_content(diagnosis: Diagnosis) -> Content:
-    parts: list[Part] = [(clean_line(diagnosis.headline), CAUSE_STYLE.get(diagnosis.cause, "bold $error")), "\n"]
+    parts: list[Part] = [
+        (clean_line(diagnosis.headline), CAUSE_STYLE.get(diagnosis.cause, "bold $error")),
+        "\n",
+    ]
     if diagnosis.rollout_hint:
         parts += [("↳ ", "$accent"), (clean_line(diagnosis.rollout_hint), "$accent"), "\n"]
     if diagnosis.evidence:
@@ -128,8 +134,12 @@ def last_state_content(pod: Pod, container: str, now: datetime) -> Content:
         code = "?" if term.exit_code is None else str(term.exit_code)
         parts += _field("Reason", (clean_line(term.reason) or "-", reason_style))
         parts += _field("Exit code", (code, "bold"), ("  " + meaning.short, "$text-muted"))
-        parts += _field("Started", _clock(term.started_at), ("  " + _ago(term.started_at, now), "$text-muted"))
-        parts += _field("Finished", _clock(term.finished_at), ("  " + _ago(term.finished_at, now), "$text-muted"))
+        parts += _field(
+            "Started", _clock(term.started_at), ("  " + _ago(term.started_at, now), "$text-muted")
+        )
+        parts += _field(
+            "Finished", _clock(term.finished_at), ("  " + _ago(term.finished_at, now), "$text-muted")
+        )
         if term.started_at is not None and term.finished_at is not None:
             parts += _field("Ran for", human_duration((term.finished_at - term.started_at).total_seconds()))
         if term.message:
@@ -219,7 +229,7 @@ def log_lines_content(lines: Sequence[str], *, dying: bool) -> Content:
     for index, line in enumerate(lines):
         if index in marked:
             parts.append((line, "bold $error"))
-        elif _TROUBLE.search(line):
+        elif TROUBLE.search(line):
             parts.append((line, "$warning"))
         else:
             parts.append(line)

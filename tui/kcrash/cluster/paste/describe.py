@@ -54,7 +54,8 @@ _KEY_REF = re.compile(
     r"(?:\s+Optional:\s*(?P<optional>true|false))?"
 )
 _ENV_FROM = re.compile(
-    r"^\s*(?P<name>\S+)\s+(?P<kind>ConfigMap|Secret)(?: with prefix '[^']*')?(?:\s+Optional:\s*(?P<optional>true|false))?"
+    r"^\s*(?P<name>\S+)\s+(?P<kind>ConfigMap|Secret)(?: with prefix '[^']*')?"
+    r"(?:\s+Optional:\s*(?P<optional>true|false))?"
 )
 _MOUNT = re.compile(r"^\s*(?P<path>\S+) from (?P<volume>\S+) \((?P<flags>[^)]*)\)")
 _POD_NAME = re.compile(r"^Name:\s+\S")
@@ -264,7 +265,7 @@ class _Reader:
         return self._facts()
 
     def _names_container(self, index: int) -> bool:
-        """"web:" at the margin with container fields under it: a paste cut above `Containers:`."""
+        """ "web:" at the margin with container fields under it: a paste cut above `Containers:`."""
         line = self.lines[index]
         if line.value or line.key in _TOP_KEYS:
             return False
@@ -288,7 +289,8 @@ class _Reader:
             self._multiline(key, line, children)
         elif key != "Ephemeral Containers":
             self.fields[key] = line.value
-            self.sources[_POD_SOURCES.get(key, key)] = line.raw
+            if key in _POD_SOURCES:
+                self.sources[_POD_SOURCES[key]] = line.raw
         return end
 
     def _children(self, index: int, indent: int) -> tuple[list[_Line], int]:
@@ -329,7 +331,11 @@ class _Reader:
                 index += 1
                 continue
             if name_indent is None:
-                if line.indent <= self.base and line.key not in _CONTAINER_FIELDS and not self._names_container(index):
+                if (
+                    line.indent <= self.base
+                    and line.key not in _CONTAINER_FIELDS
+                    and not self._names_container(index)
+                ):
                     break  # "Containers: <none>"
                 name_indent = line.indent
             if line.indent < name_indent:
@@ -430,7 +436,12 @@ class _Reader:
                 continue
             kind: RefKind = "Secret" if match.group("kind") == "Secret" else "ConfigMap"
             c.env_refs.append(
-                EnvRef(kind=kind, name=match.group("name"), optional=match.group("optional") == "true", via="envFrom")
+                EnvRef(
+                    kind=kind,
+                    name=match.group("name"),
+                    optional=match.group("optional") == "true",
+                    via="envFrom",
+                )
             )
             self.sources[f"{c.name}/envFrom.{match.group('name')}"] = child.raw
 
@@ -495,7 +506,9 @@ class _Reader:
             kind: RefKind | None = None
             if child.key == "Type":
                 volume_type = child.value.split()[0] if child.value else ""
-            elif child.key in ("SecretName", "ConfigMapName") or (child.key == "Name" and volume_type == "ConfigMap"):
+            elif child.key in ("SecretName", "ConfigMapName") or (
+                child.key == "Name" and volume_type == "ConfigMap"
+            ):
                 kind = "Secret" if child.key == "SecretName" else "ConfigMap"
             elif child.key in ("Optional", "ConfigMapOptional", "SecretOptional") and current:
                 current[-1] = replace(current[-1], optional=child.value == "true")
@@ -577,6 +590,7 @@ class _Reader:
             init=c.init,
         )
 
+
 _POD_SOURCES = {
     "Name": "metadata.name",
     "Namespace": "metadata.namespace",
@@ -602,7 +616,7 @@ def _status(c: _Container) -> ContainerStatus:
 
 
 def _node(text: str) -> str:
-    """"node01/10.0.0.5" -> "node01"; "<none>" -> ""."""
+    """ "node01/10.0.0.5" -> "node01"; "<none>" -> ""."""
     node = text.partition("/")[0].strip()
     return "" if node == "<none>" else node
 

@@ -28,8 +28,8 @@ _LOG_HINTS = re.compile(
     r"Error:|error:|Caused by:|goroutine \d+|npm ERR!|node:internal|level=|time=\"?\d)"
 )
 _KUBECTL_LOG_LINES = re.compile(
-    r'^(?:Defaulted container "|Error from server \(BadRequest\): (?:previous terminated container|container "|a container name)'
-    r"|unable to retrieve container logs for )"
+    r'^(?:Defaulted container "|unable to retrieve container logs for |Error from server \(BadRequest\): '
+    r'(?:previous terminated container|container "|a container name))'
 )
 
 
@@ -64,9 +64,10 @@ def detect_lines(lines: Sequence[str]) -> PasteKind:
     if looks_like_objects(body):
         return "objects"
     head = body[:400]
-    if any(line.startswith("Name:") for line in head[:3]) or sum(
-        1 for line in head if _DESCRIBE_LABELS.match(line)
-    ) >= 2:
+    if (
+        any(line.startswith("Name:") for line in head[:3])
+        or sum(1 for line in head if _DESCRIBE_LABELS.match(line)) >= 2
+    ):
         return "describe"
     if any(table.HEADER.match(line) for line in head):
         return "get-pods"
@@ -78,6 +79,16 @@ def detect_lines(lines: Sequence[str]) -> PasteKind:
     if any(_KUBECTL_LOG_LINES.match(line.strip()) or _LOG_HINTS.match(line) for line in head):
         return "logs"
     return "unknown"
+
+
+def _starts_output(line: str, chunk: Sequence[str]) -> bool:
+    """A table header, or a describe's `Name:` after a table: a new output without a prompt line."""
+    if not any(previous.strip() for previous in chunk):
+        return False
+    if table.HEADER.match(line) or events.GET_HEADER.match(line) or events.OLD_HEADER.match(line):
+        return True
+    after_table = any(table.HEADER.match(previous) or events.GET_HEADER.match(previous) for previous in chunk)
+    return after_table and (line.startswith("Name:") or line.rstrip() == "Events:")
 
 
 def split(text: str) -> list[Part]:
@@ -96,6 +107,9 @@ def split(text: str) -> list[Part]:
 
     for line in prepare(text):
         found = parse_command(line)
+        if found is None and _starts_output(line, chunk):
+            close()
+            command, chunk = None, []
         if found is None:
             chunk.append(line)
             continue

@@ -23,7 +23,7 @@ from kcrash.core.records import Event
 
 _AGE = r"(?:<invalid>|<unknown>|\S+)"
 _INTERVAL = _AGE + r"(?:\s+\(x\d+\s+over\s+\S+\))?"
-_SOURCE = r"\S+(?:,\s*\S+)?"  # "kubelet" or "kubelet, node01"
+_SOURCE = r"[^\s,]+(?:,\s*[^\s,]+)?"  # "kubelet" or "kubelet, node01"
 _SUBOBJECT = r"(?:spec|status)\.\S+"
 
 DESCRIBE_HEADER = re.compile(r"^\s*Type\s+Reason\s+Age\s+From\s+Message\s*$")

@@ -22,10 +22,12 @@ from kcrash.cluster.paste.text import Command, parse_command, pod_name_of
 
 _DEFAULTED = re.compile(r'^Defaulted container "(?P<c>[^"]+)" out of: (?P<all>.*?)\.?\s*$')
 _NO_PREVIOUS = re.compile(
-    r'^Error from server \(BadRequest\): previous terminated container "(?P<c>[^"]+)" in pod "(?P<p>[^"]+)" not found'
+    r'^Error from server \(BadRequest\): previous terminated container "(?P<c>[^"]+)" '
+    r'in pod "(?P<p>[^"]+)" not found'
 )
 _WAITING = re.compile(
-    r'^Error from server \(BadRequest\): container "(?P<c>[^"]+)" in pod "(?P<p>[^"]+)" is waiting to start: (?P<r>.*)$'
+    r'^Error from server \(BadRequest\): container "(?P<c>[^"]+)" in pod "(?P<p>[^"]+)" '
+    r"is waiting to start: (?P<r>.*)$"
 )
 _CHOOSE = re.compile(
     r"^(?:Error from server \(BadRequest\): |error: )a container name must be specified for pod (?P<p>\S+), "
@@ -33,10 +35,13 @@ _CHOOSE = re.compile(
 )
 _POD_GONE = re.compile(r'^Error from server \(NotFound\): pods? "(?P<p>[^"]+)" not found')
 _UNAVAILABLE = re.compile(
-    r"^(?:unable to retrieve container logs for \S+|failed to try resolving symlinks in path .*/var/log/pods/)"
+    r"^(?:unable to retrieve container logs for \S+"
+    r"|failed to try resolving symlinks in path .*/var/log/pods/)"
 )
 _OTHER_KUBECTL = re.compile(r"^(?:Error from server \([A-Za-z]+\): |error: (?:expected|unable|the server))")
-_PREVIOUS_NAME = re.compile(r"(?:^|[^a-z])(?:previous|prev)(?:[^a-z]|$)|(?:^|[._-])p(?:[._-]|$)", re.IGNORECASE)
+_PREVIOUS_NAME = re.compile(
+    r"(?:^|[^a-z])(?:previous|prev)(?:[^a-z]|$)|(?:^|[._-])p(?:[._-]|$)", re.IGNORECASE
+)
 _CURRENT_NAME = re.compile(r"(?:^|[^a-z])current(?:[^a-z]|$)", re.IGNORECASE)
 
 
@@ -54,7 +59,9 @@ class _Found:
 
 
 def _names(text: str) -> tuple[str, ...]:
-    return tuple(part.removesuffix("(init)").strip() for part in re.split(r"[,\s]+(?![(])", text) if part.strip())
+    return tuple(
+        part.removesuffix("(init)").strip() for part in re.split(r"[,\s]+(?![(])", text) if part.strip()
+    )
 
 
 def _kubectl_line(line: str, found: _Found) -> bool:
@@ -108,8 +115,11 @@ def parse_logs(lines: Sequence[str], *, command: Command | None = None, name: st
             found.which = "previous"
         elif _CURRENT_NAME.search(name):
             found.which = "current"
+    body = "\n".join(content).strip("\n")
     return LogFacts(
-        text="\n".join(content).strip("\n"),
+        # Every pasted line counts as whole: a paste cannot tell a line the process was still
+        # writing when it died from one a chat client or an editor left without its newline.
+        text=body + "\n" if body else "",
         which=found.which,
         pod=found.pod,
         namespace=found.namespace,

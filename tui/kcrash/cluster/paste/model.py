@@ -99,7 +99,7 @@ class PastedPod:
     pod: Pod
     container: str = ""  # the container the facts are about ("" when no paste names one)
     events: tuple[Event, ...] = ()
-    previous_log: str | None = None  # "" when kubectl said there is no previous instance
+    previous_log: str | None = None
     current_log: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     missing: tuple[Missing, ...] = ()

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import yaml
 
-from kcrash.cluster.paste.model import PodFacts
 from kcrash.cluster.parse import ParsedObjects, parse_objects
+from kcrash.cluster.paste.model import PodFacts
 from kcrash.core.records import Pod
 
 # libyaml when present: a big PodList loads ten times faster. Both loaders are the safe ones.
@@ -64,7 +64,12 @@ def _wrap(doc: Any) -> Any:
     if not isinstance(doc, Mapping) or doc.get("kind") or "items" in doc:
         return doc
     if isinstance(doc.get("status"), Mapping):
-        return {"kind": "Pod", "metadata": doc.get("metadata") or {}, "spec": doc.get("spec") or {}, "status": doc["status"]}
+        return {
+            "kind": "Pod",
+            "metadata": doc.get("metadata") or {},
+            "spec": doc.get("spec") or {},
+            "status": doc["status"],
+        }
     if any(key in doc for key in _STATUS_KEYS):
         return {"kind": "Pod", "metadata": {}, "spec": {}, "status": doc}
     return doc
@@ -74,9 +79,22 @@ def _objects(docs: list[Any]) -> list[Any]:
     return [_wrap(doc) for doc in docs if isinstance(doc, Mapping | list)]
 
 
-def _unnamed_namespace(pod: Pod, doc_namespaces: set[str]) -> Pod:
-    # parse_pod says "default" when metadata has no namespace; a bare stanza's is unknown.
-    return pod if pod.namespace in doc_namespaces else replace(pod, namespace="")
+# The kubelet's waiting message names the pod: "back-off 5m0s restarting failed container=api
+# pod=payments-api-7d4c9b8f6-v5n2x_payments(1f0e2d3c-...)".
+_BACKOFF_POD = re.compile(r"\bpod=(?P<name>[a-z0-9.-]+)_(?P<namespace>[a-z0-9-]+)\((?P<uid>[0-9a-f-]+)\)")
+
+
+def _named(pod: Pod, doc_namespaces: set[str]) -> Pod:
+    """A bare stanza's pod: no namespace ("default" is parse_pod's guess), a name from the back-off."""
+    if pod.namespace not in doc_namespaces:
+        pod = replace(pod, namespace="")
+    if pod.name:
+        return pod
+    for status in (*pod.container_statuses, *pod.init_container_statuses):
+        match = _BACKOFF_POD.search(status.state.message)
+        if match:
+            return replace(pod, name=match["name"], namespace=match["namespace"], uid=pod.uid or match["uid"])
+    return pod
 
 
 def parse_objects_paste(lines: Sequence[str]) -> tuple[list[PodFacts], ParsedObjects]:
@@ -87,7 +105,7 @@ def parse_objects_paste(lines: Sequence[str]) -> tuple[list[PodFacts], ParsedObj
     namespaces = set(re.findall(r"""^\s*"?namespace"?\s*:\s*"?([\w.-]+)""", text, re.MULTILINE))
     facts = []
     for pod in parsed.pods:
-        pod = _unnamed_namespace(pod, namespaces)
+        pod = _named(pod, namespaces)
         facts.append(
             PodFacts(
                 pod=pod,
@@ -121,7 +139,7 @@ def _item_blocks(lines: Sequence[str]) -> list[tuple[int, int]]:
             continue
         indent = len(line) - len(line.lstrip())
         end = start + 1
-        while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+        while end < len(lines) and _under(lines[end], indent):
             end += 1
         if lines[start].rstrip().endswith("["):  # JSON: items are the objects inside the array
             blocks += _json_items(lines, start + 1, end)
@@ -130,15 +148,25 @@ def _item_blocks(lines: Sequence[str]) -> list[tuple[int, int]]:
     return blocks
 
 
+def _under(line: str, indent: int) -> bool:
+    """Inside the block of a key at `indent`: deeper, or a YAML list item at the key's own indent."""
+    depth = len(line) - len(line.lstrip())
+    return not line.strip() or depth > indent or (depth == indent and line.lstrip().startswith("- "))
+
+
 def _yaml_items(lines: Sequence[str], start: int, end: int) -> list[tuple[int, int]]:
     starts = [i for i in range(start, end) if lines[i].lstrip().startswith("- ")]
     item_indent = min((len(lines[i]) - len(lines[i].lstrip()) for i in starts), default=0)
     starts = [i for i in starts if len(lines[i]) - len(lines[i].lstrip()) == item_indent]
+    if not starts:
+        return []
     return [(s, e) for s, e in zip(starts, [*starts[1:], end], strict=True)]
 
 
 def _json_items(lines: Sequence[str], start: int, end: int) -> list[tuple[int, int]]:
     opens = [i for i in range(start, end) if lines[i].strip() == "{"]
+    if not opens:
+        return []
     return [(s, e) for s, e in zip(opens, [*opens[1:], end], strict=True)]
 
 

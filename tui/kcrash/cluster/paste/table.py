@@ -24,7 +24,15 @@ _ROW = (
 )
 _WAITING = WAITING_ERRORS | {"ContainerCreating", "PodInitializing", "Pending"}
 _TERMINATED = frozenset(
-    {"Error", "OOMKilled", "Completed", "ContainerCannotRun", "StartError", "DeadlineExceeded", "ContainerStatusUnknown"}
+    {
+        "Error",
+        "OOMKilled",
+        "Completed",
+        "ContainerCannotRun",
+        "StartError",
+        "DeadlineExceeded",
+        "ContainerStatusUnknown",
+    }
 )
 _POD_REASONS = frozenset({"Evicted", "NodeLost", "NodeAffinity", "UnexpectedAdmissionError", "Shutdown"})
 

@@ -177,7 +177,12 @@ _RFC1123 = re.compile(
     r"(?:[A-Z][a-z]{2},\s+)?(?P<day>\d{1,2})\s+(?P<month>[A-Z][a-z]{2})\s+(?P<year>\d{4})\s+"
     r"(?P<clock>\d{2}:\d{2}:\d{2})\s+(?P<zone>[+-]\d{4}|[A-Z]{1,5})"
 )
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 _UNSET_YEARS = (1, 1970)
 
 
@@ -198,7 +203,9 @@ def parse_kube_time(text: str) -> datetime | None:
         tz = UTC  # zone names other than UTC/GMT are ambiguous; describe prints offsets today
     hour, minute, second = (int(part) for part in match.group("clock").split(":"))
     try:
-        moment = datetime(int(match.group("year")), month, int(match.group("day")), hour, minute, second, 0, tz)
+        moment = datetime(
+            int(match.group("year")), month, int(match.group("day")), hour, minute, second, 0, tz
+        )
     except ValueError:
         return None
     if moment.year in _UNSET_YEARS and moment.month == 1 and moment.day == 1:

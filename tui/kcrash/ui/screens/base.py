@@ -23,7 +23,8 @@ from textual.screen import Screen
 from kcrash.cluster.source import UndoPlan
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
-from kcrash.core.status import primary_container
+from kcrash.core.status import pod_status, primary_container
+from kcrash.core.summary import incident_markdown
 from kcrash.ui.clipboard import copy_text
 from kcrash.ui.commands import deployment_of, pod_commands
 
@@ -170,7 +171,21 @@ class PodScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="copy")
     def _fetch_summary(self, pod: Pod) -> None:
-        text = self.kcrash.source.incident_summary(pod, self.kcrash.clock.now())
+        source, now = self.kcrash.source, self.kcrash.clock.now()
+        diagnosis = source.diagnose(pod, now)
+        log = source.read_log(
+            pod, diagnosis.container or primary_container(pod), previous=True, tail_lines=50
+        )
+        _, revisions = source.deployment_history(pod)
+        text = incident_markdown(
+            pod,
+            diagnosis,
+            status=pod_status(pod),
+            events=source.events_for(pod),
+            log_tail=None if log.error else log.text,
+            revisions=revisions,
+            now=now,
+        )
         self.post_message(CopyReady("the incident summary", text))
 
     # ---- logs ------------------------------------------------------------------------------
@@ -207,6 +222,7 @@ class PodScreen(Screen[None]):
         from kcrash.ui.screens.modals import UndoModal
 
         plan = message.plan
+        self.app.clear_notifications()
 
         def confirmed(yes: bool | None) -> None:
             if yes:

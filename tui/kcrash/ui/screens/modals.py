@@ -23,9 +23,12 @@ from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean, clean_line
 
 
-
 def _heading(text: str) -> Static:
     return Static(Content.styled(text, "bold"), classes="modal-heading")
+
+
+def _label(text: str) -> Static:
+    return Static(Content.styled(text, "bold $text-muted"), classes="label")
 
 
 def _keys_line(*pairs: tuple[str, str]) -> Static:
@@ -60,18 +63,18 @@ class UndoModal(ConfirmModal):
         plan = self.plan
         with Vertical(id="dialog", classes="dialog"):
             yield _heading(f"Roll back deployment/{clean_line(plan.deployment)}")
-            with VerticalScroll(classes="dialog-body"):
-                yield Static(self._target(), classes="undo-target")
-                yield Static(Content.styled("What changes", "bold $text-muted"))
-                yield Static(self._changes(), classes="undo-changes")
-                yield Static(Content.styled("Same as", "bold $text-muted"))
-                yield Static(Content(clean_line(plan.kubectl)), classes="undo-command")
-                yield Static(Content.styled("Server-side dry run", "bold $text-muted"))
-                yield Static(self._dry_run(), classes="undo-dry-run")
             if plan.ready:
                 yield _keys_line(("y", "roll back"), ("n/esc", "cancel"))
             else:
                 yield _keys_line(("n/esc", "close"))
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self._target(), classes="undo-target")
+                yield _label("What changes")
+                yield Static(self._changes(), classes="undo-changes")
+                yield _label("Same as")
+                yield Static(Content(clean_line(plan.kubectl)), classes="undo-command")
+                yield _label("Server-side dry run")
+                yield Static(self._dry_run(), classes="undo-dry-run")
 
     def _target(self) -> Content:
         plan = self.plan
@@ -93,15 +96,15 @@ class UndoModal(ConfirmModal):
         self.dismiss(yes and self.plan.ready)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "answer" and parameters == (True,) and not self.plan.ready:
-            return False
-        return True
+        return not (action == "answer" and parameters == (True,) and not self.plan.ready)
 
 
 def dry_run_content(plan: UndoPlan) -> Content:
     """The server's verdict, or kubectl's reason for sending nothing."""
     if plan.ready:
-        return Content.assemble(("✓ ", "bold $success"), "accepted by the server (dryRun=All); nothing changed yet")
+        return Content.assemble(
+            ("✓ ", "bold $success"), "accepted by the server (dryRun=All); nothing changed yet"
+        )
     if plan.skipped:
         return Content.assemble(("= ", "bold $warning"), clean_line(plan.skipped), ": nothing to send")
     reason = plan.refused or plan.dry_run_error or "the dry run did not pass"
@@ -120,6 +123,7 @@ class DeleteModal(ConfirmModal):
         name = clean_line(pod.name)
         with Vertical(id="dialog", classes="dialog"):
             yield _heading("Delete pod")
+            yield _keys_line(("y", "delete"), ("n/esc", "cancel"))
             yield Static(
                 Content.assemble(
                     ("pod/" + name, "bold $error"),
@@ -136,7 +140,6 @@ class DeleteModal(ConfirmModal):
                     "$text-muted",
                 )
             )
-            yield _keys_line(("y", "delete"), ("n/esc", "cancel"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,14 +165,16 @@ class CopyMenu(ModalScreen[CopyChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield _heading(f"Copy for pod/{self.pod_name}")
+            yield _keys_line(("1-9/enter", "copy"), ("esc", "close"))
             options = []
             for number, choice in enumerate(self.choices, start=1):
-                preview = Content.styled("  " + choice.text, "$text-muted") if choice.text else Content("")
+                preview = Content.styled("\n  " + choice.text, "$text-muted") if choice.text else Content("")
                 options.append(
-                    Option(Content.assemble((f"{number} ", "bold $accent"), choice.label, preview), id=choice.key)
+                    Option(
+                        Content.assemble((f"{number} ", "bold $accent"), choice.label, preview), id=choice.key
+                    )
                 )
             yield OptionList(*options, id="copy-options")
-            yield _keys_line(("1-9/enter", "copy"), ("esc", "close"))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.choices[event.option_index])

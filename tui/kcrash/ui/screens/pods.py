@@ -25,7 +25,7 @@ from textual.widgets import Footer, Input
 from kcrash.core.records import Pod
 from kcrash.core.status import primary_container
 from kcrash.ui.messages import PodsChanged, SyncChanged
-from kcrash.ui.rows import PodRow, SortBy, build_row, pod_columns_for, row_filter, sort_key
+from kcrash.ui.rows import PodRow, SortBy, build_row, data_widths, pod_columns_for, row_filter, sort_key
 from kcrash.ui.screens.base import POD_BINDINGS, PodScreen
 from kcrash.ui.widgets.detail import DetailPane
 from kcrash.ui.widgets.pod_table import PodTable
@@ -66,7 +66,8 @@ class PodsScreen(PodScreen):
         self.filter_text = ""
         self.hide_healthy = False
         self._memory: dict[tuple[str, str], int | None] = {}
-        self._failing: set[tuple[str, str]] = set()
+        self._widths: dict[str, int] = {}
+        self._memory_read_once = False
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -133,24 +134,33 @@ class PodsScreen(PodScreen):
             pod = store.get(key)
             if pod is None:
                 removed.append(key)
-                self._failing.discard(key)
+                self.kcrash.failing.discard(key)
                 self._memory.pop(key, None)
                 continue
             row = build_row(pod, now, self._memory.get(key))
             rows.append(row)
             if row.failing:
-                self._failing.add(key)
+                self.kcrash.failing.add(key)
             else:
-                self._failing.discard(key)
+                self.kcrash.failing.discard(key)
         if rows:
-            longest = max(len(r.name) for r in rows)
-            if longest > self.table._flex_cap or not self._seen_rows:
-                self.table.set_flex_cap(max(longest, 20))
-            self._seen_rows = True
+            self._fit_columns(rows)
         self.table.apply(rows, removed)
         self._update_header()
+        if rows and not self._memory_read_once:
+            self._memory_read_once = True
+            self.call_after_refresh(self._read_memory)
 
-    _seen_rows = False
+    def _fit_columns(self, rows: list[PodRow]) -> None:
+        """Widen data-sized columns when a longer text arrives (they never shrink while running)."""
+        longest = max(len(r.name) for r in rows)
+        if longest > self.table.flex_cap:
+            self.table.set_flex_cap(longest)
+        seen = data_widths(rows)
+        grown = {k: v for k, v in seen.items() if v > self._widths.get(k, 0)}
+        if grown:
+            self._widths.update(grown)
+            self.table.set_columns(pod_columns_for(self.kcrash.all_namespaces, self._widths))
 
     def sync_changed(self, message: SyncChanged) -> None:
         self.query_one(StatusLine).change(state=message.state)
@@ -161,7 +171,7 @@ class PodsScreen(PodScreen):
     def _update_header(self) -> None:
         self.query_one(StatusLine).change(
             pods=len(self.kcrash.store),
-            failing=len(self._failing),
+            failing=len(self.kcrash.failing),
             shown=self.table.row_count,
             filter_text=self.filter_text,
             hide_healthy=self.hide_healthy,

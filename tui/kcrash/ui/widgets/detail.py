@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Container, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 Key = tuple[str, str]
 
 LOADING = Content.styled("loading…", "$text-muted")
+WIDE_COLUMNS = 110
+"""From this width the drill-down sets its sections in two columns."""
 
 
 class Loaded(Message):
@@ -74,21 +76,27 @@ class DetailPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(id="d-title")
-        yield _heading("Diagnosis", "h-diagnosis")
-        yield Static(LOADING, id="d-diagnosis")
-        yield _heading("Last state", "h-laststate")
-        yield Static(id="d-laststate")
-        yield Static(id="d-backoff")
-        yield Static(id="d-exit-detail")
-        yield _heading("Memory", "h-memory")
-        yield MemoryChart(id="d-memory")
-        yield Static(LOADING, id="d-memory-caption")
-        yield _heading("Events", "h-events")
-        yield Static(LOADING, id="d-events")
-        yield _heading("Previous logs", "h-logs")
-        yield Static(LOADING, id="d-logs")
-        yield _heading("Rollout", "h-rollout")
-        yield Static(LOADING, id="d-rollout")
+        with Container(id="d-columns"):
+            with Vertical(id="d-left"):
+                yield _heading("Diagnosis", "h-diagnosis")
+                yield Static(LOADING, id="d-diagnosis")
+                yield _heading("Last state", "h-laststate")
+                yield Static(id="d-laststate")
+                yield Static(id="d-backoff")
+                yield Static(id="d-exit-detail")
+                yield _heading("Events", "h-events")
+                yield Static(LOADING, id="d-events")
+            with Vertical(id="d-right"):
+                yield _heading("Memory", "h-memory")
+                yield MemoryChart(id="d-memory")
+                yield Static(LOADING, id="d-memory-caption")
+                yield _heading("Previous logs  (l: full log view)", "h-logs")
+                yield Static(LOADING, id="d-logs")
+                yield _heading("Rollout", "h-rollout")
+                yield Static(LOADING, id="d-rollout")
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE_COLUMNS, "-wide")
 
     def on_mount(self) -> None:
         self.query_one("#d-memory", MemoryChart).display = False

@@ -42,6 +42,7 @@ class ChartData:
     limit_mib: float | None = None
     limit_label: str = ""
     request_mib: float | None = None
+    request_label: str = ""
     restarts: tuple[float, ...] = ()
     ooms: tuple[float, ...] = ()
     caption: str = ""
@@ -71,7 +72,9 @@ def chart_data(
     mine = [s for s in samples if s.container == container]
     bounds = _bounds_text(limit, request)
     if not available:
-        return ChartData(False, caption=f"{note or 'No metrics API on this cluster.'} Memory use unknown. {bounds}")
+        return ChartData(
+            False, caption=f"{note or 'No metrics API on this cluster.'} Memory use unknown. {bounds}"
+        )
     if len(mine) < MIN_SAMPLES:
         got = "no sample" if not mine else f"1 sample ({format_bytes(mine[0].bytes)})"
         every = human_duration(interval)
@@ -82,7 +85,9 @@ def chart_data(
         )
     first = mine[0].at
     seen = [t for t in terminations if t.at >= first]
-    caption = f"working set, last {human_duration((now - first).total_seconds())}, {len(mine)} samples. {bounds}"
+    caption = (
+        f"working set, last {human_duration((now - first).total_seconds())}, {len(mine)} samples. {bounds}"
+    )
     spike = _oom_between_samples(mine, seen, limit)
     if spike:
         caption += " " + spike
@@ -92,6 +97,7 @@ def chart_data(
         ys=tuple(_mib(s.bytes) for s in mine),
         limit_mib=_mib(limit) if limit else None,
         limit_label=f"limit {format_bytes(limit)}" if limit else "",
+        request_label=f"request {format_bytes(request)}" if request else "",
         request_mib=_mib(request) if request else None,
         restarts=tuple(_minutes_before(t.at, now) for t in seen if t.reason != "OOMKilled"),
         ooms=tuple(_minutes_before(t.at, now) for t in seen if t.reason == "OOMKilled"),
@@ -162,23 +168,46 @@ class MemoryChart(PlotextPlot):
         plt.clear_figure()
         if not data.drawable:
             return
-        usage = self._colour("chart-usage")
-        plt.plot(list(data.xs), list(data.ys), marker="braille", color=usage)
+        plt.plot(list(data.xs), list(data.ys), marker="braille", color=self._colour("chart-usage"))
         top = max(data.ys)
+        ticks: list[float] = [0.0]
+        labels = ["0"]
+        if data.request_mib:
+            plt.hline(data.request_mib, color=self._colour("chart-request"))
+            ticks.append(data.request_mib)
+            labels.append(data.request_label)
         if data.limit_mib:
             plt.hline(data.limit_mib, color=self._colour("chart-limit"))
             top = max(top, data.limit_mib)
-        if data.request_mib:
-            plt.hline(data.request_mib, color=self._colour("chart-request"))
+            ticks.append(data.limit_mib)
+            labels.append(data.limit_label)
+        left = min(data.xs)
         for x in data.restarts:
             plt.vline(x, color=self._colour("warning"))
         for x in data.ooms:
             plt.vline(x, color=self._colour("oom"))
-        left = min(data.xs)
+            plt.text("OOM", x, top * 1.08, color=self._colour("oom"))
         plt.xlim(left, 0)
-        plt.ylim(0, top * 1.1)
-        plt.xlabel("minutes ago")
-        plt.ylabel("MiB")
-        if data.limit_mib:
-            plt.text(data.limit_label, left, data.limit_mib * 1.04, color=self._colour("chart-limit"))
+        plt.ylim(0, top * 1.15)
+        plt.yticks(ticks, labels)
+        xticks = minute_ticks(left)
+        plt.xticks(xticks, [tick_label(t) for t in xticks])
 
+
+def minute_ticks(left: float, count: int = 5) -> list[float]:
+    """Round minute marks from `left` (negative minutes) up to now."""
+    span = -left
+    for step in (0.5, 1, 2, 5, 10, 15, 30, 60, 120):
+        if span / step <= count:
+            break
+    ticks = [0.0]
+    while ticks[-1] - step >= left - 1e-9:
+        ticks.append(ticks[-1] - step)
+    return sorted(ticks)
+
+
+def tick_label(minutes: float) -> str:
+    if minutes == 0:
+        return "now"
+    seconds = -minutes * 60
+    return "-" + human_duration(seconds)

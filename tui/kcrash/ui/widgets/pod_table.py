@@ -98,31 +98,35 @@ def fit_text(text: str, width: int, how: Literal["end", "middle"] = "end") -> st
 
 
 def layout_columns(columns: Sequence[Column], width: int, flex_cap: int) -> list[_Placed]:
-    """Choose the columns that fit `width` by priority and place them left to right.
+    """Choose the columns that fit `width` and their widths, then place them left to right.
 
-    Each column is drawn with one space of padding on both sides. The flexible column gets what
-    is left, up to `flex_cap`; it is never dropped, but the others are, lowest priority first.
+    Each column is drawn with one space of padding on both sides. Columns are dropped, lowest
+    priority first, until the rest fit at their minimum widths (the flexible column is never
+    dropped). Spare space goes to the flexible column up to `flex_cap`, then to the others up to
+    their preferred widths, most important first.
     """
+
+    def least(column: Column) -> int:
+        return column.min_width if (column.flex or 0 < column.min_width < column.width) else column.width
+
     chosen = list(columns)
-
-    def needed(cols: list[Column]) -> int:
-        return sum((c.min_width if c.flex else c.width) + 2 for c in cols)
-
     for victim in sorted(columns, key=lambda c: -c.priority):
-        if needed(chosen) <= width or victim.flex:
-            continue
-        if len(chosen) > 1:
+        if sum(least(c) + 2 for c in chosen) <= width:
+            break
+        if not victim.flex and len(chosen) > 1:
             chosen.remove(victim)
-    fixed = sum(c.width + 2 for c in chosen if not c.flex)
+    widths = {c.key: least(c) for c in chosen}
+    spare = width - sum(w + 2 for w in widths.values())
+    for column in sorted(chosen, key=lambda c: (not c.flex, c.priority)):
+        target = max(flex_cap, column.min_width) if column.flex else column.width
+        grow = max(0, min(spare, target - widths[column.key]))
+        widths[column.key] += grow
+        spare -= grow
     placed: list[_Placed] = []
     x = 0
     for column in chosen:
-        if column.flex:
-            w = max(column.min_width, min(flex_cap, width - fixed - 2))
-        else:
-            w = column.width
-        placed.append(_Placed(column, x, w))
-        x += w + 2
+        placed.append(_Placed(column, x, widths[column.key]))
+        x += widths[column.key] + 2
     return placed
 
 
@@ -162,8 +166,8 @@ class PodTable(ScrollView, can_focus=True):
         & > .pod-table--ok { color: $success; }
         & > .pod-table--warning { color: $warning; }
         & > .pod-table--error { color: $error; text-style: bold; }
-        & > .pod-table--crashloop { color: $crashloop; text-style: bold; }
-        & > .pod-table--oom { color: $oom; text-style: bold; }
+        & > .pod-table--crashloop { color: $error; text-style: bold; }
+        & > .pod-table--oom { color: $error; text-style: bold; }
     }
     """
 
@@ -214,7 +218,7 @@ class PodTable(ScrollView, can_focus=True):
         self._reverse = False
         self._predicate: Callable[[Any], bool] | None = None
         self._placed: list[_Placed] = []
-        self._flex_cap = 60
+        self._flex_cap = 20
         self._cursor = 0
         self._shown: dict[tuple[RowKey, str], Cell] = {}
         self.empty_text = empty_text
@@ -250,6 +254,10 @@ class PodTable(ScrollView, can_focus=True):
         self._columns = list(columns)
         self._layout()
         self.refresh()
+
+    @property
+    def flex_cap(self) -> int:
+        return self._flex_cap
 
     def set_flex_cap(self, cap: int) -> None:
         """The widest the flexible column may grow (the longest name on the list)."""
@@ -289,8 +297,11 @@ class PodTable(ScrollView, can_focus=True):
         if reorder:
             self._reorder()
             return
-        regions = [self._line_region(self._index[k]) for k in changed if k in self._index]
-        regions = [r for r in regions if r is not None]
+        regions = [
+            region
+            for key in changed
+            if key in self._index and (region := self._line_region(self._index[key])) is not None
+        ]
         self.last_refresh_regions = len(regions)
         if regions:
             self.refresh(*regions)
@@ -335,7 +346,7 @@ class PodTable(ScrollView, can_focus=True):
     def _reorder(self) -> None:
         anchor_key = self.cursor_key
         anchor_offset = self._cursor - round(self.scroll_y)
-        rows = self._rows.values()
+        rows: list[TableRow] = list(self._rows.values())
         if self._predicate is not None:
             predicate = self._predicate
             rows = [r for r in rows if predicate(r)]

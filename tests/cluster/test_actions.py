@@ -1,0 +1,96 @@
+"""Deleting a pod: one DELETE, guarded by the pod's UID, and the owner brings a replacement."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import pytest
+
+from kcrash.cluster.actions import what_happens_next
+from kcrash.cluster.errors import KcrashError
+from kcrash.core.records import OwnerRef, Pod
+
+
+@pytest.mark.parametrize(
+    ("owners", "expected"),
+    [
+        (
+            (OwnerRef("ReplicaSet", "web-5d8f", controller=True),),
+            "its ReplicaSet web-5d8f will create a replacement",
+        ),
+        (
+            (OwnerRef("StatefulSet", "db", controller=True),),
+            "its StatefulSet db will recreate it with the same name",
+        ),
+        ((), "nothing owns it, so it will not come back"),
+        ((OwnerRef("Rollout", "r", controller=True),), "its Rollout r decides whether it comes back"),
+    ],
+)
+def test_what_happens_next(owners: tuple[OwnerRef, ...], expected: str) -> None:
+    assert what_happens_next(Pod("ns", "p", owners=owners)) == expected
+
+
+def _healthy_pod(source: Any) -> Pod:
+    pods = [
+        p for p in source.list_pods() if p.name.startswith("healthy-web-") and p.deletion_timestamp is None
+    ]
+    assert pods
+    return pods[0]
+
+
+def test_delete_sends_one_delete_and_a_replacement_appears(lab: Any, source: Any) -> None:
+    pod = _healthy_pod(source)
+    before = {p.uid for p in source.list_pods() if p.name.startswith("healthy-web-")}
+    lab.faults.clear_requests()
+
+    result = source.delete_pod(pod)
+
+    assert result == f"pod/{pod.name} deleted; its ReplicaSet {pod.controller.name} will create a replacement"
+    writes = [r for r in lab.faults.requests() if r.method != "GET"]
+    assert [(r.method, r.path) for r in writes] == [
+        ("DELETE", f"/api/v1/namespaces/crashlab/pods/{pod.name}")
+    ]
+    assert writes[0].content_type.startswith("application/json")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        now = [
+            p
+            for p in source.list_pods()
+            if p.name.startswith("healthy-web-") and p.deletion_timestamp is None
+        ]
+        if any(p.uid not in before for p in now):
+            return
+        time.sleep(0.1)
+    pytest.fail("no replacement pod appeared")
+
+
+def test_a_stale_uid_deletes_nothing(lab: Any, source: Any) -> None:
+    pod = _healthy_pod(source)
+    impostor = dataclasses.replace(pod, uid="00000000-0000-0000-0000-000000000000")
+    lab.faults.clear_requests()
+    with pytest.raises(KcrashError) as info:
+        source.delete_pod(impostor)
+    assert info.value.status == 409
+    assert "newer pod" in str(info.value)
+    assert len(lab.faults.requests("DELETE")) == 1
+    still = source.api.get_pod(pod.namespace, pod.name)
+    assert still.uid == pod.uid and still.deletion_timestamp is None
+
+
+def test_deleting_a_gone_pod_says_so(source: Any) -> None:
+    ghost = Pod("crashlab", "no-such-pod", uid="u")
+    with pytest.raises(KcrashError, match="already gone"):
+        source.delete_pod(ghost)
+
+
+def test_delete_when_forbidden_is_one_line(lab: Any, source: Any) -> None:
+    pod = _healthy_pod(source)
+    lab.faults.deny("delete", "pods")
+    try:
+        with pytest.raises(KcrashError) as info:
+            source.delete_pod(pod)
+    finally:
+        lab.faults.allow("delete", "pods")
+    assert info.value.status == 403 and "\n" not in str(info.value)

@@ -1,0 +1,189 @@
+"""Pods as table rows: cells, tones, order and filter (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kcrash.core.records import ContainerSpec, ContainerState, ContainerStatus, OwnerRef, Pod
+from kcrash.ui.rows import (
+    build_row,
+    data_widths,
+    exit_tone,
+    memory_cell,
+    pod_columns_for,
+    row_filter,
+    sort_key,
+    status_tone,
+)
+from kcrash.ui.widgets.pod_table import Cell
+
+NOW = datetime(2025, 3, 14, 9, 30, 0, tzinfo=UTC)
+MI = 1024 * 1024
+
+
+def ago(seconds: float) -> datetime:
+    return NOW - timedelta(seconds=seconds)
+
+
+def pod(
+    name: str,
+    *,
+    state: ContainerState | None = None,
+    last: ContainerState | None = None,
+    restarts: int = 0,
+    ready: bool = False,
+    created: float = 3600,
+    limit: int | None = 256 * MI,
+) -> Pod:
+    return Pod(
+        namespace="shop",
+        name=name,
+        uid=f"uid-{name}",
+        created_at=ago(created),
+        phase="Running",
+        owners=(OwnerRef("ReplicaSet", name.rsplit("-", 1)[0], controller=True),),
+        containers=(ContainerSpec("app", "img:1", memory_limit=limit),),
+        container_statuses=(
+            ContainerStatus(
+                "app",
+                ready=ready,
+                restart_count=restarts,
+                state=state or ContainerState("running", started_at=ago(600)),
+                last_state=last,
+            ),
+        ),
+    )
+
+
+OOM_LAST = ContainerState(
+    "terminated", reason="OOMKilled", exit_code=137, started_at=ago(200), finished_at=ago(30)
+)
+LOOPING = pod(
+    "oom-leak-abc",
+    state=ContainerState(
+        "waiting",
+        reason="CrashLoopBackOff",
+        message="back-off 40s restarting failed container=app pod=oom-leak-abc_shop(uid)",
+    ),
+    last=OOM_LAST,
+    restarts=4,
+)
+HEALTHY = pod("web-xyz", ready=True, created=7200)
+
+
+@pytest.mark.parametrize(
+    ("status", "tone"),
+    [
+        ("CrashLoopBackOff", "crashloop"),
+        ("Init:CrashLoopBackOff", "crashloop"),
+        ("OOMKilled", "oom"),
+        ("Error", "error"),
+        ("CreateContainerConfigError", "error"),
+        ("ImagePullBackOff", "error"),
+        ("ContainerCreating", "warning"),
+        ("Running", "normal"),
+        ("Completed", "muted"),
+    ],
+)
+def test_status_tone(status: str, tone: str) -> None:
+    assert status_tone(status) == tone
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "tone"),
+    [(137, "OOMKilled", "oom"), (1, "Error", "error"), (0, "Completed", "muted"), (None, "", "muted")],
+)
+def test_exit_tone(code: int | None, reason: str, tone: str) -> None:
+    assert exit_tone(code, reason) == tone
+
+
+@pytest.mark.parametrize(
+    ("used", "limit", "cell"),
+    [
+        (None, 256 * MI, Cell("-", "muted")),
+        (128 * MI, 256 * MI, Cell("50%", "normal")),
+        (200 * MI, 256 * MI, Cell("78%", "warning")),
+        (250 * MI, 256 * MI, Cell("98%", "error")),
+        (100 * MI, None, Cell("100Mi", "muted")),
+    ],
+)
+def test_memory_cell(used: int | None, limit: int | None, cell: Cell) -> None:
+    assert memory_cell(used, limit) == cell
+
+
+def test_crash_looping_row_cells() -> None:
+    row = build_row(LOOPING, NOW, memory_used=240 * MI)
+    assert row.failing
+    assert row.cell("status", NOW) == Cell("CrashLoopBackOff", "crashloop")
+    assert row.cell("last_exit", NOW) == Cell("137 OOMKilled", "oom")
+    assert row.cell("restarts", NOW).text == "4 (30s ago)"
+    assert row.cell("ready", NOW) == Cell("0/1", "warning")
+    assert row.cell("memory", NOW) == Cell("94%", "error")
+    # Back-off from the kubelet's message: 40 s after the exit 30 s ago -> 10 s left.
+    assert row.cell("next_restart", NOW) == Cell("10s", "crashloop")
+    assert row.cell("next_restart", NOW + timedelta(seconds=11)) == Cell("due", "warning")
+    assert row.cell("age", NOW).text == "60m"
+
+
+def test_healthy_row_cells() -> None:
+    row = build_row(HEALTHY, NOW)
+    assert not row.failing
+    assert row.cell("status", NOW) == Cell("Running", "normal")
+    assert row.cell("restarts", NOW) == Cell("0", "muted")
+    assert row.cell("next_restart", NOW) == Cell("")
+    assert row.cell("last_exit", NOW).text == ""
+
+
+def test_cluster_text_is_cleaned_in_cells() -> None:
+    nasty = pod("evil-\x1b]52;c;aGk=\x07-pod")
+    row = build_row(nasty, NOW)
+    assert "\x1b" not in row.name and "\x07" not in row.name
+    assert "␛" in row.name
+
+
+def test_default_order_puts_problems_first() -> None:
+    rows = [build_row(p, NOW) for p in (HEALTHY, LOOPING, pod("aaa-new", created=10, ready=True))]
+    ordered = sorted(rows, key=sort_key("status"))
+    assert ordered[0].name == "oom-leak-abc"
+
+
+@pytest.mark.parametrize(
+    ("by", "first"),
+    [("restarts", "oom-leak-abc"), ("age", "aaa-new"), ("name", "aaa-new"), ("status", "oom-leak-abc")],
+)
+def test_sort_modes(by: str, first: str) -> None:
+    rows = [build_row(p, NOW) for p in (HEALTHY, LOOPING, pod("aaa-new", created=10, ready=True))]
+    assert sorted(rows, key=sort_key(by))[0].name == first  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "hide", "kept"),
+    [
+        ("", False, None),
+        ("oom", False, {"oom-leak-abc"}),
+        ("OOMKILLED", False, {"oom-leak-abc"}),
+        ("web running", False, {"web-xyz"}),
+        ("web crashloop", False, set()),
+        ("", True, {"oom-leak-abc"}),
+        ("web", True, set()),
+    ],
+)
+def test_filter(text: str, hide: bool, kept: set[str] | None) -> None:
+    predicate = row_filter(text, hide)
+    rows = [build_row(p, NOW) for p in (HEALTHY, LOOPING)]
+    if kept is None:
+        assert predicate is None
+        return
+    assert predicate is not None
+    assert {r.name for r in rows if predicate(r)} == kept
+
+
+def test_columns_follow_the_longest_status_and_show_namespace_only_for_all() -> None:
+    rows = [build_row(p, NOW) for p in (HEALTHY, LOOPING)]
+    widths = data_widths(rows) | {"status": len("CreateContainerConfigError")}
+    columns = {c.key: c for c in pod_columns_for(False, widths)}
+    assert columns["status"].width == 26
+    assert "namespace" not in columns
+    assert pod_columns_for(True)[0].key == "namespace"

@@ -1,0 +1,117 @@
+"""The drill-down's sections: content from records, cluster text kept as inert text (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kcrash.core.records import (
+    ContainerSpec,
+    ContainerState,
+    ContainerStatus,
+    Deployment,
+    Diagnosis,
+    Event,
+    Evidence,
+    Pod,
+    Revision,
+)
+from kcrash.ui import sections
+
+NOW = datetime(2025, 3, 14, 9, 30, 0, tzinfo=UTC)
+
+
+def ago(seconds: float) -> datetime:
+    return NOW - timedelta(seconds=seconds)
+
+
+OOM = ContainerState(
+    "terminated", reason="OOMKilled", exit_code=137, started_at=ago(300), finished_at=ago(60)
+)
+POD = Pod(
+    "shop",
+    "worker-1",
+    restart_policy="Always",
+    containers=(ContainerSpec("app", "img:1"),),
+    container_statuses=(
+        ContainerStatus(
+            "app",
+            restart_count=7,
+            state=ContainerState(
+                "waiting",
+                reason="CrashLoopBackOff",
+                message="back-off 2m40s restarting failed container=app pod=worker-1_shop(u)",
+            ),
+            last_state=OOM,
+        ),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("lines", "dying"),
+    [
+        (["a", "b", "c", "d"], {1, 2, 3}),
+        (["a", "b", "", "  "], {0, 1}),
+        ([], set()),
+        (["only"], {0}),
+    ],
+)
+def test_dying_words_are_the_last_non_empty_lines(lines: list[str], dying: set[int]) -> None:
+    assert sections.dying_words(lines) == dying
+
+
+def test_last_state_reads_like_describe() -> None:
+    text = sections.last_state_content(POD, "app", NOW).plain
+    for words in ("OOMKilled", "137", "OOM-killed: over its memory limit", "Ran for    4m", "Restarts   7"):
+        assert words in text
+
+
+def test_backoff_line_counts_down_from_the_kubelets_figure() -> None:
+    # finished 60 s ago + 160 s back-off = 100 s left
+    assert "restart 8 in 1m40s" in sections.backoff_line(POD, "app", NOW).plain
+    assert "due now" in sections.backoff_line(POD, "app", NOW + timedelta(seconds=200)).plain
+
+
+def test_events_warnings_first_newest_first() -> None:
+    events = [
+        Event("shop", "e1", "Normal", "Pulled", "pulled", last_seen=ago(10)),
+        Event("shop", "e2", "Warning", "BackOff", "back-off", count=12, last_seen=ago(100)),
+        Event("shop", "e3", "Warning", "Unhealthy", "probe failed", last_seen=ago(50)),
+    ]
+    assert [e.reason for e in sections.ordered_events(events)] == ["Unhealthy", "BackOff", "Pulled"]
+    assert "×12" in sections.events_content(events, NOW).plain
+
+
+def test_markup_and_escapes_from_the_cluster_stay_text() -> None:
+    hostile = "boom [@click=app.quit]quit[/] \x1b[31mred\x1b[0m"
+    content = sections.previous_log_content(f"starting\n{hostile}\n", "")
+    assert "[@click=app.quit]quit[/]" in content.plain
+    assert "\x1b" not in content.plain
+    assert all("click" not in str(span.style) for span in content.spans)
+
+
+def test_diagnosis_lists_evidence_and_numbered_steps() -> None:
+    diagnosis = Diagnosis(
+        "oom-killed",
+        "Container app was OOM-killed",
+        container="app",
+        evidence=(Evidence("lastState.terminated", "reason: OOMKilled"),),
+        next_steps=("Raise the limit", "Look for a leak"),
+    )
+    text = sections.diagnosis_content(diagnosis).plain
+    assert "lastState.terminated: reason: OOMKilled" in text
+    assert "1. Raise the limit" in text and "2. Look for a leak" in text
+
+
+def test_rollout_marks_the_current_revision() -> None:
+    deployment = Deployment("shop", "worker", revision=3, replicas=2, ready_replicas=0)
+    revisions = (
+        Revision("worker-a", 2, (ContainerSpec("app", "img:1"),), created_at=ago(3600)),
+        Revision("worker-b", 3, (ContainerSpec("app", "img:2"),), change_cause="bump", created_at=ago(600)),
+    )
+    lines = sections.rollout_content(deployment, revisions, NOW).plain.splitlines()
+    assert lines[1].startswith("▶ rev 3") and "img:2" in lines[1] and "(current)" in lines[1]
+    assert lines[2].startswith("  rev 2")
+    assert "Not run by a Deployment" in sections.rollout_content(None, (), NOW).plain

@@ -1,0 +1,912 @@
+"""The diagnosis engine over recorded pods (tests/data/pods), one fixture per cause plus the tricky ones.
+
+Each case is a `kubectl get pod,events,deploy,rs -o json` List, with the previous container's log
+(`<case>.previous.log`) and metrics snapshots (`<case>.metrics.json`) when the scenario has them.
+The clock of every case reads 2026-11-20T10:30:00Z.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import get_args
+
+import orjson
+import pytest
+
+from kcrash.cluster.parse import parse_objects
+from kcrash.core import diagnose as engine
+from kcrash.core.diagnose import diagnose
+from kcrash.core.records import (
+    Cause,
+    ContainerSpec,
+    ContainerState,
+    Deployment,
+    Diagnosis,
+    DiagnosisInput,
+    Event,
+    MemorySample,
+    Pod,
+    Revision,
+)
+
+PODS = Path(__file__).resolve().parent.parent / "data" / "pods"
+NOW = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+MI = 2**20
+
+
+def load_case(
+    name: str,
+    *,
+    metrics_available: bool = True,
+    configmap_keys: tuple[tuple[str, tuple[str, ...]], ...] = (),
+) -> DiagnosisInput:
+    parsed = parse_objects(orjson.loads((PODS / f"{name}.json").read_bytes()))
+    pod = parsed.pods[0]
+    log = PODS / f"{name}.previous.log"
+    metrics = PODS / f"{name}.metrics.json"
+    memory = (
+        parse_objects(orjson.loads(metrics.read_bytes())).metrics_for(pod.namespace, pod.name)
+        if metrics.exists()
+        else ()
+    )
+    deployment = parsed.deployments[0] if parsed.deployments else None
+    return DiagnosisInput(
+        pod=pod,
+        now=NOW,
+        events=parsed.events,
+        previous_log=log.read_text() if log.exists() else None,
+        memory=memory,
+        deployment=deployment,
+        revisions=parsed.revisions_of(deployment) if deployment else (),
+        configmap_keys=configmap_keys,
+        metrics_available=metrics_available,
+    )
+
+
+def run(name: str, **kwargs: object) -> Diagnosis:
+    return diagnose(load_case(name, **kwargs))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What an experienced engineer would conclude, and the words that must be in the write-up."""
+
+    fixture: str
+    cause: str
+    container: str
+    headline: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # evidence sources that must be cited
+    quotes: tuple[str, ...] = ()  # text that must appear in some evidence quote
+    steps: tuple[str, ...] = ()  # text that must appear in some next step
+    rollout: str = ""
+    metrics_available: bool = True
+    configmap_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+CASES = [
+    Expect(
+        "crash-missing-env",
+        "app-error",
+        "api",
+        headline=("code 1", "DATABASE_URL is not set"),
+        sources=("lastState.terminated", "previous log"),
+        quotes=("FATAL required environment variable DATABASE_URL is not set", "not set in the pod spec"),
+        steps=("kubectl set env deployment/crash-missing-env -n crashlab -c api DATABASE_URL=<value>",),
+    ),
+    Expect(
+        "missing-env-keyerror",
+        "app-error",
+        "api",
+        headline=("DATABASE_URL",),
+        quotes=("KeyError: 'DATABASE_URL'", "env DATABASE_URL ← Secret reports-db key url"),
+        steps=("kubectl describe secret reports-db -n crashlab",),
+    ),
+    Expect(
+        "oom-leak",
+        "oom-killed",
+        "worker",
+        headline=("OOM-killed", "256Mi", "leak", "52.0 Mi/min"),
+        sources=("lastState.terminated", "memory samples", "memory trend"),
+        quotes=(
+            "exitCode: 137, reason: OOMKilled",
+            "peak 235Mi of the 256Mi limit (91%)",
+            "[log ends mid-line]",
+        ),
+        steps=("heap profile", "--limits=memory=384Mi"),
+    ),
+    Expect(
+        "oom-spike",
+        "oom-killed",
+        "api",
+        headline=("512Mi",),
+        quotes=("peak 182Mi of the 512Mi limit (35%)",),
+        steps=("--limits=memory=768Mi", "fell between samples", "180Mi"),
+    ),
+    Expect(
+        "oom-no-metrics",
+        "oom-killed",
+        "cache",
+        quotes=("metrics.k8s.io is not available",),
+        steps=("--limits=memory=192Mi", "No memory samples", "kubectl top pod session-cache-5d7c8b9f6-m4hxk"),
+        metrics_available=False,
+    ),
+    Expect(
+        "slow-start-liveness",
+        "liveness-probe",
+        "web",
+        headline=("before it finishes starting", "killed 20s after start", "gives it at most 20 s"),
+        sources=("event Unhealthy ×21", "event Killing ×7", "spec container web livenessProbe"),
+        quotes=(
+            "Container web failed liveness probe, will be restarted",
+            "5 + periodSeconds 5 × failureThreshold 3",
+        ),
+        steps=(
+            "startupProbe",
+            "periodSeconds 10, failureThreshold 12",
+            "initialDelaySeconds from 5",
+            "Readiness",
+        ),
+    ),
+    Expect(
+        "startup-probe-kill",
+        "liveness-probe",
+        "app",
+        headline=("startup probe", "at most 60 s"),
+        sources=("event Killing ×4",),
+        steps=("failureThreshold 12 with periodSeconds 10 allows 120 s instead of 60 s",),
+    ),
+    Expect(
+        "liveness-hang",
+        "liveness-probe",
+        "api",
+        headline=("after 2h26m of running", "too slowly"),
+        steps=("hang, a deadlock", "timeoutSeconds is 1", "local"),
+    ),
+    Expect(
+        "unhealthy-137",  # old server: no Killing event, only Unhealthy before a SIGKILL
+        "liveness-probe",
+        "web",
+        headline=("before it finishes starting", "grace period"),
+        quotes=("HTTP probe failed with statuscode: 503",),
+        steps=("startupProbe",),
+    ),
+    Expect(
+        "exit-zero",
+        "exits-zero",
+        "worker",
+        headline=("exits 0", "foreground"),
+        sources=("spec.restartPolicy",),
+        quotes=("exitCode: 0, reason: Completed", "done"),
+        steps=("Job", "exec <server>", "foreground"),
+    ),
+    Expect(
+        "bad-command",
+        "command-not-found",
+        "api",
+        headline=("`pyhton`", "$PATH"),
+        sources=("lastState.terminated.message",),
+        quotes=("executable file not found in $PATH", "pyhton app.py"),
+        steps=("typo of `python`", "kubectl edit deployment/bad-command -n crashlab"),
+    ),
+    Expect(
+        "shell-127",
+        "command-not-found",
+        "web",
+        headline=("`gunicron`", "exit 127"),
+        quotes=("/bin/sh: 1: gunicron: not found",),
+        steps=("typo of `gunicorn`",),
+    ),
+    Expect(
+        "db-unreachable",
+        "dependency-unreachable",
+        "api",
+        headline=("postgres:5432", "connection refused"),
+        quotes=('connection to server at "postgres" (10.96.140.12), port 5432 failed: Connection refused',),
+        steps=(
+            "kubectl run -it --rm debug --image=busybox:1.36 --restart=Never -n crashlab "
+            "-- nc -zv postgres 5432",
+            "kubernetes.io/service-name=postgres",
+            "retry with backoff",
+        ),
+    ),
+    Expect(
+        "dependency-dns",
+        "dependency-unreachable",
+        "api",
+        headline=("redis-master:6379", "doesn't resolve"),
+        sources=("assumed",),
+        steps=(
+            "kubectl get svc redis-master -n crashlab",
+            "nslookup redis-master",
+            "nc -zv redis-master 6379",
+        ),
+    ),
+    Expect(
+        "bad-image-tag",
+        "image-pull",
+        "web",
+        headline=("ghcr.io/kcrash/web:1.4.3", "doesn't exist"),
+        sources=("state.waiting", "event Failed ×7", "event BackOff ×30"),
+        quotes=("ghcr.io/kcrash/web:1.4.3: not found",),
+        steps=(
+            "kubectl rollout undo deployment/bad-image-tag -n crashlab",
+            "docker manifest inspect ghcr.io/kcrash/web:1.4.3",
+            "web=ghcr.io/kcrash/web:<tag>",
+        ),
+        rollout="began with revision 2 (image ghcr.io/kcrash/web:1.4.2 → ghcr.io/kcrash/web:1.4.3)",
+    ),
+    Expect(
+        "image-denied",
+        "image-pull",
+        "api",
+        headline=("denied access", "registry.internal.example.com"),
+        quotes=("insufficient_scope: authorization failed",),
+        steps=("imagePullSecrets", "kubernetes.io/dockerconfigjson"),
+    ),
+    Expect(
+        "missing-secret",
+        "config-missing",
+        "api",
+        headline=("Secret db-credentials doesn't exist", "env DATABASE_PASSWORD"),
+        sources=("state.waiting", "event Failed ×40"),
+        quotes=('secret "db-credentials" not found',),
+        steps=("kubectl get secret -n crashlab", "Create Secret db-credentials"),
+    ),
+    Expect(
+        "missing-secret-key",
+        "config-missing",
+        "api",
+        headline=("Key 'password' is missing from Secret db-credentials",),
+        quotes=("couldn't find key password in Secret crashlab/db-credentials",),
+        steps=("kubectl describe secret db-credentials -n crashlab", "without printing values"),
+    ),
+    Expect(
+        "missing-configmap",
+        "config-missing",
+        "web",
+        headline=("ConfigMap app-config doesn't exist", "volume"),
+        sources=("event FailedMount ×12",),
+        quotes=('configmap "app-config" not found',),
+        steps=("kubectl get configmap -n crashlab",),
+    ),
+    Expect(
+        "missing-configmap-key",
+        "config-missing",
+        "api",
+        headline=("Key 'log-level'", "ConfigMap app-settings"),
+        steps=("kubectl get configmap app-settings -n crashlab -o yaml", "has 'log_level': a typo"),
+        configmap_keys=(("app-settings", ("log_level", "feature_flags")),),
+    ),
+    Expect(
+        "bad-rollout",
+        "app-error",
+        "api",
+        headline=("code 2", "panic: runtime error: invalid memory address"),
+        steps=("kubectl rollout undo deployment/bad-rollout -n crashlab", "revision 2 had 2 ready"),
+        rollout="began with revision 3 (image ghcr.io/kcrash/orders:2.2.1 → ghcr.io/kcrash/orders:2.3.0); "
+        "change-cause: kubectl set image",
+    ),
+    Expect("healthy-web", "healthy", "web", headline=("Running and ready",)),
+    Expect(
+        "recovered-worker",
+        "healthy",
+        "worker",
+        headline=("3 earlier restarts", "2h29m ago", "OOMKilled"),
+        steps=("memory",),
+    ),
+    Expect(
+        "sigkill-no-oom",  # 137 without an OOMKilled reason and without probe events: not OOM
+        "unknown",
+        "api",
+        headline=("SIGKILL", "not marked OOMKilled"),
+        quotes=("exitCode: 137, reason: Error", "peak 409Mi of the 1Gi limit"),
+        steps=("eviction", "terminationGracePeriodSeconds", "kubectl describe node kind-worker"),
+    ),
+    Expect(
+        "readiness-only",  # readiness failures never restart a container: the exit 1 does
+        "app-error",
+        "api",
+        headline=("failed to load feature flags",),
+    ),
+    Expect(
+        "not-ready",
+        "unknown",
+        "web",
+        headline=("not ready", "readiness"),
+        quotes=("Readiness probe failed: HTTP probe failed with statuscode: 500",),
+    ),
+    Expect(
+        "init-failing",
+        "app-error",
+        "migrate",
+        headline=("Init container migrate", "already exists"),
+        steps=("kubectl logs orders-7c6d8f9b5-hx2mb -n crashlab -c migrate --previous",),
+    ),
+    Expect(
+        "multi-container",  # the sidecar and the exporter are fine; the app crashes
+        "app-error",
+        "app",
+        headline=('Configuration property "payments.region" is not defined',),
+        steps=("-c app --previous",),
+    ),
+    Expect(
+        "missing-laststate",
+        "unknown",
+        "api",
+        quotes=("not recorded",),
+        steps=("kubectl describe pod ledger-8b7c6d5f9-s3gtn -n crashlab", "--previous"),
+    ),
+]
+
+
+@pytest.mark.parametrize("expect", CASES, ids=[c.fixture for c in CASES])
+def test_diagnosis_of_recorded_pods(expect: Expect) -> None:
+    diag = run(
+        expect.fixture, metrics_available=expect.metrics_available, configmap_keys=expect.configmap_keys
+    )
+    assert (diag.cause, diag.container) == (expect.cause, expect.container), diag.headline
+    for words in expect.headline:
+        assert words in diag.headline
+    sources = [e.source for e in diag.evidence]
+    for source in expect.sources:
+        assert source in sources
+    quotes = " | ".join(e.quote for e in diag.evidence)
+    for words in expect.quotes:
+        assert words in quotes
+    steps = " | ".join(diag.next_steps)
+    for words in expect.steps:
+        assert words in steps
+    assert diag.rollout_hint.startswith(expect.rollout) if expect.rollout else diag.rollout_hint == ""
+
+
+def test_every_cause_has_a_recorded_pod() -> None:
+    assert {c.cause for c in CASES} == set(get_args(Cause))
+
+
+FORBIDDEN_IN_STEPS = (
+    re.compile(r"get secrets?\b[^`]*-o\s*(?:yaml|json|jsonpath)"),  # would print secret data
+    re.compile(r"<pod>|<namespace>|<container>"),  # the real names are known
+)
+
+
+@pytest.mark.parametrize("expect", CASES, ids=[c.fixture for c in CASES])
+def test_every_diagnosis_rests_on_evidence_and_names_real_objects(expect: Expect) -> None:
+    inp = load_case(expect.fixture, metrics_available=expect.metrics_available)
+    diag = diagnose(inp)
+    assert "\n" not in diag.headline and len(diag.headline) <= engine.QUOTE_LIMIT
+    if diag.cause != "healthy":
+        assert diag.evidence, "a cause without evidence"
+        assert diag.next_steps
+    for step in diag.next_steps:
+        for pattern in FORBIDDEN_IN_STEPS:
+            assert not pattern.search(step), step
+        if "kubectl logs" in step or "kubectl describe pod" in step:
+            assert inp.pod.name in step and "-n crashlab" in step
+
+
+# --- tricky variations built from the recorded pods ---------------------------------------------------
+
+
+def with_last_reason(inp: DiagnosisInput, container: str, reason: str) -> DiagnosisInput:
+    pod = inp.pod
+    statuses = tuple(
+        replace(s, last_state=replace(s.last_state, reason=reason))
+        if s.name == container and s.last_state
+        else s
+        for s in pod.container_statuses
+    )
+    return replace(inp, pod=replace(pod, container_statuses=statuses))
+
+
+def test_oom_reason_wins_over_probe_failures() -> None:
+    inp = with_last_reason(load_case("unhealthy-137"), "web", "OOMKilled")
+    assert diagnose(inp).cause == "oom-killed"
+
+
+def test_exit_137_with_probe_events_is_a_probe_kill_but_without_them_is_not_oom() -> None:
+    inp = load_case("unhealthy-137")
+    assert diagnose(inp).cause == "liveness-probe"
+    without_events = replace(inp, events=())
+    diag = diagnose(without_events)
+    assert (diag.cause, "SIGKILL" in diag.headline) == ("unknown", True)
+
+
+def test_a_killing_event_from_an_earlier_instance_does_not_explain_this_death() -> None:
+    inp = load_case("readiness-only")
+    pod = inp.pod
+    old_kill = Event(
+        "crashlab",
+        "k",
+        "Normal",
+        "Killing",
+        "Container api failed liveness probe, will be restarted",
+        involved_name=pod.name,
+        involved_uid=pod.uid,
+        field_path="spec.containers{api}",
+        last_seen=NOW - timedelta(minutes=20),
+    )
+    diag = diagnose(replace(inp, events=(*inp.events, old_kill)))
+    assert diag.cause == "app-error"
+
+
+def test_exit_zero_under_restart_policy_on_failure_is_not_a_loop() -> None:
+    inp = load_case("exit-zero")
+    diag = diagnose(replace(inp, pod=replace(inp.pod, restart_policy="OnFailure")))
+    assert diag.cause != "exits-zero"
+
+
+def test_connection_retries_followed_by_another_fatal_error_blame_the_app() -> None:
+    log = (
+        "WARN dial tcp 10.96.0.5:6379: connect: connection refused, retrying in 1s\n"
+        "INFO connected to redis\n"
+        "panic: assignment to entry in nil map\n"
+    )
+    diag = diagnose(replace(load_case("db-unreachable"), previous_log=log))
+    assert (diag.cause, diag.headline.endswith("panic: assignment to entry in nil map")) == (
+        "app-error",
+        True,
+    )
+
+
+def test_events_of_other_containers_and_other_pods_are_ignored() -> None:
+    inp = load_case("readiness-only")
+    other = Event(
+        "crashlab",
+        "x",
+        "Normal",
+        "Killing",
+        "Container sidecar failed liveness probe, will be restarted",
+        involved_name=inp.pod.name,
+        field_path="spec.containers{sidecar}",
+    )
+    other_pod = replace(other, field_path="spec.containers{api}", involved_name="someone-else")
+    assert diagnose(replace(inp, events=(*inp.events, other, other_pod))).cause == "app-error"
+
+
+def test_terminal_escapes_in_messages_are_made_inert() -> None:
+    inp = load_case("missing-secret")
+    evil = 'secret "db-credentials" not found\x1b]52;c;ZXZpbA==\x07\x1b[2J'
+    pod = inp.pod
+    waiting = replace(pod.container_statuses[0].state, message=evil)
+    status = replace(pod.container_statuses[0], state=waiting)
+    diag = diagnose(replace(inp, pod=replace(pod, container_statuses=(status,)), events=()))
+    text = diag.headline + "".join(e.quote for e in diag.evidence) + "".join(diag.next_steps)
+    assert diag.cause == "config-missing"
+    assert "\x1b" not in text and "\x07" not in text
+
+
+def test_no_memory_samples_is_said_honestly() -> None:
+    inp = load_case("oom-leak")
+    diag = diagnose(replace(inp, memory=()))
+    assert ("memory samples", "none (no samples yet)") in [(e.source, e.quote) for e in diag.evidence]
+    assert "leak" not in diag.headline
+
+
+def test_paused_deployment_must_be_resumed_before_rollback() -> None:
+    inp = load_case("bad-rollout")
+    assert inp.deployment is not None
+    diag = diagnose(replace(inp, deployment=replace(inp.deployment, paused=True)))
+    assert "kubectl rollout resume deployment/bad-rollout -n crashlab` first" in diag.next_steps[0]
+
+
+def _revision(number: int, image: str, ready: int, name: str) -> Revision:
+    return Revision(name, number, (ContainerSpec("api", image),), ready_replicas=ready, replicas=1)
+
+
+@pytest.mark.parametrize(
+    ("revisions", "hint"),
+    [
+        ((), ""),
+        ((_revision(3, "orders:2.3.0", 0, "bad-rollout-8c7f6d9b5"),), ""),  # nothing to compare with
+        (  # the previous revision never worked either and ran the same image
+            (
+                _revision(2, "orders:2.3.0", 0, "x-old"),
+                _revision(3, "orders:2.3.0", 0, "bad-rollout-8c7f6d9b5"),
+            ),
+            "",
+        ),
+        (  # this pod is not from the newest revision
+            (
+                _revision(3, "orders:2.2.1", 2, "bad-rollout-8c7f6d9b5"),
+                _revision(4, "orders:2.4.0", 0, "x-new"),
+            ),
+            "",
+        ),
+        (
+            (
+                _revision(2, "orders:2.3.0", 1, "x-old"),
+                _revision(3, "orders:2.3.0", 0, "bad-rollout-8c7f6d9b5"),
+            ),
+            "began with revision 3 (pod template changed)",
+        ),
+    ],
+)
+def test_rollout_hint_only_when_the_newest_revision_brought_it(
+    revisions: tuple[Revision, ...], hint: str
+) -> None:
+    diag = diagnose(replace(load_case("bad-rollout"), revisions=revisions))
+    assert diag.rollout_hint == hint
+    assert any("rollout undo" in s for s in diag.next_steps) == bool(hint)
+
+
+# --- the small decisions, table by table ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (ContainerSpec("api", "a:1"), ContainerSpec("api", "a:2"), "image a:1 → a:2"),
+        (
+            ContainerSpec("api", "a:1", memory_limit=512 * MI),
+            ContainerSpec("api", "a:1", memory_limit=256 * MI),
+            "memory limit 512Mi → 256Mi",
+        ),
+        (
+            ContainerSpec("api", "a:1", env_names=("DATABASE_URL", "PORT")),
+            ContainerSpec("api", "a:1", env_names=("PORT",)),
+            "env DATABASE_URL removed",
+        ),
+        (
+            ContainerSpec("api", "a:1", command=("x",)),
+            ContainerSpec("api", "a:1", command=("y",)),
+            "command/args changed",
+        ),
+        (ContainerSpec("api", "a:1"), ContainerSpec("api", "a:1"), "pod template changed"),
+    ],
+)
+def test_describe_change(old: ContainerSpec, new: ContainerSpec, expected: str) -> None:
+    assert engine.describe_change(Revision("o", 1, (old,)), Revision("n", 2, (new,)), "api") == expected
+
+
+@pytest.mark.parametrize(
+    ("n_bytes", "mib"),
+    [(1, 64), (192 * MI, 192), (200 * MI, 256), (768 * MI, 768), (1100 * MI, 1152), (5000 * MI, 5120)],
+)
+def test_nice_mib(n_bytes: int, mib: int) -> None:
+    assert engine.nice_mib(n_bytes) == mib
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0s"), (50, "50s"), (119.6, "2m"), (512, "8m32s"), (8798, "2h26m"), (7200, "2h")],
+)
+def test_fmt_seconds(seconds: float, text: str) -> None:
+    assert engine.fmt_seconds(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (
+            ["Traceback (most recent call last):", '  File "a.py", line 1', "ValueError: bad port"],
+            "ValueError: bad port",
+        ),
+        (['  File "a.py", line 3', "KeyError: 'X'"], "KeyError: 'X'"),  # traceback cut off at the top
+        (["starting", "panic: boom", "goroutine 1 [running]:", "main.main()"], "panic: boom"),
+        (["INFO ok", "ERROR cannot open /data", "INFO shutting down"], "ERROR cannot open /data"),
+        (['{"level":"fatal","msg":"no config"}', "exit"], '{"level":"fatal","msg":"no config"}'),
+        (
+            ['Exception in thread "main" java.lang.IllegalStateException: x', "\tat a.B.c(B.java:1)"],
+            'Exception in thread "main" java.lang.IllegalStateException: x',
+        ),
+        (["INFO all good", "INFO bye"], ""),
+        ([], ""),
+    ],
+)
+def test_dying_words(lines: list[str], expected: str) -> None:
+    assert engine.dying_words(lines) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "variable"),
+    [
+        ("FATAL required environment variable DATABASE_URL is not set", "DATABASE_URL"),
+        ("KeyError: 'REDIS_URL'", "REDIS_URL"),
+        ("Error: environment variable `API_KEY` is missing", "API_KEY"),
+        ("missing required env var STRIPE_KEY", "STRIPE_KEY"),
+        ("panic: SESSION_SECRET must be set", "SESSION_SECRET"),
+        ("KeyError: 'user_id'", None),  # a dict key, not an environment variable
+        ("connection refused", None),
+    ],
+)
+def test_missing_env(line: str, variable: str | None) -> None:
+    found = engine.missing_env([line])
+    assert (found[0] if found else None) == variable
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem", "host", "port", "guessed"),
+    [
+        (["dial tcp 10.96.3.4:5432: connect: connection refused"], "refused", "10.96.3.4", "5432", False),
+        (
+            ["dial tcp: lookup redis-master on 10.96.0.10:53: no such host"],
+            "dns",
+            "redis-master",
+            "6379",
+            True,
+        ),
+        (
+            ['could not translate host name "postgres" to address: Name or service not known'],
+            "dns",
+            "postgres",
+            "5432",
+            True,
+        ),
+        (["Error: connect ECONNREFUSED 10.0.0.7:27017"], "refused", "10.0.0.7", "27017", False),
+        (["Error: getaddrinfo ENOTFOUND api.payments.svc"], "dns", "api.payments.svc", "", False),
+        (
+            ["redis.exceptions.ConnectionError: Error 111 connecting to cache:6380. Connection refused."],
+            "refused",
+            "cache",
+            "6380",
+            False,
+        ),
+        (["dial tcp 10.1.2.3:443: i/o timeout"], "timeout", "10.1.2.3", "443", False),
+        (
+            ["connecting to kafka-0.kafka:9092", "java.net.NoRouteToHostException: No route to host"],
+            "no-route",
+            "kafka-0.kafka",
+            "9092",
+            False,
+        ),
+        (["all good"], None, "", "", False),
+    ],
+)
+def test_dependency_failure(
+    lines: list[str], problem: str | None, host: str, port: str, guessed: bool
+) -> None:
+    found = engine.dependency_failure(lines)
+    if problem is None:
+        assert found is None
+        return
+    assert found is not None
+    assert (found.problem, found.host, found.port, found.port_guessed) == (problem, host, port, guessed)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "problem"),
+    [
+        ("rpc error: code = NotFound desc = ...: not found", "ErrImagePull", "not-found"),
+        ('manifest unknown: manifest tagged by "9" is not found', "ErrImagePull", "not-found"),
+        ("unexpected status from HEAD request: 401 Unauthorized", "ErrImagePull", "denied"),
+        (
+            "pull access denied, repository does not exist or may require authorization",
+            "ErrImagePull",
+            "denied",
+        ),
+        ("403 Forbidden", "ImagePullBackOff", "denied"),
+        ("dial tcp: lookup registry.corp on 10.96.0.10:53: no such host", "ErrImagePull", "unreachable"),
+        ("x509: certificate signed by unknown authority", "ErrImagePull", "unreachable"),
+        (
+            'couldn\'t parse image reference "Web:LATEST": invalid reference format',
+            "InvalidImageName",
+            "invalid",
+        ),
+        ('Container image "a:1" is not present with pull policy of Never', "ErrImageNeverPull", "never-pull"),
+        ("Back-off pulling image", "ImagePullBackOff", ""),
+    ],
+)
+def test_image_pull_problem(text: str, reason: str, problem: str) -> None:
+    assert engine.image_pull_problem(text, reason) == problem
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ('secret "db" not found', engine.MissingConfig("Secret", "db")),
+        ('Error: configmap "app-config" not found', engine.MissingConfig("ConfigMap", "app-config")),
+        (
+            'MountVolume.SetUp failed for volume "c" : configmap "x" not found',
+            engine.MissingConfig("ConfigMap", "x"),
+        ),
+        ("couldn't find key url in Secret crashlab/db", engine.MissingConfig("Secret", "db", "url")),
+        ("couldn't find key LOG in ConfigMap crashlab/env", engine.MissingConfig("ConfigMap", "env", "LOG")),
+        ('pods "x" not found', None),
+    ],
+)
+def test_parse_missing_config(text: str, missing: engine.MissingConfig | None) -> None:
+    assert engine.parse_missing_config(text) == missing
+
+
+@pytest.mark.parametrize(
+    ("image", "registry", "repository"),
+    [
+        ("nginx:1.27", "docker.io", "nginx"),
+        ("ghcr.io/kcrash/web:1.4.3", "ghcr.io", "ghcr.io/kcrash/web"),
+        ("localhost:5000/app", "localhost:5000", "localhost:5000/app"),
+        ("registry.corp:5000/team/app:2@sha256:abc", "registry.corp:5000", "registry.corp:5000/team/app"),
+    ],
+)
+def test_image_names(image: str, registry: str, repository: str) -> None:
+    assert (engine.registry_of(image), engine.repository_of(image)) == (registry, repository)
+
+
+def _samples(values_mib: list[float], step: int = 15) -> list[MemorySample]:
+    start = NOW - timedelta(seconds=step * len(values_mib))
+    return [
+        MemorySample(start + timedelta(seconds=step * i), "c", int(v * MI)) for i, v in enumerate(values_mib)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "climbing", "slope"),
+    [
+        ([100 + 10 * i for i in range(12)], True, 40.0),  # +10Mi every 15 s
+        ([200, 201, 199, 200, 202, 200, 201], False, 0.0),
+        ([100, 300], False, 800.0),  # two points are not a trend
+        ([100 + 10 * i for i in range(3)], False, 40.0),
+    ],
+)
+def test_memory_trend(values: list[float], climbing: bool, slope: float) -> None:
+    trend = engine.memory_trend(_samples(values), None, None)
+    assert trend is not None
+    assert trend.climbing is climbing
+    assert trend.slope_mib_per_min == pytest.approx(slope, abs=2.0)
+    assert trend.peak == int(max(values) * MI)
+
+
+def test_memory_trend_keeps_to_the_dead_instance() -> None:
+    samples = _samples([500, 500, 500, 100, 110, 120, 130, 140])
+    started = samples[3].at
+    trend = engine.memory_trend(samples, started, NOW)
+    assert trend is not None and (trend.count, trend.peak) == (5, 140 * MI)
+
+
+@pytest.mark.parametrize(
+    ("observed", "lower", "allow"),
+    [(45.0, None, 90.0), (None, 20.0, 120.0), (None, 90.0, 180.0), (None, None, 120.0)],
+)
+def test_startup_allowance(observed: float | None, lower: float | None, allow: float) -> None:
+    assert engine.startup_allowance(observed, lower)[0] == allow
+
+
+@pytest.mark.parametrize(
+    ("line", "seconds"),
+    [
+        ("Started BillingApplication in 84.2 seconds (process running for 86.0)", 84.2),
+        ("server ready after 45s", 45.0),
+        ("listening on :8080 (startup took 1500ms)", 1.5),
+        ("initialized in 1500 ms", 1.5),
+        ("nothing here", None),
+    ],
+)
+def test_startup_seconds_from_logs(line: str, seconds: float | None) -> None:
+    assert engine.startup_seconds_from_logs([line]) == seconds
+
+
+def test_unknown_when_nothing_is_known() -> None:
+    pod = Pod("crashlab", "bare", containers=(ContainerSpec("c", "img"),))
+    diag = diagnose(DiagnosisInput(pod=pod, now=NOW))
+    assert diag.cause == "unknown"
+    assert any("kubectl describe pod bare -n crashlab" in s for s in diag.next_steps)
+
+
+def test_evicted_pod_is_not_called_a_crash() -> None:
+    pod = Pod(
+        "crashlab",
+        "evicted-1",
+        phase="Failed",
+        reason="Evicted",
+        message="The node was low on resource: memory.",
+        node_name="kind-worker",
+        containers=(ContainerSpec("c", "img"),),
+    )
+    diag = diagnose(DiagnosisInput(pod=pod, now=NOW))
+    assert (diag.cause, "evicted" in diag.headline) == ("unknown", True)
+
+
+def test_deployment_name_is_derived_from_the_replicaset_without_the_deployment_object() -> None:
+    inp = replace(load_case("crash-missing-env"), deployment=None)
+    assert engine.workload(engine.gather(inp)) == "deployment/crash-missing-env"
+    assert any("kubectl set env deployment/crash-missing-env" in s for s in diagnose(inp).next_steps)
+
+
+def test_terminated_state_without_log_names_the_exit_code() -> None:
+    inp = replace(load_case("readiness-only"), previous_log=None)
+    diag = diagnose(inp)
+    assert diag.cause == "app-error"
+    assert "code 1" in diag.headline
+    assert any("--previous" in s for s in diag.next_steps)
+    assert any(s.startswith("Exit 1:") for s in diag.next_steps)
+
+
+def test_deployment_record_type_is_what_the_hint_reads() -> None:
+    # A Deployment's own name wins over the one derived from the ReplicaSet.
+    inp = load_case("bad-rollout")
+    renamed = replace(inp, deployment=Deployment("crashlab", "orders-api"))
+    assert engine.workload(engine.gather(renamed)) == "deployment/orders-api"
+
+
+def test_termination_quote() -> None:
+    state = ContainerState("terminated", reason="OOMKilled", exit_code=137, signal=9)
+    assert engine.termination_quote(state) == "exitCode: 137, reason: OOMKilled, signal: 9"
+
+
+def test_sigterm_without_probe_events_cites_what_the_log_says() -> None:
+    log = (
+        "INFO consumer: joining group events-consumer on kafka:9092\n"
+        "ERROR watchdog: no broker heartbeat for 45s, sending SIGTERM to pid 1\n"
+        "INFO consumer: received SIGTERM, closing consumer\n"
+    )
+    inp = with_exit(replace(load_case("readiness-only"), previous_log=log, events=()), "api", 143)
+    diag = diagnose(inp)
+    assert diag.cause == "unknown"
+    assert diag.headline.endswith(
+        "its log says: ERROR watchdog: no broker heartbeat for 45s, sending SIGTERM to pid 1"
+    )
+    assert [e.source for e in diag.evidence] == ["lastState.terminated", "previous log", "previous log"]
+
+
+def test_segfault_is_an_app_error_with_the_signal_explained() -> None:
+    log = (
+        "INFO processing batch 1\n"
+        "Fatal Python error: Segmentation fault\n\n"
+        "Current thread 0x7f (most recent call first):\n"
+    )
+    diag = diagnose(with_exit(replace(load_case("readiness-only"), previous_log=log), "api", 139))
+    assert (diag.cause, diag.headline) == (
+        "app-error",
+        "Container api exits with code 139: Fatal Python error: Segmentation fault",
+    )
+    assert any(s.startswith("Exit 139:") and "memory it does not own" in s for s in diag.next_steps)
+
+
+def with_exit(inp: DiagnosisInput, container: str, code: int) -> DiagnosisInput:
+    pod = inp.pod
+    statuses = tuple(
+        replace(s, last_state=replace(s.last_state, exit_code=code))
+        if s.name == container and s.last_state
+        else s
+        for s in pod.container_statuses
+    )
+    return replace(inp, pod=replace(pod, container_statuses=statuses))
+
+
+def test_config_errors_from_before_the_fix_do_not_explain_a_later_crash() -> None:
+    inp = load_case("crash-missing-env")
+    stale = Event(
+        "crashlab",
+        "old",
+        "Warning",
+        "Failed",
+        'Error: secret "db" not found',
+        involved_name=inp.pod.name,
+        field_path="spec.containers{api}",
+        last_seen=NOW - timedelta(minutes=25),
+    )
+    assert diagnose(replace(inp, events=(*inp.events, stale))).cause == "app-error"
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "shown"),
+    [
+        (("pyhton", "app.py"), (), "pyhton app.py"),
+        (("sh", "-c"), ("python x.py && echo done",), "sh -c 'python x.py && echo done'"),
+        (("server",), ("--db-password=hunter2", "--port=80"), "server '--db-password=***' --port=80"),
+        (("run",), ("API_KEY=abc", "token=x"), "run 'API_KEY=***' 'token=***'"),
+        ((), (), ""),
+    ],
+)
+def test_command_words_hide_credentials(command: tuple[str, ...], args: tuple[str, ...], shown: str) -> None:
+    assert engine.command_words(ContainerSpec("c", "img", command=command, args=args)) == shown
+
+
+def test_a_dead_current_instance_has_its_log_without_previous() -> None:
+    # restartPolicy Never: the OOM-killed container is the current one, `--previous` would ask for
+    # the instance before it.
+    inp = load_case("oom-no-metrics")
+    status = inp.pod.container_statuses[0]
+    assert status.last_state is not None
+    dead = replace(status, state=status.last_state, last_state=None)
+    pod = replace(inp.pod, restart_policy="Never", container_statuses=(dead,))
+    diag = diagnose(replace(inp, pod=pod))
+    assert diag.cause == "oom-killed"
+    assert (
+        diag.evidence[0].source,
+        diag.evidence[0].quote,
+    ) == ("state.terminated", "exitCode: 137, reason: OOMKilled")
+    logs = [s for s in diag.next_steps if "kubectl logs" in s]
+    assert logs and all("--previous" not in s for s in logs)

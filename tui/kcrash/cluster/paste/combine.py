@@ -1,0 +1,452 @@
+"""Several pastes about the same pod -> one PastedPod: one Pod record, its events, its logs.
+
+- Pods match by name (and namespace where both pastes know it). A paste that names no pod (a
+  describe cut above `Name:`, a bare `status:` stanza, a log without its command line) goes to the
+  one pod the other pastes name, or to the one pod in trouble among several.
+- Where pastes disagree the fuller one wins: objects, then describe, then a `get pods` row.
+- The moment the pastes were taken (`as_of`) comes from their absolute times: describe's latest
+  container start plus the age of the latest `Started` event, at least the latest time shown.
+  Ages ("3m", "7 (2m ago)") become times from it; `now` stands in for pastes with no time at all.
+- A log of unknown instance goes to `previous_log` unless the container is running now: while a
+  container waits in CrashLoopBackOff, plain `kubectl logs` shows the instance that crashed.
+- `missing` names each fact a cause may need that no paste holds, with the command that gets it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from kcrash.cluster.parse import ParsedObjects
+from kcrash.cluster.paste.model import LogFacts, Missing, PastedEvent, PastedPod, PasteFacts, PodFacts
+from kcrash.cluster.paste.text import ago
+from kcrash.core.records import (
+    ContainerState,
+    ContainerStatus,
+    Deployment,
+    Event,
+    MemorySample,
+    Pod,
+    Revision,
+)
+from kcrash.core.status import primary_container
+
+_T = TypeVar("_T")
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_IMAGE_IN_MESSAGE = re.compile(r'image "(?P<image>[^"]+)"')
+# `kubectl logs` says "is waiting to start: <this>" for a container that never ran.
+_WAITING_TEXT = {
+    "trying and failing to pull image": "ImagePullBackOff",
+    "image can't be pulled": "ErrImagePull",
+}
+
+
+@dataclass(slots=True)
+class _Group:
+    """Everything known about one pod while the pastes are put together."""
+
+    name: str
+    namespace: str = ""
+    facts: list[tuple[PodFacts, PasteFacts]] = field(default_factory=list)
+    events: list[tuple[PastedEvent, PasteFacts]] = field(default_factory=list)
+    logs: list[LogFacts] = field(default_factory=list)
+    pastes: list[str] = field(default_factory=list)
+
+    def matches(self, name: str, namespace: str) -> bool:
+        return self.name == name and (not namespace or not self.namespace or namespace == self.namespace)
+
+    def saw(self, paste: PasteFacts) -> None:
+        if paste.name not in self.pastes:
+            self.pastes.append(paste.name)
+
+
+class _Groups:
+    def __init__(self) -> None:
+        self.groups: list[_Group] = []
+
+    def get(self, name: str, namespace: str) -> _Group:
+        for group in self.groups:
+            if group.matches(name, namespace):
+                group.namespace = group.namespace or namespace
+                return group
+        group = _Group(name=name, namespace=namespace)
+        self.groups.append(group)
+        return group
+
+    def named(self) -> list[_Group]:
+        return [group for group in self.groups if group.name]
+
+
+def estimate_as_of(facts: PodFacts) -> datetime | None:
+    """When a describe was taken, from its absolute times and the ages of its events.
+
+    The latest container start plus the age of the latest `Started` event; failing that (nothing
+    ever started) the pod's start plus the age of its `Scheduled` event; never earlier than the
+    latest time the paste shows.
+    """
+    pod = facts.pod
+    starts: list[datetime] = []
+    latest: list[datetime] = [t for t in (pod.start_time,) if t is not None]
+    for status in (*pod.container_statuses, *pod.init_container_statuses):
+        for state in (status.state, status.last_state):
+            if state is None:
+                continue
+            starts += [t for t in (state.started_at,) if t is not None]
+            latest += [t for t in (state.started_at, state.finished_at) if t is not None]
+    lower = max(latest) if latest else None
+    calibrated = _plus_age(max(starts) if starts else None, _youngest(facts, "Started"))
+    if calibrated is None:
+        calibrated = _plus_age(pod.start_time, _youngest(facts, "Scheduled"))
+    if calibrated is None or (lower is not None and lower > calibrated):
+        return lower
+    return calibrated
+
+
+def _youngest(facts: PodFacts, reason: str) -> int | None:
+    ages = [e.last_age for e in facts.events if e.event.reason == reason and e.last_age is not None]
+    return min(ages) if ages else None
+
+
+def _plus_age(moment: datetime | None, age: int | None) -> datetime | None:
+    return moment + timedelta(seconds=age) if moment is not None and age is not None else None
+
+
+# --- grouping -----------------------------------------------------------------------------------
+
+
+def _group(pastes: Sequence[PasteFacts]) -> list[_Group]:
+    groups = _Groups()
+    unnamed: list[tuple[PodFacts, PasteFacts]] = []
+    for paste in pastes:
+        for facts in paste.pods:
+            if not facts.pod.name:
+                unnamed.append((facts, paste))
+                continue
+            group = groups.get(facts.pod.name, facts.pod.namespace)
+            group.facts.append((facts, paste))
+            group.saw(paste)
+        for pasted in paste.events:
+            event = pasted.event
+            if event.involved_kind == "Pod" and event.involved_name:
+                group = groups.get(event.involved_name, event.namespace)
+                group.events.append((pasted, paste))
+                group.saw(paste)
+    for facts, paste in unnamed:
+        group = _home(groups, "", facts.pod.namespace)
+        group.facts.append((facts, paste))
+        group.saw(paste)
+    for paste in pastes:
+        for log in paste.logs:
+            group = _home(groups, log.pod, log.namespace)
+            group.logs.append(log)
+            group.saw(paste)
+    return groups.groups
+
+
+def _home(groups: _Groups, name: str, namespace: str) -> _Group:
+    """The group for a pod named `name`, or for an unnamed fact the one pod it can only be about."""
+    if name:
+        return groups.get(name, namespace)
+    named = groups.named()
+    if len(named) == 1:
+        return named[0]
+    troubled = [g for g in named if _in_trouble(g)]
+    if len(troubled) == 1:
+        return troubled[0]
+    return groups.get("", namespace)
+
+
+def _in_trouble(group: _Group) -> bool:
+    for facts, _ in group.facts:
+        for status in (*facts.pod.container_statuses, *facts.pod.init_container_statuses):
+            if status.restart_count or status.state.kind in ("waiting", "terminated"):
+                return True
+    return any(pasted.event.type == "Warning" for pasted, _ in group.events)
+
+
+# --- merging ------------------------------------------------------------------------------------
+
+
+def _first(values: Iterable[_T], default: _T) -> _T:
+    """The first value that is set (non-empty), in rank order."""
+    return next((value for value in values if value), default)
+
+
+def _merge_pod(group: _Group, pods: list[Pod]) -> Pod:
+    base = pods[0] if pods else Pod(namespace=group.namespace, name=group.name)
+    containers = _first((p.containers for p in pods), ())
+    inits = _first((p.init_containers for p in pods), ())
+    return replace(
+        base,
+        namespace=group.namespace or base.namespace,
+        name=group.name or base.name,
+        uid=_first((p.uid for p in pods), ""),
+        created_at=_first((p.created_at for p in pods), None),
+        labels=_first((p.labels for p in pods), ()),
+        owners=_first((p.owners for p in pods), ()),
+        phase=_first((p.phase for p in pods), ""),
+        reason=_first((p.reason for p in pods), ""),
+        message=_first((p.message for p in pods), ""),
+        node_name=_first((p.node_name for p in pods), ""),
+        pod_ip=_first((p.pod_ip for p in pods), ""),
+        start_time=_first((p.start_time for p in pods), None),
+        conditions=_first((p.conditions for p in pods), ()),
+        containers=containers,
+        init_containers=inits,
+        container_statuses=_statuses([p.container_statuses for p in pods]),
+        init_container_statuses=_statuses([p.init_container_statuses for p in pods]),
+        default_container=_first((p.default_container for p in pods), ""),
+    )
+
+
+def _statuses(candidates: list[tuple[ContainerStatus, ...]]) -> tuple[ContainerStatus, ...]:
+    """The best-ranked statuses that name their containers, else a `get pods` summary."""
+    named = next((s for s in candidates if s and all(status.name for status in s)), None)
+    return named if named is not None else next((s for s in candidates if s), ())
+
+
+def _name_summary(pod: Pod, group: _Group, events: list[PastedEvent]) -> Pod:
+    """Give a `get pods` summary the name of the pod's container, when only one name is known."""
+    init = bool(pod.init_container_statuses)
+    statuses = pod.init_container_statuses if init else pod.container_statuses
+    if len(statuses) != 1 or statuses[0].name:
+        return pod
+    specs = pod.init_containers if init else pod.containers
+    names = {spec.name for spec in specs}
+    if not names:
+        names = {log.container for log in group.logs if log.container}
+        names |= {e.event.container for e in events if e.event.container}
+    if len(names) != 1:
+        return pod
+    renamed = (replace(statuses[0], name=names.pop()),)
+    return replace(pod, init_container_statuses=renamed) if init else replace(pod, container_statuses=renamed)
+
+
+def _merge_sources(ranked: list[PodFacts], pod: Pod) -> dict[str, str]:
+    sources: dict[str, str] = {}
+    only = [s.name for s in (*pod.container_statuses, *pod.init_container_statuses)]
+    for facts in reversed(ranked):  # the best paste last, so its lines win
+        for key, line in facts.sources.items():
+            if key.startswith("/") and len(only) == 1 and only[0]:
+                key = only[0] + key
+            sources[key] = line
+    return sources
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def _resolve(pasted: PastedEvent, anchor: datetime | None, pod: Pod) -> PastedEvent:
+    event = pasted.event
+    if event.last_seen is None and event.first_seen is None:
+        event = replace(
+            event, last_seen=ago(anchor, pasted.last_age), first_seen=ago(anchor, pasted.first_age)
+        )
+    if not event.field_path:
+        image = _IMAGE_IN_MESSAGE.search(event.message)
+        spec = next(
+            (s for s in (*pod.containers, *pod.init_containers) if image and s.image == image.group("image")),
+            None,
+        )
+        if spec is not None:
+            kind = "initContainers" if spec.init else "containers"
+            event = replace(event, field_path=f"spec.{kind}{{{spec.name}}}")
+    return replace(
+        pasted,
+        event=replace(
+            event, namespace=event.namespace or pod.namespace, involved_name=event.involved_name or pod.name
+        ),
+    )
+
+
+def _same(a: Event, b: Event) -> bool:
+    """One event seen in two pastes: describe names no container where `get events` does."""
+    return (
+        (a.type, a.reason) == (b.type, b.reason)
+        and a.message.split() == b.message.split()
+        and (a.container == b.container or not a.container or not b.container)
+    )
+
+
+def _events(
+    group: _Group, pod: Pod, ranked: list[tuple[PodFacts, PasteFacts]], as_of: datetime | None
+) -> list[PastedEvent]:
+    """Describe's events and event-table rows; one event in two pastes once, with the larger count."""
+    kept: list[PastedEvent] = []
+    every = [(e, paste) for facts, paste in ranked for e in facts.events] + group.events
+    for pasted, paste in every:
+        resolved = _resolve(pasted, paste.as_of or as_of, pod)
+        index = next((i for i, k in enumerate(kept) if _same(k.event, resolved.event)), None)
+        if index is None:
+            kept.append(resolved)
+            continue
+        old = kept[index]
+        best = resolved if resolved.event.count > old.event.count else old
+        field_path = old.event.field_path or resolved.event.field_path
+        kept[index] = replace(best, event=replace(best.event, field_path=field_path))
+    return sorted(kept, key=lambda e: e.event.last_seen or _EARLIEST)
+
+
+# --- logs ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Logs:
+    previous: str | None = None
+    current: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    gone: bool = False
+    no_previous: bool = False  # kubectl: "previous terminated container ... not found"
+    other_container: str = ""
+
+
+def _logs(logs: list[LogFacts], pod: Pod, container: str) -> _Logs:
+    result = _Logs()
+    status = pod.status_for(container)
+    running = status is not None and status.state.kind == "running"
+    for log in logs:
+        if log.container and container and log.container != container:
+            result.other_container = log.container
+            continue
+        which = log.which if log.which != "unknown" else ("current" if running else "previous")
+        quote = "\n".join(log.kubectl_lines)
+        if log.no_previous:
+            result.no_previous = True
+            result.sources["previous log"] = quote
+        elif log.unavailable:
+            result.gone = True
+            result.sources[f"{which} log"] = quote
+        elif which == "previous" and log.text:
+            result.previous = log.text
+        elif which == "current" and log.text:
+            result.current = log.text
+        if log.waiting_reason and quote:
+            result.sources[f"{container}/state.waiting.reason"] = quote
+    return result
+
+
+def _waiting_from_log(pod: Pod, logs: list[LogFacts]) -> Pod:
+    """`is waiting to start: <reason>` gives a state to a container no other paste shows."""
+    for log in logs:
+        if not log.waiting_reason or not log.container or pod.status_for(log.container) is not None:
+            continue
+        reason = _WAITING_TEXT.get(log.waiting_reason, log.waiting_reason)
+        if " " in reason:
+            continue
+        waiting = ContainerStatus(name=log.container, state=ContainerState("waiting", reason=reason))
+        pod = replace(pod, container_statuses=(*pod.container_statuses, waiting))
+    return pod
+
+
+# --- missing ------------------------------------------------------------------------------------
+
+
+def _crashed(status: ContainerStatus) -> bool:
+    return status.restart_count > 0 or status.state.reason == "CrashLoopBackOff"
+
+
+def _missing(
+    pod: Pod, container: str, shows: set[str], events: list[PastedEvent], logs: _Logs, cut_off: str
+) -> tuple[Missing, ...]:
+    name = pod.name or "<pod>"
+    ns = f" -n {pod.namespace}" if pod.namespace else ""
+    describe = f"kubectl describe pod {name}{ns}"
+    status = pod.status_for(container)
+    found: list[Missing] = []
+    if not pod.name:
+        found.append(Missing("pod name", f"kubectl get pods{ns}"))
+    if status is None:
+        found.append(Missing("no container state (exit code, reason)", describe))
+    elif _crashed(status) and status.last_state is None and status.state.kind != "terminated":
+        found.append(Missing("no last state (exit code and reason of the last crash)", describe))
+    if not container and (pod.container_statuses or pod.init_container_statuses):
+        found.append(Missing("container name", describe))
+    if "spec" not in shows:
+        found.append(
+            Missing("no pod spec (probes, limits, env references)", f"kubectl get pod {name}{ns} -o yaml")
+        )
+    if "events" not in shows and not events:
+        what = f"no events (the describe paste stops in {cut_off})" if cut_off else "no events"
+        found.append(Missing(what, f"kubectl get events{ns} --field-selector involvedObject.name={name}"))
+    restarted = status is None or _crashed(status) or status.state.kind == "terminated"
+    flag = f" -c {container}" if container else ""
+    if logs.previous is None and restarted:
+        if logs.gone or logs.no_previous:
+            # kubectl found no previous container although this one restarted: it was removed.
+            found.append(Missing("no previous log (the node no longer has the previous container)", ""))
+        else:
+            what = (
+                f"no previous log of {container} (the pasted log is of {logs.other_container})"
+                if (logs.other_container)
+                else "no previous log"
+            )
+            found.append(Missing(what, f"kubectl logs {name}{ns}{flag} --previous"))
+    return tuple(found)
+
+
+# --- the whole ----------------------------------------------------------------------------------
+
+
+def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
+    ranked = sorted(group.facts, key=lambda pair: -pair[0].rank)
+    facts = [f for f, _ in ranked]
+    pod = _merge_pod(group, [f.pod for f in facts])
+    times = [paste.as_of for _, paste in ranked if paste.as_of is not None]
+    as_of = max(times) if times else now
+    events = _events(group, pod, ranked, as_of)
+    pod = _waiting_from_log(_name_summary(pod, group, events), group.logs)
+    container = primary_container(pod) or next((log.container for log in group.logs if log.container), "")
+    logs = _logs(group.logs, pod, container)
+    shows = {part for f in facts for part in f.shows}
+    cut_off = next((f.cut_off for f in facts if f.rank == 2 and f.cut_off), "")
+    sources = _merge_sources(facts, pod)
+    sources.update(logs.sources)
+    prefix = f"{container}/"
+    sources.update(
+        {key.removeprefix(prefix): line for key, line in list(sources.items()) if key.startswith(prefix)}
+    )
+    for index, pasted in enumerate(events):
+        if pasted.line:
+            sources[f"events[{index}]"] = pasted.line
+    objects = next((paste.objects for _, paste in ranked if paste.objects is not None), None)
+    deployment, revisions, memory = _rollout(objects, pod)
+    return PastedPod(
+        pod=pod,
+        container=container,
+        events=tuple(e.event for e in events),
+        previous_log=logs.previous,
+        current_log=logs.current,
+        sources=sources,
+        missing=_missing(pod, container, shows, events, logs, cut_off),
+        as_of=as_of,
+        pastes=tuple(group.pastes),
+        deployment=deployment,
+        revisions=revisions,
+        memory=memory,
+    )
+
+
+def _rollout(
+    objects: ParsedObjects | None, pod: Pod
+) -> tuple[Deployment | None, tuple[Revision, ...], tuple[MemorySample, ...]]:
+    """The pod's Deployment, its revisions and memory samples, when an objects paste held them."""
+    if objects is None:
+        return None, (), ()
+    memory = objects.metrics_for(pod.namespace, pod.name)
+    owner = pod.controller
+    names = {
+        dep for ns, dep, rs in objects.revision_owners if owner and rs == owner.name and ns == pod.namespace
+    }
+    deployment = next(
+        (d for d in objects.deployments if d.name in names and d.namespace == pod.namespace), None
+    )
+    revisions = objects.revisions_of(deployment) if deployment else ()
+    return deployment, revisions, memory
+
+
+def combine(pastes: Sequence[PasteFacts], *, now: datetime | None = None) -> list[PastedPod]:
+    """One PastedPod per pod the pastes speak of, in the order they first appear."""
+    return [_pasted_pod(group, now) for group in _group(pastes) if group.facts or group.events or group.logs]

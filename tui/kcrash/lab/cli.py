@@ -1,0 +1,181 @@
+"""`kcrash lab`: serve the simulated cluster until Ctrl-C.
+
+kcrash lab [--port PORT] [--kubeconfig PATH] [--speed FACTOR] [--extra-pods N] [--seed N]
+           [--scenarios FILE]... [--load FILE]... [--latency-ms MS] [--error-rate R]
+           [--error-status 500|429|503] [--deny VERB:RESOURCE]... [--namespace NS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import NoReturn
+
+from kcrash.lab.app import Lab
+from kcrash.lab.faults import ERROR_STATUSES, Faults
+
+PROG = "kcrash lab"
+
+
+class UsageError(Exception):
+    """A bad flag or value; reported on one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0: {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text}")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text}")
+    return value
+
+
+def _existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
+
+def _deny_rule(text: str) -> tuple[str, str]:
+    try:
+        return Faults.parse_deny(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Serve a simulated Kubernetes cluster for kcrash and kubectl.")
+    parser.add_argument("--port", type=_port, default=0, help="TCP port on 127.0.0.1 (default: any free one)")
+    parser.add_argument("--kubeconfig", type=Path, help="where to write the kubeconfig")
+    parser.add_argument("--namespace", default="crashlab", help="default namespace in the kubeconfig")
+    parser.add_argument(
+        "--speed", type=_positive_float, default=1.0, help="simulated seconds per real second"
+    )
+    parser.add_argument("--extra-pods", type=_non_negative_int, default=0, help="healthy filler pods to add")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the simulation")
+    parser.add_argument(
+        "--scenarios",
+        type=_existing_file,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="extra scenario file (repeatable)",
+    )
+    parser.add_argument(
+        "--load",
+        type=_existing_file,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="YAML/JSON objects to serve as they are (repeatable)",
+    )
+    parser.add_argument("--no-builtin", action="store_true", help="skip the built-in scenarios")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every request")
+    parser.add_argument("--error-rate", type=_rate, default=0.0, help="fraction of requests that fail")
+    parser.add_argument(
+        "--error-status",
+        type=int,
+        choices=ERROR_STATUSES,
+        default=500,
+        help="status of injected failures (429 adds Retry-After)",
+    )
+    parser.add_argument(
+        "--deny",
+        type=_deny_rule,
+        action="append",
+        default=[],
+        metavar="VERB:RESOURCE",
+        help="refuse a verb on a resource, e.g. delete:pods (repeatable)",
+    )
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    try:
+        options = build_parser().parse_args(argv)
+        if options.latency_ms < 0:
+            raise UsageError("argument --latency-ms: must not be negative")
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    lab = Lab(
+        port=options.port,
+        speed=options.speed,
+        seed=options.seed,
+        extra_pods=options.extra_pods,
+        scenario_files=options.scenarios,
+        load_files=options.load,
+        builtin_scenarios=not options.no_builtin,
+    )
+    lab.faults.set_latency(options.latency_ms)
+    lab.faults.set_error_rate(options.error_rate, options.error_status)
+    for verb, resource in options.deny:
+        lab.faults.deny(verb, resource)
+    try:
+        asyncio.run(_serve(lab, options.kubeconfig, options.namespace))
+    except OSError as exc:
+        print(
+            f"{PROG}: error: cannot serve on 127.0.0.1:{options.port}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _serve(lab: Lab, kubeconfig: Path | None, namespace: str) -> None:
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if task is not None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, task.cancel)
+    written: list[Path] = []
+
+    def announce(running: Lab) -> None:
+        path = kubeconfig or Path(tempfile.gettempdir()) / f"kcrash-lab-{running.port}.kubeconfig"
+        running.write_kubeconfig(path, namespace)
+        if kubeconfig is None:
+            written.append(path)
+        print(f"kcrash lab serving {running.url} — export KUBECONFIG={path}; kubectl get pods", flush=True)
+
+    try:
+        await lab.serve(announce)
+    except asyncio.CancelledError:
+        pass
+    finally:
+        for path in written:  # a default kubeconfig is useless once the lab is gone
+            with contextlib.suppress(OSError):
+                path.unlink()

@@ -1,0 +1,373 @@
+"""The full log view of one container: current or previous instance, follow, search.
+
+| Key | Action |
+| :- | :- |
+| p | Toggle previous / current instance |
+| f | Follow new lines (current instance) on / off |
+| / | Search; enter jumps to the first match |
+| n / N | Next / previous match |
+| home, g / end, G | Top / bottom |
+| escape | Close search, or back |
+
+The buffer is bounded (MAX_LINES); following appends and never reloads. Lines are cleaned and
+written as text, so nothing a container prints can steer the terminal or the app.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, RichLog, Static
+from textual.worker import get_current_worker
+
+from kcrash.cluster.logs import LogResult
+from kcrash.core.records import Pod
+from kcrash.core.sanitize import clean_line
+from kcrash.ui.sections import TROUBLE, dying_words
+
+MAX_LINES = 5000
+TAIL_LINES = 1000
+
+
+class LogView(RichLog):
+    """A RichLog whose highlight colours come from the theme."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"log-view--dying", "log-view--match", "log-view--trouble"}
+
+    DEFAULT_CSS = """
+    LogView {
+        background: $surface;
+        & > .log-view--dying { color: $error; text-style: bold; }
+        & > .log-view--match { background: $accent 40%; text-style: bold; }
+        & > .log-view--trouble { color: $warning; }
+    }
+    """
+
+
+class LogLoaded(Message):
+    def __init__(self, generation: int, result: LogResult) -> None:
+        super().__init__()
+        self.generation = generation
+        self.result = result
+
+
+class LogLinesArrived(Message):
+    """Followed lines are waiting in the screen's inbox; consecutive messages collapse."""
+
+    def __init__(self, generation: int) -> None:
+        super().__init__()
+        self.generation = generation
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LogLinesArrived) and message.generation == self.generation
+
+
+class LogScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("p", "toggle_previous", "Prev/current"),
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("slash", "search", "Search"),
+        Binding("n", "next_match", "Next", show=False),
+        Binding("N", "previous_match", "Prev match", show=False),
+        Binding("home,g", "top", "Top", show=False),
+        Binding("end,G", "bottom", "Bottom", show=False),
+    ]
+
+    def __init__(self, key: tuple[str, str], container: str, previous: bool = True) -> None:
+        super().__init__(id="log-screen")
+        self.key = key
+        self.container = container
+        self.previous = previous
+        self.following = False
+        self.query_text = ""
+        self.lines: deque[str] = deque(maxlen=MAX_LINES)
+        self.matches: list[int] = []
+        self.match_index = -1
+        self._generation = 0
+        self._inbox: list[str] = []
+        self._inbox_lock = threading.Lock()
+        self._follower: Iterator[str] | None = None
+        self._status = "loading…"
+        self._starts: list[int] = []
+        """Visual line where each log line starts (lines wrap)."""
+        self._visual_lines = 0
+        self._rendered_width = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="log-title")
+        yield LogView(max_lines=MAX_LINES, wrap=False, highlight=False, markup=False, id="log")
+        yield Input(
+            placeholder="search (enter: first match, n/N: next/previous)", id="log-search", compact=True
+        )
+        yield Footer(compact=True)
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one("#log", LogView)
+
+    def on_mount(self) -> None:
+        self.query_one("#log-search", Input).display = False
+        self.view.focus()
+        self._reload()
+
+    @property
+    def pod(self) -> Pod | None:
+        from kcrash.ui.app import KcrashApp
+
+        app = cast(KcrashApp, self.app)
+        return app.store.get(self.key)
+
+    # ---- title -----------------------------------------------------------------------------
+
+    def _draw_title(self) -> None:
+        which = "previous" if self.previous else "current"
+        sep = (" · ", "$text-muted")
+        parts: list[str | tuple[str, str]] = [
+            (which, "bold $accent" if self.previous else "bold $success"),
+        ]
+        if self.following:
+            parts += [sep, ("following", "bold $success")]
+        if self.query_text:
+            found = f"{self.match_index + 1}/{len(self.matches)}" if self.matches else "no match"
+            parts += [sep, ("/" + self.query_text + " ", "$accent"), (found, "bold")]
+        if self._status:
+            parts += [sep, (self._status, "$text-muted")]
+        parts += [sep, (clean_line(self.container), "bold"), sep, ("pod/" + clean_line(self.key[1]), "")]
+        self.query_one("#log-title", Static).update(Content.assemble(*parts))
+
+    # ---- loading ---------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        self._stop_follow()
+        self._generation += 1
+        self.lines.clear()
+        self.view.clear()
+        self._starts = []
+        self._visual_lines = 0
+        self._status = "loading…"
+        self._draw_title()
+        pod = self.pod
+        if pod is None:
+            self._status = "the pod is gone"
+            self._draw_title()
+            return
+        self._load(self._generation, pod, self.container, self.previous)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="log-load")
+    def _load(self, generation: int, pod: Pod, container: str, previous: bool) -> None:
+        from kcrash.ui.app import KcrashApp
+
+        app = cast(KcrashApp, self.app)
+        result = app.source.read_log(pod, container, previous=previous, tail_lines=TAIL_LINES)
+        self.post_message(LogLoaded(generation, result))
+
+    def on_log_loaded(self, message: LogLoaded) -> None:
+        if message.generation != self._generation:
+            return
+        result = message.result
+        if result.error:
+            self._status = ""
+            self.view.write(Text(clean_line(result.error), style="italic", end=""))
+            self._draw_title()
+            return
+        text = result.text
+        if text.endswith("\n"):
+            text = text[:-1]
+        lines = [clean_line(line) for line in text.split("\n")] if text else []
+        self.lines.extend(lines)
+        self._status = f"{len(self.lines)} lines" + (
+            " (cut to fit the size limit)" if result.truncated else ""
+        )
+        self._render_all()
+        if self.following:
+            self._start_follow()
+
+    def _render_all(self, keep_position: bool = False) -> None:
+        view = self.view
+        top = view.scroll_y
+        view.clear()
+        self._starts = []
+        self._visual_lines = 0
+        self._rendered_width = self._wrap_width
+        lines = list(self.lines)
+        dying = dying_words(lines) if self.previous else set()
+        for index, line in enumerate(lines):
+            self._write(line, index in dying, scroll_end=False)
+        self._recompute_matches()
+        if keep_position:
+            view.scroll_to(y=top, animate=False, immediate=True)
+        else:
+            view.scroll_end(animate=False, immediate=True)
+        self._draw_title()
+
+    def _write(self, line: str, dying: bool, scroll_end: bool) -> None:
+        """Write one log line, wrapped to the view's width here so matches can be jumped to."""
+        self._starts.append(self._visual_lines)
+        for piece in self._styled(line, dying).wrap(self.app.console, self._wrap_width, overflow="fold"):
+            piece.end = ""
+            self.view.write(piece, scroll_end=scroll_end)
+            self._visual_lines += 1
+
+    @property
+    def _wrap_width(self) -> int:
+        return max(20, self.view.scrollable_content_region.width - 1)
+
+    def _styled(self, line: str, dying: bool) -> Text:
+        text = Text(line, end="")
+        view = self.view
+        if dying:
+            text.stylize(view.get_component_rich_style("log-view--dying"))
+        elif TROUBLE.search(line):
+            text.stylize(view.get_component_rich_style("log-view--trouble"))
+        if self.query_text:
+            match_style = view.get_component_rich_style("log-view--match")
+            text.highlight_words([self.query_text], match_style, case_sensitive=False)
+        return text
+
+    def on_resize(self) -> None:
+        if self.lines and self._rendered_width != self._wrap_width:
+            self._render_all(keep_position=True)
+
+    # ---- follow ----------------------------------------------------------------------------
+
+    def action_toggle_follow(self) -> None:
+        if self.following:
+            self.following = False
+            self._stop_follow()
+            self._draw_title()
+            return
+        self.following = True
+        if self.previous:
+            self.previous = False
+            self._reload()  # follow reads the current instance; the load starts following
+        else:
+            self._start_follow()
+            self._draw_title()
+
+    def _start_follow(self) -> None:
+        pod = self.pod
+        if pod is not None:
+            self._follow(self._generation, pod, self.container)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="log-follow")
+    def _follow(self, generation: int, pod: Pod, container: str) -> None:
+        from kcrash.ui.app import KcrashApp
+
+        app = cast(KcrashApp, self.app)
+        follower = app.source.follow_log(pod, container)
+        self._follower = follower
+        worker = get_current_worker()
+        try:
+            for chunk in follower:
+                if worker.is_cancelled or generation != self._generation or not self.following:
+                    return
+                with self._inbox_lock:
+                    first = not self._inbox
+                    self._inbox.extend(chunk.rstrip("\n").split("\n"))
+                if first:
+                    self.post_message(LogLinesArrived(generation))
+        finally:
+            close = getattr(follower, "close", None)
+            if close is not None:
+                close()
+
+    def on_log_lines_arrived(self, message: LogLinesArrived) -> None:
+        with self._inbox_lock:
+            new, self._inbox = self._inbox, []
+        if message.generation != self._generation:
+            return
+        at_bottom = self.view.scroll_y >= self.view.max_scroll_y - 1
+        start = len(self.lines)
+        if len(self.lines) + len(new) > MAX_LINES:
+            # The bounded buffer drops its oldest lines: redraw so positions stay true.
+            self.lines.extend(clean_line(raw) for raw in new)
+            self._render_all(keep_position=not at_bottom)
+            return
+        for raw in new:
+            line = clean_line(raw)
+            self.lines.append(line)
+            self._write(line, False, scroll_end=at_bottom)
+        if self.query_text:
+            self._recompute_matches()
+        self._status = f"{min(start + len(new), MAX_LINES)} lines"
+        self._draw_title()
+
+    def _stop_follow(self) -> None:
+        follower, self._follower = self._follower, None
+        close = getattr(follower, "close", None)
+        if close is not None:
+            close()
+
+    def on_unmount(self) -> None:
+        self.following = False
+        self._stop_follow()
+
+    # ---- previous / current ----------------------------------------------------------------
+
+    def action_toggle_previous(self) -> None:
+        self.previous = not self.previous
+        if self.previous:
+            self.following = False
+        self._reload()
+
+    # ---- search ----------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#log-search", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#log-search")
+    def _search(self, event: Input.Submitted) -> None:
+        self.query_text = event.value.strip()
+        event.input.display = bool(self.query_text)
+        self.view.focus()
+        self._render_all()
+        self.match_index = -1
+        self.action_next_match()
+
+    def _recompute_matches(self) -> None:
+        needle = self.query_text.lower()
+        self.matches = [i for i, line in enumerate(self.lines) if needle and needle in line.lower()]
+        self.match_index = min(self.match_index, len(self.matches) - 1)
+
+    def _jump(self) -> None:
+        if self.matches:
+            start = self._starts[self.matches[self.match_index]]
+            self.view.scroll_to(y=max(0, start - self.view.size.height // 3), animate=False)
+        self._draw_title()
+
+    def action_next_match(self) -> None:
+        if self.matches:
+            self.match_index = (self.match_index + 1) % len(self.matches)
+        self._jump()
+
+    def action_previous_match(self) -> None:
+        if self.matches:
+            self.match_index = (self.match_index - 1) % len(self.matches)
+        self._jump()
+
+    def action_top(self) -> None:
+        self.view.scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self.view.scroll_end(animate=False)
+
+    def action_back(self) -> None:
+        box = self.query_one("#log-search", Input)
+        if box.has_focus:
+            box.display = bool(self.query_text)
+            self.view.focus()
+            return
+        self.dismiss()

@@ -1,0 +1,162 @@
+"""`python -m kcrash.ui.screenshots DIR`: SVG screenshots of the real console on the lab.
+
+Starts the lab in-process, lets its scenarios play until every crash loop has shown itself, then
+drives the app with Pilot and saves: the pods list, the drill-down of each cause, the log view,
+the undo dialog, and the pods list in every theme.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from kcrash.cluster.config import connect
+from kcrash.cluster.source import ClusterSource
+from kcrash.core.status import pod_status
+from kcrash.ui.app import KcrashApp, make_app
+from kcrash.ui.demo import DEMO_CONTEXT, DEMO_NAMESPACE, Demo, start_demo
+from kcrash.ui.screens.pods import PodsScreen
+
+SIZE = (140, 42)
+WARM_UP_SECONDS = 60.0
+LAB_SPEED = 6.0
+
+CAUSES = (
+    "oom-leak",
+    "crash-missing-env",
+    "slow-start-liveness",
+    "exit-zero",
+    "bad-command",
+    "db-unreachable",
+    "bad-image-tag",
+    "missing-secret",
+    "missing-configmap",
+    "bad-rollout",
+)
+
+Step = Callable[[Pilot[int]], Awaitable[None]]
+
+
+def _pods_screen(app: KcrashApp) -> PodsScreen:
+    for screen in app.screen_stack:
+        if isinstance(screen, PodsScreen):
+            return screen
+    raise RuntimeError("the pods screen is not open")
+
+
+async def _wait_for(pilot: Pilot[int], ready: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the console did not reach the expected state")
+        await pilot.pause(0.2)
+
+
+async def _filter_to(pilot: Pilot[int], text: str) -> None:
+    await pilot.press("slash", *text, "enter")
+    await pilot.pause(0.3)
+
+
+async def _open(pilot: Pilot[int], text: str) -> None:
+    await _filter_to(pilot, text)
+    await pilot.press("enter")
+    await pilot.pause(3.0)  # diagnosis, events, logs and history arrive
+
+
+def _shot(app: KcrashApp, directory: Path, name: str) -> None:
+    app.save_screenshot(filename=f"{name}.svg", path=str(directory))
+    sys.stdout.write(f"wrote {directory / name}.svg\n")
+
+
+async def _session(
+    demo: Demo, directory: Path, theme: str, steps: Callable[[Pilot[int], KcrashApp], Awaitable[None]]
+) -> None:
+    conn = connect(demo.kubeconfig, DEMO_CONTEXT, DEMO_NAMESPACE, False)
+    source = ClusterSource(conn, namespace=conn.namespace, metrics_interval=2.0)
+    app = make_app(source, clock=demo.clock, theme=theme)
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_for(pilot, lambda: app.sync_state.live and len(app.store) > 0)
+        await pilot.pause(1.0)
+        await steps(pilot, app)
+    source.stop()
+
+
+async def _all(directory: Path) -> None:
+    demo = start_demo(speed=LAB_SPEED)
+    try:
+        _warm_up(demo)
+
+        async def pods(pilot: Pilot[int], app: KcrashApp) -> None:
+            _shot(app, directory, "pods")
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause(0.5)
+            _shot(app, directory, "pods-80x24")
+
+        await _session(demo, directory, "dark", pods)
+
+        for cause in CAUSES:
+
+            async def drill(pilot: Pilot[int], app: KcrashApp, cause: str = cause) -> None:
+                await pilot.resize_terminal(120, 42)
+                await _open(pilot, cause)
+                _shot(app, directory, f"drill-{cause}")
+
+            await _session(demo, directory, "dark", drill)
+
+        async def logs(pilot: Pilot[int], app: KcrashApp) -> None:
+            await _filter_to(pilot, "crash-missing-env")
+            await pilot.press("l")
+            await pilot.pause(2.0)
+            _shot(app, directory, "logs")
+
+        await _session(demo, directory, "dark", logs)
+
+        async def undo(pilot: Pilot[int], app: KcrashApp) -> None:
+            await _filter_to(pilot, "bad-rollout")
+            await pilot.press("u")
+            await pilot.pause(3.0)
+            _shot(app, directory, "undo")
+
+        await _session(demo, directory, "dark", undo)
+
+        for theme in ("light", "high-contrast"):
+
+            async def themed(pilot: Pilot[int], app: KcrashApp, theme: str = theme) -> None:
+                _shot(app, directory, f"pods-{theme}")
+                await _open(pilot, "oom-leak")
+                _shot(app, directory, f"drill-oom-leak-{theme}")
+
+            await _session(demo, directory, theme, themed)
+    finally:
+        demo.stop()
+
+
+def _warm_up(demo: Demo) -> None:
+    """Let the scenarios play until the crash loops have restarted a few times."""
+    conn = connect(demo.kubeconfig, DEMO_CONTEXT, DEMO_NAMESPACE, False)
+    source = ClusterSource(conn, namespace=conn.namespace)
+    deadline = time.monotonic() + WARM_UP_SECONDS
+    while time.monotonic() < deadline:
+        statuses = [pod_status(p) for p in source.list_pods()]
+        if statuses.count("CrashLoopBackOff") >= 5:
+            break
+        time.sleep(1.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kcrash.ui.screenshots")
+    parser.add_argument("directory", type=Path)
+    args = parser.parse_args(argv)
+    args.directory.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_all(args.directory))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
