@@ -10,6 +10,7 @@ import pytest
 
 from kcrash.cluster.actions import what_happens_next
 from kcrash.cluster.errors import KcrashError
+from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import OwnerRef, Pod
 
 
@@ -32,7 +33,7 @@ def test_what_happens_next(owners: tuple[OwnerRef, ...], expected: str) -> None:
     assert what_happens_next(Pod("ns", "p", owners=owners)) == expected
 
 
-def _healthy_pod(source: Any) -> Pod:
+def _healthy_pod(source: ClusterSource) -> Pod:
     pods = [
         p for p in source.list_pods() if p.name.startswith("healthy-web-") and p.deletion_timestamp is None
     ]
@@ -40,14 +41,16 @@ def _healthy_pod(source: Any) -> Pod:
     return pods[0]
 
 
-def test_delete_sends_one_delete_and_a_replacement_appears(lab: Any, source: Any) -> None:
+def test_delete_sends_one_delete_and_a_replacement_appears(lab: Any, source: ClusterSource) -> None:
     pod = _healthy_pod(source)
     before = {p.uid for p in source.list_pods() if p.name.startswith("healthy-web-")}
     lab.faults.clear_requests()
 
     result = source.delete_pod(pod)
 
-    assert result == f"pod/{pod.name} deleted; its ReplicaSet {pod.controller.name} will create a replacement"
+    owner = pod.controller
+    assert owner is not None
+    assert result == f"pod/{pod.name} deleted; its ReplicaSet {owner.name} will create a replacement"
     writes = [r for r in lab.faults.requests() if r.method != "GET"]
     assert [(r.method, r.path) for r in writes] == [
         ("DELETE", f"/api/v1/namespaces/crashlab/pods/{pod.name}")
@@ -66,7 +69,7 @@ def test_delete_sends_one_delete_and_a_replacement_appears(lab: Any, source: Any
     pytest.fail("no replacement pod appeared")
 
 
-def test_a_stale_uid_deletes_nothing(lab: Any, source: Any) -> None:
+def test_a_stale_uid_deletes_nothing(lab: Any, source: ClusterSource) -> None:
     pod = _healthy_pod(source)
     impostor = dataclasses.replace(pod, uid="00000000-0000-0000-0000-000000000000")
     lab.faults.clear_requests()
@@ -79,13 +82,13 @@ def test_a_stale_uid_deletes_nothing(lab: Any, source: Any) -> None:
     assert still.uid == pod.uid and still.deletion_timestamp is None
 
 
-def test_deleting_a_gone_pod_says_so(source: Any) -> None:
+def test_deleting_a_gone_pod_says_so(source: ClusterSource) -> None:
     ghost = Pod("crashlab", "no-such-pod", uid="u")
     with pytest.raises(KcrashError, match="already gone"):
         source.delete_pod(ghost)
 
 
-def test_delete_when_forbidden_is_one_line(lab: Any, source: Any) -> None:
+def test_delete_when_forbidden_is_one_line(lab: Any, source: ClusterSource) -> None:
     pod = _healthy_pod(source)
     lab.faults.deny("delete", "pods")
     try:

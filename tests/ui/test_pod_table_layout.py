@@ -29,30 +29,35 @@ def test_fit_text(text: str, width: int, how: str, expected: str) -> None:
 
 COLUMNS = [
     Column("name", "NAME", 30, min_width=20, priority=0, flex=True),
-    Column("status", "STATUS", 16, priority=1),
+    Column("status", "STATUS", 16, min_width=12, priority=1),
     Column("restarts", "RESTARTS", 13, priority=2),
-    Column("age", "AGE", 5, priority=9),
+    Column("age", "AGE", 5, priority=9, optional=True),
 ]
 
 
 @pytest.mark.parametrize(
-    ("width", "keys"),
+    ("width", "keys", "status_width"),
     [
-        (120, ["name", "status", "restarts", "age"]),
-        (60, ["name", "status", "restarts"]),
-        (45, ["name", "status"]),
-        (10, ["name"]),
+        (120, ["name", "status", "restarts", "age"], 16),
+        (70, ["name", "status", "restarts"], 16),  # AGE only fits once the rest is comfortable
+        (55, ["name", "status", "restarts"], 12),  # essentials squeeze before they are dropped
+        (40, ["name", "status"], 12),
+        (10, ["name"], None),
     ],
 )
-def test_layout_drops_lowest_priority_first(width: int, keys: list[str]) -> None:
+def test_layout_drops_and_squeezes_in_priority_order(
+    width: int, keys: list[str], status_width: int | None
+) -> None:
     placed = layout_columns(COLUMNS, width, flex_cap=40)
     assert [p.column.key for p in placed] == keys
     assert placed[0].width >= 20
+    widths = {p.column.key: p.width for p in placed}
+    assert widths.get("status") == status_width
 
 
 def test_flexible_column_takes_the_rest_up_to_its_cap() -> None:
     placed = layout_columns(COLUMNS, 200, flex_cap=35)
     assert placed[0].width == 35
-    placed = layout_columns(COLUMNS, 80, flex_cap=60)
-    total = sum(p.width + 2 for p in placed)
-    assert total <= 80
+    for width in (60, 80, 100):
+        placed = layout_columns(COLUMNS, width, flex_cap=60)
+        assert sum(p.width + 2 for p in placed) <= width

@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kcrash diagnose",
         description="Say why pods keep dying, with the evidence and what to do next.",
     )
-    parser.add_argument("pods", nargs="*", metavar="POD", help="pods to diagnose (default: every failing pod)")
+    parser.add_argument(
+        "pods", nargs="*", metavar="POD", help="pods to diagnose (default: every failing pod)"
+    )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument("-n", "--namespace", help="namespace (default: the context's)")
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")

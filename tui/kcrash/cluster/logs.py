@@ -133,11 +133,12 @@ class LogFollower:
         try:
             return bytes(self._response.read1(FOLLOW_CHUNK) or b"")
         except TRANSPORT_ERRORS:
-            if not self._closed.is_set():
-                log.debug("log follow stream ended with an error", exc_info=True)
+            log.debug("log follow stream ended with an error", exc_info=True)
             return b""
-        except ValueError:  # read on a response closed by another thread
-            return b""
+        except Exception:
+            if self._closed.is_set():
+                return b""  # closed under our feet by close() from another thread: the end
+            raise
 
     def close(self) -> None:
         if self._closed.is_set():

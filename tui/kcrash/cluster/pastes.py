@@ -4,6 +4,7 @@
     parse_paste(text, name=...) -> PasteFacts: what one paste says
     combine(facts, now=...)     -> [PastedPod]: several pastes about one pod put together
     inputs_from_pastes(pairs, now) -> [DiagnosisInput]: (name, text) pairs ready for diagnose()
+    quote_pasted(diagnosis, pasted_pod) -> Diagnosis: evidence quoting the pasted lines
 
 Parsing is pure: the caller reads the files. Forms read: `kubectl describe pod` (space- or
 tab-aligned, 1.10 to today, cut off anywhere, several pods), `kubectl get pods` (-o wide, -A),
@@ -24,8 +25,10 @@ from kcrash.cluster.paste.combine import combine, estimate_as_of
 from kcrash.cluster.paste.describe import parse_describe
 from kcrash.cluster.paste.detect import Part, detect, split
 from kcrash.cluster.paste.events import parse_event_table
+from kcrash.cluster.paste.evidence import quote_pasted
 from kcrash.cluster.paste.logs import parse_logs
 from kcrash.cluster.paste.model import (
+    AsOfBasis,
     LogFacts,
     Missing,
     PastedEvent,
@@ -51,8 +54,10 @@ __all__ = [
     "detect",
     "inputs_from_pastes",
     "parse_paste",
+    "quote_pasted",
 ]
 
+_UNKNOWN: AsOfBasis = "unknown"
 _LOG_NAMES = (".log", "log.", "logs", "previous", "stdout", "stderr")
 
 
@@ -105,6 +110,7 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
                 notes.append(f"part {number}: {error}")
                 continue
             pods += found
+            events += [PastedEvent(event=event) for event in objects.events]  # times already absolute
         elif kind == "describe":
             pods += _with_command(parse_describe(part.lines), part)
         elif kind == "get-pods":
@@ -117,7 +123,8 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
             logs.append(parse_logs(part.lines, command=part.command, name=name))
         else:
             notes.append(f"part {number}: not kubectl output kcrash reads ({len(part.lines)} lines)")
-    times = [t for t in (estimate_as_of(f) for f in pods if f.rank >= 2) if t is not None]
+    times = [(t, basis) for t, basis in (estimate_as_of(f) for f in pods if f.rank >= 2) if t is not None]
+    as_of, basis = max(times, key=lambda pair: pair[0]) if times else (None, _UNKNOWN)
     return PasteFacts(
         name=name,
         kind=next((k for k in kinds if k != "unknown"), "unknown"),
@@ -125,7 +132,8 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
         events=tuple(events),
         logs=tuple(logs),
         objects=objects,
-        as_of=max(times) if times else None,
+        as_of=as_of,
+        as_of_basis=basis,
         kinds=tuple(kinds),
         notes=tuple(notes),
     )

@@ -35,7 +35,7 @@ T = TypeVar("T")
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 DEFAULT_NODES = ("lab-node-1", "lab-node-2", "lab-node-3")
-START_TIMEOUT = 60.0
+START_TIMEOUT = 300.0
 
 
 class Lab:

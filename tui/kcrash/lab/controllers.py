@@ -58,12 +58,13 @@ def fnv32a(data: bytes) -> int:
 
 
 def without_hash(template: Obj) -> Obj:
-    """The template with the pod-template-hash label removed (what rollback compares)."""
-    out = copy.deepcopy(template)
-    labels = (out.get("metadata") or {}).get("labels")
-    if labels and HASH_LABEL in labels:
-        del labels[HASH_LABEL]
-    return out
+    """The template with the pod-template-hash label removed (what rollback compares); shares the rest."""
+    meta = template.get("metadata") or {}
+    labels = meta.get("labels")
+    if not labels or HASH_LABEL not in labels:
+        return template
+    trimmed = {k: v for k, v in labels.items() if k != HASH_LABEL}
+    return {**template, "metadata": {**meta, "labels": trimmed}}
 
 
 def canonical(obj: object) -> str:
@@ -75,8 +76,9 @@ def template_hash(template: Obj) -> str:
     return safe_encode(str(fnv32a(canonical(without_hash(template)).encode())))
 
 
-def templates_equal(a: Obj, b: Obj) -> bool:
-    return canonical(without_hash(a)) == canonical(without_hash(b))
+def template_key(template: Obj) -> str:
+    """What makes two pod templates the same for the Deployment controller and for rollback."""
+    return canonical(without_hash(template))
 
 
 def random_suffix(rng: random.Random, length: int = 5) -> str:
@@ -246,12 +248,13 @@ def pod_from_template(
 ) -> Obj:
     """A Pod as the API server stores it after admission (service account token volume, tolerations)."""
     meta_t = template.get("metadata") or {}
-    spec = copy.deepcopy(template["spec"])
+    # Shallow copies: nested parts stay shared with the template, and nobody edits stored objects.
+    spec = dict(template["spec"])
     volume = f"kube-api-access-{random_suffix(rng)}"
     mount = {"name": volume, "readOnly": True, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}
     for kind in ("initContainers", "containers"):
-        for container in spec.get(kind) or []:
-            container["volumeMounts"] = [*(container.get("volumeMounts") or []), dict(mount)]
+        if spec.get(kind):
+            spec[kind] = [{**c, "volumeMounts": [*(c.get("volumeMounts") or []), mount]} for c in spec[kind]]
     spec["volumes"] = [*(spec.get("volumes") or []), _token_volume(volume)]
     spec.setdefault("serviceAccountName", "default")
     spec["serviceAccount"] = spec["serviceAccountName"]
@@ -308,14 +311,12 @@ def _token_volume(name: str) -> Obj:
     }
 
 
-def _fresh(obj: Obj) -> Obj:
-    """A shallow copy safe to change at the top, in metadata, spec and status."""
+def _fresh(obj: Obj, spec: bool = False) -> Obj:
+    """A shallow copy safe to change at the top and in metadata (and in spec when asked)."""
     out = dict(obj)
     out["metadata"] = dict(obj["metadata"])
-    if "spec" in obj:
+    if spec:
         out["spec"] = dict(obj["spec"])
-    if "status" in obj:
-        out["status"] = dict(obj.get("status") or {})
     return out
 
 
@@ -335,8 +336,9 @@ class Controllers:
         self._deploy_by_uid: dict[str, Key] = {}
         self._queued: set[tuple[str, str, str]] = set()
         self._ignored: set[tuple[str, str, str]] = set()
-        self._seen_spec: dict[str, tuple[int, str]] = {}
+        self._seen_spec: dict[str, tuple[int, str, Obj]] = {}
         self._deadline_timers: dict[str, float] = {}
+        self._template_keys: dict[str, tuple[Obj, str]] = {}  # uid -> (template object, its key)
         store.add_watcher("deployments", self._on_deployment)
         store.add_watcher("replicasets", self._on_replicaset)
         store.add_watcher("pods", self._on_pod)
@@ -416,6 +418,17 @@ class Controllers:
         sync(item[1], item[2])
 
     # -- lookups -------------------------------------------------------------------------------
+    def _template_key(self, obj: Obj) -> str:
+        """template_key of a Deployment's or ReplicaSet's template, cached while the template is unchanged."""
+        uid = obj["metadata"]["uid"]
+        template = obj["spec"]["template"]
+        cached = self._template_keys.get(uid)
+        if cached is not None and cached[0] is template:
+            return cached[1]
+        key = template_key(template)
+        self._template_keys[uid] = (template, key)
+        return key
+
     def _owned_replicasets(self, deployment: Obj) -> list[Obj]:
         uid = deployment["metadata"]["uid"]
         out = []
@@ -513,7 +526,8 @@ class Controllers:
         for rs in replica_sets:
             self._rs_owner[rs["metadata"]["uid"]] = (namespace, name)
         template = d["spec"]["template"]
-        new_rs = next((rs for rs in replica_sets if templates_equal(rs["spec"]["template"], template)), None)
+        wanted = self._template_key(d)
+        new_rs = next((rs for rs in replica_sets if self._template_key(rs) == wanted), None)
         progress = ""
         if not d["spec"].get("paused"):
             top = max((revision_of(rs) for rs in replica_sets), default=0)
@@ -544,15 +558,18 @@ class Controllers:
         """Bump metadata.generation when the spec changed and nobody else did (the API server would)."""
         uid = d["metadata"]["uid"]
         generation = int(d["metadata"].get("generation", 1))
-        spec = canonical(d["spec"])
         seen = self._seen_spec.get(uid)
-        self._seen_spec[uid] = (generation, spec)
+        if seen is not None and seen[2] is d["spec"]:
+            return d  # the very same spec object: nothing changed it
+        spec = canonical(d["spec"])
+        self._seen_spec[uid] = (generation, spec, d["spec"])
         if seen is None or seen[1] == spec or seen[0] != generation:
             return d
         fresh = _fresh(d)
         fresh["metadata"]["generation"] = generation + 1
-        self._seen_spec[uid] = (generation + 1, spec)
-        return self.store.replace("deployments", fresh)
+        stored = self.store.replace("deployments", fresh)
+        self._seen_spec[uid] = (generation + 1, spec, stored["spec"])
+        return stored
 
     def _needs_annotations(self, d: Obj, rs: Obj) -> bool:
         current = rs["metadata"].get("annotations") or {}
@@ -585,7 +602,7 @@ class Controllers:
         old = int(rs["spec"].get("replicas", 0))
         if old == replicas:
             return rs
-        fresh = _fresh(rs)
+        fresh = _fresh(rs, spec=True)
         fresh["spec"]["replicas"] = replicas
         fresh["metadata"]["annotations"] = rs_annotations(
             d, revision_of(rs), rs["metadata"].get("annotations")
@@ -834,8 +851,11 @@ def _condition(
 def _parse_stamp(text: object) -> float:
     if not isinstance(text, str):
         return 0.0
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _same_status(old: Obj, new: Obj) -> bool:
-    return canonical(old) == canonical(new)
+    return old == new

@@ -8,6 +8,7 @@ existing Event instead of writing a new one (client-go's EventCorrelator). Event
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,7 +26,13 @@ _AggKey = tuple[str, str, str, str, str, str]
 
 
 def stamp(moment: float) -> str:
-    return rfc3339(datetime.fromtimestamp(moment, UTC))
+    """RFC 3339 at second precision (what metav1.Time serializes to)."""
+    return _stamp_second(int(moment // 1))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stamp_second(second: int) -> str:
+    return rfc3339(datetime.fromtimestamp(second, UTC))
 
 
 def micro_stamp(moment: float) -> str:

@@ -112,7 +112,7 @@ class ContainerRun:
         return str(self.spec.get("image", ""))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Node:
     name: str
     ip: str
@@ -224,7 +224,8 @@ class Kubelet:
         self.book = book
         self.rng = rng
         self.nodes: list[Node] = []
-        self._pool: list[Node] = []
+        self._pool: list[Node] = []  # extra pods fill these one after the other
+        self._workers: list[Node] = []  # scenario pods spread over these
         self._node_load: dict[str, int] = {}
         self._next_ip: dict[str, int] = {}
         self._pods: dict[PodKey, PodRun] = {}
@@ -247,6 +248,7 @@ class Kubelet:
                 cidr_prefix=f"10.{244 + block // 256}.{block % 256}.",
             )
             self.nodes.append(node)
+            (self._pool if prefix == "lab-pool" else self._workers).append(node)
             self._node_load[node.name] = 0
             self._next_ip[node.name] = 2
             self._create_node_object(node)
@@ -329,7 +331,7 @@ class Kubelet:
     def _pick_node(self, limit: int = 110) -> Node:
         if not self.nodes:
             self.add_nodes(3)
-        workers = [n for n in self.nodes if n not in self._pool] or self.nodes
+        workers = self._workers or self.nodes
         node = min(workers, key=lambda n: self._node_load[n.name])
         if self._node_load[node.name] >= limit:
             self.add_nodes(1)
@@ -341,7 +343,6 @@ class Kubelet:
         if self._pool and self._node_load[self._pool[-1].name] < limit:
             return self._pool[-1]
         self.add_nodes(1, prefix="lab-pool")
-        self._pool.append(self.nodes[-1])
         return self._pool[-1]
 
     def _allocate_ip(self, node: Node) -> str:
@@ -405,15 +406,15 @@ class Kubelet:
         now = self.sched.now()
         run.conditions["PodScheduled"] = ("True", now)
 
-        def bind(obj: Obj) -> None:
-            obj["spec"]["nodeName"] = node.name
-            obj["status"] = {
-                "phase": "Pending",
-                "conditions": [self._condition("PodScheduled", "True", now)],
-                "qosClass": run.qos,
-            }
-
-        bound = self.store.mutate("pods", key[0], key[1], bind)
+        bound = dict(pod)
+        bound["metadata"] = dict(pod["metadata"])
+        bound["spec"] = {**pod["spec"], "nodeName": node.name}
+        bound["status"] = {
+            "phase": "Pending",
+            "conditions": [self._condition("PodScheduled", "True", now)],
+            "qosClass": run.qos,
+        }
+        self.store.replace("pods", bound)
         self.recorder.emit_scheduled(bound, node.name)
         self.sched.after(0.4, lambda: self._admit(run))
 
@@ -782,20 +783,30 @@ class Kubelet:
             self.logs.append(run.namespace, run.name, c.name, moment, line)
 
     def _fill(self, run: PodRun, c: ContainerRun, inst: Instance, moment: float, text: str) -> str:
-        values = {
-            "time": app_time(moment),
-            "pod": run.name,
-            "host": run.name,
-            "namespace": run.namespace,
-            "node": run.node.name,
-            "ip": run.ip,
-            "container": c.name,
-            "restart": str(inst.number),
-            "n": str(inst.heartbeats),
-            "image": c.image,
-            "mem_mi": str(int(self._memory_mi(c, inst, moment, noise=False))),
-        }
-        return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+        """Replace {placeholders} in a scenario's log line; unknown braces are left alone."""
+        if "{" not in text:
+            return text
+
+        def value(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key == "time":
+                return app_time(moment)
+            if key == "mem_mi":
+                return str(int(self._memory_mi(c, inst, moment, noise=False)))
+            simple = {
+                "pod": run.name,
+                "host": run.name,
+                "namespace": run.namespace,
+                "node": run.node.name,
+                "ip": run.ip,
+                "container": c.name,
+                "restart": str(inst.number),
+                "n": str(inst.heartbeats),
+                "image": c.image,
+            }
+            return simple[key]
+
+        return _PLACEHOLDER.sub(value, text)
 
     def _arm_heartbeat(self, run: PodRun, c: ContainerRun, inst: Instance, first: float) -> None:
         beat = c.behaviour.heartbeat

@@ -225,8 +225,15 @@ class WatchHub:
         else:
             last[key] = change.obj
         event = HubEvent(change.type, change.obj, prev, change.rv)
-        self._recent.setdefault(change.resource, deque(maxlen=self._history)).append(event)
-        self.on_loop(lambda: self._fan_out(change.resource, event))
+        recent = self._recent.get(change.resource)
+        if recent is None:
+            recent = self._recent[change.resource] = deque(maxlen=self._history)
+        recent.append(event)
+        loop = self._loop
+        if loop is None or threading.get_ident() == self._loop_thread:
+            self._fan_out(change.resource, event)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._fan_out, change.resource, event)
 
     def on_loop(self, fn: Callable[[], None]) -> None:
         """Run `fn` on the lab loop: now if already there (or no loop yet), else soon."""
@@ -237,9 +244,12 @@ class WatchHub:
             loop.call_soon_threadsafe(fn)
 
     def _fan_out(self, resource: str, event: HubEvent) -> None:
-        self.dispatched_rv = max(self.dispatched_rv, event.rv)
-        for sub in list(self._subs.get(resource, ())):
-            sub.offer(event)
+        if event.rv > self.dispatched_rv:
+            self.dispatched_rv = event.rv
+        subs = self._subs.get(resource)
+        if subs:
+            for sub in list(subs):
+                sub.offer(event)
 
     def subscribe(self, sub: Subscription) -> None:
         self._subs.setdefault(sub.resource, set()).add(sub)

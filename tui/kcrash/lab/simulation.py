@@ -424,7 +424,7 @@ class Simulation:
                 self.rng,
                 rs,
             )
-            self.kubelet.admit_running(pod, self.kubelet.pool_node(), started, log_from=live - 600.0)
+            self.kubelet.admit_running(pod, self.kubelet.pool_node(), started, log_from=live - 300.0)
             self.store.create("pods", pod)
 
     def _create_extra_deployment(self, planned: extra.ExtraDeployment) -> None:

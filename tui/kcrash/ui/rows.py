@@ -201,14 +201,14 @@ def pod_columns_for(all_namespaces: bool, widths: dict[str, int] | None = None) 
         return max(low, len(title), min(high, seen.get(key, 0)))
 
     columns = [
-        Column("name", "NAME", 30, min_width=24, priority=0, flex=True, truncate="middle"),
-        Column("ready", "READY", 5, priority=5),
+        Column("name", "NAME", 30, min_width=22, priority=0, flex=True, truncate="middle"),
+        Column("ready", "READY", 5, priority=8, optional=True),
         Column("status", "STATUS", fit("status", "STATUS"), min_width=18, priority=1),
-        Column("restarts", "RESTARTS", 13, min_width=11, priority=3, ticking=True),
+        Column("restarts", "RESTARTS", 14, min_width=13, priority=3, ticking=True),
         Column("last_exit", "LAST EXIT", fit("last_exit", "LAST EXIT"), min_width=13, priority=4),
-        Column("memory", "MEM/LIMIT", 9, priority=7, align="right"),
-        Column("next_restart", "NEXT RESTART", 12, priority=6, ticking=True),
-        Column("age", "AGE", 5, priority=8, ticking=True),
+        Column("memory", "MEM/LIMIT", 9, priority=6, align="right", optional=True),
+        Column("next_restart", "NEXT RESTART", 12, priority=5, ticking=True, optional=True),
+        Column("age", "AGE", 5, priority=7, ticking=True, optional=True),
     ]
     if all_namespaces:
         columns.insert(0, Column("namespace", "NAMESPACE", fit("namespace", "NAMESPACE"), priority=2))

@@ -21,7 +21,15 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from kcrash.cluster.parse import ParsedObjects
-from kcrash.cluster.paste.model import LogFacts, Missing, PastedEvent, PastedPod, PasteFacts, PodFacts
+from kcrash.cluster.paste.model import (
+    AsOfBasis,
+    LogFacts,
+    Missing,
+    PastedEvent,
+    PastedPod,
+    PasteFacts,
+    PodFacts,
+)
 from kcrash.cluster.paste.text import ago
 from kcrash.core.records import (
     ContainerState,
@@ -80,7 +88,7 @@ class _Groups:
         return [group for group in self.groups if group.name]
 
 
-def estimate_as_of(facts: PodFacts) -> datetime | None:
+def estimate_as_of(facts: PodFacts) -> tuple[datetime | None, AsOfBasis]:
     """When a describe was taken, from its absolute times and the ages of its events.
 
     The latest container start plus the age of the latest `Started` event; failing that (nothing
@@ -101,8 +109,8 @@ def estimate_as_of(facts: PodFacts) -> datetime | None:
     if calibrated is None:
         calibrated = _plus_age(pod.start_time, _youngest(facts, "Scheduled"))
     if calibrated is None or (lower is not None and lower > calibrated):
-        return lower
-    return calibrated
+        return lower, "latest-time" if lower is not None else "unknown"
+    return calibrated, "events"
 
 
 def _youngest(facts: PodFacts, reason: str) -> int | None:
@@ -378,11 +386,9 @@ def _missing(
             # kubectl found no previous container although this one restarted: it was removed.
             found.append(Missing("no previous log (the node no longer has the previous container)", ""))
         else:
-            what = (
-                f"no previous log of {container} (the pasted log is of {logs.other_container})"
-                if (logs.other_container)
-                else "no previous log"
-            )
+            what = "no previous log"
+            if logs.other_container:
+                what = f"no previous log of {container} (the pasted log is of {logs.other_container})"
             found.append(Missing(what, f"kubectl logs {name}{ns}{flag} --previous"))
     return tuple(found)
 
@@ -394,8 +400,13 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
     ranked = sorted(group.facts, key=lambda pair: -pair[0].rank)
     facts = [f for f, _ in ranked]
     pod = _merge_pod(group, [f.pod for f in facts])
-    times = [paste.as_of for _, paste in ranked if paste.as_of is not None]
-    as_of = max(times) if times else now
+    timed = [paste for _, paste in ranked if paste.as_of is not None]
+    latest_paste = max(timed, key=lambda paste: paste.as_of or _EARLIEST) if timed else None
+    as_of = latest_paste.as_of if latest_paste else now
+    basis: AsOfBasis = latest_paste.as_of_basis if latest_paste else ("now" if now else "unknown")
+    if pod.created_at is None:
+        age = next((f.age for f in facts if f.age is not None), None)
+        pod = replace(pod, created_at=ago(as_of, age))
     events = _events(group, pod, ranked, as_of)
     pod = _waiting_from_log(_name_summary(pod, group, events), group.logs)
     container = primary_container(pod) or next((log.container for log in group.logs if log.container), "")
@@ -403,7 +414,8 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
     shows = {part for f in facts for part in f.shows}
     cut_off = next((f.cut_off for f in facts if f.rank == 2 and f.cut_off), "")
     sources = _merge_sources(facts, pod)
-    sources.update(logs.sources)
+    for key, line in logs.sources.items():
+        sources.setdefault(key, line)  # a describe's own line beats kubectl's error line
     prefix = f"{container}/"
     sources.update(
         {key.removeprefix(prefix): line for key, line in list(sources.items()) if key.startswith(prefix)}
@@ -422,6 +434,7 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
         sources=sources,
         missing=_missing(pod, container, shows, events, logs, cut_off),
         as_of=as_of,
+        as_of_basis=basis,
         pastes=tuple(group.pastes),
         deployment=deployment,
         revisions=revisions,

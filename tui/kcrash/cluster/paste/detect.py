@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kcrash.cluster.paste import events, table
 from kcrash.cluster.paste.model import PasteKind
@@ -81,41 +81,54 @@ def detect_lines(lines: Sequence[str]) -> PasteKind:
     return "unknown"
 
 
-def _starts_output(line: str, chunk: Sequence[str]) -> bool:
-    """A table header, or a describe's `Name:` after a table: a new output without a prompt line."""
-    if not any(previous.strip() for previous in chunk):
-        return False
-    if table.HEADER.match(line) or events.GET_HEADER.match(line) or events.OLD_HEADER.match(line):
-        return True
-    after_table = any(table.HEADER.match(previous) or events.GET_HEADER.match(previous) for previous in chunk)
-    return after_table and (line.startswith("Name:") or line.rstrip() == "Events:")
+def _is_table_header(line: str) -> bool:
+    return bool(table.HEADER.match(line) or events.GET_HEADER.match(line) or events.OLD_HEADER.match(line))
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """The output being collected: its command line, its lines, whether a table began in it."""
+
+    command: Command | None = None
+    lines: list[str] = field(default_factory=list)
+    has_text: bool = False
+    has_table: bool = False
+
+    def starts_next(self, line: str) -> bool:
+        """A table header, or a describe's `Name:`/`Events:` after a table: a new output, no prompt."""
+        if not self.has_text:
+            return False
+        if _is_table_header(line):
+            return True
+        return self.has_table and (line.startswith("Name:") or line.rstrip() == "Events:")
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+        self.has_text = self.has_text or bool(line.strip())
+        self.has_table = self.has_table or _is_table_header(line)
+
+    def part(self) -> Part | None:
+        if not self.lines and self.command is None:
+            return None
+        kind = _kind_of_command(self.command)
+        detected = detect_lines(self.lines)
+        if kind is None or (kind == "objects" and detected != "objects"):
+            kind = detected
+        return Part(kind=kind, lines=tuple(self.lines), command=self.command)
 
 
 def split(text: str) -> list[Part]:
     """The outputs in a paste, in order, each detected."""
-    parts: list[Part] = []
-    command: Command | None = None
-    chunk: list[str] = []
-
-    def close() -> None:
-        if chunk or command is not None:
-            kind = _kind_of_command(command)
-            detected = detect_lines(chunk)
-            if kind is None or (kind == "objects" and detected != "objects"):
-                kind = detected
-            parts.append(Part(kind=kind, lines=tuple(chunk), command=command))
-
+    chunks = [_Chunk()]
     for line in prepare(text):
-        found = parse_command(line)
-        if found is None and _starts_output(line, chunk):
-            close()
-            command, chunk = None, []
-        if found is None:
-            chunk.append(line)
+        command = parse_command(line)
+        if command is not None:
+            chunks.append(_Chunk(command=command))
             continue
-        close()
-        command, chunk = found, []
-    close()
+        if chunks[-1].starts_next(line):
+            chunks.append(_Chunk())
+        chunks[-1].add(line)
+    parts = [part for part in (chunk.part() for chunk in chunks) if part is not None]
     return [part for part in parts if part.lines or (part.command and part.command.verb == "logs")]
 
 

@@ -22,6 +22,10 @@ from kcrash.core.records import Deployment, DiagnosisInput, Event, MemorySample,
 
 PasteKind = Literal["objects", "describe", "get-pods", "events", "logs", "unknown"]
 LogWhich = Literal["previous", "current", "unknown"]
+# How the moment a paste was taken is known: from event ages against the container's start
+# ("events"), as no earlier than the latest time it shows ("latest-time", a lower bound), from the
+# caller's clock ("now"), or not at all.
+AsOfBasis = Literal["events", "latest-time", "now", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,7 @@ class PasteFacts:
     logs: tuple[LogFacts, ...] = ()
     objects: ParsedObjects | None = None  # deployments, ReplicaSets and metrics of an objects paste
     as_of: datetime | None = None  # when the paste was taken, where its own times tell
+    as_of_basis: AsOfBasis = "unknown"
     kinds: tuple[PasteKind, ...] = ()  # every part's kind when one paste held several outputs
     notes: tuple[str, ...] = ()  # what could not be read, one line each
 
@@ -104,6 +109,7 @@ class PastedPod:
     sources: Mapping[str, str] = field(default_factory=dict)
     missing: tuple[Missing, ...] = ()
     as_of: datetime | None = None  # the moment the pastes describe
+    as_of_basis: AsOfBasis = "unknown"
     pastes: tuple[str, ...] = ()  # names of the pastes that said something about this pod
     deployment: Deployment | None = None
     revisions: tuple[Revision, ...] = ()

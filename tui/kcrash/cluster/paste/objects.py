@@ -39,9 +39,17 @@ def looks_like_objects(lines: Sequence[str]) -> bool:
 
 def _loads_as_object(lines: Sequence[str]) -> bool:
     try:
-        return bool(_objects(_load("\n".join(lines))))
+        docs = _objects(_load("\n".join(lines)))
     except ObjectsError:
         return False
+    return any(_is_object(doc) for doc in docs)
+
+
+def _is_object(doc: Any) -> bool:
+    """An API object or a list of them, not any YAML that happens to have a `status:` key."""
+    if isinstance(doc, list):
+        return any(_is_object(item) for item in doc)
+    return isinstance(doc, Mapping) and (bool(doc.get("kind")) or isinstance(doc.get("items"), list))
 
 
 def _load(text: str) -> list[Any]:

@@ -85,6 +85,8 @@ def _row_facts(match: re.Match[str], line: str) -> PodFacts:
     if statuses:
         sources["/restartCount"] = line
         sources["/state"] = line
+        if state is not None and state.reason:
+            sources[f"/state.{state.kind}.reason"] = line
     return PodFacts(
         pod=pod,
         sources=sources,

@@ -28,15 +28,19 @@ _VERBS = frozenset({"get", "describe", "logs", "log", "events"})
 
 
 def prepare(text: str) -> list[str]:
-    """The paste as lines: line ends unified, code fences and chat quote marks taken off.
+    """The paste as lines: line ends unified, code fences, chat quote marks and an indentation
+    shared by every line (a markdown code block) taken off.
 
-    Leading whitespace is kept: describe's structure is in it.
+    Other leading whitespace is kept: describe's structure is in it.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines = [line.rstrip() for line in lines if not _FENCE.match(line)]
     quoted = [line for line in lines if line.strip()]
     if quoted and all(_QUOTE.match(line) for line in quoted):
         lines = [_QUOTE.sub("", line, count=1) for line in lines]
+    shared = min((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), default=0)
+    if shared:
+        lines = [line[shared:] for line in lines]
     while lines and not lines[0].strip():
         lines.pop(0)
     while lines and not lines[-1].strip():

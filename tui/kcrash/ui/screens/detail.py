@@ -32,6 +32,7 @@ class DetailScreen(PodScreen):
     def __init__(self, key: tuple[str, str]) -> None:
         super().__init__(id="detail-screen")
         self.key = key
+        self._ready = False
 
     def compose(self) -> ComposeResult:
         app = self.kcrash
@@ -54,16 +55,21 @@ class DetailScreen(PodScreen):
         pane.show(self.key)
         pane.focus()
         self.set_interval(self.kcrash.tick_seconds, pane.tick)
+        self._ready = True
 
     def selected_pod(self) -> Pod | None:
         return self.kcrash.store.get(self.key)
 
     def store_changed(self, message: PodsChanged) -> None:
+        if not self._ready:
+            return
         if self.key in message.keys:
             self.query_one(DetailPane).pod_changed()
         self.query_one(StatusLine).change(pods=len(self.kcrash.store), shown=len(self.kcrash.store))
 
     def sync_changed(self, message: SyncChanged) -> None:
+        if not self._ready:
+            return
         self.query_one(StatusLine).change(state=message.state)
 
     def action_back(self) -> None:

@@ -68,6 +68,7 @@ class PodsScreen(PodScreen):
         self._memory: dict[tuple[str, str], int | None] = {}
         self._widths: dict[str, int] = {}
         self._memory_read_once = False
+        self._ready = False  # mounted: store changes before this are read in on_mount
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -110,8 +111,10 @@ class PodsScreen(PodScreen):
         self.set_interval(app.tick_seconds, self._tick)
         self.set_interval(RECHECK_SECONDS, self._recheck_failing)
         self.set_interval(app.metrics_seconds, self._read_memory)
+        self._ready = True
         if len(app.store):
             self._upsert_keys(app.store.keys())
+        self.query_one(StatusLine).change(state=app.sync_state)
 
     def selected_pod(self) -> Pod | None:
         key = self.table.cursor_key
@@ -120,6 +123,8 @@ class PodsScreen(PodScreen):
     # ---- store and sync --------------------------------------------------------------------
 
     def store_changed(self, message: PodsChanged) -> None:
+        if not self._ready:
+            return
         if message.resync:
             self.table.empty_text = "No pods in this scope." if not len(self.kcrash.store) else ""
         self._upsert_keys(message.keys)
@@ -163,6 +168,8 @@ class PodsScreen(PodScreen):
             self.table.set_columns(pod_columns_for(self.kcrash.all_namespaces, self._widths))
 
     def sync_changed(self, message: SyncChanged) -> None:
+        if not self._ready:
+            return
         self.query_one(StatusLine).change(state=message.state)
         if message.state.phase == "synced" and not len(self.kcrash.store):
             self.table.empty_text = "No pods in this scope."

@@ -65,6 +65,7 @@ class Column:
     align: Literal["left", "right"] = "left"
     flex: bool = False  # takes the space the others leave (NAME)
     ticking: bool = False  # its text changes with time alone (AGE, countdowns)
+    optional: bool = False  # shown only when everything essential fits at its preferred width
     truncate: Literal["end", "middle"] = "end"
 
 
@@ -97,34 +98,56 @@ def fit_text(text: str, width: int, how: Literal["end", "middle"] = "end") -> st
     return set_cell_size(text, width - 1) + "…"
 
 
+COMFORTABLE_FLEX = 32
+"""The width the flexible column gets before optional columns are shown."""
+
+
 def layout_columns(columns: Sequence[Column], width: int, flex_cap: int) -> list[_Placed]:
     """Choose the columns that fit `width` and their widths, then place them left to right.
 
-    Each column is drawn with one space of padding on both sides. Columns are dropped, lowest
-    priority first, until the rest fit at their minimum widths (the flexible column is never
-    dropped). Spare space goes to the flexible column up to `flex_cap`, then to the others up to
-    their preferred widths, most important first.
+    Each column is drawn with one space of padding on both sides. Essential columns are dropped,
+    lowest priority first, only when the rest cannot fit even at their minimum widths (the
+    flexible column is never dropped); spare space then brings the flexible column to a
+    comfortable width and the others to their preferred widths. Optional columns appear only at
+    their preferred width, in priority order, in the space left after that; whatever remains
+    widens the flexible column up to `flex_cap`.
     """
 
     def least(column: Column) -> int:
         return column.min_width if (column.flex or 0 < column.min_width < column.width) else column.width
 
-    chosen = list(columns)
-    for victim in sorted(columns, key=lambda c: -c.priority):
+    chosen = [c for c in columns if not c.optional]
+    for victim in sorted(chosen, key=lambda c: -c.priority):
         if sum(least(c) + 2 for c in chosen) <= width:
             break
         if not victim.flex and len(chosen) > 1:
             chosen.remove(victim)
     widths = {c.key: least(c) for c in chosen}
     spare = width - sum(w + 2 for w in widths.values())
-    for column in sorted(chosen, key=lambda c: (not c.flex, c.priority)):
-        target = max(flex_cap, column.min_width) if column.flex else column.width
-        grow = max(0, min(spare, target - widths[column.key]))
-        widths[column.key] += grow
-        spare -= grow
+
+    def grow(column: Column, target: int) -> None:
+        nonlocal spare
+        step = max(0, min(spare, target - widths[column.key]))
+        widths[column.key] += step
+        spare -= step
+
+    flexible = [c for c in chosen if c.flex]
+    for column in flexible:
+        grow(column, min(max(flex_cap, column.min_width), COMFORTABLE_FLEX))
+    for column in sorted((c for c in chosen if not c.flex), key=lambda c: c.priority):
+        grow(column, column.width)
+    if all(widths[c.key] >= c.width for c in chosen if not c.flex):
+        for column in sorted((c for c in columns if c.optional), key=lambda c: c.priority):
+            if spare >= column.width + 2:
+                chosen.append(column)
+                widths[column.key] = column.width
+                spare -= column.width + 2
+    for column in flexible:
+        grow(column, max(flex_cap, column.min_width))
+    order = {c.key: i for i, c in enumerate(columns)}
     placed: list[_Placed] = []
     x = 0
-    for column in chosen:
+    for column in sorted(chosen, key=lambda c: order[c.key]):
         placed.append(_Placed(column, x, widths[column.key]))
         x += widths[column.key] + 2
     return placed

@@ -1,0 +1,488 @@
+"""Pasted kubectl output -> facts -> diagnosis, over the corpus in tests/data/pastes/.
+
+Each case is a folder of pastes (describe, get pods, events, logs, YAML/JSON as people paste them)
+and an expected.json naming the pods they speak of, the facts the parser must find, what it must
+report missing, the pasted lines evidence must quote, and the cause the diagnosis must reach.
+"""
+
+# Table rows below are kubectl output verbatim; wrapping them would change what they test.
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kcrash.cluster.paste.describe import probe_from_describe
+from kcrash.cluster.paste.events import parse_describe_events, parse_event_table
+from kcrash.cluster.paste.logs import parse_logs
+from kcrash.cluster.paste.table import parse_get_pods
+from kcrash.cluster.paste.text import parse_age, parse_command, parse_interval, parse_kube_time
+from kcrash.cluster.pastes import PastedPod, combine, detect, inputs_from_pastes, parse_paste, quote_pasted
+from kcrash.core.diagnose import diagnose
+from kcrash.core.records import ContainerState
+
+CORPUS = Path(__file__).parents[1] / "data" / "pastes"
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.json").is_file())
+
+
+def _pastes(case: str) -> list[tuple[str, str]]:
+    folder = CORPUS / case
+    return [(p.name, p.read_text()) for p in sorted(folder.iterdir()) if p.name != "expected.json"]
+
+
+def _expected(case: str) -> dict[str, Any]:
+    return json.loads((CORPUS / case / "expected.json").read_text())  # type: ignore[no-any-return]
+
+
+def _combined(case: str) -> list[PastedPod]:
+    return combine([parse_paste(text, name=name) for name, text in _pastes(case)], now=NOW)
+
+
+def _pod(pasted: list[PastedPod], name: str) -> PastedPod:
+    found = [p for p in pasted if p.pod.name == name]
+    assert len(found) == 1, f"{name!r} in {[p.pod.name for p in pasted]}"
+    return found[0]
+
+
+POD_EXPECTATIONS = [(case, pod["name"]) for case in CASES for pod in _expected(case)["pods"]]
+
+
+def _pod_expectation(case: str, name: str) -> dict[str, Any]:
+    return next(p for p in _expected(case)["pods"] if p["name"] == name)
+
+
+# --- what each key of a pod's expectation reads from the PastedPod -------------------------------
+
+
+def _status(p: PastedPod) -> Any:
+    status = p.pod.status_for(p.container)
+    assert status is not None, f"no status for {p.container!r}"
+    return status
+
+
+def _termination(p: PastedPod) -> ContainerState:
+    status = _status(p)
+    state = status.state if status.state.kind == "terminated" else status.last_state
+    assert state is not None and state.kind == "terminated"
+    return state  # type: ignore[no-any-return]
+
+
+def _spec(p: PastedPod, container: str = "") -> Any:
+    spec = p.pod.spec_for(container or p.container)
+    assert spec is not None, f"no spec for {container or p.container!r}"
+    return spec
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _refs(p: PastedPod) -> list[str]:
+    return [f"{r.kind}/{r.name}" + (f":{r.key}" if r.key else "") for r in _spec(p).env_refs]
+
+
+def _event_count(p: PastedPod, reason: str) -> int:
+    return next(e.count for e in p.events if e.reason == reason and not e.message.startswith("Readiness"))
+
+
+# Each checker reads one fact from the PastedPod; the expected value is passed for the few that
+# compare a part of a text (its start or end) or a chosen subset.
+FACTS: dict[str, Callable[[PastedPod, Any], Any]] = {
+    "namespace": lambda p, want: p.pod.namespace,
+    "container": lambda p, want: p.container,
+    "restarts": lambda p, want: _status(p).restart_count,
+    "state": lambda p, want: _status(p).state.kind,
+    "state_reason": lambda p, want: _status(p).state.reason,
+    "exit_code": lambda p, want: _termination(p).exit_code,
+    "last_reason": lambda p, want: _termination(p).reason,
+    "last_started_at": lambda p, want: _iso(_termination(p).started_at),
+    "last_message_starts": lambda p, want: _termination(p).message[: len(want)],
+    "last_message_ends": lambda p, want: _termination(p).message[-len(want) :],
+    "memory_limit": lambda p, want: _spec(p).memory_limit,
+    "liveness": lambda p, want: _spec(p).liveness.handler,
+    "readiness": lambda p, want: _spec(p).readiness.handler,
+    "startup": lambda p, want: _spec(p).startup.handler,
+    "command": lambda p, want: list(_spec(p).command),
+    "args": lambda p, want: list(_spec(p).args),
+    "image": lambda p, want: _spec(p).image,
+    "init": lambda p, want: _spec(p).init,
+    "env_refs": lambda p, want: _refs(p),
+    "env_names": lambda p, want: list(_spec(p).env_names),
+    "env_names_of": lambda p, want: {c: list(_spec(p, c).env_names) for c in want},
+    "containers": lambda p, want: [c.name for c in p.pod.containers],
+    "init_containers": lambda p, want: [c.name for c in p.pod.init_containers],
+    "default_container": lambda p, want: p.pod.default_container,
+    "labels": lambda p, want: dict(p.pod.labels),
+    "owner": lambda p, want: f"{p.pod.controller.kind}/{p.pod.controller.name}" if p.pod.controller else "",
+    "node": lambda p, want: p.pod.node_name,
+    "phase": lambda p, want: p.pod.phase,
+    "start_time": lambda p, want: _iso(p.pod.start_time),
+    "created_at": lambda p, want: _iso(p.pod.created_at),
+    "as_of": lambda p, want: _iso(p.as_of),
+    "as_of_basis": lambda p, want: p.as_of_basis,
+    "events": lambda p, want: len(p.events),
+    "event_reasons": lambda p, want: [r for r in want if r in {e.reason for e in p.events}],
+    "event_messages": lambda p, want: [e.message for e in p.events],
+    "unhealthy_count": lambda p, want: _event_count(p, "Unhealthy"),
+    "failed_count": lambda p, want: _event_count(p, "Failed"),
+    "previous_log": lambda p, want: p.previous_log,
+    "previous_log_ends": lambda p, want: (p.previous_log or "")[-len(want) :],
+    "missing": lambda p, want: [m.what for m in p.missing],
+    "missing_commands": lambda p, want: {m.what: m.command for m in p.missing if m.what in want},
+    "sources": lambda p, want: {key: p.quote(key) for key in want},
+}
+# The locator, what the diagnosis (not the parser) must say, and why core.diagnose still says
+# something else for a case (the test then fails strictly until the engine learns it).
+NOT_FACTS = {"name", "cause", "engine_gap"}
+
+
+# --- the corpus ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_detects_every_paste_kind(case: str) -> None:
+    kinds = {name: detect(text) for name, text in _pastes(case)}
+    assert kinds == _expected(case)["kinds"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_finds_every_pod(case: str) -> None:
+    pasted = _combined(case)
+    expected = _expected(case)
+    assert len(pasted) == expected.get("count", len(expected["pods"]))
+    for pod in expected["pods"]:
+        _pod(pasted, pod["name"])
+
+
+@pytest.mark.parametrize(("case", "name"), POD_EXPECTATIONS)
+def test_reads_the_facts(case: str, name: str) -> None:
+    expected = _pod_expectation(case, name)
+    unknown = set(expected) - set(FACTS) - NOT_FACTS
+    assert not unknown, f"expected.json keys no test reads: {unknown}"
+    pasted = _pod(_combined(case), name)
+    found = {key: FACTS[key](pasted, want) for key, want in expected.items() if key in FACTS}
+    assert found == {key: expected[key] for key in found}
+
+
+@pytest.mark.parametrize(("case", "name"), POD_EXPECTATIONS)
+def test_diagnosis_from_pastes(case: str, name: str, request: pytest.FixtureRequest) -> None:
+    expected = _pod_expectation(case, name)
+    if "engine_gap" in expected:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=expected["engine_gap"]))
+    pasted = _pod(_combined(case), name)
+    diag = diagnose(pasted.diagnosis_input(NOW))
+    assert (diag.cause, diag.container or pasted.container) == (
+        expected["cause"],
+        expected.get("container", ""),
+    )
+
+
+@pytest.mark.parametrize(("case", "name"), POD_EXPECTATIONS)
+def test_evidence_quotes_the_pasted_termination(case: str, name: str) -> None:
+    pasted = _pod(_combined(case), name)
+    diag = quote_pasted(diagnose(pasted.diagnosis_input(NOW)), pasted)
+    for evidence in diag.evidence:
+        if evidence.source in ("lastState.terminated", "state.terminated"):
+            line = pasted.quote(f"{evidence.source}.reason") or pasted.quote(f"{evidence.source}.exitCode")
+            assert line is not None and " ".join(line.split()) in evidence.quote
+
+
+def test_inputs_from_pastes_takes_the_paste_time_not_now() -> None:
+    inputs = inputs_from_pastes(_pastes("oom-killed-new-created-container-message"), NOW)
+    assert [(i.pod.name, i.now.isoformat()) for i in inputs] == [
+        ("report-worker-5f8c6d7b9-kq4zt", "2025-03-04T14:37:20+00:00")
+    ]
+
+
+def test_inputs_from_pastes_falls_back_to_now_without_times() -> None:
+    inputs = inputs_from_pastes(_pastes("unknown-get-pods-only"), NOW)
+    assert {i.now for i in inputs} == {NOW}
+    restarted = next(i for i in inputs if i.pod.name == "ingest-5c6d7e8f9-a1b2c")
+    assert restarted.metrics_available is False
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_plain_env_values_are_never_quoted(case: str) -> None:
+    for pasted in _combined(case):
+        names = {n for spec in (*pasted.pod.containers, *pasted.pod.init_containers) for n in spec.env_names}
+        for key, line in pasted.sources.items():
+            assert not any(line.lstrip().startswith(f"{name}:") for name in names), key
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_paste_cut_anywhere_still_parses(case: str) -> None:
+    for name, text in _pastes(case):
+        for end in range(0, len(text), max(len(text) // 40, 1)):
+            combine([parse_paste(text[:end], name=name)], now=NOW)
+
+
+def test_a_describe_parses_well_under_a_second() -> None:
+    name, text = next(p for p in _pastes("dependency-unreachable-sidecar-and-init") if p[0] == "describe.txt")
+    started = time.perf_counter()
+    for _ in range(20):
+        parse_paste(text, name=name)
+    assert (time.perf_counter() - started) / 20 < 0.05
+
+
+# --- the pieces, table by table --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("45s", 45), ("3m10s", 190), ("17m", 1020), ("2h5m", 7500), ("3d4h", 273600), ("2y1d", 63158400),
+        ("<invalid>", None), ("<unknown>", None), ("", None), ("soon", None),
+    ],
+)  # fmt: skip
+def test_parse_age(text: str, seconds: int | None) -> None:
+    assert parse_age(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("3m (x5 over 10m)", (180, 5, 600)),
+        ("2m19s (x7 over 17m)", (139, 7, 1020)),
+        ("20m", (1200, 1, 1200)),
+        ("<invalid>", (None, 1, None)),
+    ],
+)
+def test_parse_interval(text: str, parsed: tuple[int | None, int, int | None]) -> None:
+    assert parse_interval(text) == parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("Tue, 04 Mar 2025 14:35:01 +0000", "2025-03-04T14:35:01+00:00"),
+        ("Wed, 08 Jan 2025 19:49:55 +0100", "2025-01-08T18:49:55+00:00"),
+        ("Mon, 02 Jan 2006 15:04:05 UTC", "2006-01-02T15:04:05+00:00"),
+        ("2024-05-01T10:00:00Z", "2024-05-01T10:00:00+00:00"),
+        ("Thu, 01 Jan 1970 00:00:00 +0000", None),  # a failed start: never a duration from it
+        ("Mon, 01 Jan 0001 00:00:00 +0000", None),
+        ("yesterday", None),
+    ],
+)
+def test_parse_kube_time(text: str, iso: str | None) -> None:
+    assert _iso(parse_kube_time(text)) == iso
+
+
+@pytest.mark.parametrize(
+    ("text", "handler", "numbers"),
+    [
+        ("http-get http://:8080/healthz delay=10s timeout=1s period=5s #success=1 #failure=3", "GET :8080/healthz", (10, 1, 5, 1, 3)),
+        ("http-get https://:8443/ready delay=0s timeout=2s period=10s #success=1 #failure=6", "GET https://:8443/ready", (0, 2, 10, 1, 6)),
+        ("http-get http://10.0.0.5:http/ delay=0s timeout=1s period=10s #success=1 #failure=3", "GET 10.0.0.5:http/", (0, 1, 10, 1, 3)),
+        ("exec [cat /tmp/healthy] delay=5s timeout=1s period=5s #success=1 #failure=3", "exec: cat /tmp/healthy", (5, 1, 5, 1, 3)),
+        ("tcp-socket :5432 delay=15s timeout=1s period=20s #success=1 #failure=3", "tcp :5432", (15, 1, 20, 1, 3)),
+        ("grpc <pod>:9090 health delay=0s timeout=1s period=10s #success=1 #failure=3", "grpc :9090 health", (0, 1, 10, 1, 3)),
+    ],
+)  # fmt: skip
+def test_probe_lines(text: str, handler: str, numbers: tuple[int, ...]) -> None:
+    probe = probe_from_describe("liveness", text)
+    assert probe is not None
+    got = (probe.initial_delay_seconds, probe.timeout_seconds, probe.period_seconds)
+    assert (probe.handler, (*got, probe.success_threshold, probe.failure_threshold)) == (handler, numbers)
+
+
+@pytest.mark.parametrize(
+    ("line", "verb", "pod", "namespace", "container", "previous"),
+    [
+        ("$ kubectl logs web-1 -n shop --previous", "logs", "web-1", "shop", "", True),
+        ("user@host:~$ kubectl -n shop logs pod/web-1 -c app -p", "logs", "web-1", "shop", "app", True),
+        ("❯ kubectl logs web-1 --previous=false --namespace=shop", "logs", "web-1", "shop", "", False),
+        ("$ k describe pod web-1", "describe", "web-1", "", "", None),
+        ("kubectl get pods -A -o wide", "get", "", "", "", None),
+        ("k logs web-1", None, "", "", "", None),  # `k` only counts after a prompt
+        ("the kubectl docs say", None, "", "", "", None),
+    ],
+)
+def test_command_lines(
+    line: str, verb: str | None, pod: str, namespace: str, container: str, previous: bool | None
+) -> None:
+    from kcrash.cluster.paste.text import pod_name_of
+
+    command = parse_command(line)
+    if verb is None:
+        assert command is None
+        return
+    assert command is not None
+    assert (command.verb, pod_name_of(command), command.namespace, command.container, command.previous) == (
+        verb,
+        pod,
+        namespace,
+        container,
+        previous,
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "fields"),
+    [
+        (
+            "LAST SEEN   TYPE      REASON    OBJECT          MESSAGE",
+            "2m          Warning   BackOff   pod/web-1       Back-off restarting failed container web in pod web-1_shop(u)",
+            ("", "Warning", "BackOff", "Pod", "web-1", 1, 120, "", "spec.containers{web}"),
+        ),
+        (
+            "NAMESPACE   LAST SEEN   TYPE      REASON      OBJECT    MESSAGE",
+            "shop        <invalid>   Warning   Unhealthy   pod/web-1 Liveness probe failed: HTTP probe failed with statuscode: 500",
+            ("shop", "Warning", "Unhealthy", "Pod", "web-1", 1, None, "", ""),
+        ),
+        (
+            "LAST SEEN            TYPE      REASON   OBJECT      MESSAGE",
+            "8s (x15 over 3m1s)   Warning   Failed   Pod/web-1   Error: ImagePullBackOff",
+            ("", "Warning", "Failed", "Pod", "web-1", 15, 8, "", ""),
+        ),
+        (
+            "LASTSEEN   FIRSTSEEN   COUNT   NAME                     KIND   SUBOBJECT              TYPE      REASON    SOURCE            MESSAGE",
+            "1m         18m         8       web-1.152f1b6e2b3c4d5e   Pod    spec.containers{web}   Normal    Killing   kubelet, node01   Killing container with id docker://web:Container failed liveness probe..",
+            ("", "Normal", "Killing", "Pod", "web-1", 8, 60, "kubelet, node01", "spec.containers{web}"),
+        ),
+        (
+            "LASTSEEN   FIRSTSEEN   COUNT   NAME                     KIND   SUBOBJECT   TYPE     REASON      SOURCE              MESSAGE",
+            "20m        20m         1       web-1.152f1b6a3d9e8f7a   Pod                Normal   Scheduled   default-scheduler   Successfully assigned web-1 to node01",
+            ("", "Normal", "Scheduled", "Pod", "web-1", 1, 1200, "default-scheduler", ""),
+        ),
+        (
+            "LAST SEEN   TYPE      REASON    OBJECT      SUBOBJECT              SOURCE            MESSAGE                       FIRST SEEN   COUNT   NAME",
+            "30s         Warning   BackOff   pod/web-1   spec.containers{web}   kubelet, node01   Back-off restarting failed    10m          12      web-1.17a8c3b2e4f1d0a9",
+            ("", "Warning", "BackOff", "Pod", "web-1", 12, 30, "kubelet, node01", "spec.containers{web}"),
+        ),
+        (
+            "LAST SEEN   TYPE     REASON              OBJECT                  MESSAGE",
+            "6m13s       Normal   ScalingReplicaSet   deployment/storefront   Scaled up replica set storefront-6b8d7c5f9 to 1",
+            ("", "Normal", "ScalingReplicaSet", "Deployment", "storefront", 1, 373, "", ""),
+        ),
+    ],
+)  # fmt: skip
+def test_event_table_rows(header: str, row: str, fields: tuple[Any, ...]) -> None:
+    (pasted,) = parse_event_table([header, row])
+    e = pasted.event
+    got = (
+        e.namespace,
+        e.type,
+        e.reason,
+        e.involved_kind,
+        e.involved_name,
+        e.count,
+        pasted.last_age,
+        e.source,
+    )
+    assert (*got, e.field_path) == fields
+
+
+def test_a_rewrapped_event_message_is_joined() -> None:
+    rows = parse_describe_events(
+        [
+            '  Warning  Unhealthy  3m10s (x33 over 40m)  kubelet  Liveness probe failed: Get "http://x:8080/l": context',
+            "deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+            "  Normal   Killing    3m10s (x11 over 39m)  kubelet, node01  Container gateway failed liveness probe, will",
+            "be restarted",
+        ]
+    )
+    assert [(r.event.message, r.event.source, r.event.container) for r in rows] == [
+        (
+            'Liveness probe failed: Get "http://x:8080/l": context deadline exceeded '
+            "(Client.Timeout exceeded while awaiting headers)",
+            "kubelet",
+            "",
+        ),
+        ("Container gateway failed liveness probe, will be restarted", "kubelet, node01", "gateway"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "name", "namespace", "status", "restarts", "ago", "node", "init"),
+    [
+        ("web-1   0/1   CrashLoopBackOff   7 (2m ago)   31m", "web-1", "", "CrashLoopBackOff", 7, 120, "", False),
+        ("web-1 0/1 OOMKilled 3 5m", "web-1", "", "OOMKilled", 3, None, "", False),
+        ("web-1   0/2   Init:CrashLoopBackOff   4 (62s ago)   3m1s", "web-1", "", "Init:CrashLoopBackOff", 4, 62, "", True),
+    ],
+)  # fmt: skip
+def test_get_pods_rows(
+    row: str, name: str, namespace: str, status: str, restarts: int, ago: int | None, node: str, init: bool
+) -> None:
+    (facts,) = parse_get_pods(["NAME   READY   STATUS   RESTARTS   AGE", row])
+    statuses = facts.pod.init_container_statuses if init else facts.pod.container_statuses
+    got = (
+        facts.pod.name,
+        facts.pod.namespace,
+        facts.status_text,
+        statuses[0].restart_count,
+        facts.last_restart_age,
+    )
+    assert (*got, facts.pod.node_name) == (name, namespace, status, restarts, ago, node)
+
+
+@pytest.mark.parametrize(
+    ("lines", "which", "container", "no_previous", "waiting", "text"),
+    [
+        (["$ kubectl logs p -c web --previous", "boom"], "previous", "web", False, "", "boom\n"),
+        (
+            ['Error from server (BadRequest): previous terminated container "web" in pod "p" not found'],
+            "previous", "web", True, "", "",
+        ),
+        (
+            ['Defaulted container "app" out of: app, istio-proxy, istio-init (init)', "listening on :8080"],
+            "unknown", "app", False, "", "listening on :8080\n",
+        ),
+        (
+            ['Error from server (BadRequest): container "web" in pod "p" is waiting to start: ContainerCreating'],
+            "unknown", "web", False, "ContainerCreating", "",
+        ),
+        (["unable to retrieve container logs for containerd://abc"], "unknown", "", False, "", ""),
+    ],
+)  # fmt: skip
+def test_kubectl_lines_in_logs_are_facts(
+    lines: list[str], which: str, container: str, no_previous: bool, waiting: str, text: str
+) -> None:
+    facts = parse_logs(lines)
+    got = (facts.which, facts.container, facts.no_previous, facts.waiting_reason, facts.text)
+    assert got == (which, container, no_previous, waiting, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n", "objects"),
+        ('{"apiVersion": "v1", "kind": "PodList", "items": []}', "objects"),
+        ("status:\n  phase: Running\n", "objects"),
+        ("Name:         web-1\nNamespace:    shop\n", "describe"),
+        (
+            "    Last State:     Terminated\n      Reason:       OOMKilled\n    Restart Count:  3\n",
+            "describe",
+        ),
+        ("NAME    READY   STATUS    RESTARTS   AGE\nweb-1   1/1     Running   0          1m\n", "get-pods"),
+        ("LAST SEEN   TYPE     REASON    OBJECT    MESSAGE\n", "events"),
+        ("Events:\n  Type    Reason   Age   From     Message\n", "events"),
+        ('{"level":"error","msg":"boom"}\n{"level":"info","msg":"x"}\n', "logs"),
+        ("Traceback (most recent call last):\n  File \"x\", line 1\nKeyError: 'A'\n", "logs"),
+        (
+            "    NAME    READY   STATUS    RESTARTS   AGE\n    web-1   1/1     Running   0          1m\n",
+            "get-pods",
+        ),
+        (
+            "> LAST SEEN   TYPE     REASON    OBJECT    MESSAGE\n> 2m   Normal   Pulled   pod/x   ok\n",
+            "events",
+        ),
+        ("```\nName:   web-1\nNamespace:   shop\n```\n", "describe"),
+        ("status: 200 ok\n", "unknown"),
+        ("hello there\n", "unknown"),
+    ],
+)
+def test_detect(text: str, kind: str) -> None:
+    assert detect(text) == kind
+
+
+def test_an_unreadable_paste_says_so_instead_of_raising() -> None:
+    facts = parse_paste('{"kind": "Pod", "status": {', name="broken.json")
+    assert (facts.kind, facts.pods, len(facts.notes)) == ("objects", (), 1)
