@@ -333,7 +333,29 @@ def test_dropped_watches_mid_churn_lose_and_duplicate_nothing(lab: Any, api: Api
         reflector.stop()
 
 
-def test_bookmarks_and_timeouts_rewatch_from_the_latest_version(lab: Any, api: Api) -> None:
+def test_bookmarks_advance_the_resume_version(lab: Any, api: Api) -> None:
+    """A quiet namespace gets no events, yet bookmarks move its resourceVersion forward."""
+    consumer = Consumer()
+    reflector = start_reflector(api, consumer, namespace="kube-public")
+    try:
+        wait_for(lambda: reflector.watches >= 1, what="watch")
+        listed = reflector.resource_version
+        churn(lab, 3, prefix="elsewhere")  # changes in crashlab move the global version on
+        wait_for(lambda: reflector.resource_version != listed, timeout=10, what="a bookmark")
+        assert consumer.batches == []  # no event reached the consumer: only bookmarks
+        bookmarked = reflector.resource_version
+        lab.faults.drop_watches()
+        wait_for(lambda: reflector.watches >= 2, what="re-watch")
+        rewatch = [r for r in pod_requests(lab) if is_watch(r) and "kube-public" in r.path][-1]
+        resumed = parse_qs(rewatch.query)["resourceVersion"][0]
+        assert resumed != listed
+        assert resumed == bookmarked or int(resumed) >= int(bookmarked)
+        assert reflector.lists == 1
+    finally:
+        reflector.stop()
+
+
+def test_timeouts_rewatch_from_the_latest_version(lab: Any, api: Api) -> None:
     consumer = Consumer()
     reflector = start_reflector(api, consumer, watch_timeout=(1, 1), min_watch=0.0)
     try:

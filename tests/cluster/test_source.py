@@ -103,6 +103,17 @@ def test_memory_comes_from_one_list_per_round(lab: Any, source: ClusterSource) -
     assert len([r for r in lab.faults.requests() if "metrics.k8s.io" in r.path]) == len(metrics)
 
 
+def test_unreadable_metrics_leave_a_note_not_an_error(lab: Any, conn: Any) -> None:
+    lab.faults.deny("list", "pods.metrics.k8s.io")
+    try:
+        source = ClusterSource(conn, namespace="crashlab")
+        view = source.memory(newest(source, "healthy-web"))
+    finally:
+        lab.faults.allow("list", "pods.metrics.k8s.io")
+    assert view.samples == ()
+    assert view.note.startswith("metrics unavailable:") and "403" in view.note
+
+
 def test_configmap_keys_only_of_those_that_exist(lab: Any, source: ClusterSource) -> None:
     lab.faults.clear_requests()
     keys = source.configmap_keys("crashlab", ["shop-settings", "app-config"])

@@ -15,7 +15,9 @@ from kcrash.lab.app import Lab
 from kcrash.ui.app import KcrashApp, make_app
 
 
-def lab_source(lab: Lab, directory: Path, *, read_only: bool = False, namespace: str = "crashlab") -> ClusterSource:
+def lab_source(
+    lab: Lab, directory: Path, *, read_only: bool = False, namespace: str = "crashlab"
+) -> ClusterSource:
     kubeconfig = lab.write_kubeconfig(directory / "kubeconfig")
     conn = connect(str(kubeconfig), "kcrash-lab", namespace, False)
     return ClusterSource(conn, namespace=conn.namespace, read_only=read_only, metrics_interval=1.0)
@@ -26,7 +28,9 @@ def lab_app(lab: Lab, directory: Path, *, read_only: bool = False) -> KcrashApp:
     return make_app(lab_source(lab, directory, read_only=read_only), clock=lab.clock, metrics_seconds=1.0)
 
 
-async def wait_for(pilot: Pilot[int], ready: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+async def wait_for(
+    pilot: Pilot[int], ready: Callable[[], bool], timeout: float = 20.0, what: str = ""
+) -> None:
     deadline = time.monotonic() + timeout
     while not ready():
         if time.monotonic() > deadline:

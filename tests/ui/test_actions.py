@@ -76,15 +76,19 @@ async def test_delete_sends_one_delete_bound_to_the_pods_uid(fresh_lab: Lab, tmp
         # The name comes to belong to another object while the dialog is open: nothing is deleted.
         await pilot.press("ctrl+d")
         await wait_for(pilot, lambda: isinstance(app.screen, DeleteModal), what="the delete dialog")
-        lab.call(lambda: lab.store.mutate("pods", *key, lambda o: o["metadata"].__setitem__("uid", "a-newer-pod")))
+        lab.call(
+            lambda: lab.store.mutate("pods", *key, lambda o: o["metadata"].__setitem__("uid", "a-newer-pod"))
+        )
         lab.faults.clear_requests()
         await pilot.press("y")
-        await wait_for(pilot, lambda: any("newer pod" in n for n in notifications(app)), what=f"the refusal {notifications(app)}")
+        await wait_for(pilot, lambda: any("newer pod" in n for n in notifications(app)), what="the refusal")
         assert [w[0] for w in writes(lab)] == ["DELETE"]
         assert lab.store.get("pods", *key) is not None
 
         # With the dialog opened on the current object, exactly one DELETE removes it.
-        await wait_for(pilot, lambda: app.store.get(key) is not None and app.store.get(key).uid == "a-newer-pod")  # type: ignore[union-attr]
+        await wait_for(
+            pilot, lambda: app.store.get(key) is not None and app.store.get(key).uid == "a-newer-pod"
+        )  # type: ignore[union-attr]
         await pilot.press("ctrl+d")
         await wait_for(pilot, lambda: isinstance(app.screen, DeleteModal), what="the delete dialog")
         lab.faults.clear_requests()
@@ -95,7 +99,9 @@ async def test_delete_sends_one_delete_bound_to_the_pods_uid(fresh_lab: Lab, tmp
         assert sent[0][3] == "application/json"
 
 
-async def test_read_only_sends_no_writes_and_binds_no_destructive_keys(fresh_lab: Lab, tmp_path: Path) -> None:
+async def test_read_only_sends_no_writes_and_binds_no_destructive_keys(
+    fresh_lab: Lab, tmp_path: Path
+) -> None:
     lab = fresh_lab
     lab.faults.clear_requests()
     app = lab_app(lab, tmp_path, read_only=True)

@@ -103,7 +103,9 @@ async def open_pod(pilot, app: KcrashApp, name: str) -> DetailPane:  # type: ign
     await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the drill-down")
     pane = app.screen.query_one(DetailPane)
     await wait_for(
-        pilot, lambda: {"diagnosis", "events", "logs", "rollout"} <= pane.pieces.keys(), what="the drill-down data"
+        pilot,
+        lambda: {"diagnosis", "events", "logs", "rollout"} <= pane.pieces.keys(),
+        what="the drill-down data",
     )
     await pilot.pause(0.2)
     return pane

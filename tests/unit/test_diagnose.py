@@ -8,6 +8,7 @@ The clock of every case reads 2026-11-20T10:30:00Z.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,12 +18,15 @@ import orjson
 import pytest
 
 from kcrash.cluster.parse import parse_objects
+from kcrash.cluster.pastes import inputs_from_pastes
 from kcrash.core import diagnose as engine
 from kcrash.core.diagnose import diagnose
 from kcrash.core.records import (
+    AbsentPart,
     Cause,
     ContainerSpec,
     ContainerState,
+    ContainerStatus,
     Deployment,
     Diagnosis,
     DiagnosisInput,
@@ -910,3 +914,376 @@ def test_a_dead_current_instance_has_its_log_without_previous() -> None:
     ) == ("state.terminated", "exitCode: 137, reason: OOMKilled")
     logs = [s for s in diag.next_steps if "kubectl logs" in s]
     assert logs and all("--previous" not in s for s in logs)
+
+
+# --- what the input could not see: absent is not empty ------------------------------------------------
+#
+# The live path fetches every part; a paste holds only what was pasted and says which parts it
+# lacks in `DiagnosisInput.absent`. Each case below is run live-shaped (everything fetched) and
+# paste-shaped (the parts a paste would lack taken out and named absent).
+
+NODE_DNS_ERROR = """Error: getaddrinfo ENOTFOUND smtp.internal.example.com
+    at GetAddrInfoReqWrap.onlookup [as oncomplete] (node:dns:107:26) {
+  errno: -3008,
+  code: 'ENOTFOUND',
+  syscall: 'getaddrinfo',
+  hostname: 'smtp.internal.example.com'
+}"""
+NODE_REFUSED_ERROR = """Error: connect ECONNREFUSED 10.0.0.7:27017
+    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16) {
+  errno: -111,
+  code: 'ECONNREFUSED',
+  syscall: 'connect',
+  address: '10.0.0.7',
+  port: 27017
+}"""
+
+
+def as_pasted(inp: DiagnosisInput, *absent: AbsentPart) -> DiagnosisInput:
+    """The input a paste lacking these parts would give: the parts emptied and named absent."""
+    pod = inp.pod
+    if "spec" in absent:
+        pod = replace(pod, containers=(), init_containers=())
+    return replace(
+        inp,
+        pod=pod,
+        events=() if "events" in absent else inp.events,
+        memory=() if "metrics" in absent else inp.memory,
+        metrics_available=not ("metrics" in absent or not inp.metrics_available),
+        absent=frozenset(absent),
+    )
+
+
+def with_termination(inp: DiagnosisInput, container: str, **changes: object) -> DiagnosisInput:
+    """The input with the container's last termination changed (message, exit code, reason)."""
+    pod = inp.pod
+
+    def changed(statuses: tuple[ContainerStatus, ...]) -> tuple[ContainerStatus, ...]:
+        return tuple(
+            replace(s, last_state=replace(s.last_state, **changes))  # type: ignore[arg-type]
+            if s.name == container and s.last_state
+            else s
+            for s in statuses
+        )
+
+    return replace(
+        inp,
+        pod=replace(
+            pod,
+            container_statuses=changed(pod.container_statuses),
+            init_container_statuses=changed(pod.init_container_statuses),
+        ),
+    )
+
+
+def shifted_events(inp: DiagnosisInput, seconds: int) -> DiagnosisInput:
+    """Event times counted back from a `now` that is `seconds` too early (a lower bound)."""
+    delta = timedelta(seconds=seconds)
+    return replace(
+        inp,
+        now=inp.now - delta,
+        events=tuple(
+            replace(
+                e,
+                last_seen=e.last_seen - delta if e.last_seen else None,
+                first_seen=e.first_seen - delta if e.first_seen else None,
+            )
+            for e in inp.events
+        ),
+    )
+
+
+def _message(log: str | None, message: str, *absent: AbsentPart) -> DiagnosisInput:
+    inp = with_termination(replace(load_case("readiness-only"), previous_log=log), "api", message=message)
+    return as_pasted(inp, *absent)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A case where an absent part must not be read as an empty one, and what must (not) be said."""
+
+    name: str
+    inp: Callable[[], DiagnosisInput]
+    cause: str
+    said: tuple[str, ...] = ()  # in the headline, an evidence line ("source: quote") or a step
+    unsaid: tuple[str, ...] = ()
+
+
+def _text(diag: Diagnosis) -> str:
+    evidence = [f"{e.source}: {e.quote}" for e in diag.evidence]
+    return " | ".join([diag.headline, *evidence, *diag.next_steps])
+
+
+SMTP = "Container api can't reach smtp.internal.example.com (its name doesn't resolve) and exits with code 1"
+LIMITS_CMD = "kubectl get pod {pod} -n crashlab -o jsonpath='{{.spec.{kind}[?(@.name==\"{c}\")].resources}}'"
+GAPS = [
+    # The termination message (FallbackToLogsOnError, /dev/termination-log) as dying words.
+    Gap(
+        "message-dns-live-no-previous-log",
+        lambda: _message(None, NODE_DNS_ERROR),
+        "dependency-unreachable",
+        said=(SMTP, "lastState.terminated.message: Error: getaddrinfo ENOTFOUND smtp.internal.example.com"),
+    ),
+    Gap(
+        "message-dns-live-empty-previous-log",
+        lambda: _message("", NODE_DNS_ERROR),
+        "dependency-unreachable",
+        said=(SMTP,),
+    ),
+    Gap(
+        "message-dns-pasted",
+        lambda: _message(None, NODE_DNS_ERROR, "spec", "events", "metrics"),
+        "dependency-unreachable",
+        said=(SMTP, "nslookup smtp.internal.example.com"),
+    ),
+    Gap(
+        "message-refused-live",
+        lambda: _message(None, NODE_REFUSED_ERROR),
+        "dependency-unreachable",
+        said=("can't reach 10.0.0.7:27017 (connection refused)", "nc -zv 10.0.0.7 27017"),
+        unsaid=("node:net",),
+    ),
+    Gap(
+        "message-missing-env-pasted",
+        lambda: _message(None, "Traceback (most recent call last):\nKeyError: 'SMTP_HOST'", "spec"),
+        "app-error",
+        said=("environment variable SMTP_HOST is not set", "spec container api env: not in the input"),
+        unsaid=("not set in the pod spec", "kubectl set env"),
+    ),
+    Gap(
+        "message-plain-error-quoted-once",
+        lambda: _message(None, "fatal: config /etc/app.yaml: line 3: bad indent"),
+        "app-error",
+        said=("exits with code 1: fatal: config /etc/app.yaml: line 3: bad indent",),
+        unsaid=("Read its dying words",),
+    ),
+    Gap(  # the log is the runbook's dying words: it wins over the message
+        "message-and-log-live",
+        lambda: _message("INFO start\npanic: nil map\n", NODE_DNS_ERROR),
+        "app-error",
+        said=("exits with code 1: panic: nil map",),
+    ),
+    # OOM-killed: a missing spec is an unknown limit, not "no limit".
+    Gap(
+        "oom-limit-live",
+        lambda: load_case("oom-no-metrics", metrics_available=False),
+        "oom-killed",
+        said=("it needs more than its 128Mi memory limit",),
+    ),
+    Gap(
+        "oom-no-limit-live",
+        lambda: replace(
+            load_case("oom-no-metrics"),
+            pod=replace(
+                load_case("oom-no-metrics").pod,
+                containers=tuple(
+                    replace(c, memory_limit=None) for c in load_case("oom-no-metrics").pod.containers
+                ),
+            ),
+        ),
+        "oom-killed",
+        said=("OOM-killed with no memory limit: the node ran out of memory", "limits.memory: (none)"),
+    ),
+    Gap(
+        "oom-no-spec-pasted",
+        lambda: as_pasted(load_case("oom-no-metrics"), "spec", "events", "metrics"),
+        "oom-killed",
+        said=(
+            "Container cache was OOM-killed; its memory limit is not in the input",
+            "spec container cache resources.limits.memory: (not in the input)",
+            "memory samples: none (not in the input)",
+            LIMITS_CMD.format(pod="session-cache-5d7c8b9f6-m4hxk", kind="containers", c="cache"),
+            "--limits=memory=<new-limit>",
+        ),
+        unsaid=("with no memory limit", "not available on this cluster"),
+    ),
+    Gap(
+        "oom-init-container-no-spec-pasted",
+        lambda: as_pasted(
+            with_termination(load_case("init-failing"), "migrate", reason="OOMKilled", exit_code=137),
+            "spec",
+        ),
+        "oom-killed",
+        said=(
+            "Init container migrate was OOM-killed; its memory limit is not in the input",
+            LIMITS_CMD.format(pod="orders-7c6d8f9b5-hx2mb", kind="initContainers", c="migrate"),
+        ),
+    ),
+    # Other facts of the spec.
+    Gap(
+        "missing-env-no-spec-pasted",
+        lambda: as_pasted(load_case("crash-missing-env"), "spec"),
+        "app-error",
+        said=("DATABASE_URL is not set", "spec container api env: not in the input", "(Environment)"),
+        unsaid=("not set in the pod spec", "kubectl set env"),
+    ),
+    Gap(
+        "command-no-spec-pasted",
+        lambda: as_pasted(load_case("bad-command"), "spec"),
+        "command-not-found",
+        said=(
+            "spec container api command: not in the input",
+            "-o jsonpath='{.spec.containers[?(@.name==\"api\")].command}'",
+        ),
+        unsaid=("ENTRYPOINT/CMD runs",),
+    ),
+    Gap(
+        "exit-zero-no-spec-pasted",
+        lambda: as_pasted(load_case("exit-zero"), "spec"),
+        "exits-zero",
+        said=("spec.restartPolicy: Always (not in the input; implied by",),
+    ),
+    Gap(  # no spec, no restart: restartPolicy unknown, a finished Job pod is as likely
+        "exit-zero-no-spec-no-restarts-pasted",
+        lambda: as_pasted(
+            replace(
+                load_case("exit-zero"),
+                pod=replace(
+                    load_case("exit-zero").pod,
+                    container_statuses=tuple(
+                        replace(s, restart_count=0) for s in load_case("exit-zero").pod.container_statuses
+                    ),
+                ),
+            ),
+            "spec",
+        ),
+        "unknown",
+        unsaid=("restartPolicy Always",),
+    ),
+    # Events: none pasted is not "no probe failed".
+    Gap(
+        "sigkill-live",
+        lambda: load_case("sigkill-no-oom"),
+        "unknown",
+        said=("and no probe failed: something else killed it",),
+    ),
+    Gap(
+        "sigkill-no-events-pasted",
+        lambda: as_pasted(load_case("sigkill-no-oom"), "events", "metrics"),
+        "unknown",
+        said=(
+            "the events that would show a probe kill are not in the input",
+            "events: not in the input: a probe kill can't be ruled out",
+            "Look for liveness or startup probe kills",
+        ),
+        unsaid=("no probe failed", "no liveness or startup probe failure recorded"),
+    ),
+    Gap(
+        "sigterm-no-events-pasted",
+        lambda: as_pasted(with_termination(load_case("readiness-only"), "api", exit_code=143), "events"),
+        "unknown",
+        said=("SIGTERM (exit 143) and the events that would show a probe kill are not in the input",),
+        unsaid=("no probe failure explains it",),
+    ),
+    # As-of: `now` only a lower bound, so no durations up to it.
+    Gap(
+        "healthy-live",
+        lambda: load_case("healthy-web"),
+        "healthy",
+        said=("state.running web: running for ",),
+    ),
+    Gap(
+        "healthy-as-of-lower-bound-pasted",
+        lambda: as_pasted(load_case("healthy-web"), "as-of"),
+        "healthy",
+        said=("state.running web: running since 2026-11-",),
+        unsaid=("running for",),
+    ),
+    Gap(
+        "recovered-live",
+        lambda: load_case("recovered-worker"),
+        "healthy",
+        said=("the last 2h29m ago",),
+    ),
+    Gap(
+        "recovered-as-of-lower-bound-pasted",
+        lambda: as_pasted(load_case("recovered-worker"), "as-of"),
+        "healthy",
+        said=("3 earlier restarts, the last at 2026-11-20 ",),
+        unsaid=(" ago",),
+    ),
+    Gap(  # event times counted back from a `now` ten minutes early seem to predate the instance
+        "probe-kill-shifted-events-live",
+        lambda: shifted_events(load_case("slow-start-liveness"), 600),
+        "unknown",
+    ),
+    Gap(
+        "probe-kill-shifted-events-as-of-lower-bound-pasted",
+        lambda: as_pasted(shifted_events(load_case("slow-start-liveness"), 600), "as-of"),
+        "liveness-probe",
+        said=("before it finishes starting", "dead 50s after start"),
+    ),
+]
+
+
+@pytest.mark.parametrize("gap", GAPS, ids=[g.name for g in GAPS])
+def test_absent_parts_are_unknown_not_empty(gap: Gap) -> None:
+    diag = diagnose(gap.inp())
+    text = _text(diag)
+    assert diag.cause == gap.cause, diag.headline
+    for words in gap.said:
+        assert words in text
+    for words in gap.unsaid:
+        assert words not in text
+
+
+def test_the_termination_message_is_quoted_once_when_it_holds_the_dying_words() -> None:
+    diag = diagnose(_message(None, "fatal: config /etc/app.yaml: line 3: bad indent"))
+    assert [e.source for e in diag.evidence] == ["lastState.terminated", "lastState.terminated.message"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "line"),
+    [
+        (NODE_DNS_ERROR.splitlines(), "Error: getaddrinfo ENOTFOUND smtp.internal.example.com"),
+        (NODE_REFUSED_ERROR.splitlines(), "Error: connect ECONNREFUSED 10.0.0.7:27017"),
+        (["retrying", "dial tcp 10.1.2.3:443: i/o timeout"], "dial tcp 10.1.2.3:443: i/o timeout"),
+        (  # no line names a host: the last one that fails is quoted
+            ["java.net.ConnectException: Connection refused", "\tat sun.nio.ch.Net.connect0(Net.java:579)"],
+            "java.net.ConnectException: Connection refused",
+        ),
+    ],
+)
+def test_the_quoted_line_names_what_failed(lines: list[str], line: str) -> None:
+    found = engine.dependency_failure(lines)
+    assert found is not None and found.line == line
+
+
+@pytest.mark.parametrize(
+    ("case", "pod", "absent", "said", "unsaid"),
+    [
+        (
+            "dependency-unreachable-two-pods-termination-message",
+            "notify-worker-69b7c8d5f4-2kx8m",
+            frozenset({"metrics"}),
+            "can't reach smtp.internal.example.com (its name doesn't resolve)",
+            "exits with code 1 (",
+        ),
+        (
+            "oom-killed-bare-status-stanza",
+            "payments-api-7d4c9b8f6-v5n2x",
+            frozenset({"spec", "events", "as-of", "metrics"}),
+            "jsonpath='{.spec.containers[?(@.name==\"api\")].resources}'",
+            "no memory limit",
+        ),
+        (
+            "healthy-running",
+            "web-7d9f8b6c5d-x2x9z",
+            frozenset({"as-of", "metrics"}),
+            "running since",
+            "running for",
+        ),
+    ],
+)
+def test_pasted_inputs_name_what_they_lack(
+    case: str, pod: str, absent: frozenset[AbsentPart], said: str, unsaid: str
+) -> None:
+    folder = Path(__file__).resolve().parent.parent / "data" / "pastes" / case
+    texts = [(p.name, p.read_text()) for p in sorted(folder.iterdir()) if p.name != "expected.json"]
+    inp = next(i for i in inputs_from_pastes(texts, NOW) if i.pod.name == pod)
+    text = _text(diagnose(inp))
+    assert (inp.absent, said in text, unsaid in text) == (absent, True, False)
+
+
+def test_the_live_path_lacks_nothing() -> None:
+    assert load_case("healthy-web").absent == frozenset()

@@ -7,6 +7,9 @@ a label the kubelet recorded (a waiting reason, `reason: OOMKilled`, a Killing e
 rule of thumb read from an exit code or a log line. When nothing fits, the answer is `unknown`
 with the command that would tell more.
 
+Parts the input names absent (a paste without the spec, the events, metrics, or an exact time)
+are unknowns: the rules say so and name the command that shows them, never read them as empty.
+
 Pure: time comes in with the input, nothing is read from anywhere.
 """
 
@@ -19,11 +22,12 @@ import re
 import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from kcrash.core.exitcodes import explain_exit
 from kcrash.core.quantity import format_bytes
 from kcrash.core.records import (
+    AbsentPart,
     Cause,
     ContainerSpec,
     ContainerState,
@@ -69,16 +73,32 @@ class Facts:
     waiting: ContainerState | None
     events: tuple[Event, ...]  # this pod's events about this container or the whole pod
     log_lines: tuple[str, ...]  # the dying words, oldest first
-    log_source: str  # "previous log", "log", or "" when no log was fetched
+    # "previous log", "log", "lastState.terminated.message" (standing in for a missing or empty
+    # log), or "" when no log was fetched
+    log_source: str
     log_cut: bool  # the log ends mid-line: the process died while writing
 
     @property
     def pod(self) -> Pod:
         return self.inp.pod
 
+    def lacks(self, part: AbsentPart) -> bool:
+        """The input could not see this part: its emptiness says nothing."""
+        return part in self.inp.absent
+
+    @property
+    def spec_known(self) -> bool:
+        return self.spec is not None and not self.lacks("spec")
+
+    @property
+    def in_init_statuses(self) -> bool:
+        return any(s.name == self.container for s in self.pod.init_container_statuses)
+
     @property
     def is_init(self) -> bool:
-        return self.spec is not None and self.spec.init and not self.spec.sidecar
+        if self.spec is None:  # no spec to tell a sidecar: where its status is reported will do
+            return self.in_init_statuses
+        return self.spec.init and not self.spec.sidecar
 
     @property
     def label(self) -> str:
@@ -161,6 +181,11 @@ def gather(inp: DiagnosisInput) -> Facts:
         # While a container waits in back-off, its plain log is the dead instance's log.
         log_text, log_source = inp.current_log, "log"
     lines, cut = _log_tail(log_text)
+    log_source = log_source if log_text is not None else ""
+    if not lines and termination is not None and termination.message.strip():
+        # With terminationMessagePolicy FallbackToLogsOnError the message is the log's tail, and an
+        # app may write its last words to /dev/termination-log: dying words where no log is.
+        lines, log_source, cut = _log_tail(termination.message)[0], f"{source}.message", False
     return Facts(
         inp=inp,
         container=name,
@@ -171,7 +196,7 @@ def gather(inp: DiagnosisInput) -> Facts:
         waiting=waiting,
         events=events,
         log_lines=lines,
-        log_source=log_source if log_text is not None else "",
+        log_source=log_source,
         log_cut=cut,
     )
 
@@ -253,6 +278,13 @@ def cmd_events(f: Facts) -> str:
     )
 
 
+def cmd_spec(f: Facts, what: str) -> str:
+    """`kubectl get pod -o jsonpath` for one field of the container's spec (resources, command, env)."""
+    kind = "initContainers" if (f.spec.init if f.spec else f.in_init_statuses) else "containers"
+    path = f'{{.spec.{kind}[?(@.name=="{f.container}")].{what}}}'
+    return f"kubectl get pod {_sh(f.pod.name)} -n {_sh(f.pod.namespace)} -o jsonpath={_sh(path)}"
+
+
 def cmd_debug(f: Facts, *words: str) -> str:
     """A throwaway pod inside the cluster network: the app's view, not the laptop's."""
     tail = " ".join(_sh(w) for w in words)
@@ -294,6 +326,11 @@ def fmt_seconds(seconds: float) -> str:
         return f"{minutes}m{secs:02d}s" if secs else f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+
+
+def fmt_time(moment: datetime) -> str:
+    """A moment stated, not measured from `now`: for when `now` is uncertain."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def fmt_bytes(n: int) -> str:
@@ -711,8 +748,10 @@ def rule_command_not_found(f: Facts) -> Diagnosis | None:
         Evidence(f"spec {f.label} command", quote(cmd))
         if cmd
         else Evidence(f"spec {f.label}", "no command/args override: the image's ENTRYPOINT/CMD runs")
+        if f.spec_known
+        else Evidence(f"spec {f.label} command", "not in the input")
     )
-    image = f.spec.image if f.spec else "<image>"
+    image = f.spec.image if f.spec else (f.status.image if f.status and f.status.image else "<image>")
     steps = [
         f"Fix command/args in {edit_target(f)}" + (f" (now: {cmd})" if cmd else ""),
         f"See what the image contains: `docker run --rm --entrypoint sh {_sh(image)} -c 'command -v "
@@ -726,6 +765,8 @@ def rule_command_not_found(f: Facts) -> Diagnosis | None:
             "Build or pull the image for the node's architecture (`kubectl get node -o wide`; "
             "multi-arch images)"
         )
+    if not f.spec_known:
+        steps.append(f"See its command and args: `{cmd_spec(f, 'command')}` and `{cmd_spec(f, 'args')}`")
     if not cmd:
         steps.append(
             f"Check the image's entrypoint: `docker inspect {_sh(image)} --format "
@@ -805,7 +846,9 @@ def memory_findings(f: Facts, limit: int | None) -> tuple[list[Evidence], list[s
     )
     if trend is None:
         why = (
-            "metrics.k8s.io is not available on this cluster"
+            "not in the input"
+            if f.lacks("metrics")
+            else "metrics.k8s.io is not available on this cluster"
             if not f.inp.metrics_available
             else "no samples yet"
         )
@@ -848,10 +891,8 @@ def rule_oom(f: Facts) -> Diagnosis | None:
     limit = f.spec.memory_limit if f.spec else None
     mem_ev, notes, trend = memory_findings(f, limit)
     ev: list[Evidence | None] = [termination_evidence(f)]
-    if limit:
-        ev.append(Evidence(f"spec {f.label} resources.limits.memory", fmt_bytes(limit)))
-    else:
-        ev.append(Evidence(f"spec {f.label} resources.limits.memory", "(none)"))
+    shown = fmt_bytes(limit) if limit else "(none)" if f.spec_known else "(not in the input)"
+    ev.append(Evidence(f"spec {f.label} resources.limits.memory", shown))
     ev.extend(mem_ev)
     if f.log_cut and f.log_lines:
         ev.append(log_evidence(f, f.log_lines[-1] + " [log ends mid-line]"))
@@ -859,16 +900,17 @@ def rule_oom(f: Facts) -> Diagnosis | None:
     target = workload(f)
     peak = trend.peak if trend else 0
     steps: list[str] = []
-    if limit is None:
+    if not f.spec_known:
+        headline = f"{f.subject} was OOM-killed; its memory limit is not in the input"
+        steps.extend(oom_steps_without_spec(f, target))
+    elif limit is None:
         headline = f"{f.subject} was OOM-killed with no memory limit: the node ran out of memory"
         base = peak or 0
         steps.append(
             "Set a memory request and limit from observed use"
             + (f": request {fmt_mib(nice_mib(base))}, limit {fmt_mib(nice_mib(base * 1.5))}" if base else "")
         )
-        steps.append(
-            f"Check the node's memory pressure: `kubectl describe node {_sh(f.pod.node_name or '<node>')}`"
-        )
+        steps.append(f"Check the node's memory pressure: `kubectl describe node {node_ref(f)}`")
     else:
         new_limit = fmt_mib(nice_mib(max(peak, limit) * 1.5))
         if trend is not None and trend.climbing:
@@ -903,6 +945,25 @@ def rule_oom(f: Facts) -> Diagnosis | None:
         )
     steps.append(f"`{cmd_logs(f)}` shows what it was doing when it died")
     return diagnosis("oom-killed", headline, f, ev, steps)
+
+
+def oom_steps_without_spec(f: Facts, target: str) -> list[str]:
+    """What to do about an OOM kill when the limit it hit is unknown: look it up first."""
+    raise_it = (
+        "If it has one, raise it to about 1.5× what it hit: `kubectl set resources "
+        f"{_sh(target)} -n {_sh(f.pod.namespace)} -c {_sh(f.container)} --limits=memory=<new-limit>`"
+        if target
+        else f"If it has one, raise resources.limits.memory of {f.label} to about 1.5× what it hit"
+    )
+    return [
+        f"See its memory limit: `{cmd_spec(f, 'resources')}`",
+        raise_it,
+        f"If it has none, the node ran out of memory: `kubectl describe node {node_ref(f)}`",
+    ]
+
+
+def node_ref(f: Facts) -> str:
+    return _sh(f.pod.node_name) if f.pod.node_name else "<node>"
 
 
 def _set_memory(f: Facts, target: str, new_limit: str, why: str) -> str:
@@ -997,7 +1058,8 @@ def _near_death(f: Facts, events: Sequence[Event]) -> bool:
     last = latest(events)
     if last is None or term is None or term.started_at is None or when(last) == 0.0:
         return True
-    return when(last) >= term.started_at.timestamp() - 1
+    # Event times counted back from an uncertain `now` can't be set against the container's start.
+    return f.lacks("as-of") or when(last) >= term.started_at.timestamp() - 1
 
 
 def find_probe_kill(f: Facts) -> ProbeKill | None:
@@ -1023,7 +1085,14 @@ def kill_delay(f: Facts, kill: ProbeKill) -> tuple[float | None, float]:
     term = f.termination
     ran = f.run_seconds
     last_kill = latest(kill.killing)
-    if last_kill is not None and term is not None and term.started_at is not None and when(last_kill):
+    # Event times counted back from an uncertain `now` say nothing about the kill's moment.
+    if (
+        last_kill is not None
+        and when(last_kill)
+        and not f.lacks("as-of")
+        and term is not None
+        and term.started_at is not None
+    ):
         decided = when(last_kill) - term.started_at.timestamp()
         if 0 <= decided <= (ran if ran is not None else decided) + 5:
             return decided, 0.0
@@ -1185,27 +1254,53 @@ class Unreachable:
     index: int  # of `line` in the dying words
 
 
+def connection_problem(line: str) -> str:
+    """ "dns", "refused", "no-route", "timeout" or "" for what a line says about a connection."""
+    return (
+        "dns" if _DNS.search(line)
+        else "refused" if _REFUSED.search(line)
+        else "no-route" if _NO_ROUTE.search(line)
+        else "timeout" if _TIMEOUT.search(line)
+        else ""
+    )  # fmt: skip
+
+
+# "    at net.Socket.connect(Socket.java:609)", "    at ... (node:dns:107:26)": not hosts.
+_STACK_FRAME = re.compile(r"^\s*at\s")
+
+
 def dependency_failure(lines: Sequence[str]) -> Unreachable | None:
     """The last line in the dying words saying a connection failed, with the host and port named."""
     for index in range(len(lines) - 1, -1, -1):
-        line = lines[index]
-        problem = (
-            "dns" if _DNS.search(line)
-            else "refused" if _REFUSED.search(line)
-            else "no-route" if _NO_ROUTE.search(line)
-            else "timeout" if _TIMEOUT.search(line)
-            else ""
-        )  # fmt: skip
+        problem = connection_problem(lines[index])
         if not problem:
             continue
         # The line itself first, then its neighbours (libpq spreads one error over several lines).
-        context = [line, *reversed(lines[max(0, index - 3) : index]), *lines[index + 1 : index + 3]]
+        context = [
+            text
+            for text in (
+                lines[index],
+                *reversed(lines[max(0, index - 3) : index]),
+                *lines[index + 1 : index + 3],
+            )
+            if not _STACK_FRAME.match(text)
+        ]
         host, port = _host_port(context)
         guessed = False
         if host and not port:
             port, guessed = _default_port(" ".join([host, *lines])), True
+        line = _telling_line(lines, index, problem)
         return Unreachable(problem, host, port, guessed and bool(port), line, index)
     return None
+
+
+def _telling_line(lines: Sequence[str], index: int, problem: str) -> str:
+    """The line to quote: one naming a host. A Node.js error object ends with `code: 'ENOTFOUND'`
+    a few lines below its first line, which says what failed and where."""
+    for line in reversed(lines[max(0, index - 3) : index + 1]):
+        if connection_problem(line) == problem and not _STACK_FRAME.match(line) and _host_port([line])[0]:
+            return line
+    return lines[index]
 
 
 def _host_port(texts: Sequence[str]) -> tuple[str, str]:
@@ -1258,7 +1353,13 @@ def rule_missing_env(f: Facts) -> Diagnosis | None:
     env_from = [r for r in (spec.env_refs if spec else ()) if r.via == "envFrom"]
     ns = _sh(f.pod.namespace)
     steps: list[str] = []
-    if spec is not None and var in spec.env_names:
+    if not f.spec_known:
+        ev.append(Evidence(f"spec {f.label} env", "not in the input"))
+        steps.append(
+            f"See whether {var} is set, and where from (a value, a Secret or ConfigMap key, envFrom): "
+            f"`{cmd_describe(f)}` (Environment)"
+        )
+    elif spec is not None and var in spec.env_names:
         ev.append(Evidence(f"spec {f.label} env", f"{var} is set (value not shown)"))
         steps.append(
             f"{var} is set in the pod spec but the app rejects it: check its value is not empty or malformed"
@@ -1388,7 +1489,8 @@ def rule_app_error(f: Facts) -> Diagnosis | None:
     meaning = explain_exit(code, f.termination.signal if f.termination else None, f.reason)
     line = dying_words(f.log_lines)
     ev: list[Evidence | None] = [termination_evidence(f)]
-    if f.termination and f.termination.message:
+    from_message = f.log_source == f"{f.termination_source}.message"
+    if f.termination and f.termination.message and not from_message:
         ev.append(Evidence(f"{f.termination_source}.message", quote(f.termination.message)))
     steps: list[str] = []
     if line:
@@ -1397,7 +1499,10 @@ def rule_app_error(f: Facts) -> Diagnosis | None:
         steps.append(f"Read the whole error: `{cmd_logs(f, tail=50)}`")
     elif f.log_lines:
         ev.append(log_evidence(f, f.log_lines[-1]))
-        headline = f"{f.subject} exits with code {code} ({meaning.short}); its last log line names no error"
+        where = "termination message" if from_message else "log"
+        headline = (
+            f"{f.subject} exits with code {code} ({meaning.short}); its last {where} line names no error"
+        )
         steps.append(f"Read more of the log: `{cmd_logs(f, tail=200)}`")
     else:
         headline = f"{f.subject} exits with code {code} ({meaning.short})"
@@ -1442,10 +1547,15 @@ def rule_exits_zero(f: Facts) -> Diagnosis | None:
         return None
     if f.pod.restart_policy != "Always" and not (f.spec is not None and f.spec.sidecar):
         return None
-    ev: list[Evidence | None] = [
-        termination_evidence(f),
-        Evidence("spec.restartPolicy", f.pod.restart_policy),
-    ]
+    # Without the spec, restartPolicy is the record's default; only restarts after exit 0 prove it.
+    if not f.spec_known and not f.restarts:
+        return None
+    policy = (
+        f.pod.restart_policy
+        if f.spec_known
+        else f"{f.pod.restart_policy} (not in the input; implied by {f.restarts} restarts)"
+    )
+    ev: list[Evidence | None] = [termination_evidence(f), Evidence("spec.restartPolicy", policy)]
     if f.run_seconds is not None:
         ev.append(
             Evidence(f"{f.termination_source} startedAt→finishedAt", f"ran {fmt_seconds(f.run_seconds)}")
@@ -1494,18 +1604,27 @@ def rule_sigkill(f: Facts) -> Diagnosis | None:
     limit = f.spec.memory_limit if f.spec else None
     mem_ev, _, trend = memory_findings(f, limit)
     ev: list[Evidence | None] = [termination_evidence(f), *mem_ev]
-    ev.append(Evidence("events", "no OOMKilled reason, no liveness or startup probe failure recorded"))
+    if f.lacks("events"):
+        ev.append(Evidence("events", "not in the input: a probe kill can't be ruled out"))
+        headline = (
+            f"{f.subject} was killed with SIGKILL (exit {f.exit_code}), not marked OOMKilled; "
+            "the events that would show a probe kill are not in the input"
+        )
+    else:
+        ev.append(Evidence("events", "no OOMKilled reason, no liveness or startup probe failure recorded"))
+        headline = (
+            f"{f.subject} was killed with SIGKILL (exit {f.exit_code}) but not marked OOMKilled "
+            "and no probe failed: something else killed it"
+        )
     if f.log_lines:
         ev.append(log_evidence(f, f.log_lines[-1]))
-    headline = (
-        f"{f.subject} was killed with SIGKILL (exit {f.exit_code}) but not marked OOMKilled "
-        "and no probe failed: something else killed it"
-    )
     steps = [
         "SIGKILL without a reason comes from node memory-pressure eviction, a kernel OOM kill of a "
         "child process, a manual kill (`kill -9`, `crictl stop`), or the kubelet once "
         "terminationGracePeriodSeconds ran out after a SIGTERM",
-        f"Events expire after an hour; read what is left: `{cmd_events(f)}`",
+        f"Look for liveness or startup probe kills (events expire after an hour): `{cmd_events(f)}`"
+        if f.lacks("events")
+        else f"Events expire after an hour; read what is left: `{cmd_events(f)}`",
     ]
     if limit and trend is not None and trend.peak >= 0.9 * limit:
         steps.insert(
@@ -1530,7 +1649,11 @@ def rule_sigterm(f: Facts) -> Diagnosis | None:
         ev.append(log_evidence(f, said))
     if f.log_lines and f.log_lines[-1].strip() != said:
         ev.append(log_evidence(f, f.log_lines[-1]))
-    headline = f"{f.subject} stopped on SIGTERM (exit 143) and no probe failure explains it"
+    headline = f"{f.subject} stopped on SIGTERM (exit 143) " + (
+        "and the events that would show a probe kill are not in the input"
+        if f.lacks("events")
+        else "and no probe failure explains it"
+    )
     headline += f"; its log says: {said}" if said else ": something asked it to stop"
     steps = [
         "SIGTERM comes from the kubelet (a probe kill whose events have expired, a deletion, an "
@@ -1553,8 +1676,7 @@ def rule_evicted(f: Facts) -> Diagnosis | None:
         f,
         [Evidence("status.reason", quote(f"{f.pod.reason}: {f.pod.message}"))],
         [
-            "Check the node's pressure conditions: `kubectl describe node "
-            f"{_sh(f.pod.node_name or '<node>')}`",
+            f"Check the node's pressure conditions: `kubectl describe node {node_ref(f)}`",
             "Set memory requests close to real use: pods using more than they request are evicted first",
             *(
                 ["Its controller has already made a replacement; delete this pod once you have read it"]
@@ -1615,7 +1737,9 @@ def uptime(f: Facts) -> float | None:
 
 
 def recovered(f: Facts) -> bool:
-    """Running again for longer than the back-off reset and than twice its last life: history now."""
+    """Running again for longer than the back-off reset and than twice its last life: history now.
+
+    When `now` is only a lower bound, so is the uptime: a True still holds, a False may not."""
     up = uptime(f)
     if up is None or up < BACKOFF_RESET_S:
         return False
@@ -1635,6 +1759,26 @@ def _all_running(pod: Pod) -> bool:
     return bool(statuses) and all(s.state.kind == "running" for s in statuses)
 
 
+def running_evidence(f: Facts) -> Evidence | None:
+    """How long it has run; only since when, if `now` is uncertain."""
+    state = f.status.state if f.status else None
+    up = uptime(f)
+    if state is None or state.started_at is None or up is None:
+        return None
+    if f.lacks("as-of"):
+        return Evidence(f"state.running {f.container}", f"running since {fmt_time(state.started_at)}")
+    return Evidence(f"state.running {f.container}", f"running for {fmt_seconds(up)}")
+
+
+def finished_when(f: Facts, last: ContainerState) -> str:
+    """ " 2h29m ago" for a past death; " at <time>" if `now` is uncertain."""
+    if last.finished_at is None:
+        return ""
+    if f.lacks("as-of"):
+        return f" at {fmt_time(last.finished_at)}"
+    return f" {fmt_seconds((f.inp.now - last.finished_at).total_seconds())} ago"
+
+
 def rule_healthy(f: Facts) -> Diagnosis | None:
     pod = f.pod
     if pod.phase == "Succeeded":
@@ -1648,13 +1792,10 @@ def rule_healthy(f: Facts) -> Diagnosis | None:
     if not _all_running(pod):
         return None
     status = f.status
-    since_start = uptime(f)
     if f.restarts > 0 and not recovered(f):
         return None  # between two crashes: the last death is the story
     ready = all(s.ready for s in pod.container_statuses)
-    ev: list[Evidence | None] = [Evidence("status.phase", pod.phase or "Running")]
-    if status is not None and since_start is not None:
-        ev.append(Evidence(f"state.running {f.container}", f"running for {fmt_seconds(since_start)}"))
+    ev: list[Evidence | None] = [Evidence("status.phase", pod.phase or "Running"), running_evidence(f)]
     steps: list[str] = []
     if not ready:
         readiness = [
@@ -1682,10 +1823,9 @@ def rule_healthy(f: Facts) -> Diagnosis | None:
         and status.last_state.kind == "terminated"
     ):
         last = status.last_state
-        when = (
-            f" {fmt_seconds((f.inp.now - last.finished_at).total_seconds())} ago" if last.finished_at else ""
+        headline += (
+            f"; {f.restarts} earlier restarts, the last{finished_when(f, last)} ({termination_quote(last)})"
         )
-        headline += f"; {f.restarts} earlier restarts, the last{when} ({termination_quote(last)})"
         ev.append(Evidence("lastState.terminated", termination_quote(last)))
         if last.reason == "OOMKilled":
             steps.append("It was OOM-killed before: keep an eye on memory against the limit")

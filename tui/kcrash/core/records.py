@@ -14,6 +14,11 @@ StateKind = Literal["waiting", "running", "terminated", "unknown"]
 EventType = Literal["Normal", "Warning"]
 ProbeKind = Literal["liveness", "readiness", "startup"]
 RefKind = Literal["Secret", "ConfigMap"]
+# Parts of a DiagnosisInput its maker could not see (a paste holds only what was pasted): there,
+# an empty value means "unknown", not "none". "as-of": `now` is only a lower bound of the moment
+# the input describes, so durations up to it, and times counted back from it (event ages), are not
+# known.
+AbsentPart = Literal["spec", "events", "as-of", "metrics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,3 +293,4 @@ class DiagnosisInput:
     revisions: tuple[Revision, ...] = ()
     configmap_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ConfigMap name -> its keys
     metrics_available: bool = True
+    absent: frozenset[AbsentPart] = frozenset()  # the live path fetches everything: empty

@@ -334,6 +334,8 @@ class Controllers:
         self._rs_owner: dict[str, Key] = {}  # rs uid -> deployment key
         self._rs_by_uid: dict[str, Key] = {}
         self._deploy_by_uid: dict[str, Key] = {}
+        self._pod_seen: dict[Key, tuple[bool, bool]] = {}
+        self._rs_seen: dict[str, tuple[object, object]] = {}
         self._queued: set[tuple[str, str, str]] = set()
         self._ignored: set[tuple[str, str, str]] = set()
         self._seen_spec: dict[str, tuple[int, str, Obj]] = {}
@@ -376,11 +378,18 @@ class Controllers:
                     self._rs_owner[uid] = deployment
         if change.type == "DELETED":
             self._rs_by_uid.pop(uid, None)
+            self._rs_seen.pop(uid, None)
             if owner is not None:
                 self._deploy_rs.get(owner, set()).discard(key)
             self.sched.soon(lambda: self._collect_replicaset(uid))
-        elif ("replicasets", *key) not in self._ignored:
-            self._enqueue("replicasets", key)
+        else:
+            # Only a new size or a new status matters to the controllers (not annotations).
+            seen = (obj["spec"].get("replicas"), obj.get("status"))
+            if change.type == "MODIFIED" and self._rs_seen.get(uid) == seen:
+                return
+            self._rs_seen[uid] = seen
+            if ("replicasets", *key) not in self._ignored:
+                self._enqueue("replicasets", key)
         parent = self._rs_owner.get(uid)
         if parent is not None:
             self._enqueue("deployments", parent)
@@ -394,6 +403,14 @@ class Controllers:
             return
         meta = obj["metadata"]
         key = (meta.get("namespace", ""), meta["name"])
+        if change.type == "DELETED":
+            self._pod_seen.pop(key, None)
+        else:
+            # A ReplicaSet counts active and ready pods: other status changes do not concern it.
+            seen = (pod_active(obj), pod_ready(obj))
+            if change.type == "MODIFIED" and self._pod_seen.get(key) == seen:
+                return
+            self._pod_seen[key] = seen
         if change.type == "ADDED":
             self._rs_pods.setdefault(owner, set()).add(key)
         elif change.type == "DELETED":

@@ -87,16 +87,24 @@ class EventRecorder:
         component: str,
         host: str = "",
         field_path: str | None = None,
+        times: int = 1,
+        last: float | None = None,
     ) -> None:
-        """Record (or bump) an event about `obj` from `component` on `host`."""
+        """Record (or bump) an event about `obj` from `component` on `host`.
+
+        `times`/`last` record several identical occurrences at once (the last one at `last`).
+        """
         moment = self._now()
-        if moment < self._wall() - self._ttl:
+        final = moment if last is None else last
+        if final < self._wall() - self._ttl:
             return  # already expired by the time anyone can look (the world is pre-played)
         ref = involved(obj, field_path)
         key: _AggKey = (ref["uid"], field_path or "", type_, reason, message, component)
-        if key in self._names and self._bump(key, moment, ref):
+        if key in self._names and self._bump(key, final, ref, times):
             return
         self._create(key, ref, type_, reason, message, component, host, moment)
+        if times > 1:
+            self._bump(key, final, ref, times - 1)
 
     def emit_scheduled(self, pod: Obj, node: str) -> None:
         """The scheduler's Scheduled event, written through the events.k8s.io API (eventTime set)."""
@@ -140,7 +148,7 @@ class EventRecorder:
         return len(self._names)
 
     # -- helpers -----------------------------------------------------------------------------
-    def _bump(self, key: _AggKey, moment: float, ref: dict[str, Any]) -> bool:
+    def _bump(self, key: _AggKey, moment: float, ref: dict[str, Any], times: int = 1) -> bool:
         namespace, name = self._names[key]
         current = self._store.get("events", namespace, name)
         if current is None:
@@ -148,7 +156,7 @@ class EventRecorder:
             return False
         fresh = dict(current)
         fresh["metadata"] = dict(current["metadata"])
-        fresh["count"] = int(current.get("count") or 1) + 1
+        fresh["count"] = int(current.get("count") or 1) + times
         fresh["lastTimestamp"] = stamp(moment)
         fresh["involvedObject"] = ref
         try:

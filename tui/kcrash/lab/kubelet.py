@@ -231,9 +231,11 @@ class Kubelet:
         self._pods: dict[PodKey, PodRun] = {}
         self._ignored: set[PodKey] = set()  # pods served as given (--load): nobody runs them
         self._images: set[tuple[str, str]] = set()
+        self._facts: dict[str, tuple[str, dict[str, Behaviour]]] = {}  # by owning ReplicaSet uid
         self._buckets: list[set[PodKey]] = [set() for _ in range(METRICS_BUCKETS)]
         self._metrics_started = False
         self.log_horizon = -math.inf  # heartbeats older than this are not worth writing
+        self.live_from = -math.inf  # before this the world is being pre-played
         store.add_watcher("pods", self._on_pod_change)
 
     # -- nodes ---------------------------------------------------------------------------------
@@ -418,12 +420,27 @@ class Kubelet:
         self.recorder.emit_scheduled(bound, node.name)
         self.sched.after(0.4, lambda: self._admit(run))
 
+    def _template_facts(self, pod: Obj) -> tuple[str, dict[str, Behaviour]]:
+        """QoS class and behaviours per container; the same for every pod of one ReplicaSet."""
+        meta = pod["metadata"]
+        owner = next((r.get("uid") for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+        if owner is not None and owner in self._facts:
+            return self._facts[owner]
+        spec = pod["spec"]
+        namespace = meta.get("namespace", "default")
+        containers = (spec.get("initContainers") or []) + (spec.get("containers") or [])
+        facts = (qos_class(spec), {c["name"]: self.book.lookup(namespace, c) for c in containers})
+        if owner is not None:
+            self._facts[owner] = facts
+        return facts
+
     def _new_run(self, pod: Obj, node: Node) -> PodRun:
         meta = pod["metadata"]
         spec = pod["spec"]
         namespace = meta.get("namespace", "default")
+        qos, behaviours = self._template_facts(pod)
         init = [
-            ContainerRun(c["name"], c, True, self.book.lookup(namespace, c), waiting_reason="PodInitializing")
+            ContainerRun(c["name"], c, True, behaviours[c["name"]], waiting_reason="PodInitializing")
             for c in spec.get("initContainers") or []
         ]
         apps = [
@@ -431,7 +448,7 @@ class Kubelet:
                 c["name"],
                 c,
                 False,
-                self.book.lookup(namespace, c),
+                behaviours[c["name"]],
                 waiting_reason="PodInitializing" if init else "ContainerCreating",
             )
             for c in spec.get("containers") or []
@@ -448,7 +465,7 @@ class Kubelet:
             labels=dict(meta.get("labels") or {}),
             init=init,
             apps=apps,
-            qos=qos_class(spec),
+            qos=qos,
             bucket=zlib.crc32(f"{namespace}/{meta['name']}".encode()) % METRICS_BUCKETS,
         )
         self._buckets[run.bucket].add(run.key)
@@ -580,13 +597,11 @@ class Kubelet:
         """The pod worker retries every 10-15 s while waiting, each time recording BackOff."""
         if run.deleting or c.state != "waiting" or c.waiting_reason != "CrashLoopBackOff":
             return
-        self._event(
-            run,
-            c,
-            "Warning",
-            "BackOff",
-            f"Back-off restarting failed container {c.name} in pod {self._pod_ref(run)}",
-        )
+        message = f"Back-off restarting failed container {c.name} in pod {self._pod_ref(run)}"
+        times, last = self._retries_in_the_past(until)
+        self._event(run, c, "Warning", "BackOff", message, times, last)
+        if times > 1:
+            return
         retry = self.sched.now() + self.rng.uniform(10.0, 15.0)
         if retry < until:
             c.pending.append(self.sched.at(retry, lambda: self._backoff_event(run, c, until)))
@@ -649,10 +664,11 @@ class Kubelet:
         c.state, c.waiting_reason = "waiting", "ImagePullBackOff"
         c.waiting_message = f'Back-off pulling image "{image}"'
         self._publish(run)
-        self._event(run, c, "Normal", "BackOff", f'Back-off pulling image "{image}"')
-        self._event(run, c, "Warning", "Failed", "Error: ImagePullBackOff")
+        times, last = self._retries_in_the_past(until)
+        self._event(run, c, "Normal", "BackOff", f'Back-off pulling image "{image}"', times, last)
+        self._event(run, c, "Warning", "Failed", "Error: ImagePullBackOff", times, last)
         retry = self.sched.now() + self.rng.uniform(10.0, 15.0)
-        if retry < until:
+        if retry < until and times == 1:
             c.pending.append(self.sched.at(retry, lambda: self._image_pull_backoff(run, c, until)))
         else:
             c.pending.append(self.sched.at(until, lambda: self._sync_container(run, c)))
@@ -1082,9 +1098,12 @@ class Kubelet:
         current = self.store.get("pods", run.namespace, run.name)
         if current is None or current["metadata"].get("uid") != run.uid:
             return
+        status = self._render(run)
+        if status == current.get("status"):
+            return  # like the status manager: no write when nothing changed
         fresh = dict(current)
         fresh["metadata"] = dict(current["metadata"])
-        fresh["status"] = self._render(run)
+        fresh["status"] = status
         self.store.replace("pods", fresh)
 
     def _render(self, run: PodRun) -> Obj:
@@ -1318,13 +1337,29 @@ class Kubelet:
         return False
 
     # -- small utilities -----------------------------------------------------------------------
-    def _event(self, run: PodRun, c: ContainerRun | None, type_: str, reason: str, message: str) -> None:
+    def _event(
+        self,
+        run: PodRun,
+        c: ContainerRun | None,
+        type_: str,
+        reason: str,
+        message: str,
+        times: int = 1,
+        last: float | None = None,
+    ) -> None:
         pod = self.store.get("pods", run.namespace, run.name)
         if pod is None:
             return
-        self.recorder.emit(
-            pod, type_, reason, message, "kubelet", run.node.name, c.field_path if c is not None else None
-        )
+        field_path = c.field_path if c is not None else None
+        self.recorder.emit(pod, type_, reason, message, "kubelet", run.node.name, field_path, times, last)
+
+    def _retries_in_the_past(self, until: float) -> tuple[int, float | None]:
+        """While pre-playing, a whole back-off's retries (one per 10-15 s) become one event write."""
+        now = self.sched.now()
+        if until >= self.live_from - 60.0:
+            return 1, None
+        times = max(1, int((until - now) / 12.5))
+        return times, now + (times - 1) * 12.5
 
     def _pod_ref(self, run: PodRun) -> str:
         return f"{run.name}_{run.namespace}({run.uid})"

@@ -57,6 +57,7 @@ JSON = "application/json"
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 DEFAULT_WATCH_SECONDS = 1800.0  # kube-apiserver's --min-request-timeout
 OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+COMPRESS_ABOVE = 128 * 1024  # kube-apiserver's threshold for gzip
 
 
 class LogSource(Protocol):
@@ -632,7 +633,13 @@ class ApiServer:
         raise errors.method_not_allowed()
 
     def _json_body(self, body: bytes, status: int = 200, content_type: str = JSON) -> web.Response:
-        return web.Response(body=body, status=status, headers={"Content-Type": content_type})
+        response = web.Response(body=body, status=status, headers={"Content-Type": content_type})
+        if len(body) > COMPRESS_ABOVE:
+            # Like the apiserver: gzip big replies when the client accepts it (Go clients do). The
+            # compression runs in a worker thread, and the smaller write competes less with the
+            # simulation for the loop.
+            response.enable_compression()
+        return response
 
     # -- get / list ------------------------------------------------------------------------------
     def _lookup(self, target: Target) -> Obj:
@@ -755,8 +762,14 @@ class ApiServer:
             }
             return self._json_body(dumps(partial), content_type=PARTIAL_CONTENT_TYPE)
         head = dumps({"kind": info.list_kind, "apiVersion": info.api_version, "metadata": meta})
-        items = b",".join(self.encoder.encode(info.store, o) for o in page)
-        return self._json_body(head[:-1] + b',"items":[' + items + b"]}")
+        parts = [head[:-1], b',"items":[']
+        encode = self.encoder.encode
+        for index, obj in enumerate(page):
+            if index:
+                parts.append(b",")
+            parts.append(encode(info.store, obj))
+        parts.append(b"]}")
+        return self._json_body(b"".join(parts))
 
     # -- watch -----------------------------------------------------------------------------------
     async def _watch(self, request: web.Request, target: Target, query: Query) -> web.StreamResponse:

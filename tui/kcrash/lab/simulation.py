@@ -249,6 +249,7 @@ class Simulation:
         live = self.sched.wall()
         if self.simulated:
             self.kubelet.log_horizon = live - 2 * self.preplay_seconds
+            self.kubelet.live_from = live
             self.kubelet.add_nodes(3)
             oldest = live - max(
                 [self._age(s, i) for i, s in enumerate(self.scenarios)] or [self.preplay_seconds]

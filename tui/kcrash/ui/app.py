@@ -15,13 +15,14 @@ from typing import ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from kcrash.cluster.reflector import SyncState
 from kcrash.cluster.source import Access, ClusterSource
 from kcrash.core.records import Pod
 from kcrash.core.store import Delta, PodStore
 from kcrash.ui.clock import Clock, SystemClock
+from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
 from kcrash.ui.messages import PodsArrived, PodsChanged, SyncChanged
 from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
@@ -147,9 +148,7 @@ class KcrashApp(App[int]):
         self.screen.refresh_bindings()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed worker is a notification, never a crash."""
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.notify(_one_line(event.worker.error), title="Error", severity="error", timeout=8)
+        report_worker_failure(self, event)
 
     async def action_quit(self) -> None:
         self.exit(0)
@@ -218,11 +217,6 @@ class KcrashApp(App[int]):
 def _keys(delta: Delta) -> set[tuple[str, str]]:
     """Every key a delta touched; screens look each one up in the store to add, redraw or drop it."""
     return set(delta.added | delta.changed | delta.removed)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def make_app(

@@ -12,6 +12,7 @@ import base64
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from textual.app import App
 
@@ -44,7 +45,7 @@ def _pyperclip_copy(text: str) -> None:
 
 
 def copy_text(
-    app: App[object],
+    app: App[Any],
     text: str,
     *,
     env: Mapping[str, str] | None = None,

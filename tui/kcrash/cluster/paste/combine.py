@@ -32,6 +32,7 @@ from kcrash.cluster.paste.model import (
 )
 from kcrash.cluster.paste.text import ago
 from kcrash.core.records import (
+    AbsentPart,
     ContainerState,
     ContainerStatus,
     Deployment,
@@ -393,6 +394,24 @@ def _missing(
     return tuple(found)
 
 
+def _absent(
+    shows: set[str], events: list[PastedEvent], basis: AsOfBasis, memory: tuple[MemorySample, ...]
+) -> frozenset[AbsentPart]:
+    """The parts no paste shows, so the diagnosis reads their emptiness as unknown, not as none."""
+    absent: set[AbsentPart] = set()
+    if "spec" not in shows:
+        absent.add("spec")
+    if "events" not in shows and not events:
+        absent.add("events")
+    # "events" puts the moment near the truth; the latest time shown is only a lower bound.
+    # With no times at all, every time was counted back from `now` itself and stays consistent.
+    if basis not in ("events", "now"):
+        absent.add("as-of")
+    if not memory:
+        absent.add("metrics")
+    return frozenset(absent)
+
+
 # --- the whole ----------------------------------------------------------------------------------
 
 
@@ -439,6 +458,7 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
         deployment=deployment,
         revisions=revisions,
         memory=memory,
+        absent=_absent(shows, events, basis, memory),
     )
 
 

@@ -18,7 +18,15 @@ from datetime import datetime
 from typing import Literal
 
 from kcrash.cluster.parse import ParsedObjects
-from kcrash.core.records import Deployment, DiagnosisInput, Event, MemorySample, Pod, Revision
+from kcrash.core.records import (
+    AbsentPart,
+    Deployment,
+    DiagnosisInput,
+    Event,
+    MemorySample,
+    Pod,
+    Revision,
+)
 
 PasteKind = Literal["objects", "describe", "get-pods", "events", "logs", "unknown"]
 LogWhich = Literal["previous", "current", "unknown"]
@@ -114,6 +122,7 @@ class PastedPod:
     deployment: Deployment | None = None
     revisions: tuple[Revision, ...] = ()
     memory: tuple[MemorySample, ...] = ()
+    absent: frozenset[AbsentPart] = frozenset()  # what no paste shows, where empty is not "none"
 
     def quote(self, source: str, container: str = "") -> str | None:
         """The pasted line behind `source` ("lastState.terminated.reason"), for `container`."""
@@ -145,4 +154,5 @@ class PastedPod:
             revisions=self.revisions,
             # A paste holds no metrics unless someone pasted PodMetrics objects.
             metrics_available=bool(self.memory),
+            absent=self.absent,
         )

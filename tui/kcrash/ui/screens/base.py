@@ -19,6 +19,7 @@ from textual import events, work
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.message import Message
 from textual.screen import Screen
+from textual.worker import Worker
 
 from kcrash.cluster.source import UndoPlan
 from kcrash.core.records import Pod
@@ -27,6 +28,7 @@ from kcrash.core.status import pod_status, primary_container
 from kcrash.core.summary import incident_markdown
 from kcrash.ui.clipboard import copy_text
 from kcrash.ui.commands import deployment_of, pod_commands
+from kcrash.ui.failures import report_worker_failure
 
 if TYPE_CHECKING:
     from kcrash.ui.app import KcrashApp
@@ -83,6 +85,9 @@ class PodScreen(Screen[None]):
     def selected_pod(self) -> Pod | None:
         """The pod the actions apply to; screens override."""
         return None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_failure(self.app, event)
 
     # ---- guards ----------------------------------------------------------------------------
 

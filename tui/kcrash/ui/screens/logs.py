@@ -28,11 +28,12 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, RichLog, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from kcrash.cluster.logs import LogResult
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
+from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.sections import TROUBLE, dying_words
 
 MAX_LINES = 5000
@@ -127,6 +128,9 @@ class LogScreen(Screen[None]):
 
         app = cast(KcrashApp, self.app)
         return app.store.get(self.key)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_failure(self.app, event)
 
     # ---- title -----------------------------------------------------------------------------
 

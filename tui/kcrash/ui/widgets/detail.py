@@ -17,13 +17,14 @@ from textual.containers import Container, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from kcrash.cluster.logs import LogResult
 from kcrash.cluster.metrics import MemoryView
 from kcrash.core.records import Deployment, Diagnosis, Event, Pod, Revision
 from kcrash.core.status import pod_columns, primary_container
 from kcrash.ui import sections
+from kcrash.ui.failures import one_line, report_worker_failure
 from kcrash.ui.widgets.memory_chart import MemoryChart, chart_data
 
 if TYPE_CHECKING:
@@ -101,6 +102,9 @@ class DetailPane(VerticalScroll):
     def on_mount(self) -> None:
         self.query_one("#d-memory", MemoryChart).display = False
         self.set_interval(self.kcrash.metrics_seconds, self._refresh_memory)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_failure(self.app, event)
 
     # ---- switching and following -----------------------------------------------------------
 
@@ -202,7 +206,7 @@ class DetailPane(VerticalScroll):
         }[message.piece]
         static = self.query_one(target, Static)
         if isinstance(value, Exception):
-            static.update(Content.styled(f"Could not load: {_one_line(value)}", "$error"))
+            static.update(Content.styled(f"Could not load: {one_line(value)}", "$error"))
             return
         if message.piece == "diagnosis" and isinstance(value, Diagnosis):
             static.update(sections.diagnosis_content(value))
@@ -238,7 +242,3 @@ class DetailPane(VerticalScroll):
         chart.display = data.drawable
         chart.show_data(data)
         self.query_one("#d-memory-caption", Static).update(Content.styled(data.caption, "$text-muted"))
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
