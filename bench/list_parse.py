@@ -40,7 +40,7 @@ def raw_pages(api: Api) -> list[bytes]:
         kwargs: dict[str, Any] = {"limit": 500, "_preload_content": False}
         if token:
             kwargs["_continue"] = token
-        response = api.core.list_pod_for_all_namespaces(**kwargs)
+        response: Any = api.core.list_pod_for_all_namespaces(**kwargs)  # raw: _preload_content=False
         body = response.read()
         response.release_conn()
         pages.append(body)
@@ -70,7 +70,7 @@ def time_models(api: Api) -> float:
     token = None
     while True:
         page = api.core.list_pod_for_all_namespaces(limit=500, _continue=token)
-        token = page.metadata._continue
+        token = page.metadata._continue if page.metadata else None
         if not token:
             return time.perf_counter() - started
 

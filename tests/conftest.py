@@ -49,7 +49,9 @@ def make_kubectl(binary: str, kubeconfig: Path, cache_dir: Path) -> Kubectl:
         *args: str, check: bool = True, timeout: float = 30, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         command = [binary, "--kubeconfig", str(kubeconfig), *args]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, input=input)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, env=env, input=input
+        )
         if check and result.returncode != 0:
             raise AssertionError(
                 f"kubectl {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\n"

@@ -104,6 +104,24 @@ def test_kubeconfig_env_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert conn.context == "two"
 
 
+def test_failing_credentials_plugin(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "config")
+    doc = yaml.safe_load(path.read_text())
+    doc["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "false",
+            "interactiveMode": "Never",
+        }
+    }
+    path.write_text(yaml.safe_dump(doc))
+    message = one_line_error(lambda: connect(str(path), None, None, False, check=False))
+    assert message == (
+        'the credentials plugin of context "one" failed: exec: process returned 1; '
+        "run it by hand (or log in again) and retry"
+    )
+
+
 def test_server_down(tmp_path: Path) -> None:
     port = closed_port()
     path = write_config(tmp_path / "config", server=f"http://127.0.0.1:{port}")

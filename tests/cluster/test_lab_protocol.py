@@ -7,12 +7,17 @@ leaves them exactly as written and every assertion is about the protocol, not th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
+import signal
+import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
@@ -21,6 +26,7 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
@@ -30,7 +36,11 @@ from kcrash.lab.clock import rfc3339
 
 NS = "proto"
 APPS_NS = "proto-apps"
-TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+# What kubectl sends with `get`: the Table in v1 or v1beta1, else plain JSON.
+TABLE = (
+    ",".join(f"application/json;as=Table;v={v};g=meta.k8s.io" for v in ("v1", "v1beta1"))
+    + ",application/json"
+)
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 DEFAULT_TOKEN = object()
@@ -90,6 +100,15 @@ def watch(lab: Lab, path: str, *, limit: int | None = None, accept: str = "appli
             if limit is not None and len(events) >= limit:
                 break
     return events
+
+
+@contextlib.asynccontextmanager
+async def stream(lab: Lab, path: str) -> AsyncIterator[aiohttp.ClientResponse]:
+    """An open streaming response (a watch or a log follow) read with aiohttp."""
+    headers = {"Authorization": f"Bearer {lab.token}"}
+    async with aiohttp.ClientSession(headers=headers) as session, session.get(lab.url + path) as response:
+        assert response.status == 200
+        yield response
 
 
 def names(items: list[Any]) -> list[str]:
@@ -465,14 +484,13 @@ def test_live_events_reach_an_open_watch_and_selectors_translate(lab: Lab, seede
     async def scenario() -> list[Any]:
         path = f"/api/v1/namespaces/{NS}/pods?watch=1&labelSelector=stage%3Dlive&resourceVersion="
         rv = http(lab, "GET", f"/api/v1/namespaces/{NS}/pods").json()["metadata"]["resourceVersion"]
-        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {lab.token}"}) as session:
-            async with session.get(lab.url + path + rv + "&timeoutSeconds=5") as response:
-                await asyncio.sleep(0.2)
-                pod = make_pod(lab, "live", seeded.node, labels={"app": "live", "stage": "live"})
-                await asyncio.to_thread(lab.call, lambda: lab.store.create("pods", pod))
-                relabel = lambda p: p["metadata"]["labels"].update(stage="gone")  # noqa: E731
-                await asyncio.to_thread(lab.call, lambda: lab.store.mutate("pods", NS, "live", relabel))
-                events = [orjson.loads(await response.content.readline()) for _ in range(2)]
+        async with stream(lab, path + rv + "&timeoutSeconds=5") as response:
+            await asyncio.sleep(0.2)
+            pod = make_pod(lab, "live", seeded.node, labels={"app": "live", "stage": "live"})
+            await asyncio.to_thread(lab.call, lambda: lab.store.create("pods", pod))
+            relabel = lambda p: p["metadata"]["labels"].update(stage="gone")  # noqa: E731
+            await asyncio.to_thread(lab.call, lambda: lab.store.mutate("pods", NS, "live", relabel))
+            events = [orjson.loads(await response.content.readline()) for _ in range(2)]
         await asyncio.to_thread(lab.call, lambda: lab.store.delete("pods", NS, "live"))
         return events
 
@@ -928,7 +946,8 @@ def test_forbidden_words(lab: Lab, seeded: Seeded) -> None:
         f'pods is forbidden: {user} cannot list resource "pods" in API group "" in the namespace "{NS}"'
     )
     assert named["message"] == (
-        f'pods "web-1" is forbidden: {user} cannot delete resource "pods" in API group "" in the namespace "{NS}"'
+        f'pods "web-1" is forbidden: {user} cannot delete resource "pods" in API group "" '
+        f'in the namespace "{NS}"'
     )
     assert 'cannot get resource "pods/log"' in logs["message"]
     assert http(lab, "GET", f"/api/v1/namespaces/{NS}/pods/web-1").status == 200
@@ -1135,6 +1154,77 @@ def test_delete_pod_honours_uid_preconditions_and_grace(lab: Lab, seeded: Seeded
     assert http(lab, "GET", path).status == 404
 
 
+def test_delete_owner_cascades_or_orphans(lab: Lab, seeded: Seeded) -> None:
+    def seed() -> None:
+        for name in ("keep-owner", "drop-owner"):
+            lab.sim.controllers.ignore("deployments", APPS_NS, name)  # served as given
+            lab.sim.controllers.ignore("replicasets", APPS_NS, f"{name}-rs")
+            owner = lab.store.create("deployments", make_deployment(name))
+            reference = {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": name,
+                "uid": owner["metadata"]["uid"],
+                "controller": True,
+            }
+            lab.store.create(
+                "replicasets",
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {"name": f"{name}-rs", "namespace": APPS_NS, "ownerReferences": [reference]},
+                    "spec": {
+                        "replicas": 0,
+                        "selector": owner["spec"]["selector"],
+                        "template": owner["spec"]["template"],
+                    },
+                },
+            )
+
+    lab.call(seed)
+    base = f"/apis/apps/v1/namespaces/{APPS_NS}"
+    orphaned = http(lab, "DELETE", f"{base}/deployments/keep-owner", {"propagationPolicy": "Orphan"})
+    assert orphaned.status == 200 and orphaned.json()["status"] == "Success"
+    assert orphaned.json()["details"]["kind"] == "deployments"
+    kept = http(lab, "GET", f"{base}/replicasets/keep-owner-rs")
+    assert kept.status == 200 and kept.json()["metadata"]["ownerReferences"] == []
+    assert (
+        http(lab, "DELETE", f"{base}/deployments/drop-owner", {"propagationPolicy": "Background"}).status
+        == 200
+    )
+    assert http(lab, "GET", f"{base}/replicasets/drop-owner-rs").status == 404
+    assert http(lab, "GET", f"{base}/deployments/drop-owner").status == 404
+    lab.call(lambda: lab.store.delete("replicasets", APPS_NS, "keep-owner-rs"))
+
+
+def test_stop_ends_open_streams(make_lab: Any) -> None:
+    small = make_lab(builtin_scenarios=False)
+    small.call(lambda: small.store.create("namespaces", {"metadata": {"name": NS}}))
+
+    def talk() -> None:
+        nodes, _ = small.store.list("nodes")
+        small.store.create("pods", make_pod(small, "chatty", nodes[0]["metadata"]["name"], labels={}))
+        small.logs.start_instance(NS, "chatty", "app")
+        small.logs.append(NS, "chatty", "app", small.clock.now().timestamp(), "hello")
+
+    small.call(talk)
+
+    async def scenario() -> float:
+        async with (
+            stream(small, f"/api/v1/namespaces/{NS}/pods?watch=1") as watching,
+            stream(small, f"/api/v1/namespaces/{NS}/pods/chatty/log?follow=true") as following,
+        ):
+            assert (await following.content.readline()) == b"hello\n"
+            await watching.content.readline()
+            started = time.monotonic()
+            await asyncio.to_thread(small.stop)
+            await asyncio.wait_for(watching.content.read(), timeout=5)
+            await asyncio.wait_for(following.content.read(), timeout=5)
+            return time.monotonic() - started
+
+    assert asyncio.run(scenario()) < 5
+
+
 # -- logs ------------------------------------------------------------------------------------
 
 
@@ -1194,16 +1284,85 @@ def test_log_errors(lab: Lab, logged: str) -> None:
 
 def test_log_follow_streams_until_the_instance_ends(lab: Lab, logged: str) -> None:
     async def scenario() -> bytes:
-        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {lab.token}"}) as session:
-            async with session.get(f"{lab.url}{logged}?container=app&follow=true&tailLines=1") as response:
-                first = await response.content.readline()
-                assert first == b"line 4\n"
-                stamp = lab.clock.now().timestamp()
-                await asyncio.to_thread(
-                    lab.call, lambda: lab.logs.append(NS, "talker", "app", stamp, "fresh")
-                )
-                await asyncio.to_thread(lab.call, lambda: lab.logs.end_instance(NS, "talker", "app"))
-                rest = await asyncio.wait_for(response.content.read(), timeout=5)
+        async with stream(lab, f"{logged}?container=app&follow=true&tailLines=1") as response:
+            first = await response.content.readline()
+            assert first == b"line 4\n"
+            stamp = lab.clock.now().timestamp()
+            await asyncio.to_thread(lab.call, lambda: lab.logs.append(NS, "talker", "app", stamp, "fresh"))
+            await asyncio.to_thread(lab.call, lambda: lab.logs.end_instance(NS, "talker", "app"))
+            rest = await asyncio.wait_for(response.content.read(), timeout=5)
         return first + rest
 
     assert asyncio.run(scenario()) == b"line 4\nfresh\n"
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+LAB_CLI = "import sys; from kcrash.lab.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
+    config = tmp_path / "lab.kubeconfig"
+    command = [
+        sys.executable,
+        "-c",
+        LAB_CLI,
+        "--kubeconfig",
+        str(config),
+        "--speed",
+        "5",
+        "--deny",
+        "delete:pods",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("kcrash lab serving http://127.0.0.1:") and f"KUBECONFIG={config}" in line
+        server = yaml.safe_load(config.read_text())["clusters"][0]["cluster"]["server"]
+        reply = OPENER.open(urllib.request.Request(server + "/api/v1/namespaces"), timeout=10)
+        assert reply.status == 200
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            OPENER.open(
+                urllib.request.Request(server + "/api/v1/namespaces/crashlab/pods/x", method="DELETE")
+            )
+        assert denied.value.code == 403
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert (process.returncode, out, err) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("flags", "complaint"),
+    [
+        (["--speed", "0"], "argument --speed: must be greater than 0"),
+        (["--deny", "pods"], "argument --deny: expected VERB:RESOURCE"),
+        (["--load", "/no/such/file.yaml"], "argument --load: no such file"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+)
+def test_cli_rejects_bad_flags_in_one_line(flags: list[str], complaint: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", LAB_CLI, *flags], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("kcrash lab: error: ") and complaint in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_cli_reports_a_busy_port(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-c", LAB_CLI, "--port", str(port), "--no-builtin"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"kcrash lab: error: cannot serve on 127.0.0.1:{port}")

@@ -85,7 +85,7 @@ def test_follow_log_streams_and_stops_when_closed(source: ClusterSource) -> None
         time.sleep(0.05)
     assert chunks, "no log line arrived while following"
     assert all(len(c) <= 64 * 1024 and c.endswith("\n") for c in chunks)
-    follower.close()  # type: ignore[attr-defined]
+    follower.close()
     assert done.wait(2.0), "closing the follower did not end the iteration"
 
 

@@ -62,7 +62,16 @@ def test_get_pods_prints_the_servers_table(lab: Lab, any_kubectl: Kubectl) -> No
 def test_get_pods_all_namespaces_wide(lab: Lab, kubectl: Kubectl) -> None:
     table = rows(kubectl("get", "pods", "-A", "-o", "wide").stdout)
     assert table[0] == [
-        "NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"
+        "NAMESPACE",
+        "NAME",
+        "READY",
+        "STATUS",
+        "RESTARTS",
+        "AGE",
+        "IP",
+        "NODE",
+        "NOMINATED NODE",
+        "READINESS GATES",
     ]
     nodes = {n["metadata"]["name"] for n in lab.call(lambda: lab.store.list("nodes")[0])}
     assert {row[0] for row in table[1:]} >= {NS}
@@ -156,7 +165,8 @@ def test_error_texts(lab: Lab, kubectl: Kubectl) -> None:
     container = healthy["spec"]["containers"][0]["name"]
     previous = kubectl("logs", name, "--previous", check=False)
     assert previous.stderr.strip() == (
-        f'Error from server (BadRequest): previous terminated container "{container}" in pod "{name}" not found'
+        "Error from server (BadRequest): "
+        f'previous terminated container "{container}" in pod "{name}" not found'
     )
     lab.faults.deny("list", "pods")
     try:

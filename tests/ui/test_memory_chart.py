@@ -37,7 +37,7 @@ def test_no_metrics_api_says_so() -> None:
 
 
 @pytest.mark.parametrize(
-    ("samples", "words"), [([], "no sample so far"), ([sample(5, 100)], "1 sample (100Mi)")]
+    ("samples", "words"), [([], "No memory sample yet"), ([sample(5, 100)], "1 memory sample so far (100Mi)")]
 )
 def test_too_few_samples_is_text(samples: list[MemorySample], words: str) -> None:
     result = data(samples)

@@ -6,7 +6,7 @@ except log reads, whose failures come back inside `LogResult` for the log pane t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import TypeVar
@@ -97,8 +97,8 @@ class ClusterSource:
     def read_log(self, pod: Pod, container: str, previous: bool, tail_lines: int = 200) -> LogResult:
         return logs.read_log(self.api, pod, container, previous, tail_lines)
 
-    def follow_log(self, pod: Pod, container: str) -> Iterator[str]:
-        """New log lines as they come, in bounded chunks; `close()` on the iterator stops it."""
+    def follow_log(self, pod: Pod, container: str) -> LogFollower:
+        """New log lines as they come, in bounded chunks; `close()` ends it from any thread."""
         return LogFollower(self.api, pod, container)
 
     def memory(self, pod: Pod) -> MemoryView:

@@ -14,10 +14,12 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from kcrash.lab.app import Lab
 from kcrash.lab.faults import ERROR_STATUSES, Faults
+
+if TYPE_CHECKING:
+    from kcrash.lab.app import Lab
 
 PROG = "kcrash lab"
 
@@ -130,6 +132,8 @@ def main(argv: list[str]) -> int:
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    from kcrash.lab.app import Lab  # the simulation is heavy to import: only once flags are good
+
     lab = Lab(
         port=options.port,
         speed=options.speed,
@@ -164,7 +168,10 @@ async def _serve(lab: Lab, kubeconfig: Path | None, namespace: str) -> None:
                 loop.add_signal_handler(signum, task.cancel)
     written: list[Path] = []
 
+    from kcrash.lab.app import calm_garbage_collector
+
     def announce(running: Lab) -> None:
+        calm_garbage_collector()
         path = kubeconfig or Path(tempfile.gettempdir()) / f"kcrash-lab-{running.port}.kubeconfig"
         running.write_kubeconfig(path, namespace)
         if kubeconfig is None:

@@ -335,6 +335,7 @@ class Controllers:
         self._rs_by_uid: dict[str, Key] = {}
         self._deploy_by_uid: dict[str, Key] = {}
         self._pod_seen: dict[Key, tuple[bool, bool]] = {}
+        self._deploy_seen: dict[str, tuple[Obj, object, object]] = {}
         self._rs_seen: dict[str, tuple[object, object]] = {}
         self._queued: set[tuple[str, str, str]] = set()
         self._ignored: set[tuple[str, str, str]] = set()
@@ -358,9 +359,21 @@ class Controllers:
         uid = meta.get("uid", "")
         if change.type == "DELETED":
             self._deploy_by_uid.pop(uid, None)
+            self._deploy_seen.pop(uid, None)
             self.sched.soon(lambda: self._collect_deployment(uid))
             return
         self._deploy_by_uid[uid] = key
+        # Our own status writes keep the very same spec object: nothing to do for those.
+        seen = (change.obj["spec"], meta.get("annotations"), meta.get("generation"))
+        previous = self._deploy_seen.get(uid)
+        self._deploy_seen[uid] = seen
+        if (
+            change.type == "MODIFIED"
+            and previous is not None
+            and previous[0] is seen[0]
+            and previous[1:] == seen[1:]
+        ):
+            return
         self._enqueue("deployments", key)
 
     def _on_replicaset(self, change: Change) -> None:
@@ -542,7 +555,6 @@ class Controllers:
         replica_sets = self._owned_replicasets(d)
         for rs in replica_sets:
             self._rs_owner[rs["metadata"]["uid"]] = (namespace, name)
-        template = d["spec"]["template"]
         wanted = self._template_key(d)
         new_rs = next((rs for rs in replica_sets if self._template_key(rs) == wanted), None)
         progress = ""

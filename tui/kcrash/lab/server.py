@@ -87,18 +87,23 @@ class ServerOptions:
     watch_queue_size: int = 1024
     follow_queue_size: int = 10_000
     snapshot_cache: int = 32
-    hub_history: int = 50_000
+    encoded_cache_bytes: int = 96 * 1024 * 1024
 
 
 # -- serialization -----------------------------------------------------------------------------
 
 
 class Encoder:
-    """orjson bytes per object version, kept in a bounded LRU; adds kind/apiVersion when missing."""
+    """orjson bytes per object version, oldest dropped past a size bound; adds kind/apiVersion if missing.
 
-    def __init__(self, max_entries: int = 50_000) -> None:
+    Stored objects never change once recorded (the Store copies before changing), so the version's
+    resourceVersion identifies its bytes.
+    """
+
+    def __init__(self, max_bytes: int = 96 * 1024 * 1024) -> None:
         self._cache: OrderedDict[tuple[str, str, str, str], bytes] = OrderedDict()
-        self._max = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
 
     def encode(self, resource: str, obj: Obj, cache: bool = True) -> bytes:
         meta = obj.get("metadata") or {}
@@ -111,8 +116,9 @@ class Encoder:
         data = orjson.dumps(with_type(resource, obj))
         if cache and rv:
             self._cache[key] = data
-            if len(self._cache) > self._max:
-                self._cache.popitem(last=False)
+            self._bytes += len(data)
+            while self._bytes > self._max_bytes and self._cache:
+                self._bytes -= len(self._cache.popitem(last=False)[1])
         return data
 
 
@@ -200,14 +206,15 @@ class WatchHub:
     loop (directly when already on it, else via call_soon_threadsafe, which keeps the order).
     """
 
-    def __init__(self, store: Store, resources: Iterable[str], history: int) -> None:
+    def __init__(self, store: Store, resources: Iterable[str]) -> None:
         self._store = store
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._subs: dict[str, set[Subscription]] = {}
         self._last: dict[str, dict[tuple[str, str], Obj]] = {}
         self._recent: dict[str, deque[HubEvent]] = {}
-        self._history = history
+        # As long as the Store's own history: older changes cannot be replayed anyway.
+        self._history = store.history_size
         self.dispatched_rv = store.resource_version
         for resource in resources:
             store.add_watcher(resource, self._on_change)
@@ -476,9 +483,9 @@ class ApiServer:
         self.token = token
         self.live = live
         self.options = options or ServerOptions()
-        self.encoder = Encoder()
+        self.encoder = Encoder(self.options.encoded_cache_bytes)
         self.snapshots = SnapshotCache(self.options.snapshot_cache)
-        self.hub = WatchHub(store, discovery.stored_resources(), self.options.hub_history)
+        self.hub = WatchHub(store, discovery.stored_resources())
         self.address = "127.0.0.1"
         self._closing = asyncio.Event()
         self._follows: set[asyncio.Event] = set()

@@ -149,8 +149,11 @@ class Scheduler:
             # Capped so a clock.advance() jump is noticed without anyone poking the loop.
             timeout = 1.0 if due is None else min(1.0, self.clock.real_seconds(due - self.wall()))
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.001))
+            alarm = self._loop.call_later(max(timeout, 0.001), self._wake.set)
+            try:
+                await self._wake.wait()
+            finally:
+                alarm.cancel()
 
     def _poke(self) -> None:
         if self._wake is None or self._loop is None:
@@ -182,6 +185,7 @@ class Simulation:
         self._static_count = 0
         self._started = False
         self._live = False  # pre-play is over
+        self._metrics_running = False
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -220,9 +224,11 @@ class Simulation:
         self._extra.extend(planned)
         if self._started:
             now = self.sched.now()
+            self._prepare(now)
             self._ensure_namespaces({d.namespace for d in planned}, now - 86400 * 60)
             for deployment in planned:
                 self._materialize_extra(deployment, now)
+            self._go_live()
 
     def _add(self, found: ScenarioSet) -> None:
         for scenario in found.scenarios:
@@ -236,9 +242,11 @@ class Simulation:
         self._objects.extend(found.objects)
         if self._started:
             now = self.sched.now()
+            self._prepare(now)
             self._create_support_objects(found.objects, now)
             for scenario in found.scenarios:
                 self._create_scenario(scenario)
+            self._go_live()
 
     # -- running ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -248,9 +256,7 @@ class Simulation:
         self._started = True
         live = self.sched.wall()
         if self.simulated:
-            self.kubelet.log_horizon = live - 2 * self.preplay_seconds
-            self.kubelet.live_from = live
-            self.kubelet.add_nodes(3)
+            self._prepare(live)
             oldest = live - max(
                 [self._age(s, i) for i, s in enumerate(self.scenarios)] or [self.preplay_seconds]
             )
@@ -263,10 +269,24 @@ class Simulation:
                 for deployment in self._extra:
                     self._materialize_extra(deployment, live)
             await self._preplay(live)
-            self._live = True
+        self._go_live()
+        self._task = asyncio.create_task(self.sched.run(), name="kcrash-lab-simulation")
+
+    def _prepare(self, live: float) -> None:
+        """Nodes and horizons, once, before anything simulated is created."""
+        if self.kubelet.nodes:
+            return
+        self.kubelet.log_horizon = live - 2 * self.preplay_seconds
+        self.kubelet.live_from = live
+        self.kubelet.add_nodes(3)
+
+    def _go_live(self) -> None:
+        """After pre-play: metrics and event expiry start (only once something is simulated)."""
+        self._live = True
+        if self.simulated and not self._metrics_running:
+            self._metrics_running = True
             self.kubelet.start_metrics()
             self.sched.after(SWEEP_EVERY, self._sweep)
-        self._task = asyncio.create_task(self.sched.run(), name="kcrash-lab-simulation")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -284,7 +304,10 @@ class Simulation:
         await asyncio.sleep(0)
 
     async def churn(self, events_per_second: float, seconds: float) -> int:
-        """Benchmarks: flip random running pods' readiness at this rate for this many real seconds."""
+        """Benchmarks: flip random running pods' readiness at this rate for this many real seconds.
+
+        Returns how many pod status changes it made.
+        """
         runs = [r for r in self.kubelet.running_pods() if not r.deleting]
         if not runs or events_per_second <= 0:
             return 0
@@ -293,9 +316,10 @@ class Simulation:
         while (elapsed := time.monotonic() - begin) < seconds:
             due = int(events_per_second * elapsed) - done
             for _ in range(max(0, due)):
-                run = runs[self.rng.randrange(len(runs))]
-                if not run.deleting:
-                    self.kubelet.blip(run)
+                for _attempt in range(5):  # a pod may have nothing running right now: pick another
+                    run = runs[self.rng.randrange(len(runs))]
+                    if not run.deleting and self.kubelet.blip(run):
+                        break
                 done += 1
             await asyncio.sleep(0.02)
         return done
@@ -425,7 +449,7 @@ class Simulation:
                 self.rng,
                 rs,
             )
-            self.kubelet.admit_running(pod, self.kubelet.pool_node(), started, log_from=live - 300.0)
+            self.kubelet.admit_running(pod, self.kubelet.pool_node(), started, log_from=live)
             self.store.create("pods", pod)
 
     def _create_extra_deployment(self, planned: extra.ExtraDeployment) -> None:

@@ -73,6 +73,11 @@ class Store:
         return self._rv
 
     @property
+    def history_size(self) -> int:
+        """How many changes per resource are kept for watches resuming from an older RV."""
+        return self._history_size
+
+    @property
     def lock(self) -> threading.RLock:
         """Hold it to read several things as one snapshot (a list, then the watch history after it)."""
         return self._lock

@@ -211,7 +211,7 @@ class KcrashApp(App[int]):
         names = [t.name for t in self.kcrash_themes]
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
-        self.notify(f"Theme: {self.theme.removeprefix('kcrash-')}", timeout=2)
+        self.notify(f"Theme: {self.theme.removeprefix('kcrash-')}", timeout=2, markup=False)
 
 
 def _keys(delta: Delta) -> set[tuple[str, str]]:

@@ -25,4 +25,4 @@ def one_line(error: BaseException) -> str:
 
 def report_worker_failure(app: App[Any], event: Worker.StateChanged) -> None:
     if event.state == WorkerState.ERROR and event.worker.error is not None:
-        app.notify(one_line(event.worker.error), title="Failed", severity="error", timeout=10)
+        app.notify(one_line(event.worker.error), title="Failed", severity="error", timeout=10, markup=False)

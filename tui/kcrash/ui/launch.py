@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from kcrash.ui.clock import Clock
 
 EXIT_USAGE = 2
+METRICS_INTERVAL = 15.0
+"""metrics-server resolves 15 s at best; sampling faster buys nothing on a real cluster."""
+DEMO_METRICS_INTERVAL = 5.0
+"""The lab computes memory on demand, so the demo's chart can fill faster."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +74,7 @@ def main(argv: list[str]) -> int:
             args.kubeconfig, args.context = demo.kubeconfig, DEMO_CONTEXT
             if not args.all_namespaces and not args.namespace:
                 args.namespace = DEMO_NAMESPACE
-        return _run(args, theme, demo.clock if demo else None)
+        return _run(args, theme, demo.clock if demo else None, DEMO_METRICS_INTERVAL if demo else None)
     except KcrashError as exc:
         return _fail(str(exc))
     finally:
@@ -78,13 +82,19 @@ def main(argv: list[str]) -> int:
             demo.stop()
 
 
-def _run(args: argparse.Namespace, theme: str, clock: Clock | None) -> int:
+def _run(args: argparse.Namespace, theme: str, clock: Clock | None, metrics_interval: float | None) -> int:
     from kcrash.cluster.config import connect
     from kcrash.cluster.source import ClusterSource
     from kcrash.ui.app import make_app
 
     conn = connect(args.kubeconfig, args.context, args.namespace, args.all_namespaces)
-    source = ClusterSource(conn, namespace=conn.namespace, selector=args.selector, read_only=args.read_only)
+    source = ClusterSource(
+        conn,
+        namespace=conn.namespace,
+        selector=args.selector,
+        read_only=args.read_only,
+        metrics_interval=metrics_interval or METRICS_INTERVAL,
+    )
     app = make_app(source, clock=clock, theme=theme)
     try:
         result = app.run()

@@ -121,7 +121,7 @@ class PodScreen(Screen[None]):
                 reason = self.denied(binding.action)
                 if reason:
                     event.stop()
-                    self.notify(reason, title=binding.description, severity="warning")
+                    self.notify(reason, title=binding.description, severity="warning", markup=False)
                 return
 
     # ---- copy ------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ class PodScreen(Screen[None]):
 
         pod = self.selected_pod()
         if pod is None:
-            self.notify("No pod selected.", severity="warning")
+            self.notify("No pod selected.", severity="warning", markup=False)
             return
         commands = pod_commands(pod, self.kcrash.source.context, primary_container(pod), deployment_of(pod))
         choices = [
@@ -161,7 +161,7 @@ class PodScreen(Screen[None]):
         result = copy_text(self.app, text)
         lines = text.count("\n") + 1
         size = f" ({lines} lines)" if lines > 1 else ""
-        self.notify(f"Copied {what}{size} to the {result.via}.", title="Copied", timeout=4)
+        self.notify(f"Copied {what}{size} to the {result.via}.", title="Copied", timeout=4, markup=False)
 
     def on_copy_ready(self, message: CopyReady) -> None:
         self._copy(message.what, message.text)
@@ -200,7 +200,7 @@ class PodScreen(Screen[None]):
 
         pod = self.selected_pod()
         if pod is None:
-            self.notify("No pod selected.", severity="warning")
+            self.notify("No pod selected.", severity="warning", markup=False)
             return
         self.app.push_screen(LogScreen(pod.key, primary_container(pod)))
 
@@ -214,9 +214,10 @@ class PodScreen(Screen[None]):
             self.notify(
                 f"pod/{clean_line(pod.name)} is not run by a Deployment: nothing to roll back.",
                 severity="warning",
+                markup=False,
             )
             return
-        self.notify("Planning the rollback (server-side dry run)…", timeout=3)
+        self.notify("Planning the rollback (server-side dry run)…", timeout=3, markup=False)
         self._plan_undo(pod)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="undo")
@@ -264,6 +265,7 @@ class PodScreen(Screen[None]):
             title="Failed" if message.error else "Done",
             severity="error" if message.error else "information",
             timeout=8,
+            markup=False,
         )
 
 

@@ -286,7 +286,9 @@ class PodsScreen(PodScreen):
     def action_toggle_healthy(self) -> None:
         self.hide_healthy = not self.hide_healthy
         self._apply_filter()
-        self.notify("Healthy pods hidden." if self.hide_healthy else "Showing all pods.", timeout=2)
+        self.notify(
+            "Healthy pods hidden." if self.hide_healthy else "Showing all pods.", timeout=2, markup=False
+        )
 
     def _apply_filter(self) -> None:
         self.table.set_filter(row_filter(self.filter_text, self.hide_healthy))

@@ -76,13 +76,12 @@ def chart_data(
             False, caption=f"{note or 'No metrics API on this cluster.'} Memory use unknown. {bounds}"
         )
     if len(mine) < MIN_SAMPLES:
-        got = "no sample" if not mine else f"1 sample ({format_bytes(mine[0].bytes)})"
-        every = human_duration(interval)
-        extra = f" ({note})" if note else ""
-        return ChartData(
-            False,
-            caption=f"Memory is sampled every {every} since kcrash started: {got} so far{extra}. {bounds}",
+        got = (
+            "No memory sample yet" if not mine else f"1 memory sample so far ({format_bytes(mine[0].bytes)})"
         )
+        why = f": {note}" if note and not mine else ""
+        every = human_duration(interval)
+        return ChartData(False, caption=f"{got}{why}. kcrash samples every {every} from its start. {bounds}")
     first = mine[0].at
     seen = [t for t in terminations if t.at >= first]
     caption = (

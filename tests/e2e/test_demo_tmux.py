@@ -1,0 +1,77 @@
+"""`kcrash --demo` in a real terminal (tmux): filter to the OOM scenario, open it, read the screen."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def kcrash_command() -> str:
+    script = Path(sys.executable).parent / "kcrash"
+    if script.exists():
+        return f"{script} --demo"
+    return f"{sys.executable} -m kcrash --demo"
+
+
+@pytest.fixture
+def tmux() -> Iterator[Callable[..., str]]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    session = f"kcrash-e2e-{uuid.uuid4().hex[:8]}"
+    env = f"cd {REPO} && PYTHONPATH={REPO / 'tui'} TERM=xterm-256color"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", f"{env} {kcrash_command()}"],
+        check=True,
+    )
+
+    def run(*args: str) -> str:
+        result = subprocess.run(["tmux", *args], capture_output=True, text=True, check=False)
+        return result.stdout
+
+    try:
+        yield lambda *args: run(*[a.replace("{session}", session) for a in args])
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
+
+
+def wait_for_pane(tmux: Callable[..., str], ready: Callable[[str], bool], timeout: float = 40.0) -> str:
+    deadline = time.monotonic() + timeout
+    pane = ""
+    while time.monotonic() < deadline:
+        pane = tmux("capture-pane", "-p", "-t", "{session}")
+        if ready(pane):
+            return pane
+        time.sleep(0.3)
+    raise AssertionError(f"the screen never got there; last capture:\n{pane}")
+
+
+def chart_limit_drawn(pane: str) -> bool:
+    """The y-axis label of the limit line, on a line of the chart frame (not the caption)."""
+    return any("limit 256Mi" in line and ("┤" in line or "├" in line) for line in pane.splitlines())
+
+
+def test_demo_filter_open_oom(tmux: Callable[..., str]) -> None:
+    wait_for_pane(tmux, lambda pane: "● live" in pane and "oom-leak" in pane)
+    tmux("send-keys", "-t", "{session}", "/")
+    time.sleep(0.3)
+    tmux("send-keys", "-t", "{session}", "oom-leak", "Enter")
+    wait_for_pane(tmux, lambda pane: "/oom-leak" in pane)
+    time.sleep(0.3)
+    tmux("send-keys", "-t", "{session}", "Enter")
+    pane = wait_for_pane(
+        tmux, lambda pane: "OOMKilled" in pane and "137" in pane and chart_limit_drawn(pane), timeout=60
+    )
+    assert "Diagnosis" in pane and "pod/oom-leak" in pane
+    tmux("send-keys", "-t", "{session}", "q")
+    wait_for_pane(tmux, lambda pane: "kcrash  │" not in pane, timeout=10)

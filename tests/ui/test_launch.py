@@ -1,0 +1,78 @@
+"""`kcrash` refuses a bad setup with one line and exit status 2, before any screen opens."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from kcrash.lab.app import Lab
+from kcrash.ui.launch import build_parser, main
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_missing_kubeconfig(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--kubeconfig", str(tmp_path / "nope")]) == 2
+    assert one_line_error(capsys).startswith("kcrash: ")
+
+
+def test_unknown_context(lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kubeconfig = lab.write_kubeconfig(tmp_path / "config")
+    assert main(["--kubeconfig", str(kubeconfig), "--context", "no-such-context"]) == 2
+    assert "no-such-context" in one_line_error(capsys)
+
+
+def test_unreachable_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        f"""apiVersion: v1
+kind: Config
+clusters: [{{name: gone, cluster: {{server: "http://127.0.0.1:{closed_port()}"}}}}]
+users: [{{name: me, user: {{token: x}}}}]
+contexts: [{{name: gone, context: {{cluster: gone, user: me, namespace: default}}}}]
+current-context: gone
+"""
+    )
+    assert main(["--kubeconfig", str(config)]) == 2
+    assert "reach" in one_line_error(capsys)
+
+
+def test_unknown_theme(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--theme", "solarized"]) == 2
+    assert "dark" in one_line_error(capsys)
+
+
+def test_bad_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--no-such-flag"]) == 2
+    assert "usage: kcrash" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "field", "value"),
+    [
+        (["-n", "shop"], "namespace", "shop"),
+        (["--namespace", "shop"], "namespace", "shop"),
+        (["-A"], "all_namespaces", True),
+        (["-l", "app=web"], "selector", "app=web"),
+        (["--selector", "app=web"], "selector", "app=web"),
+        (["--context", "prod"], "context", "prod"),
+        (["--read-only"], "read_only", True),
+        (["--theme", "light"], "theme", "light"),
+    ],
+)
+def test_flags_are_spelled_like_kubectl(argv: list[str], field: str, value: object) -> None:
+    assert getattr(build_parser().parse_args(argv), field) == value
