@@ -1353,6 +1353,19 @@ def test_cli_rejects_bad_flags_in_one_line(flags: list[str], complaint: str) -> 
     assert result.stderr.count("\n") == 1
 
 
+def test_cli_rejects_a_bad_scenario_file_in_one_line(tmp_path: Path) -> None:
+    scenarios = tmp_path / "broken.yaml"
+    scenarios.write_text("scenarios:\n  - {name: x, nonsense: 1}\n")
+    result = subprocess.run(
+        [sys.executable, "-c", LAB_CLI, "--scenarios", str(scenarios)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("kcrash lab: error: ") and "Traceback" not in result.stderr
+
+
 def test_cli_reports_a_busy_port(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -73,7 +73,8 @@ def status_of(p: Obj, container: str | None = None, init: bool = False) -> Obj:
     statuses = p["status"]["initContainerStatuses" if init else "containerStatuses"]
     if container is None:
         return statuses[0]  # type: ignore[no-any-return]
-    return next(s for s in statuses if s["name"] == container)  # type: ignore[no-any-return]
+    found: Obj = next(s for s in statuses if s["name"] == container)
+    return found
 
 
 def restarts(sim: Simulation, app: str, namespace: str = NS) -> int:
@@ -440,7 +441,7 @@ scenarios:
     sim.store.add_watcher("pods", record)
     await until(sim, lambda: restarts(sim, "long", "timing") >= 3, 3000, 5.0)
 
-    messages = []
+    messages: list[str] = []
     for _, cs in seen["quick"]:
         message = cs["state"].get("waiting", {}).get("message", "")
         found = re.match(r"back-off (\S+) restarting", message)
@@ -448,7 +449,7 @@ scenarios:
             messages.append(found.group(1))
     assert messages == ["10s", "20s", "40s", "1m20s", "2m40s", "5m0s"]  # and 5m0s from then on
     # The gap between a death and the next start is the back-off.
-    gaps = []
+    gaps: list[float] = []
     for _, cs in seen["quick"]:
         if "running" in cs["state"] and cs["lastState"].get("terminated"):
             gap = parse_time(cs["state"]["running"]["startedAt"]) - parse_time(
@@ -477,7 +478,7 @@ async def test_oom_pod_memory_climbs_to_the_limit(fresh: Callable[..., Awaitable
             mi = int(metrics["containers"][0]["usage"]["memory"][:-2]) / 1024
             if not samples or samples[-1] != mi:
                 samples.append(mi)
-        return status_of(pod(sim, "oom-leak"))["lastState"]["terminated"]["finishedAt"] != first_oom
+        return bool(status_of(pod(sim, "oom-leak"))["lastState"]["terminated"]["finishedAt"] != first_oom)
 
     await until(sim, sample, 900, 5.0)
     peak = max(samples)

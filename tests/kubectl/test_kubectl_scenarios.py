@@ -177,7 +177,6 @@ def test_watch_sees_a_restart(kubectl: Kubectl, kubeconfig: Path, tmp_path: Path
             30,
         )
         assert re.search(r"\s(Running|Completed|CrashLoopBackOff)\s", seen), seen
-        print(seen)
     finally:
         watch.terminate()
         watch.wait(timeout=10)

@@ -760,6 +760,38 @@ def test_memory_trend_keeps_to_the_dead_instance() -> None:
 
 
 @pytest.mark.parametrize(
+    ("before_the_kill", "start_known", "last_sample", "samples"),
+    [
+        (True, True, "The last sample before the kill (17s earlier) was 180Mi", "peak 182Mi of the 512Mi limit"),
+        (True, False, "The last sample before the kill (17s earlier) was 180Mi", "peak 182Mi of the 512Mi limit"),
+        (False, True, None, "none (all 3 taken after the kill)"),
+        (False, False, None, "none (all 3 taken after the kill)"),
+    ],
+)  # fmt: skip
+def test_samples_after_the_kill_never_stand_for_the_last_one_before_it(
+    before_the_kill: bool, start_known: bool, last_sample: str | None, samples: str
+) -> None:
+    inp = load_case("oom-spike")
+    status = inp.pod.container_statuses[0]
+    killed = status.last_state
+    assert killed is not None and killed.finished_at is not None
+    # The instance that replaced the killed one, sampled 30 s to 83 s after the kill at 100Mi.
+    after = tuple(
+        MemorySample(killed.finished_at + timedelta(seconds=s), "api", 100 * MI) for s in (30, 60, 83)
+    )
+    memory = (*(inp.memory if before_the_kill else ()), *after)
+    if not start_known:  # a paste whose Started line read "Thu, 01 Jan 1970"
+        status = replace(status, last_state=replace(killed, started_at=None))
+    pod = replace(inp.pod, container_statuses=(status,))
+    diag = diagnose(replace(inp, pod=pod, memory=memory))
+    assert diag.cause == "oom-killed"
+    notes = [step for step in diag.next_steps if step.startswith("The last sample before the kill")]
+    assert [n.split(",")[0] for n in notes] == ([last_sample] if last_sample else [])
+    quotes = [e.quote for e in diag.evidence if e.source == "memory samples"]
+    assert len(quotes) == 1 and quotes[0].startswith(samples)
+
+
+@pytest.mark.parametrize(
     ("observed", "lower", "allow"),
     [(45.0, None, 90.0), (None, 20.0, 120.0), (None, 90.0, 180.0), (None, None, 120.0)],
 )

@@ -793,11 +793,16 @@ class MemoryTrend:
 def memory_trend(
     samples: Sequence[MemorySample], start: datetime | None, end: datetime | None
 ) -> MemoryTrend | None:
-    """The trend over the dead instance's lifetime (all samples when its times are unknown)."""
+    """The trend over the dead instance's lifetime (all samples when its times are unknown).
+
+    Samples taken after `end` (the kill) belong to the instance that replaced it: they never stand
+    for "the last sample before the kill". None when every sample came after it.
+    """
     ordered = sorted(samples, key=lambda s: s.at)
-    if start is not None and end is not None:
-        window = [s for s in ordered if start <= s.at <= end]
-        ordered = window or [s for s in ordered if s.at <= end] or ordered
+    if end is not None:
+        before = [s for s in ordered if s.at <= end]
+        window = [s for s in before if start is None or start <= s.at]
+        ordered = window or before
     if not ordered:
         return None
     slope = _slope_mib_per_min(ordered)
@@ -841,12 +846,13 @@ def container_samples(f: Facts) -> list[MemorySample]:
 def memory_findings(f: Facts, limit: int | None) -> tuple[list[Evidence], list[str], MemoryTrend | None]:
     """Evidence and advice from the memory samples, honest about what they cannot show."""
     term = f.termination
-    trend = memory_trend(
-        container_samples(f), term.started_at if term else None, term.finished_at if term else None
-    )
+    samples = container_samples(f)
+    trend = memory_trend(samples, term.started_at if term else None, term.finished_at if term else None)
     if trend is None:
         why = (
-            "not in the input"
+            f"all {len(samples)} taken after the kill"
+            if samples
+            else "not in the input"
             if f.lacks("metrics")
             else "metrics.k8s.io is not available on this cluster"
             if not f.inp.metrics_available

@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+import yaml
+
 from kcrash.lab.faults import ERROR_STATUSES, Faults
 
 if TYPE_CHECKING:
@@ -33,29 +35,36 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _number(text: str, kind: type[int] | type[float]) -> float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+
+
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = _number(text, float)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0: {text}")
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int))
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text}")
     return value
 
 
 def _port(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int))
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text}")
     return value
 
 
 def _rate(text: str) -> float:
-    value = float(text)
+    value = _number(text, float)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text}")
     return value
@@ -154,9 +163,16 @@ def main(argv: list[str]) -> int:
             f"{PROG}: error: cannot serve on 127.0.0.1:{options.port}: {exc.strerror or exc}", file=sys.stderr
         )
         return 1
+    except (ValueError, yaml.YAMLError) as exc:  # a scenario or --load file that does not make sense
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 async def _serve(lab: Lab, kubeconfig: Path | None, namespace: str) -> None:

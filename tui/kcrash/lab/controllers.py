@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
 import math
 import random
@@ -49,14 +50,6 @@ def safe_encode(text: str) -> str:
     return "".join(ALPHANUMS[ord(ch) % len(ALPHANUMS)] for ch in text)
 
 
-def fnv32a(data: bytes) -> int:
-    value = 0x811C9DC5
-    for byte in data:
-        value ^= byte
-        value = (value * 0x01000193) & 0xFFFFFFFF
-    return value
-
-
 def without_hash(template: Obj) -> Obj:
     """The template with the pod-template-hash label removed (what rollback compares); shares the rest."""
     meta = template.get("metadata") or {}
@@ -72,8 +65,13 @@ def canonical(obj: object) -> str:
 
 
 def template_hash(template: Obj) -> str:
-    """pod-template-hash: FNV-32a of the template, its decimal form safe-encoded (like the real one)."""
-    return safe_encode(str(fnv32a(canonical(without_hash(template)).encode())))
+    """pod-template-hash: a 32-bit hash of the template, its decimal form safe-encoded like the real one.
+
+    The real controller hashes a go-spew dump with FNV-32a; any stable 32-bit hash gives names of
+    the same shape, and sha256 is much faster here than FNV in pure Python.
+    """
+    digest = hashlib.sha256(canonical(without_hash(template)).encode()).digest()
+    return safe_encode(str(int.from_bytes(digest[:4], "big")))
 
 
 def template_key(template: Obj) -> str:
@@ -191,7 +189,7 @@ def build_deployment(
     """A Deployment as stored after defaulting (selector from the template's `app` label)."""
     labels = dict((template.get("metadata") or {}).get("labels") or {})
     selector = {"matchLabels": {"app": labels.get("app", name)}}
-    spec: Obj = {"replicas": replicas, "selector": selector, "template": copy.deepcopy(template)}
+    spec: Obj = {"replicas": replicas, "selector": selector, "template": template}
     if strategy:
         spec["strategy"] = copy.deepcopy(strategy)
     meta: Obj = {
@@ -216,10 +214,11 @@ def build_deployment(
 def build_replicaset(d: Obj, revision: int, replicas: int, created: float, uid: str) -> Obj:
     """The ReplicaSet a Deployment's current template gets: name <deployment>-<pod-template-hash>."""
     meta = d["metadata"]
-    template = copy.deepcopy(d["spec"]["template"])
-    pod_hash = template_hash(template)
-    labels = {**(template.get("metadata") or {}).get("labels", {}), HASH_LABEL: pod_hash}
-    template.setdefault("metadata", {})["labels"] = labels
+    source = d["spec"]["template"]
+    pod_hash = template_hash(source)
+    labels = {**(source.get("metadata") or {}).get("labels", {}), HASH_LABEL: pod_hash}
+    # Shares the spec with the Deployment's template: stored objects are never edited in place.
+    template = {**source, "metadata": {**(source.get("metadata") or {}), "labels": labels}}
     selector = copy.deepcopy(d["spec"].get("selector") or {"matchLabels": {}})
     selector.setdefault("matchLabels", {})[HASH_LABEL] = pod_hash
     spec: Obj = {"replicas": replicas, "selector": selector, "template": template}
@@ -633,6 +632,7 @@ class Controllers:
             return rs
         fresh = _fresh(rs, spec=True)
         fresh["spec"]["replicas"] = replicas
+        fresh["metadata"]["generation"] = int(rs["metadata"].get("generation", 1)) + 1  # a spec change
         fresh["metadata"]["annotations"] = rs_annotations(
             d, revision_of(rs), rs["metadata"].get("annotations")
         )

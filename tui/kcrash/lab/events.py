@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrash.lab.clock import rfc3339
 from kcrash.lab.store import Conflict, NotFound, Obj, Store
 
 EVENT_TTL = 3600.0
@@ -32,7 +32,8 @@ def stamp(moment: float) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _stamp_second(second: int) -> str:
-    return rfc3339(datetime.fromtimestamp(second, UTC))
+    y, mo, d, h, mi, s = time.gmtime(second)[:6]
+    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}Z"  # rfc3339() without a datetime
 
 
 def micro_stamp(moment: float) -> str:

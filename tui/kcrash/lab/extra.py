@@ -115,7 +115,7 @@ def _crashing(rng: random.Random) -> Behaviour:
 def _leaking(rng: random.Random, limit_mi: int) -> Behaviour:
     return Behaviour(
         log_lines=(LogLine(0.2, "{time} INFO  starting"),),
-        heartbeat=Heartbeat(15.0, ("{time} INFO  cache: {n} entries, rss={mem_mi}MiB",)),
+        heartbeat=Heartbeat(30.0, ("{time} INFO  cache: {n} entries, rss={mem_mi}MiB",)),
         memory=Memory(
             start_mi=limit_mi * 0.3, growth_mi_per_min=rng.uniform(0.08, 0.25) * limit_mi, noise_mi=2.0
         ),

@@ -58,6 +58,7 @@ class Instance:
     liveness_failures: int = 0
     startup_failures: int = 0
     stopping: bool = False
+    blipped: bool = False  # made unready by churn(), not by a probe
 
 
 @dataclass(eq=False, slots=True)
@@ -1327,14 +1328,35 @@ class Kubelet:
         return max(1.0, value)
 
     # -- churn (benchmarks) --------------------------------------------------------------------
-    def blip(self, run: PodRun) -> bool:
-        """Flip one running container's readiness (a readiness probe hiccup); False if none."""
+    def has_running(self, run: PodRun) -> bool:
+        return any(
+            c.state == "running" and c.current is not None and not c.current.stopping for c in run.apps
+        )
+
+    def blip(self, run: PodRun, outage: float = 10.0) -> bool:
+        """A readiness hiccup: a ready container turns unready for `outage` seconds (or back early).
+
+        False when the pod has no container to flip (nothing changed).
+        """
         for c in run.apps:
-            if c.state == "running" and c.current is not None and not c.current.stopping:
-                c.ready = not c.ready
+            inst = c.current
+            if c.state != "running" or inst is None or inst.stopping:
+                continue
+            if c.ready:
+                c.ready, inst.blipped = False, True
+                self.publish_now(run)
+                inst.timers.append(self.sched.after(outage, functools.partial(self._recover, run, c, inst)))
+                return True
+            if inst.blipped:
+                c.ready, inst.blipped = True, False
                 self.publish_now(run)
                 return True
         return False
+
+    def _recover(self, run: PodRun, c: ContainerRun, inst: Instance) -> None:
+        if self._alive(c, inst) and inst.blipped:
+            c.ready, inst.blipped = True, False
+            self._publish(run)
 
     # -- small utilities -----------------------------------------------------------------------
     def _event(

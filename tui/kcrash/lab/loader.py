@@ -74,6 +74,10 @@ def read_documents(path: Path) -> list[Obj]:
 
 
 def _flatten(doc: object, path: Path) -> Iterator[Obj]:
+    if isinstance(doc, list):  # a bare JSON/YAML array of objects
+        for item in doc:
+            yield from _flatten(item, path)
+        return
     if not isinstance(doc, dict):
         raise LoadError(f"{path}: expected Kubernetes objects, found a {type(doc).__name__}")
     kind = str(doc.get("kind", ""))
@@ -155,20 +159,40 @@ def _namespace(name: str, now: datetime) -> Obj:
 
 
 # -- logs beside the file --------------------------------------------------------------------------
-def log_candidates(path: Path, namespace: str, pod: str, container: str, previous: bool) -> list[Path]:
-    """Where a container's log may be, most specific first (see docs/lab.md)."""
-    name = f"{container}.previous.log" if previous else f"{container}.log"
-    flat = f"{path.stem}.{pod}.{container}.previous.log" if previous else f"{path.stem}.{pod}.{container}.log"
+def log_candidates(
+    path: Path, namespace: str, pod: str, container: str, previous: bool, only_default: bool = False
+) -> list[Path]:
+    """Where a container's log may be, most specific first (see docs/lab.md).
+
+    `only_default`: the file holds a single pod and this is its default container, so the short
+    `<stem>.log` / `<stem>.previous.log` names apply too.
+    """
+    suffix = ".previous.log" if previous else ".log"
     folder = path.parent / f"{path.stem}.logs"
-    return [folder / namespace / pod / name, folder / pod / name, path.parent / flat]
+    out = [
+        folder / namespace / pod / f"{container}{suffix}",
+        folder / pod / f"{container}{suffix}",
+        path.parent / f"{path.stem}.{pod}.{container}{suffix}",
+    ]
+    if only_default:
+        out.append(path.parent / f"{path.stem}{suffix}")
+    return out
+
+
+def default_container(pod: Obj) -> str:
+    """kubectl's choice: the default-container annotation, else the first container."""
+    annotations = pod["metadata"].get("annotations") or {}
+    chosen = annotations.get("kubectl.kubernetes.io/default-container")
+    containers = (pod.get("spec") or {}).get("containers") or [{}]
+    return str(chosen or containers[0].get("name", ""))
 
 
 def _load_logs(path: Path, objects: list[Obj], logs: LogBook) -> list[Path]:
     used: list[Path] = []
-    for obj in objects:
-        if obj["kind"] != "Pod":
-            continue
+    pods = [obj for obj in objects if obj["kind"] == "Pod"]
+    for obj in pods:
         meta = obj["metadata"]
+        default = default_container(obj) if len(pods) == 1 else None
         spec = obj.get("spec") or {}
         status = obj.get("status") or {}
         statuses = {
@@ -179,14 +203,10 @@ def _load_logs(path: Path, objects: list[Obj], logs: LogBook) -> list[Path]:
             name = container.get("name", "")
             st = statuses.get(name) or {}
             for previous in (False, True):
-                found = next(
-                    (
-                        p
-                        for p in log_candidates(path, meta["namespace"], meta["name"], name, previous)
-                        if p.is_file()
-                    ),
-                    None,
+                places = log_candidates(
+                    path, meta["namespace"], meta["name"], name, previous, name == default
                 )
+                found = next((p for p in places if p.is_file()), None)
                 window = _instance_window(st, previous)
                 if found is not None:
                     lines, partial = parse_log_file(found, window[0])

@@ -207,7 +207,6 @@ class WatchHub:
     """
 
     def __init__(self, store: Store, resources: Iterable[str]) -> None:
-        self._store = store
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._subs: dict[str, set[Subscription]] = {}
@@ -974,8 +973,10 @@ class ApiServer:
             if key in old_meta:
                 new_meta[key] = old_meta[key]
         patched["kind"], patched["apiVersion"] = info.kind, info.api_version
-        if "status" in current:
+        if "status" in current:  # status has its own subresource; the main resource keeps it
             patched["status"] = current["status"]
+        else:
+            patched.pop("status", None)
         if info.store == "deployments":
             _validate_deployment(info, current, patched)
         if patched.get("spec") != current.get("spec"):

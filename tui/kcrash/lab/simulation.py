@@ -308,7 +308,7 @@ class Simulation:
 
         Returns how many pod status changes it made.
         """
-        runs = [r for r in self.kubelet.running_pods() if not r.deleting]
+        runs = [r for r in self.kubelet.running_pods() if not r.deleting and self.kubelet.has_running(r)]
         if not runs or events_per_second <= 0:
             return 0
         begin = time.monotonic()
@@ -316,11 +316,13 @@ class Simulation:
         while (elapsed := time.monotonic() - begin) < seconds:
             due = int(events_per_second * elapsed) - done
             for _ in range(max(0, due)):
-                for _attempt in range(5):  # a pod may have nothing running right now: pick another
+                for _attempt in range(3 * len(runs)):  # one may have stopped meanwhile: pick another
                     run = runs[self.rng.randrange(len(runs))]
                     if not run.deleting and self.kubelet.blip(run):
+                        done += 1
                         break
-                done += 1
+                else:
+                    return done  # nothing left that can change
             await asyncio.sleep(0.02)
         return done
 
@@ -432,6 +434,14 @@ class Simulation:
         )
         deployment["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
         rs = build_replicaset(deployment, 1, planned.replicas, created + 0.1, new_uid(self.rng))
+        count = planned.replicas  # settled: the status the ReplicaSet controller would write
+        rs["status"] = {
+            "replicas": count,
+            "fullyLabeledReplicas": count,
+            "readyReplicas": count,
+            "availableReplicas": count,
+            "observedGeneration": 1,
+        }
         self.store.create("deployments", deployment)
         self.store.create("replicasets", rs)
         rs_name = rs["metadata"]["name"]

@@ -20,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.events import Resize
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from kcrash.core.records import Pod
@@ -33,6 +34,9 @@ from kcrash.ui.widgets.status_line import HeaderFacts, StatusLine
 
 SIDE_BY_SIDE_WIDTH = 140
 """From this terminal width the drill-down opens beside the list instead of over it."""
+
+FILTER_DELAY = 0.12
+"""Seconds after the last key typed in the filter before the table is filtered."""
 
 RECHECK_SECONDS = 15.0
 """How often failing pods are re-judged: "restarted 9m ago" stops counting at 10m with no event."""
@@ -69,6 +73,7 @@ class PodsScreen(PodScreen):
         self._widths: dict[str, int] = {}
         self._memory_read_once = False
         self._ready = False  # mounted: store changes before this are read in on_mount
+        self._filter_timer: Timer | None = None
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -206,9 +211,7 @@ class PodsScreen(PodScreen):
             self._upsert_keys(stale)
 
     def _read_memory(self) -> None:
-        keys = self.table.visible_keys
-        first = max(0, round(self.table.scroll_y))
-        on_screen = keys[first : first + self.table.size.height]
+        on_screen = self.table.keys_on_screen()
         pods = [p for p in (self.kcrash.store.get(k) for k in on_screen if isinstance(k, tuple)) if p]
         if pods:
             self._sample_memory(pods)
@@ -262,12 +265,23 @@ class PodsScreen(PodScreen):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
-        self._apply_filter()
+        # Typing fast re-filters once, after the last key (a filter pass is O(pods)).
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._set_filter_text(event.value))
+
+    def _set_filter_text(self, value: str) -> None:
+        self._filter_timer = None
+        if value.strip() != self.filter_text:
+            self.filter_text = value.strip()
+            self._apply_filter()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
         box = self.query_one("#filter", Input)
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._set_filter_text(box.value)
         if not box.value.strip():
             box.display = False
         self.table.focus()
@@ -277,6 +291,7 @@ class PodsScreen(PodScreen):
         if box.has_focus or (not self.side.display and self.filter_text):
             box.value = ""
             box.display = False
+            self._set_filter_text("")
             self.table.focus()
             return
         if self.side.display:

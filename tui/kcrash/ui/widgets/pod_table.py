@@ -20,6 +20,7 @@ keeps its place on screen (the anchor) so neither the cursor nor the view jumps.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +40,7 @@ from kcrash.ui.clock import Clock, SystemClock
 
 Tone = Literal["normal", "muted", "ok", "warning", "error", "crashloop", "oom"]
 TONES: tuple[Tone, ...] = ("normal", "muted", "ok", "warning", "error", "crashloop", "oom")
-RowKey = Hashable
+RowKey = Hashable  # and orderable among themselves: ties in the sort key fall back to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +154,43 @@ def layout_columns(columns: Sequence[Column], width: int, flex_cap: int) -> list
     return placed
 
 
+class _SortedRows:
+    """(sort key, row key) entries kept sorted; row keys make every entry unique and comparable."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: Iterable[tuple[Any, RowKey]] = ()) -> None:
+        self._entries: list[tuple[Any, RowKey]] = sorted(entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def copy(self) -> _SortedRows:
+        clone = _SortedRows()
+        clone._entries = list(self._entries)
+        return clone
+
+    def add(self, entry: tuple[Any, RowKey]) -> None:
+        insort(self._entries, entry)
+
+    def discard(self, entry: tuple[Any, RowKey]) -> None:
+        position = self.index(entry)
+        if position is not None:
+            del self._entries[position]
+
+    def index(self, entry: tuple[Any, RowKey]) -> int | None:
+        position = bisect_left(self._entries, entry)
+        if position < len(self._entries) and self._entries[position] == entry:
+            return position
+        return None
+
+    def key_at(self, position: int) -> RowKey:
+        return self._entries[position][1]
+
+    def keys(self) -> list[RowKey]:
+        return [key for _, key in self._entries]
+
+
 class PodTable(ScrollView, can_focus=True):
     """A virtual, keyboard-driven table of rows kept in a caller-defined order."""
 
@@ -235,8 +273,8 @@ class PodTable(ScrollView, can_focus=True):
         self._columns: list[Column] = list(columns)
         self._clock: Clock = clock or SystemClock()
         self._rows: dict[RowKey, TableRow] = {}
-        self._visible: list[RowKey] = []
-        self._index: dict[RowKey, int] = {}
+        self._order = _SortedRows()  # every row, ascending by (sort key, row key)
+        self._shown_rows = _SortedRows()  # the rows the filter keeps, same order
         self._sort_key: Callable[[Any], Any] = lambda row: str(row.key)
         self._reverse = False
         self._predicate: Callable[[Any], bool] | None = None
@@ -244,6 +282,7 @@ class PodTable(ScrollView, can_focus=True):
         self._flex_cap = 20
         self._cursor = 0
         self._shown: dict[tuple[RowKey, str], Cell] = {}
+        self._style_cache: dict[tuple[str, Style | None], Style] = {}
         self.empty_text = empty_text
         self.last_refresh_regions = 0
         """How many row regions the last batch asked to repaint (tests and benchmarks read it)."""
@@ -253,7 +292,7 @@ class PodTable(ScrollView, can_focus=True):
     @property
     def row_count(self) -> int:
         """Rows after filtering."""
-        return len(self._visible)
+        return len(self._shown_rows)
 
     @property
     def total_count(self) -> int:
@@ -261,7 +300,13 @@ class PodTable(ScrollView, can_focus=True):
 
     @property
     def visible_keys(self) -> list[RowKey]:
-        return list(self._visible)
+        """Every row the filter keeps, in display order (a copy: O(n), for tests and tools)."""
+        keys = self._shown_rows.keys()
+        return keys[::-1] if self._reverse else keys
+
+    def keys_on_screen(self) -> list[RowKey]:
+        first, last = self._screen_rows()
+        return [self._key_at(i) for i in range(first, last)]
 
     @property
     def cursor_row(self) -> int:
@@ -292,38 +337,49 @@ class PodTable(ScrollView, can_focus=True):
     def set_order(self, sort_key: Callable[[Any], Any], reverse: bool = False) -> None:
         self._sort_key = sort_key
         self._reverse = reverse
-        self._reorder()
+        self._rebuild()
 
     def set_filter(self, predicate: Callable[[Any], bool] | None) -> None:
         self._predicate = predicate
-        self._reorder()
+        self._rebuild()
 
     def replace(self, rows: Iterable[TableRow]) -> None:
         """Swap in a whole new set of rows (a resync), keeping the cursor on its row if it remains."""
         self._rows = {row.key: row for row in rows}
-        self._reorder()
+        self._rebuild()
 
     def apply(self, upserts: Iterable[TableRow], removed: Iterable[RowKey] = ()) -> None:
-        """Add or change rows and drop others; repaint only what moved or changed."""
-        reorder = False
+        """Add or change rows and drop others; repaint only what moved or changed.
+
+        Rows whose sort key and filter verdict stay the same are repainted in place. Others move
+        by bisection (O(log n) to find, a memmove to shift), so a burst of events on 20,000 rows
+        never re-sorts the table.
+        """
+        anchor = self._anchor()
+        moved = False
         changed: list[RowKey] = []
         for key in removed:
-            if self._rows.pop(key, None) is not None:
-                reorder = True
+            old = self._rows.pop(key, None)
+            if old is not None:
+                self._unplace(key, old)
+                moved = True
         for row in upserts:
             old = self._rows.get(row.key)
             self._rows[row.key] = row
-            if old is None or self._placement_changed(old, row):
-                reorder = True
-            else:
+            if old is not None and not self._placement_changed(old, row):
                 changed.append(row.key)
-        if reorder:
-            self._reorder()
+                continue
+            if old is not None:
+                self._unplace(row.key, old)
+            self._place(row)
+            moved = True
+        if moved:
+            self._after_move(anchor)
             return
         regions = [
             region
             for key in changed
-            if key in self._index and (region := self._line_region(self._index[key])) is not None
+            if (index := self._index_of(key)) is not None and (region := self._line_region(index)) is not None
         ]
         self.last_refresh_regions = len(regions)
         if regions:
@@ -335,13 +391,13 @@ class PodTable(ScrollView, can_focus=True):
     def tick(self) -> int:
         """Repaint the time-driven cells on screen whose text changed; returns how many."""
         ticking = [p for p in self._placed if p.column.ticking]
-        if not ticking or not self._visible:
+        if not ticking or not self._shown_rows:
             return 0
         now = self._clock.now()
         first, last = self._screen_rows()
         dirty: list[Region] = []
         for index in range(first, last):
-            key = self._visible[index]
+            key = self._key_at(index)
             row = self._rows[key]
             for placed in ticking:
                 cell = row.cell(placed.column.key, now)
@@ -353,7 +409,7 @@ class PodTable(ScrollView, can_focus=True):
         return len(dirty)
 
     def move_to(self, key: RowKey) -> bool:
-        index = self._index.get(key)
+        index = self._index_of(key)
         if index is None:
             return False
         self._set_cursor(index)
@@ -366,30 +422,67 @@ class PodTable(ScrollView, can_focus=True):
             return True
         return self._predicate is not None and self._predicate(old) != self._predicate(new)
 
-    def _reorder(self) -> None:
-        anchor_key = self.cursor_key
-        anchor_offset = self._cursor - round(self.scroll_y)
-        rows: list[TableRow] = list(self._rows.values())
-        if self._predicate is not None:
+    def _entry(self, row: TableRow) -> tuple[Any, RowKey]:
+        return (self._sort_key(row), row.key)
+
+    def _place(self, row: TableRow) -> None:
+        entry = self._entry(row)
+        self._order.add(entry)
+        if self._predicate is None or self._predicate(row):
+            self._shown_rows.add(entry)
+
+    def _unplace(self, key: RowKey, old: TableRow) -> None:
+        entry = (self._sort_key(old), key)
+        self._order.discard(entry)
+        self._shown_rows.discard(entry)
+
+    def _key_at(self, index: int) -> RowKey:
+        """The key shown at display position `index`."""
+        if self._reverse:
+            index = len(self._shown_rows) - 1 - index
+        return self._shown_rows.key_at(index)
+
+    def _index_of(self, key: RowKey) -> int | None:
+        row = self._rows.get(key)
+        if row is None:
+            return None
+        position = self._shown_rows.index((self._sort_key(row), key))
+        if position is None:
+            return None
+        return len(self._shown_rows) - 1 - position if self._reverse else position
+
+    def _anchor(self) -> tuple[RowKey | None, int]:
+        """The highlighted row and its line on screen, to keep both where they are."""
+        return self.cursor_key, self._cursor - round(self.scroll_y)
+
+    def _rebuild(self) -> None:
+        """Order (and filter) every row from scratch: new sort, new filter, or a resync."""
+        anchor = self._anchor()
+        self._order = _SortedRows(self._entry(row) for row in self._rows.values())
+        if self._predicate is None:
+            self._shown_rows = self._order.copy()
+        else:
             predicate = self._predicate
-            rows = [r for r in rows if predicate(r)]
-        ordered = sorted(rows, key=self._sort_key, reverse=self._reverse)
-        self._visible = [r.key for r in ordered]
-        self._index = {k: i for i, k in enumerate(self._visible)}
+            self._shown_rows = _SortedRows(self._entry(row) for row in self._rows.values() if predicate(row))
+        self._after_move(anchor)
+
+    def _after_move(self, anchor: tuple[RowKey | None, int]) -> None:
+        """Rows moved: keep the cursor on its row and that row on its line, then repaint."""
+        anchor_key, anchor_offset = anchor
         self._shown.clear()
-        self.virtual_size = Size(self.size.width, len(self._visible) + 1)
+        self.virtual_size = Size(self.size.width, len(self._shown_rows) + 1)
         self.last_refresh_regions = -1
-        if not self._visible:
+        if not self._shown_rows:
             self._cursor = 0
             self._announce(None)
             self.refresh()
             return
-        index = self._index.get(anchor_key) if anchor_key is not None else None
+        index = self._index_of(anchor_key) if anchor_key is not None else None
         if index is None:
-            index = min(self._cursor, len(self._visible) - 1)
+            index = min(self._cursor, len(self._shown_rows) - 1)
         self._cursor = index
         self._keep_on_screen(index - anchor_offset)
-        self._announce(self._visible[index])
+        self._announce(self._key_at(index))
         self.refresh()
 
     def _announce(self, key: RowKey | None) -> None:
@@ -405,7 +498,7 @@ class PodTable(ScrollView, can_focus=True):
 
     def _screen_rows(self) -> tuple[int, int]:
         first = round(self.scroll_y)
-        return first, min(len(self._visible), first + self._body_height)
+        return first, min(len(self._shown_rows), first + self._body_height)
 
     def _line_region(self, index: int) -> Region | None:
         first, last = self._screen_rows()
@@ -416,7 +509,7 @@ class PodTable(ScrollView, can_focus=True):
     def _keep_on_screen(self, desired_top: int) -> None:
         """Scroll so the cursor sits where it sat before, within the valid range."""
         height = self._body_height
-        max_top = max(0, len(self._visible) - height)
+        max_top = max(0, len(self._shown_rows) - height)
         top = min(max(desired_top, 0), max_top)
         if not top <= self._cursor < top + max(height, 1):
             top = min(max(self._cursor - height + 1, 0), max_top) if self._cursor >= top else self._cursor
@@ -429,7 +522,7 @@ class PodTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._layout()
-        self.virtual_size = Size(self.size.width, len(self._visible) + 1)
+        self.virtual_size = Size(self.size.width, len(self._shown_rows) + 1)
         self._keep_on_screen(round(self.scroll_y))
 
     def on_mount(self) -> None:
@@ -450,37 +543,52 @@ class PodTable(ScrollView, can_focus=True):
     def visible_columns(self) -> list[str]:
         return [p.column.key for p in self._placed]
 
+    def _style(self, component: str, over: Style | None = None) -> Style:
+        """The widget's style plus a component's, cached until the styles change (a theme switch):
+        computing them per cell made each line cost milliseconds."""
+        key = (component, over)
+        style = self._style_cache.get(key)
+        if style is None:
+            base = over if over is not None else self.rich_style
+            style = base + self.get_component_rich_style(component) if component else base
+            self._style_cache[key] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        self._style_cache.clear()
+        super().notify_style_update()
+
     # ---- rendering -------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        base = self._style("")
         if y == 0:
             return self._render_header(width, base)
         index = round(self.scroll_y) + y - 1
-        if not self._visible:
+        if not self._shown_rows:
             if y == 1:
-                style = base + self.get_component_rich_style("pod-table--empty")
+                style = self._style("pod-table--empty")
                 return Strip([Segment(fit_text(" " + self.empty_text, width), style)]).extend_cell_length(
                     width, base
                 )
             return Strip.blank(width, base)
-        if index >= len(self._visible):
+        if index >= len(self._shown_rows):
             return Strip.blank(width, base)
         return self._render_row(index, width, base)
 
     def _render_header(self, width: int, base: Style) -> Strip:
-        style = base + self.get_component_rich_style("pod-table--header")
+        style = self._style("pod-table--header")
         segments = [Segment(" " + self._aligned(p.column.title, p) + " ", style) for p in self._placed]
         return Strip(segments).adjust_cell_length(width, style)
 
     def _render_row(self, index: int, width: int, base: Style) -> Strip:
-        key = self._visible[index]
+        key = self._key_at(index)
         row = self._rows[key]
         now = self._clock.now()
         if index == self._cursor:
             name = "pod-table--cursor" if self.has_focus else "pod-table--cursor-blurred"
-            line_style = base + self.get_component_rich_style(name)
+            line_style = self._style(name)
         else:
             line_style = base
         segments: list[Segment] = []
@@ -488,7 +596,7 @@ class PodTable(ScrollView, can_focus=True):
             cell = row.cell(placed.column.key, now)
             if placed.column.ticking:
                 self._shown[(key, placed.column.key)] = cell
-            tone = line_style + self.get_component_rich_style(f"pod-table--{cell.tone}")
+            tone = self._style(f"pod-table--{cell.tone}", over=line_style)
             segments.append(Segment(" ", line_style))
             segments.append(Segment(self._aligned(cell.text, placed), tone))
             segments.append(Segment(" ", line_style))
@@ -503,9 +611,9 @@ class PodTable(ScrollView, can_focus=True):
     # ---- cursor ----------------------------------------------------------------------------
 
     def _set_cursor(self, index: int) -> None:
-        if not self._visible:
+        if not self._shown_rows:
             return
-        index = max(0, min(index, len(self._visible) - 1))
+        index = max(0, min(index, len(self._shown_rows) - 1))
         old = self._cursor
         self._cursor = index
         first, last = self._screen_rows()
@@ -517,7 +625,7 @@ class PodTable(ScrollView, can_focus=True):
             region = self._line_region(i)
             if region is not None:
                 self.refresh(region)
-        self._announce(self._visible[index])
+        self._announce(self._key_at(index))
 
     def action_cursor_up(self) -> None:
         self._set_cursor(self._cursor - 1)
@@ -535,11 +643,11 @@ class PodTable(ScrollView, can_focus=True):
         self._set_cursor(0)
 
     def action_last(self) -> None:
-        self._set_cursor(len(self._visible) - 1)
+        self._set_cursor(len(self._shown_rows) - 1)
 
     def action_select(self) -> None:
-        if self._visible:
-            self.post_message(self.Selected(self, self._visible[self._cursor]))
+        if self._shown_rows:
+            self.post_message(self.Selected(self, self._key_at(self._cursor)))
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
