@@ -129,7 +129,7 @@ def test_usage_and_connection_errors_are_one_line(kubeconfig: Path, argv: list[s
 
 def test_server_down_is_exit_2(tmp_path: Path, kubeconfig: Path) -> None:
     dead = tmp_path / "config"
-    dead.write_text(kubeconfig.read_text().replace("http://127.0.0.1:", "http://127.0.0.1:1"))
+    dead.write_text(kubeconfig.read_text().replace("https://127.0.0.1:", "https://127.0.0.1:1"))
     code, _, err = run("--kubeconfig", str(dead))
     assert code == 2 and err.startswith("kcrash diagnose: cannot reach the API server")
 
@@ -214,7 +214,7 @@ def test_logs_need_exactly_one_pod(kubectl: Any, tmp_path: Path) -> None:
     log = tmp_path / "x.log"
     log.write_text("boom\n")
     code, _, err = run("--from", str(listing), "--logs", str(log))
-    assert code == 2 and "--logs belongs to one pod" in err
+    assert code == 2 and "belongs to one pod but the files hold" in err
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,13 @@ leaves them exactly as written and every assertion is about the protocol, not th
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import dataclasses
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -42,11 +44,17 @@ TABLE = (
     + ",application/json"
 )
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 DEFAULT_TOKEN = object()
 
 
 # -- HTTP helpers ------------------------------------------------------------------------------
+
+
+def opener(context: ssl.SSLContext) -> urllib.request.OpenerDirector:
+    """urllib trusting only the given CA, and never a proxy from the environment."""
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+    )
 
 
 @dataclasses.dataclass
@@ -80,7 +88,7 @@ def http(
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with OPENER.open(request, timeout=timeout) as response:
+        with opener(lab.client_ssl_context()).open(request, timeout=timeout) as response:
             return Reply(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
         return Reply(error.code, error.headers, error.read())
@@ -92,7 +100,7 @@ def watch(lab: Lab, path: str, *, limit: int | None = None, accept: str = "appli
     request.add_header("Accept", accept)
     request.add_header("Authorization", f"Bearer {lab.token}")
     events: list[Any] = []
-    with OPENER.open(request, timeout=15) as response:
+    with opener(lab.client_ssl_context()).open(request, timeout=15) as response:
         assert response.status == 200
         for line in response:
             if line.strip():
@@ -106,7 +114,11 @@ def watch(lab: Lab, path: str, *, limit: int | None = None, accept: str = "appli
 async def stream(lab: Lab, path: str) -> AsyncIterator[aiohttp.ClientResponse]:
     """An open streaming response (a watch or a log follow) read with aiohttp."""
     headers = {"Authorization": f"Bearer {lab.token}"}
-    async with aiohttp.ClientSession(headers=headers) as session, session.get(lab.url + path) as response:
+    connector = aiohttp.TCPConnector(ssl=lab.client_ssl_context())
+    async with (
+        aiohttp.ClientSession(connector=connector, headers=headers) as session,
+        session.get(lab.url + path) as response,
+    ):
         assert response.status == 200
         yield response
 
@@ -540,7 +552,9 @@ def test_forced_410_and_dropped_watches(lab: Lab, seeded: Seeded) -> None:
     assert event["type"] == "ERROR" and event["object"]["code"] == 410
 
     async def dropped() -> float:
-        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {lab.token}"}) as session:
+        headers = {"Authorization": f"Bearer {lab.token}"}
+        connector = aiohttp.TCPConnector(ssl=lab.client_ssl_context())
+        async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
             url = (
                 f"{lab.url}/api/v1/namespaces/{NS}/pods?watch=1&resourceVersion={lab.store.resource_version}"
             )
@@ -567,7 +581,7 @@ def test_two_hundred_concurrent_watches(lab: Lab, seeded: Seeded) -> None:
     async def scenario() -> list[Any]:
         rv = lab.store.resource_version
         url = f"{lab.url}/api/v1/namespaces/{NS}/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=20"
-        connector = aiohttp.TCPConnector(limit=0)
+        connector = aiohttp.TCPConnector(limit=0, ssl=lab.client_ssl_context())
         headers = {"Authorization": f"Bearer {lab.token}"}
         async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
             responses = await asyncio.gather(*(session.get(url) for _ in range(200)))
@@ -914,15 +928,31 @@ def test_not_found_bodies(lab: Lab, seeded: Seeded) -> None:
     assert http(lab, "GET", f"/api/v1/pods/{NS}").status == 404
 
 
-def test_authentication(lab: Lab) -> None:
-    wrong = http(lab, "GET", "/api/v1/namespaces", token="not-the-token")
-    assert wrong.status == 401 and wrong.json()["reason"] == "Unauthorized"
-    assert http(lab, "GET", "/api/v1/namespaces", token=None).status == 200  # kubectl over http sends none
-    lab.server.allow_anonymous = False
-    try:
-        assert http(lab, "GET", "/api/v1/namespaces", token=None).status == 401
-    finally:
-        lab.server.allow_anonymous = True
+@pytest.mark.parametrize(
+    ("path", "token", "status"),
+    [
+        ("/api/v1/namespaces", DEFAULT_TOKEN, 200),
+        ("/api/v1/namespaces", None, 401),
+        ("/api/v1/namespaces", "not-the-token", 401),
+        ("/api", None, 401),
+        (f"/api/v1/namespaces/{NS}/pods?watch=1", None, 401),
+        ("/version", None, 200),  # public, as on a real API server
+        ("/healthz", None, 200),
+    ],
+)
+def test_authentication(lab: Lab, path: str, token: Any, status: int) -> None:
+    reply = http(lab, "GET", path, token=token)
+    assert reply.status == status
+    if status == 401:
+        assert reply.json() == {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": "Unauthorized",
+            "reason": "Unauthorized",
+            "code": 401,
+        }
 
 
 def test_forbidden_words(lab: Lab, seeded: Seeded) -> None:
@@ -1318,13 +1348,26 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        assert line.startswith("kcrash lab serving http://127.0.0.1:") and f"KUBECONFIG={config}" in line
-        server = yaml.safe_load(config.read_text())["clusters"][0]["cluster"]["server"]
-        reply = OPENER.open(urllib.request.Request(server + "/api/v1/namespaces"), timeout=10)
+        assert line.startswith("kcrash lab serving https://127.0.0.1:") and f"KUBECONFIG={config}" in line
+        written = yaml.safe_load(config.read_text())
+        cluster, user = written["clusters"][0]["cluster"], written["users"][0]["user"]
+        context = ssl.create_default_context(
+            cadata=base64.b64decode(cluster["certificate-authority-data"]).decode()
+        )
+        client = opener(context)
+        with pytest.raises(urllib.error.HTTPError) as anonymous:
+            client.open(urllib.request.Request(cluster["server"] + "/api/v1/namespaces"), timeout=10)
+        assert anonymous.value.code == 401
+        bearer = {"Authorization": f"Bearer {user['token']}"}
+        reply = client.open(
+            urllib.request.Request(cluster["server"] + "/api/v1/namespaces", headers=bearer), timeout=10
+        )
         assert reply.status == 200
         with pytest.raises(urllib.error.HTTPError) as denied:
-            OPENER.open(
-                urllib.request.Request(server + "/api/v1/namespaces/crashlab/pods/x", method="DELETE")
+            client.open(
+                urllib.request.Request(
+                    cluster["server"] + "/api/v1/namespaces/crashlab/pods/x", method="DELETE", headers=bearer
+                )
             )
         assert denied.value.code == 403
         process.send_signal(signal.SIGINT)

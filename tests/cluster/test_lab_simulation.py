@@ -122,6 +122,7 @@ async def world() -> AsyncIterator[Simulation]:
     sim = await build()
     yield sim
     await sim.stop()
+    assert not sim.sched.errors
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -137,6 +138,7 @@ async def fresh() -> AsyncIterator[Callable[..., Awaitable[Simulation]]]:
     yield make
     for sim in made:
         await sim.stop()
+        assert not sim.sched.errors
 
 
 # -- every scenario reaches its state -----------------------------------------------------------
@@ -464,6 +466,58 @@ scenarios:
         "waiting" in cs["state"] and cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
         for _, cs in seen["long"]
     )
+
+
+async def test_restart_policies(fresh: Callable[..., Awaitable[Simulation]], tmp_path: Path) -> None:
+    def bare(name: str, policy: str, code: int) -> str:
+        return f"""
+  - name: {name}
+    kind: Pod
+    age: 0s
+    template:
+      spec:
+        restartPolicy: {policy}
+        containers: [{{name: job, image: registry.example.com/t/{name}:1}}]
+    behaviour: {{job: {{exit_after: 2s, exit_code: {code}}}}}"""
+
+    body = "namespace: policies\nscenarios:" + "".join(
+        bare(*args)
+        for args in (
+            ("onfailure-ok", "OnFailure", 0),
+            ("onfailure-bad", "OnFailure", 1),
+            ("never-bad", "Never", 1),
+            ("always-ok", "Always", 0),
+        )
+    )
+    sim = await fresh(builtin=False, files=(write_scenarios(tmp_path, body),))
+    await sim.advance(120)
+    phases = {app: pod(sim, app, "policies")["status"]["phase"] for app in ("onfailure-ok", "never-bad")}
+    assert phases == {"onfailure-ok": "Succeeded", "never-bad": "Failed"}
+    assert status_of(pod(sim, "never-bad", "policies"))["state"]["terminated"]["exitCode"] == 1
+    for app in ("onfailure-ok", "never-bad"):
+        assert status_of(pod(sim, app, "policies"))["restartCount"] == 0
+    for app in ("onfailure-bad", "always-ok"):
+        looping = pod(sim, app, "policies")
+        assert looping["status"]["phase"] == "Running"
+        assert status_of(looping)["restartCount"] >= 3
+    ready = next(
+        c for c in pod(sim, "onfailure-ok", "policies")["status"]["conditions"] if c["type"] == "Ready"
+    )
+    assert (ready["status"], ready["reason"]) == ("False", "PodCompleted")
+
+
+async def test_config_error_heals_once_the_secret_exists(fresh: Callable[..., Awaitable[Simulation]]) -> None:
+    sim = await fresh()
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": NS},
+        "data": {"url": base64.b64encode(b"postgres://db:5432/accounts").decode()},
+    }
+    sim.store.create("secrets", secret)
+    waited = await until(sim, lambda: "running" in status_of(pod(sim, "missing-secret"))["state"], 30, 1.0)
+    assert waited <= 16  # the next 10-15 s retry picks it up
+    assert status_of(pod(sim, "missing-secret"))["restartCount"] == 0
 
 
 async def test_oom_pod_memory_climbs_to_the_limit(fresh: Callable[..., Awaitable[Simulation]]) -> None:

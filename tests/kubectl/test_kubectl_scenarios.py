@@ -65,27 +65,53 @@ def eventually(check: Callable[[], bool], timeout: float = 30.0, every: float = 
         time.sleep(every)
 
 
+def settled_rows(
+    kubectl: Kubectl, wanted: dict[str, tuple[str, ...]], timeout: float = 10.0
+) -> dict[str, dict[str, str]]:
+    """`get pods` once every app shows one of its wanted statuses (a crash-looper briefly shows Error)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = get_pods(kubectl)
+        off = {
+            app: row_of(rows, app)["status"]
+            for app, ok in wanted.items()
+            if row_of(rows, app)["status"] not in ok
+        }
+        if not off:
+            return rows
+        assert time.monotonic() < deadline, off
+        time.sleep(0.2)
+
+
 def test_get_pods_shows_each_kind_of_failure(kubectl: Kubectl) -> None:
-    rows = get_pods(kubectl)
+    rows = settled_rows(
+        kubectl,
+        {
+            "crash-missing-env": ("CrashLoopBackOff",),
+            "oom-batch": ("OOMKilled",),
+            "completed-job": ("Completed",),
+            "bad-image-tag": ("ImagePullBackOff", "ErrImagePull"),
+            "missing-secret": ("CreateContainerConfigError",),
+            "missing-secret-key": ("CreateContainerConfigError",),
+            "missing-configmap": ("CreateContainerConfigError",),
+            "init-migrate-fails": ("Init:CrashLoopBackOff",),
+            "recovered-worker": ("Running",),
+        },
+    )
     looping = row_of(rows, "crash-missing-env")
-    assert (looping["ready"], looping["status"]) == ("0/1", "CrashLoopBackOff")
+    assert looping["ready"] == "0/1"
     assert re.fullmatch(r"\d+ \((\d+[smhd])+ ago\)", looping["restarts"]), looping["restarts"]
     assert int(looping["restarts"].split()[0]) >= 5
-    assert row_of(rows, "oom-batch")["status"] == "OOMKilled"
-    assert row_of(rows, "completed-job")["status"] == "Completed"
-    assert row_of(rows, "bad-image-tag")["status"] in ("ImagePullBackOff", "ErrImagePull")
-    for app in ("missing-secret", "missing-secret-key", "missing-configmap"):
-        assert row_of(rows, app)["status"] == "CreateContainerConfigError"
-    assert row_of(rows, "init-migrate-fails")["status"] in ("Init:CrashLoopBackOff", "Init:Error")
-    assert row_of(rows, "slow-start-liveness")["status"] in ("CrashLoopBackOff", "Running")
+    assert row_of(rows, "oom-batch")["restarts"] == "0"
     recovered = row_of(rows, "recovered-worker")
-    assert (recovered["ready"], recovered["status"]) == ("1/1", "Running")
-    assert re.fullmatch(r"3 \((6\d|7\d)m ago\)", recovered["restarts"]), recovered["restarts"]
+    assert recovered["ready"] == "1/1"
+    ago = re.fullmatch(r"3 \((\d+)m ago\)", recovered["restarts"])
+    assert ago and 60 <= int(ago[1]) <= 100, recovered["restarts"]
     web = [r for name, r in rows.items() if name.startswith("healthy-web-")]
     assert len(web) == 2 and all(
         (r["ready"], r["status"], r["restarts"]) == ("1/1", "Running", "0") for r in web
     )
-    assert row_of(rows, "never-ready")["ready"] == "0/1"
+    assert (row_of(rows, "never-ready")["ready"], row_of(rows, "never-ready")["status"]) == ("0/1", "Running")
 
 
 def test_describe_oom_pod(kubectl: Kubectl) -> None:

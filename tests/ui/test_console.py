@@ -69,7 +69,7 @@ async def test_filter_sort_and_hide_healthy(lab: Lab, tmp_path: Path) -> None:
         await pilot.press("R")
         restarts = [pod_columns(app.store.get(k)).restarts for k in table(app).visible_keys]  # type: ignore[arg-type]
         assert restarts == sorted(restarts)
-        await pilot.press("S")
+        await pilot.press("P")
 
         await pilot.press("h")
         shown = [table(app).row(k) for k in table(app).visible_keys]

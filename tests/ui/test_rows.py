@@ -143,15 +143,32 @@ def test_cluster_text_is_cleaned_in_cells() -> None:
     assert "␛" in row.name
 
 
-def test_default_order_puts_problems_first() -> None:
-    rows = [build_row(p, NOW) for p in (HEALTHY, LOOPING, pod("aaa-new", created=10, ready=True))]
-    ordered = sorted(rows, key=sort_key("status"))
-    assert ordered[0].name == "oom-leak-abc"
+def test_default_order_puts_problems_first_and_holds_still() -> None:
+    crashed = pod(
+        "zzz-crash",
+        state=ContainerState("terminated", reason="Error", exit_code=1, finished_at=ago(5)),
+        restarts=2,
+    )
+    rows = [build_row(p, NOW) for p in (HEALTHY, LOOPING, crashed, pod("aaa-new", created=10, ready=True))]
+    ordered = [r.name for r in sorted(rows, key=sort_key("problems"))]
+    assert ordered[:2] == ["oom-leak-abc", "zzz-crash"]  # failing first, by name whatever their STATUS
+    # The crash loop's STATUS flips to Running between crashes: it keeps its place.
+    restarted = pod(
+        "oom-leak-abc", state=ContainerState("running", started_at=ago(2)), last=OOM_LAST, restarts=5
+    )
+    again = [build_row(p, NOW) for p in (HEALTHY, restarted, crashed, pod("aaa-new", created=10, ready=True))]
+    assert [r.name for r in sorted(again, key=sort_key("problems"))] == ordered
 
 
 @pytest.mark.parametrize(
     ("by", "first"),
-    [("restarts", "oom-leak-abc"), ("age", "aaa-new"), ("name", "aaa-new"), ("status", "oom-leak-abc")],
+    [
+        ("problems", "oom-leak-abc"),
+        ("restarts", "oom-leak-abc"),
+        ("age", "aaa-new"),
+        ("name", "aaa-new"),
+        ("status", "oom-leak-abc"),
+    ],
 )
 def test_sort_modes(by: str, first: str) -> None:
     rows = [build_row(p, NOW) for p in (HEALTHY, LOOPING, pod("aaa-new", created=10, ready=True))]

@@ -213,7 +213,9 @@ def offline(args: argparse.Namespace, now: datetime, stdin: TextIO, err: TextIO)
         at = p.as_of or now
         failing = _failing(p, at)
         if args.pods or failing:
-            diag = quote_pasted(diagnose(p.diagnosis_input(now)), p)
+            diag = diagnose(p.diagnosis_input(now))
+            if _quotable(p, pastes):
+                diag = quote_pasted(diag, p)
             if not diag.container and p.container:
                 diag = replace(diag, container=p.container)
             verdicts.append(Verdict(p.pod, diag, failing, at, p.missing))
@@ -312,6 +314,21 @@ def _refuse_orphan_logs(pasted: list[PastedPod], args: argparse.Namespace) -> No
 def _only_logs(p: PastedPod) -> bool:
     pod = p.pod
     return not (pod.container_statuses or pod.init_container_statuses or pod.phase or p.events)
+
+
+def _quotable(p: PastedPod, pastes: Sequence[PasteFacts]) -> bool:
+    """Whether the pasted lines kept for `p` are surely its own.
+
+    An objects paste finds a container's lines by the container's name alone, so in a list where
+    several pods share that name they may be another pod's: the engine's own wording is kept then.
+    """
+    for paste in pastes:
+        if paste.objects is None or paste.name not in p.pastes:
+            continue
+        sharing = [pod for pod in paste.objects.pods if pod.status_for(p.container) is not None]
+        if len(sharing) > 1:
+            return False
+    return True
 
 
 def _failing(p: PastedPod, at: datetime) -> bool:
@@ -415,11 +432,9 @@ def text_block(verdict: Verdict) -> str:
     """`namespace/pod (container): STATUS, N restarts`, cause and headline, evidence, next steps;
     for a cause left unknown, what the pastes lack and the command whose output would settle it."""
     pod, diag = verdict.pod, verdict.diagnosis
-    restarts = restart_count(pod)
     container = f" ({diag.container})" if diag.container else ""
-    plural = "restart" if restarts == 1 else "restarts"
     lines = [
-        f"{_pod_label(pod)}{container}: {pod_status(pod, verdict.at)}, {restarts} {plural}",
+        f"{_pod_label(pod)}{container}: {_state_words(pod, verdict.at)}",
         f"  {diag.cause}: {diag.headline}",
     ]
     if diag.rollout_hint:
@@ -435,6 +450,14 @@ def text_block(verdict: Verdict) -> str:
         lines.extend(f"    - {step}" for step in diag.next_steps)
     # Every piece may carry cluster text: nothing reaches the terminal unsanitized.
     return "\n".join(clean_line(line) for line in lines)
+
+
+def _state_words(pod: Pod, at: datetime) -> str:
+    """`CrashLoopBackOff, 7 restarts`; a log or events pasted alone show no state at all."""
+    if not (pod.container_statuses or pod.init_container_statuses or pod.phase):
+        return "state not in the input"
+    restarts = restart_count(pod)
+    return f"{pod_status(pod, at)}, {restarts} {'restart' if restarts == 1 else 'restarts'}"
 
 
 def _pod_label(pod: Pod) -> str:

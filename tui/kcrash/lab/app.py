@@ -7,6 +7,10 @@
 `start()` runs everything on a private event loop in a daemon thread; `serve()` runs it on the caller's
 loop (the CLI). Either way the Store, the simulation and the HTTP server share that one loop, so store
 changes made through `call()` reach watchers in order.
+
+The server speaks https with a CA made at start (`lab.ca_pem`, also in the kubeconfig), because
+kubectl sends its bearer token over https only; `tls=False` serves plain http and then lets
+requests without a token in, as the lab user.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import concurrent.futures
 import contextlib
 import gc
 import secrets
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,6 +36,7 @@ from kcrash.lab.logs import LogBook
 from kcrash.lab.server import ApiServer, ServerOptions
 from kcrash.lab.simulation import Simulation
 from kcrash.lab.store import CLUSTER_SCOPED, Conflict, Store
+from kcrash.lab.tls import Certificates, make_certificates
 
 T = TypeVar("T")
 
@@ -40,7 +46,11 @@ START_TIMEOUT = 300.0
 
 
 class Lab:
-    """A running lab: `url`, `token`, `store`, `clock`, `faults` (and `logs`, `sim`, `server`)."""
+    """A running lab: `url`, `token`, `ca_pem`, `store`, `clock`, `faults` (and `logs`, `sim`, `server`).
+
+    `allow_anonymous` (requests without a token act as the lab user) defaults to on over plain
+    http only, where kubectl cannot send a token; a wrong token is refused either way.
+    """
 
     def __init__(
         self,
@@ -55,11 +65,15 @@ class Lab:
         token: str | None = None,
         host: str = "127.0.0.1",
         options: ServerOptions | None = None,
-        allow_anonymous: bool = True,
+        tls: bool = True,
+        allow_anonymous: bool | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.url = ""
+        self.tls = tls
+        self.ca_pem = b""  # PEM of the CA that signed the server's certificate, once started with tls
+        self._certificates: Certificates | None = None
         self.token = token or secrets.token_urlsafe(24)
         self.clock = SimClock(speed)
         self.store = Store(self.clock)
@@ -74,7 +88,7 @@ class Lab:
             self.token,
             live=self._live,
             options=options,
-            allow_anonymous=allow_anonymous,
+            allow_anonymous=not tls if allow_anonymous is None else allow_anonymous,
         )
         self._extra_pods = extra_pods
         self._scenario_files = tuple(scenario_files)
@@ -180,11 +194,17 @@ class Lab:
         loop.call_soon_threadsafe(run)
         return future.result(timeout=30)
 
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this lab's CA only (for urllib, aiohttp and the like)."""
+        if self._certificates is None:
+            raise RuntimeError("the lab serves https only once started, and not with tls=False")
+        return self._certificates.client_context()
+
     def write_kubeconfig(self, path: Path, namespace: str = "crashlab") -> Path:
-        """A kubeconfig with context `kcrash-lab` (plain http, bearer token)."""
+        """A kubeconfig with context `kcrash-lab`: the server, its CA (over https) and the bearer token."""
         if not self.url:
             raise RuntimeError("start the lab before writing its kubeconfig")
-        return write_kubeconfig(Path(path), self.url, self.token, namespace)
+        return write_kubeconfig(Path(path), self.url, self.token, namespace, ca_pem=self.ca_pem or None)
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def _open(self) -> None:
@@ -220,11 +240,18 @@ class Lab:
             access_log=None,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        context = self._tls_context() if self.tls else None
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=context)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        self.url = f"http://{self.host}:{self.port}"
+        self.url = f"{'https' if context else 'http'}://{self.host}:{self.port}"
         self.server.address = f"{self.host}:{self.port}"
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """A new CA and certificate for every start: nothing from an earlier run is trusted."""
+        self._certificates = make_certificates(self.host)
+        self.ca_pem = self._certificates.ca_pem
+        return self._certificates.server_context()
 
     async def _close(self) -> None:
         self.server.close_streams()

@@ -2,7 +2,9 @@
 
 kcrash lab [--port PORT] [--kubeconfig PATH] [--speed FACTOR] [--extra-pods N] [--seed N]
            [--scenarios FILE]... [--load FILE]... [--latency-ms MS] [--error-rate R]
-           [--error-status 500|429|503] [--deny VERB:RESOURCE]... [--namespace NS]
+           [--error-status 500|429|503] [--deny VERB:RESOURCE]... [--namespace NS] [--plain-http]
+
+It serves https with a CA made at start; the kubeconfig it writes carries that CA and the token.
 """
 
 from __future__ import annotations
@@ -128,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="VERB:RESOURCE",
         help="refuse a verb on a resource, e.g. delete:pods (repeatable)",
     )
+    parser.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="serve http instead of https (kubectl then sends no token, so none is required)",
+    )
     return parser
 
 
@@ -151,6 +158,7 @@ def main(argv: list[str]) -> int:
         scenario_files=options.scenarios,
         load_files=options.load,
         builtin_scenarios=not options.no_builtin,
+        tls=not options.plain_http,
     )
     lab.faults.set_latency(options.latency_ms)
     lab.faults.set_error_rate(options.error_rate, options.error_status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from kcrash.lab.scenarios import Behaviour, Heartbeat, LogLine, Memory, default_pod_spec
 
@@ -60,14 +61,14 @@ class ExtraDeployment:
     namespace: str
     name: str
     replicas: int
-    template: dict[str, object]
+    template: dict[str, Any]
     behaviour: Behaviour
     settled: bool  # healthy: created directly in its running state
     age: float  # seconds before now the Deployment was created
 
 
-def _template(namespace: str, name: str, image: str, web: bool, limit_mi: int) -> dict[str, object]:
-    container: dict[str, object] = {
+def _template(namespace: str, name: str, image: str, web: bool, limit_mi: int) -> dict[str, Any]:
+    container: dict[str, Any] = {
         "name": name.split("-")[0] if web else "worker",
         "image": image,
         "resources": {

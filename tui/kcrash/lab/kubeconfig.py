@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,17 @@ CONTEXT = "kcrash-lab"
 USER = "kcrash-lab"
 
 
-def kubeconfig(server: str, token: str, namespace: str = "crashlab") -> dict[str, Any]:
+def kubeconfig(
+    server: str, token: str, namespace: str = "crashlab", ca_pem: bytes | None = None
+) -> dict[str, Any]:
+    """`ca_pem` (the CA that signed an https server's certificate) goes in inline, as kubectl expects."""
+    cluster: dict[str, Any] = {"server": server}
+    if ca_pem:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode("ascii")
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": CONTEXT, "cluster": {"server": server}}],
+        "clusters": [{"name": CONTEXT, "cluster": cluster}],
         "users": [{"name": USER, "user": {"token": token}}],
         "contexts": [
             {"name": CONTEXT, "context": {"cluster": CONTEXT, "user": USER, "namespace": namespace}}
@@ -26,10 +33,12 @@ def kubeconfig(server: str, token: str, namespace: str = "crashlab") -> dict[str
     }
 
 
-def write_kubeconfig(path: Path, server: str, token: str, namespace: str = "crashlab") -> Path:
+def write_kubeconfig(
+    path: Path, server: str, token: str, namespace: str = "crashlab", *, ca_pem: bytes | None = None
+) -> Path:
     """Write it readable by the owner only: it holds the bearer token."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(kubeconfig(server, token, namespace), sort_keys=False)
+    text = yaml.safe_dump(kubeconfig(server, token, namespace, ca_pem), sort_keys=False)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(text)

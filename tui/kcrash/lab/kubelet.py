@@ -205,6 +205,17 @@ def app_time(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+@functools.lru_cache(maxsize=65536)
+def _shared_condition(name: str, value: str, second: int, reason: str | None, message: str | None) -> Obj:
+    """Pod conditions repeat across pods and status versions: one shared (read-only) dict each."""
+    out: Obj = {"type": name, "status": value, "lastProbeTime": None, "lastTransitionTime": stamp(second)}
+    if reason:
+        out["reason"] = reason
+    if message:
+        out["message"] = message
+    return out
+
+
 # -- the kubelet -----------------------------------------------------------------------------------
 class Kubelet:
     """Scheduler and kubelet for every simulated node."""
@@ -1171,16 +1182,11 @@ class Kubelet:
 
     def _cond(self, run: PodRun, name: str, reason: str | None = None, message: str | None = None) -> Obj:
         value, since = run.conditions.get(name, ("False", run.start_time or self.sched.now()))
-        out = self._condition(name, value, since)
-        if reason:
-            out["reason"] = reason
-        if message:
-            out["message"] = message
-        return out
+        return _shared_condition(name, value, int(since // 1), reason, message)
 
     @staticmethod
     def _condition(name: str, value: str, since: float) -> Obj:
-        return {"type": name, "status": value, "lastProbeTime": None, "lastTransitionTime": stamp(since)}
+        return _shared_condition(name, value, int(since // 1), None, None)
 
     def _container_status(self, c: ContainerRun) -> Obj:
         out: Obj = {"name": c.name, "image": c.image, "imageID": "", "ready": c.ready}

@@ -96,10 +96,13 @@ def _flatten(doc: object, path: Path) -> Iterator[Obj]:
     yield doc
 
 
-def load_objects(path: Path, store: Store, logs: LogBook, now: datetime) -> Loaded:
-    """Put the file's objects in the store; returns what was loaded (the caller marks them static)."""
+def load_objects(
+    path: Path, store: Store, logs: LogBook, now: datetime, objects: list[Obj] | None = None
+) -> Loaded:
+    """Put the file's objects (read already, or read now) in the store; returns what was loaded."""
     loaded = Loaded()
-    objects = read_documents(path)
+    if objects is None:
+        objects = read_documents(path)
     namespaces = set()
     for obj in objects:
         kind = obj["kind"]

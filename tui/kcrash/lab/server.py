@@ -472,7 +472,7 @@ class ApiServer:
         *,
         live: Callable[[], bool],
         options: ServerOptions | None = None,
-        allow_anonymous: bool = True,
+        allow_anonymous: bool = False,
     ) -> None:
         self.allow_anonymous = allow_anonymous
         self.store = store
@@ -554,10 +554,10 @@ class ApiServer:
         return web.Response(text="ok", content_type="text/plain")
 
     def _authenticate(self, request: web.Request) -> None:
-        """A wrong or malformed credential is 401; no credential at all is the lab user if allowed.
+        """A wrong or malformed credential is 401; no credential at all is 401 too, unless allowed.
 
         kubectl (client-go's clientcmd) never sends a token over plain http, so a lab served over
-        http must take credential-less requests to let kubectl in; `allow_anonymous=False` refuses them.
+        http takes credential-less requests as the lab user (`allow_anonymous`); over https it does not.
         """
         header = request.headers.get("Authorization", "").strip()
         if not header:

@@ -84,6 +84,7 @@ class Scheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
         self.processed = 0
+        self.errors: list[Exception] = []  # timers that raised (tests assert there are none)
 
     def wall(self) -> float:
         """The clock's simulated now, as POSIX seconds."""
@@ -130,6 +131,9 @@ class Scheduler:
             self._virtual = max(when, previous or when)
             try:
                 fn()
+            except Exception as exc:  # one broken timer must not stop the whole world
+                self.errors.append(exc)
+                log.exception("lab timer failed")
             finally:
                 self._virtual = previous
             done += 1
@@ -182,7 +186,7 @@ class Simulation:
         self._objects: list[Obj] = []
         self._extra: list[extra.ExtraDeployment] = []
         self._taken: set[tuple[str, str]] = set()
-        self._static_count = 0
+        self.static_objects = 0  # served as given from --load files
         self._started = False
         self._live = False  # pre-play is over
         self._metrics_running = False
@@ -211,15 +215,15 @@ class Simulation:
                 self.kubelet.ignore(namespace, meta["name"])
             elif resource in ("deployments", "replicasets"):
                 self.controllers.ignore(resource, namespace, meta["name"])
-        loaded = loader.load_objects(path, self.store, self.logs, self.clock.now())
-        self._static_count += len(loaded.objects)
+        loaded = loader.load_objects(path, self.store, self.logs, self.clock.now(), objects)
+        self.static_objects += len(loaded.objects)
 
     def add_extra_pods(self, n: int) -> None:
         if n <= 0:
             return
         planned = extra.plan_extra(n, self.rng, self._taken)
         for deployment in planned:
-            container = deployment.template["spec"]["containers"][0]  # type: ignore[index]
+            container = deployment.template["spec"]["containers"][0]
             self.book.register(deployment.namespace, container, deployment.behaviour)
         self._extra.extend(planned)
         if self._started:

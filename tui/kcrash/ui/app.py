@@ -24,7 +24,7 @@ from kcrash.core.store import Delta, PodStore
 from kcrash.ui.clock import Clock, SystemClock
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
-from kcrash.ui.messages import PodsArrived, PodsChanged, SyncChanged
+from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged
 from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
 
 
@@ -140,12 +140,12 @@ class KcrashApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="access")
     def _check_access(self) -> None:
-        access = self.source.access()
-        self.call_from_thread(self._set_access, access)
+        self.post_message(AccessKnown(self.source.access()))
 
-    def _set_access(self, access: Access) -> None:
-        self.access = access
-        self.screen.refresh_bindings()
+    def on_access_known(self, message: AccessKnown) -> None:
+        self.access = message.access
+        for screen in self.screen_stack:
+            screen.refresh_bindings()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event)

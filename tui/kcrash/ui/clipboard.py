@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,31 +38,27 @@ def over_ssh(env: Mapping[str, str]) -> bool:
     return bool(env.get("SSH_TTY") or env.get("SSH_CONNECTION"))
 
 
-def _pyperclip_copy(text: str) -> None:
-    import pyperclip
+def system_copy(text: str) -> bool:
+    """The desktop clipboard through pyperclip (xclip, wl-copy, pbcopy...). Blocking: it may
+    start a helper process, so call it from a worker. False when there is none that works."""
+    try:
+        import pyperclip
 
-    pyperclip.copy(text)
+        pyperclip.copy(text)
+    except Exception:  # pyperclip raises its own exception types per platform
+        return False
+    return True
 
 
-def copy_text(
-    app: App[Any],
-    text: str,
-    *,
-    env: Mapping[str, str] | None = None,
-    system_copy: Callable[[str], None] = _pyperclip_copy,
-) -> CopyResult:
-    """Put `text` on the user's clipboard by the best route available; never raises for a
-    missing clipboard tool."""
+def wants_system_clipboard(env: Mapping[str, str] | None = None) -> bool:
+    """Over SSH the desktop clipboard is the remote machine's: use the terminal's instead."""
+    return not over_ssh(os.environ if env is None else env)
+
+
+def terminal_copy(app: App[Any], text: str, env: Mapping[str, str] | None = None) -> CopyResult:
+    """OSC 52 to the terminal (and through tmux when inside it). UI thread only."""
     env = os.environ if env is None else env
-    if not over_ssh(env):
-        try:
-            system_copy(text)
-        except Exception:  # pyperclip raises its own exception types per platform
-            pass
-        else:
-            app.copy_to_clipboard(text)  # keeps app.clipboard in step for in-app paste
-            return CopyResult("system clipboard")
-    app.copy_to_clipboard(text)  # writes OSC 52
+    app.copy_to_clipboard(text)  # writes OSC 52 and keeps app.clipboard in step
     if env.get("TMUX"):
         driver = app._driver
         if driver is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from kcrash.cluster.access import Access
 from kcrash.cluster.reflector import SyncState
 
 
@@ -36,3 +37,11 @@ class SyncChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SyncChanged)
+
+
+class AccessKnown(Message):
+    """What the user may do here (SelfSubjectAccessReview answers)."""
+
+    def __init__(self, access: Access) -> None:
+        super().__init__()
+        self.access = access

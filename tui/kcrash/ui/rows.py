@@ -21,7 +21,7 @@ from kcrash.core.sanitize import clean_line as clean
 from kcrash.core.status import is_failing, last_exit, pod_columns, primary_container, severity
 from kcrash.ui.widgets.pod_table import Cell, Column, Tone
 
-SortBy = Literal["status", "restarts", "age", "name"]
+SortBy = Literal["problems", "status", "restarts", "age", "name"]
 
 SEVERITY_RANK = {"error": 3, "warn": 2, "ok": 1, "done": 0}
 
@@ -83,7 +83,7 @@ class PodRow:
         if column == "name":
             return Cell(self.name, "normal")
         if column == "ready":
-            return Cell(self.ready, "normal" if self._all_ready else "warning")
+            return Cell(self.ready, "normal" if self.all_ready else "warning")
         if column == "status":
             return Cell(self.status, self.tone)
         if column == "restarts":
@@ -101,7 +101,7 @@ class PodRow:
         return Cell("")
 
     @property
-    def _all_ready(self) -> bool:
+    def all_ready(self) -> bool:
         done, _, total = self.ready.partition("/")
         return done == total
 
@@ -159,7 +159,14 @@ def build_row(pod: Pod, now: datetime, memory_used: int | None = None) -> PodRow
 
 
 def sort_key(by: SortBy) -> Callable[[Any], Any]:
-    """The order for a sort mode; "status" is the default: problems first, worst first."""
+    """The order for a sort mode.
+
+    "problems" (the default) puts failing pods first and keeps each group in name order, so a pod
+    whose STATUS flips between Running and CrashLoopBackOff stays where it is; "status" groups by
+    severity and STATUS text.
+    """
+    if by == "problems":
+        return lambda r: (not r.failing, r.namespace, r.name)
     if by == "restarts":
         return lambda r: (-r.restarts, r.namespace, r.name)
     if by == "age":
@@ -167,7 +174,7 @@ def sort_key(by: SortBy) -> Callable[[Any], Any]:
         return lambda r: (-(r.created_at.timestamp() if r.created_at else 0.0), r.namespace, r.name)
     if by == "name":
         return lambda r: (r.namespace, r.name)
-    return lambda r: (not r.failing, -r.rank, r.status, r.namespace, r.name)
+    return lambda r: (-r.rank, r.status, r.namespace, r.name)
 
 
 def row_filter(text: str, hide_healthy: bool) -> Callable[[Any], bool] | None:

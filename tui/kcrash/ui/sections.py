@@ -45,6 +45,12 @@ def _clock(moment: datetime | None) -> str:
     return "unknown" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _moment(moment: datetime | None, now: datetime) -> list[Part]:
+    if moment is None:
+        return [("not recorded", "$text-muted")]
+    return [_clock(moment), ("  " + _ago(moment, now), "$text-muted")]
+
+
 def _field(label: str, *value: Part, width: int = 11) -> list[Part]:
     return [(label.ljust(width), "$text-muted"), *value, "\n"]
 

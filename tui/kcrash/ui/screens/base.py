@@ -26,7 +26,7 @@ from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
 from kcrash.core.status import pod_status, primary_container
 from kcrash.core.summary import incident_markdown
-from kcrash.ui.clipboard import copy_text
+from kcrash.ui.clipboard import system_copy, terminal_copy, wants_system_clipboard
 from kcrash.ui.commands import deployment_of, pod_commands
 from kcrash.ui.failures import report_worker_failure
 
@@ -38,8 +38,8 @@ DESTRUCTIVE = frozenset({"undo", "delete"})
 POD_BINDINGS: list[BindingType] = [
     Binding("l", "logs", "Logs"),
     Binding("c", "copy", "Copy"),
-    Binding("u", "undo", "Undo rollout"),
-    Binding("ctrl+d", "delete", "Delete pod"),
+    Binding("u", "undo", "Undo", tooltip="kubectl rollout undo, after a dry run and a confirmation"),
+    Binding("ctrl+d", "delete", "Delete", tooltip="Delete the pod, after a confirmation"),
 ]
 
 
@@ -56,6 +56,16 @@ class ActionDone(Message):
         super().__init__()
         self.text = text
         self.error = error
+
+
+class Copied(Message):
+    """The system clipboard took the text (`via`), or did not ("": use the terminal's)."""
+
+    def __init__(self, what: str, text: str, via: str) -> None:
+        super().__init__()
+        self.what = what
+        self.text = text
+        self.via = via
 
 
 class CopyReady(Message):
@@ -158,10 +168,27 @@ class PodScreen(Screen[None]):
         self.app.push_screen(CopyMenu(clean_line(pod.name), choices), chosen)
 
     def _copy(self, what: str, text: str) -> None:
-        result = copy_text(self.app, text)
+        if wants_system_clipboard():
+            self._system_copy(what, text)
+        else:
+            self._copied(what, text, terminal_copy(self.app, text).via)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="clipboard")
+    def _system_copy(self, what: str, text: str) -> None:
+        self.post_message(Copied(what, text, "system clipboard" if system_copy(text) else ""))
+
+    def on_copied(self, message: Copied) -> None:
+        via = message.via
+        if via:
+            self.app.copy_to_clipboard(message.text)  # keeps app.clipboard in step
+        else:
+            via = terminal_copy(self.app, message.text).via
+        self._copied(message.what, message.text, via)
+
+    def _copied(self, what: str, text: str, via: str) -> None:
         lines = text.count("\n") + 1
         size = f" ({lines} lines)" if lines > 1 else ""
-        self.notify(f"Copied {what}{size} to the {result.via}.", title="Copied", timeout=4, markup=False)
+        self.notify(f"Copied {what}{size} to the {via}.", title="Copied", timeout=4, markup=False)
 
     def on_copy_ready(self, message: CopyReady) -> None:
         self._copy(message.what, message.text)

@@ -22,8 +22,9 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("enter", "open the drill-down (beside the list from 140 columns)"),
             ("/", "filter: every word must match name, status or last exit"),
             ("escape", "close the side panel / clear the filter"),
+            ("tab  shift+tab", "move between the list and the side panel (to scroll it)"),
             ("h", "hide or show healthy pods"),
-            ("S R A N", "sort by status (problems first), restarts, age, name; again reverses"),
+            ("P S R A N", "sort: problems first (default), status, restarts, age, name; again reverses"),
         ),
     ),
     (

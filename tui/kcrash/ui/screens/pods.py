@@ -5,7 +5,7 @@
 | enter | Open the drill-down (beside the list on wide terminals, full screen otherwise) |
 | / | Filter by text (all words must match); enter keeps it, escape clears it |
 | h | Hide / show healthy pods |
-| S / R / A / N | Sort by status (problems first) / restarts / age / name; again reverses |
+| P / S / R / A / N | Sort: problems first (default) / status / restarts / age / name; again reverses |
 | escape | Close the side panel, or clear the filter |
 """
 
@@ -52,9 +52,11 @@ class MemoryRead(Message):
 
 class PodsScreen(PodScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open"),  # the table takes enter first; this entry shows it
         Binding("slash", "filter", "Filter"),
         Binding("h", "toggle_healthy", "Healthy"),
         Binding("escape", "escape", "Back", show=False),
+        Binding("P", "sort('problems')", "Problems first", show=False),
         Binding("S", "sort('status')", "Sort status", show=False),
         Binding("R", "sort('restarts')", "Sort restarts", show=False),
         Binding("A", "sort('age')", "Sort age", show=False),
@@ -65,7 +67,7 @@ class PodsScreen(PodScreen):
 
     def __init__(self) -> None:
         super().__init__(id="pods-screen")
-        self.sort_by: SortBy = "status"
+        self.sort_by: SortBy = "problems"
         self.reverse = False
         self.filter_text = ""
         self.hide_healthy = False
@@ -137,22 +139,23 @@ class PodsScreen(PodScreen):
             self.side.pod_changed()
 
     def _upsert_keys(self, keys: Iterable[tuple[str, str]]) -> None:
-        store, now = self.kcrash.store, self.kcrash.clock.now()
+        app = self.kcrash
+        store, failing, now = app.store, app.failing, app.clock.now()
         rows: list[PodRow] = []
         removed: list[tuple[str, str]] = []
         for key in keys:
             pod = store.get(key)
             if pod is None:
                 removed.append(key)
-                self.kcrash.failing.discard(key)
+                failing.discard(key)
                 self._memory.pop(key, None)
                 continue
             row = build_row(pod, now, self._memory.get(key))
             rows.append(row)
             if row.failing:
-                self.kcrash.failing.add(key)
+                failing.add(key)
             else:
-                self.kcrash.failing.discard(key)
+                failing.discard(key)
         if rows:
             self._fit_columns(rows)
         self.table.apply(rows, removed)
@@ -203,7 +206,7 @@ class PodsScreen(PodScreen):
         stale = []
         for row in self.table.rows():
             assert isinstance(row, PodRow)
-            if row.failing or row.next_restart_at is not None:
+            if row.failing or row.rank >= 2 or row.next_restart_at is not None or not row.all_ready:
                 fresh = build_row(row.pod, now, self._memory.get(row.key))
                 if fresh.failing != row.failing or fresh.next_restart_at != row.next_restart_at:
                     stale.append(row.key)
@@ -257,6 +260,9 @@ class PodsScreen(PodScreen):
             self.side.display = False
 
     # ---- filter, sort, toggles -------------------------------------------------------------
+
+    def action_open(self) -> None:
+        self.table.action_select()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

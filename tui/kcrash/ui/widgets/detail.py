@@ -8,6 +8,8 @@ line that changes every second.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -161,24 +163,27 @@ class DetailPane(VerticalScroll):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _load(self, pod: Pod, now: datetime) -> None:
+        """Ask for every piece at once; post each as it arrives (the diagnosis is the slowest)."""
         source = self.kcrash.source
         worker = get_current_worker()
         container = primary_container(pod)
-        steps = (
-            ("diagnosis", lambda: source.diagnose(pod, now)),
-            ("events", lambda: source.events_for(pod)),
-            ("logs", lambda: source.read_log(pod, container, previous=True, tail_lines=200)),
-            ("rollout", lambda: source.deployment_history(pod)),
-            ("memory", lambda: source.memory(pod)),
-        )
-        for piece, fetch in steps:
-            if worker.is_cancelled:
-                return
-            try:
-                value: object = fetch()
-            except Exception as exc:  # one piece failing must not hide the others
-                value = exc
-            self.post_message(Loaded(pod.key, piece, value))
+        fetches: dict[str, Callable[[], object]] = {
+            "diagnosis": lambda: source.diagnose(pod, now),
+            "events": lambda: source.events_for(pod),
+            "logs": lambda: source.read_log(pod, container, previous=True, tail_lines=200),
+            "rollout": lambda: source.deployment_history(pod),
+            "memory": lambda: source.memory(pod),
+        }
+        with ThreadPoolExecutor(max_workers=len(fetches), thread_name_prefix="kcrash-detail") as pool:
+            futures = {pool.submit(fetch): piece for piece, fetch in fetches.items()}
+            for future in as_completed(futures):
+                if worker.is_cancelled:
+                    return
+                try:
+                    value: object = future.result()
+                except Exception as exc:  # one piece failing must not hide the others
+                    value = exc
+                self.post_message(Loaded(pod.key, futures[future], value))
 
     def _refresh_memory(self) -> None:
         pod = self.pod

@@ -154,6 +154,19 @@ def layout_columns(columns: Sequence[Column], width: int, flex_cap: int) -> list
     return placed
 
 
+def _foreground(style: Style) -> Style:
+    """A style's text colour and attributes, without its background."""
+    return Style(
+        color=style.color,
+        bold=style.bold,
+        dim=style.dim,
+        italic=style.italic,
+        underline=style.underline,
+        reverse=style.reverse,
+        strike=style.strike,
+    )
+
+
 class _SortedRows:
     """(sort key, row key) entries kept sorted; row keys make every entry unique and comparable."""
 
@@ -550,7 +563,13 @@ class PodTable(ScrollView, can_focus=True):
         style = self._style_cache.get(key)
         if style is None:
             base = over if over is not None else self.rich_style
-            style = base + self.get_component_rich_style(component) if component else base
+            if not component:
+                style = base
+            elif over is not None:
+                # A tone over a row style keeps the row's background (the cursor bar).
+                style = base + _foreground(self.get_component_rich_style(component))
+            else:
+                style = base + self.get_component_rich_style(component)
             self._style_cache[key] = style
         return style
 

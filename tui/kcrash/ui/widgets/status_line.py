@@ -23,7 +23,7 @@ class HeaderFacts:
     shown: int = 0
     filter_text: str = ""
     hide_healthy: bool = False
-    sort: str = "status"
+    sort: str = "problems"
     read_only: bool = False
 
 
@@ -66,7 +66,7 @@ def header_content(facts: HeaderFacts) -> Content:
         parts += [sep, ("/" + facts.filter_text, "$accent")]
     if facts.hide_healthy:
         parts += [sep, ("healthy hidden", "$accent")]
-    if facts.sort != "status":
+    if facts.sort != "problems":
         parts += [sep, ("by " + facts.sort, "$text-muted")]
     if facts.read_only:
         parts += [sep, ("read-only", "bold $warning")]
