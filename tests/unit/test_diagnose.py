@@ -759,15 +759,19 @@ def test_memory_trend_keeps_to_the_dead_instance() -> None:
     assert trend is not None and (trend.count, trend.peak) == (5, 140 * MI)
 
 
+LAST_BEFORE_THE_KILL = "The last sample before the kill (17s earlier) was 180Mi"
+SPIKE_PEAK = "peak 182Mi of the 512Mi limit"
+
+
 @pytest.mark.parametrize(
     ("before_the_kill", "start_known", "last_sample", "samples"),
     [
-        (True, True, "The last sample before the kill (17s earlier) was 180Mi", "peak 182Mi of the 512Mi limit"),
-        (True, False, "The last sample before the kill (17s earlier) was 180Mi", "peak 182Mi of the 512Mi limit"),
+        (True, True, LAST_BEFORE_THE_KILL, SPIKE_PEAK),
+        (True, False, LAST_BEFORE_THE_KILL, SPIKE_PEAK),
         (False, True, None, "none (all 3 taken after the kill)"),
         (False, False, None, "none (all 3 taken after the kill)"),
     ],
-)  # fmt: skip
+)
 def test_samples_after_the_kill_never_stand_for_the_last_one_before_it(
     before_the_kill: bool, start_known: bool, last_sample: str | None, samples: str
 ) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import orjson
+import yaml
 
 from kcrash.cluster.parse import ParsedObjects
 from kcrash.cluster.paste.logs import parse_logs
@@ -37,12 +39,13 @@ from kcrash.core.summary import diagnosis_json
 if TYPE_CHECKING:
     from kcrash.cluster.source import ClusterSource
 
-_Item = TypeVar("_Item", Pod, PastedPod)
 EXIT_OK, EXIT_FAILING, EXIT_ERROR = 0, 1, 2
 LOG_LIMIT = 256 * 1024  # what a --logs file may contribute: its last 256 KiB
-STDIN = "-"
-STDIN_NAME = "<stdin>"
+STDIN, STDIN_NAME = "-", "<stdin>"
 FORMS = "give it what kubectl printed: get -o yaml|json, describe pod, get pods, get events, events or logs"
+# The top-level keys a saved object (or a stanza of one) opens with, to explain YAML that won't load.
+_YAML_OBJECT = re.compile(r"^(?:apiVersion|kind|metadata|spec|status|items|containerStatuses):(?:\s|$)")
+_Item = TypeVar("_Item", Pod, PastedPod)
 
 
 class CommandError(Exception):
@@ -200,7 +203,7 @@ def offline(args: argparse.Namespace, now: datetime, stdin: TextIO, err: TextIO)
     if named is not None:
         pastes = [_logs_about(paste, *named) for paste in pastes]
     pasted = [_with_other_files(p, pastes) for p in combine(pastes, now=now)]
-    _refuse_orphan_logs(pasted, args)
+    _refuse_orphan_logs(pasted)
     if args.namespace:
         pasted = [p for p in pasted if p.pod.namespace in ("", args.namespace)]
     if args.selector:
@@ -262,13 +265,35 @@ def _label(path: str) -> str:
 def _facts(path: str, text: str) -> PasteFacts:
     """What one --from file says; a file that says nothing kcrash reads is a usage error."""
     # The file's own name, not its folders, hints at what it holds ("previous.log").
-    facts = parse_paste(text, name=STDIN_NAME if path == STDIN else os.path.basename(path))
+    facts = parse_paste(text, name=os.path.basename(_label(path)))
     if facts.pods or facts.events or facts.logs or facts.objects is not None:
-        return facts
-    if facts.kind == "objects" and facts.notes:  # YAML or JSON that does not load: say where
+        return replace(facts, name=_label(path))
+    if facts.kind == "objects" and facts.notes:  # JSON that does not load: say where
         raise CommandError(f"{_label(path)}: {facts.notes[0].split(': ', 1)[-1]}")
+    if problem := yaml_problem(text):
+        raise CommandError(f"{_label(path)}: {problem}")
     empty = " (it is empty)" if not text.strip() else ""
     raise CommandError(f"nothing kcrash reads in {_label(path)}{empty}: {FORMS}")
+
+
+def yaml_problem(text: str) -> str:
+    """Why a file that opens like a saved object (`apiVersion:`, `kind:`) is not YAML, or "".
+
+    The object may sit under the command line that printed it.
+    """
+    lines = text.splitlines()
+    opening = [i for i, line in enumerate(lines) if line.strip()][:2]
+    start = next((i for i in opening if _YAML_OBJECT.match(lines[i])), None)
+    if start is None:
+        return ""
+    try:
+        for _ in yaml.safe_load_all("\n".join(lines[start:])):
+            pass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {start + mark.line + 1})" if mark is not None else ""
+        return f"YAML does not load{where}: {getattr(exc, 'problem', None) or 'not YAML'}"
+    return ""
 
 
 def previous_log_paste(path: str, text: str) -> PasteFacts:
@@ -298,13 +323,13 @@ def _logs_about(paste: PasteFacts, namespace: str, name: str) -> PasteFacts:
     return replace(paste, logs=logs)
 
 
-def _refuse_orphan_logs(pasted: list[PastedPod], args: argparse.Namespace) -> None:
+def _refuse_orphan_logs(pasted: list[PastedPod]) -> None:
     """A log no paste names a pod for, among several pods, would be guessed onto one: ask instead."""
     orphans = [p for p in pasted if not p.pod.name and _only_logs(p)]
     others = len(pasted) - len(orphans)
     if not orphans or not others:
         return
-    files = ", ".join(_label(name) for p in orphans for name in p.pastes)
+    files = ", ".join(name for p in orphans for name in p.pastes)
     raise CommandError(
         f"the log in {files} belongs to one pod but the files hold {others}: name the pod "
         "(kcrash diagnose POD --from ...)"

@@ -52,7 +52,6 @@ class MemoryRead(Message):
 
 class PodsScreen(PodScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open"),  # the table takes enter first; this entry shows it
         Binding("slash", "filter", "Filter"),
         Binding("h", "toggle_healthy", "Healthy"),
         Binding("escape", "escape", "Back", show=False),
@@ -260,9 +259,6 @@ class PodsScreen(PodScreen):
             self.side.display = False
 
     # ---- filter, sort, toggles -------------------------------------------------------------
-
-    def action_open(self) -> None:
-        self.table.action_select()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
