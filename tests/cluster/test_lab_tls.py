@@ -68,9 +68,8 @@ def rewrite_user(path: Path, user: dict[str, str]) -> Path:
 
 def san(cert: x509.Certificate) -> tuple[list[str], list[str]]:
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    return [str(a) for a in names.get_values_for_type(x509.IPAddress)], names.get_values_for_type(
-        x509.DNSName
-    )
+    addresses = [str(a) for a in names.get_values_for_type(x509.IPAddress)]
+    return addresses, names.get_values_for_type(x509.DNSName)
 
 
 # -- the certificates ---------------------------------------------------------------------------

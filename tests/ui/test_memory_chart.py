@@ -67,10 +67,15 @@ def test_oom_between_samples_is_called_out() -> None:
 
 @pytest.mark.parametrize(
     ("left", "ticks"),
-    [(-4.0, [-4.0, -3.0, -2.0, -1.0, 0.0]), (-30.0, [-30.0, -20.0, -10.0, 0.0]), (-1.0, [-1.0, -0.5, 0.0])],
+    [
+        (-4.0, [-4.0, -3.0, -2.0, -1.0, 0.0]),
+        (-30.0, [-30.0, -20.0, -10.0, 0.0]),
+        (-1.0, [-1.0, -0.75, -0.5, -0.25, 0.0]),
+        (-0.35, [-1 / 3, -0.25, -1 / 6, -1 / 12, 0.0]),
+    ],
 )
 def test_minute_ticks(left: float, ticks: list[float]) -> None:
-    assert minute_ticks(left) == ticks
+    assert minute_ticks(left) == pytest.approx(ticks)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kcrash.cluster.reflector import SyncState
 from kcrash.core.records import ContainerSpec, ContainerState, ContainerStatus, OwnerRef, Pod
 from kcrash.ui.rows import (
     build_row,
@@ -18,6 +19,7 @@ from kcrash.ui.rows import (
     status_tone,
 )
 from kcrash.ui.widgets.pod_table import Cell
+from kcrash.ui.widgets.status_line import HeaderFacts, header_content
 
 NOW = datetime(2025, 3, 14, 9, 30, 0, tzinfo=UTC)
 MI = 1024 * 1024
@@ -204,3 +206,20 @@ def test_columns_follow_the_longest_status_and_show_namespace_only_for_all() -> 
     assert columns["status"].width == 26
     assert "namespace" not in columns
     assert pod_columns_for(True)[0].key == "namespace"
+
+
+@pytest.mark.parametrize(
+    ("state", "words"),
+    [
+        (SyncState("synced"), ["● live"]),
+        (SyncState("connecting"), ["connecting"]),
+        (
+            SyncState("reconnecting", since=datetime(2025, 3, 14, 9, 0, 5, tzinfo=UTC), last_error="refused"),
+            ["reconnecting", "stale since", "refused"],
+        ),
+    ],
+)
+def test_header_says_how_fresh_the_view_is(state: SyncState, words: list[str]) -> None:
+    text = header_content(HeaderFacts("prod", "shop", state, pods=3, failing=1, shown=3)).plain
+    assert all(word in text for word in words)
+    assert "prod" in text and "ns shop" in text and "3 pods, 1 failing" in text

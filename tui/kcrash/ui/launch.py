@@ -70,7 +70,10 @@ def main(argv: list[str]) -> int:
         if args.demo:
             from kcrash.ui.demo import DEMO_CONTEXT, DEMO_NAMESPACE, start_demo
 
-            demo = start_demo(speed=args.demo_speed)
+            try:
+                demo = start_demo(speed=args.demo_speed)
+            except Exception as exc:  # the lab failed to start: say so in one line
+                return _fail(f"could not start the demo cluster: {exc}")
             args.kubeconfig, args.context = demo.kubeconfig, DEMO_CONTEXT
             if not args.all_namespaces and not args.namespace:
                 args.namespace = DEMO_NAMESPACE

@@ -26,6 +26,8 @@ from kcrash.ui.screens.pods import PodsScreen
 SIZE = (140, 42)
 WARM_UP_SECONDS = 60.0
 LAB_SPEED = 6.0
+MEMORY_SAMPLES = 12
+METRICS_INTERVAL = 2.0
 
 CAUSES = (
     "oom-leak",
@@ -69,6 +71,11 @@ async def _open(pilot: Pilot[int], text: str) -> None:
     await pilot.pause(3.0)  # diagnosis, events, logs and history arrive
 
 
+async def _let_memory_build_up(pilot: Pilot[int], app: KcrashApp) -> None:
+    """The chart shows what was sampled since the session began: give it a dozen samples."""
+    await _wait_for(pilot, lambda: app.source.metrics.samples_taken >= MEMORY_SAMPLES, timeout=60.0)
+
+
 def _shot(app: KcrashApp, directory: Path, name: str) -> None:
     app.save_screenshot(filename=f"{name}.svg", path=str(directory))
     sys.stdout.write(f"wrote {directory / name}.svg\n")
@@ -78,7 +85,7 @@ async def _session(
     demo: Demo, directory: Path, theme: str, steps: Callable[[Pilot[int], KcrashApp], Awaitable[None]]
 ) -> None:
     conn = connect(demo.kubeconfig, DEMO_CONTEXT, DEMO_NAMESPACE, False)
-    source = ClusterSource(conn, namespace=conn.namespace, metrics_interval=2.0)
+    source = ClusterSource(conn, namespace=conn.namespace, metrics_interval=METRICS_INTERVAL)
     app = make_app(source, clock=demo.clock, theme=theme)
     async with app.run_test(size=SIZE) as pilot:
         await _wait_for(pilot, lambda: app.sync_state.live and len(app.store) > 0)
@@ -104,6 +111,8 @@ async def _all(directory: Path) -> None:
 
             async def drill(pilot: Pilot[int], app: KcrashApp, cause: str = cause) -> None:
                 await pilot.resize_terminal(120, 42)
+                if cause == "oom-leak":
+                    await _let_memory_build_up(pilot, app)
                 await _open(pilot, cause)
                 _shot(app, directory, f"drill-{cause}")
 

@@ -196,7 +196,7 @@ class MemoryChart(PlotextPlot):
 def minute_ticks(left: float, count: int = 5) -> list[float]:
     """Round minute marks from `left` (negative minutes) up to now."""
     span = -left
-    for step in (0.5, 1, 2, 5, 10, 15, 30, 60, 120):
+    for step in (1 / 12, 1 / 6, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120):
         if span / step <= count:
             break
     ticks = [0.0]

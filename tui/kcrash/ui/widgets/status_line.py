@@ -31,7 +31,7 @@ def sync_label(state: SyncState) -> tuple[str, str]:
     """("● live", style) and friends; stale views say since when (local wall time)."""
     if state.phase == "synced":
         return "● live", "$success"
-    if state.phase == "connecting" and state.since is None:
+    if state.phase == "connecting" and state.since is None and not state.last_error:
         return "○ connecting", "$text-muted"
     since = ""
     if state.since is not None:
@@ -42,7 +42,8 @@ def sync_label(state: SyncState) -> tuple[str, str]:
         "reconnecting": "◌ reconnecting",
         "stopped": "■ stopped",
     }[state.phase]
-    return label + since, "$warning" if state.phase != "stopped" else "$error"
+    why = f" · {clean_line(state.last_error)}" if state.last_error else ""
+    return label + since + why, "$warning" if state.phase != "stopped" else "$error"
 
 
 def header_content(facts: HeaderFacts) -> Content:

