@@ -32,7 +32,7 @@ def classify(request: Request) -> Call:
     elif segments[:1] == ["apis"]:
         group, rest = (segments[1] if len(segments) > 1 else ""), segments[3:]
     else:
-        return Call(request.method, request.path, False)
+        return Call(request.method, "discovery" if segments[:1] == ["version"] else request.path, False)
     if not rest:
         return Call(request.method, "discovery", False)
     if rest[0] == "namespaces" and len(rest) > 2:
@@ -48,7 +48,11 @@ def classify(request: Request) -> Call:
     query = parse_qs(request.query)
     if query.get("watch", ["false"])[0] in ("true", "1"):
         return Call("WATCH", resource, False)
-    return Call("LIST-PAGE" if "continue" in query else "LIST", resource, False)
+    if "continue" in query:
+        return Call("LIST-PAGE", resource, False)
+    if query.get("limit") == ["1"]:
+        return Call("LIST-PROBE", resource, False)  # one item: a reachability or access check
+    return Call("LIST", resource, False)
 
 
 def load_by_resource(requests: Iterable[Request]) -> dict[str, dict[str, int]]:

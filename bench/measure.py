@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,14 +25,15 @@ from labproc import LabProcess, PodKey
 from tmuxterm import ScreenTimeout, TmuxTerm
 
 LAUNCH_TIMEOUT = 120.0
-PROBE_TIMEOUT = 5.0
+PROBE_TIMEOUT = 2.0
 """A screen change not seen within this long counts as lagging by this long."""
 PROBE_POLL = 0.005
 PROBE_GAP = (0.1, 0.3)
 """Seconds between probes, drawn at random so probes do not lock step with the console's timers."""
-KEY_EVERY = 4
-"""Every this many probes, one is a key press (`?` opens the help, `?` closes it) instead of a flip."""
+KEY_EVERY = 3
+"""Every this many probes, one presses keys (cursor down and up, help open and shut) instead of a flip."""
 TARGETS = 6
+SCENARIO_NAMESPACES = frozenset({"crashlab"})
 """Pods whose readiness the probes flip; they must be on screen and are spared by the churn."""
 
 
@@ -72,7 +73,9 @@ class Launch:
     pid: int
 
 
-def measure_launch(term: TmuxTerm, lab: LabProcess, kubeconfig: Path, expected: int) -> Launch:
+def measure_launch(
+    term: TmuxTerm, lab: LabProcess, kubeconfig: Path, expected: int, timeout: float = LAUNCH_TIMEOUT
+) -> Launch:
     """Start `kcrash -A` in the terminal; time until the header counts every pod live and rows show."""
     wanted = [expected]
     last_check = [time.monotonic()]
@@ -88,7 +91,7 @@ def measure_launch(term: TmuxTerm, lab: LabProcess, kubeconfig: Path, expected: 
     argv = [*kcrash_argv(), "--kubeconfig", str(kubeconfig), "-A"]
     started = time.monotonic()
     term.launch(argv, pane_environment(), Path.cwd())
-    seen, _ = term.wait_for(ready, LAUNCH_TIMEOUT, interval=0.02)
+    seen, _ = term.wait_for(ready, timeout, interval=0.02)
     return Launch(seconds=seen - started, pods=wanted[0], pid=term.pane_pid())
 
 
@@ -172,17 +175,36 @@ def api_load(lab: LabProcess, since: float, seconds: float) -> dict[str, Any]:
 
 
 def pick_targets(term: TmuxTerm, lab: LabProcess) -> list[PodKey]:
-    """Sort by name (rows then stay put while pods change) and take running, ready pods on screen."""
+    """Sort by name (rows then stay put while pods change) and take running, ready pods on screen.
+
+    The scenario namespace is left out: its pods crash, roll out and restart by design, which
+    would change READY under a probe. Two equal captures in a row make sure no frame was half drawn.
+    """
     term.send("N")
-    _, screen = term.wait_for(lambda s: "by name" in (getattr(pane.header(s), "rest", "")), 10.0)
+    term.wait_for(lambda s: "by name" in getattr(pane.header(s), "rest", ""), 10.0)
+    previous_rows: list[list[pane.Row]] = [[]]
+
+    def steady(screen: str) -> bool:
+        current = pane.rows(screen)
+        same = bool(current) and current == previous_rows[0]
+        previous_rows[0] = current
+        return same
+
+    _, screen = term.wait_for(steady, 10.0, interval=0.1)
     candidates = [
         row.key
         for row in pane.rows(screen)
-        if row.status == "Running"
-        and row.ready.split("/")[0] == row.ready.split("/")[1] != "0"
+        if row.namespace not in SCENARIO_NAMESPACES
+        and row.status == "Running"
+        and _all_ready(row.ready)
         and "…" not in row.name
     ]
-    return lab.usable_targets(candidates)[:TARGETS]
+    return lab.usable_targets(list(dict.fromkeys(candidates)))[:TARGETS]
+
+
+def _all_ready(ready: str) -> bool:
+    done, _, total = ready.partition("/")
+    return done == total != "0"
 
 
 @dataclass
@@ -191,6 +213,9 @@ class ChurnRun:
     seconds: float
     lags: list[float] = field(default_factory=list)
     keys: list[float] = field(default_factory=list)
+    opens: list[float] = field(default_factory=list)  # `?` until the help shows
+    closes: list[float] = field(default_factory=list)  # `?` again until it is gone
+    help_timeouts: int = 0
     lag_timeouts: int = 0
     key_timeouts: int = 0
     skipped: int = 0
@@ -211,6 +236,11 @@ class ChurnRun:
             "key_p50_ms": percentile(self.keys, 0.5) * 1000,
             "key_p99_ms": percentile(self.keys, 0.99) * 1000,
             "key_max_ms": max(self.keys, default=float("nan")) * 1000,
+            "help_open_p50_ms": percentile(self.opens, 0.5) * 1000,
+            "help_open_p99_ms": percentile(self.opens, 0.99) * 1000,
+            "help_close_p50_ms": percentile(self.closes, 0.5) * 1000,
+            "help_close_p99_ms": percentile(self.closes, 0.99) * 1000,
+            "help_timeouts": self.help_timeouts,
             "key_timeouts": self.key_timeouts,
             "skipped_probes": self.skipped,
         }
@@ -227,7 +257,7 @@ def measure_churn(
         probe = 0
         while time.monotonic() - begin < seconds:
             probe += 1
-            if probe % KEY_EVERY == 0:
+            if probe % KEY_EVERY == 1:
                 _key_probe(term, run)
             elif targets:
                 _lag_probe(term, lab, targets[probe % len(targets)], run)
@@ -254,20 +284,34 @@ def _lag_probe(term: TmuxTerm, lab: LabProcess, key: PodKey, run: ChurnRun) -> N
 
 
 def _key_probe(term: TmuxTerm, run: ChurnRun) -> None:
-    """`?` opens the help and `?` closes it again: two answers timed from the key press."""
-    for want_open in (True, False):
-        pressed = time.monotonic()
-        term.send("?")
-        try:
-            seen, _ = term.wait_for(lambda s, o=want_open: pane.help_open(s) == o, PROBE_TIMEOUT, PROBE_POLL)  # type: ignore[misc]
-        except ScreenTimeout:
-            run.key_timeouts += 1
-            run.keys.append(PROBE_TIMEOUT)
-            if want_open:
+    """`j` then `k` (cursor down, up), then `?` twice (help open, closed), each timed from the press."""
+    start = pane.cursor_index(term.capture(styled=True))
+    if start is not None:
+        for key, want in (("j", start + 1), ("k", start)):
+            answer = _answer(term, key, lambda s, w=want: pane.cursor_index(s) == w, styled=True)  # type: ignore[misc]
+            if answer is None:
+                run.key_timeouts += 1
+                run.keys.append(PROBE_TIMEOUT)
                 return
-            term.send("Escape")  # leave the help screen for the next probes
+            run.keys.append(answer)
+    for want_open in (True, False):
+        answer = _answer(term, "?", lambda s, o=want_open: pane.help_open(s) == o)  # type: ignore[misc]
+        if answer is None:
+            run.help_timeouts += 1
+            if not want_open:
+                term.send("Escape")  # leave the help screen for the next probes
             return
-        run.keys.append(max(0.0, seen - pressed))
+        (run.opens if want_open else run.closes).append(answer)
+
+
+def _answer(term: TmuxTerm, key: str, done: Callable[[str], bool], styled: bool = False) -> float | None:
+    pressed = time.monotonic()
+    term.send(key)
+    try:
+        seen, _ = term.wait_for(done, PROBE_TIMEOUT, PROBE_POLL, styled=styled)
+    except ScreenTimeout:
+        return None
+    return max(0.0, seen - pressed)
 
 
 # -- diagnose --------------------------------------------------------------------------------------

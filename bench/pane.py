@@ -106,7 +106,7 @@ def _row(line: str, positions: dict[str, int]) -> Row | None:
         status=cells.get("STATUS", ""),
         restarts=cells.get("RESTARTS", ""),
         next_restart=cells.get("NEXT RESTART", ""),
-        age=cells.get("AGE", ""),
+        age=(cells.get("AGE", "").split() or [""])[0],  # the scrollbar may follow on the same line
     )
 
 
@@ -121,6 +121,31 @@ def ready_cell(screen: str, key: tuple[str, str]) -> str | None:
         if row.key == key or (not row.namespace and row.name == key[1]):
             return row.ready
     return None
+
+
+_BACKGROUND = re.compile(r"\x1b\[[0-9;]*?48;(?:2;\d+;\d+;\d+|5;\d+)")
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def cursor_index(styled: str) -> int | None:
+    """Which table row (0 = first on screen) has the cursor, from `capture-pane -e` output.
+
+    The cursor row is the one row whose background differs from the rest of the table.
+    """
+    lines = styled.splitlines()
+    plain = [_SGR.sub("", line) for line in lines]
+    titles = [(i, p) for i, p in ((i, _title_positions(t)) for i, t in enumerate(plain)) if p is not None]
+    if not titles:
+        return None
+    start, positions = titles[0]
+    backgrounds: list[str] = []
+    for line, text in zip(lines[start + 1 :], plain[start + 1 :], strict=False):
+        found = _BACKGROUND.search(line)
+        if found is None or _row(text, positions) is None:
+            break  # the end of the table: the footer or blank space
+        backgrounds.append(found[0].rsplit("48;", 1)[1])
+    odd = [i for i, bg in enumerate(backgrounds) if backgrounds.count(bg) == 1]
+    return odd[0] if len(odd) == 1 and len(backgrounds) > 2 else None
 
 
 def help_open(screen: str) -> bool:

@@ -47,15 +47,20 @@ def figures(run: Run) -> dict[str, float]:
         "idle_redundant_share": _get(run, "idle", "redundant_share"),
         "idle_ticking_cells": _get(run, "idle", "ticking_cells"),
         "idle_pod_changes": _get(run, "idle", "pod_changes"),
-        "idle_frames_per_s": _per_second(_get(run, "idle", "frames"), _get(run, "idle", "seconds")),
+        "idle_bytes_per_changed_char": _get(run, "idle", "bytes_per_changed_char"),
+        "idle_writes_from_left_share": _share(
+            _get(run, "idle", "writes_from_left"), _get(run, "idle", "writes")
+        ),
         "api_requests": _get(run, "api", "requests"),
         "api_problems": float(len(run["api"]["problems"])) if "api" in run else None,
         "diagnose_s": _get(run, "diagnose", "seconds"),
     }
     for rate, churn in (run.get("churn") or {}).items():
-        for key in ("achieved_rate", "lag_p50_ms", "lag_p99_ms", "key_p50_ms", "key_p99_ms"):
+        keys = ("achieved_rate", "lag_p50_ms", "lag_p99_ms", "key_p50_ms", "key_p99_ms")
+        for key in (*keys, "help_open_p50_ms", "help_open_p99_ms", "help_close_p50_ms", "help_close_p99_ms"):
             found[f"churn_{rate}_{key}"] = _get(churn, key)
-        found[f"churn_{rate}_timeouts"] = float(churn["lag_timeouts"] + churn["key_timeouts"])
+        timeouts = churn["lag_timeouts"] + churn["key_timeouts"] + churn.get("help_timeouts", 0)
+        found[f"churn_{rate}_timeouts"] = float(timeouts)
     return {k: v for k, v in found.items() if v is not None and math.isfinite(v)}
 
 
@@ -63,8 +68,8 @@ def _kib_to_mib(kib: float | None) -> float | None:
     return None if kib is None else kib / 1024
 
 
-def _per_second(count: float | None, seconds: float | None) -> float | None:
-    return None if count is None or not seconds else count / seconds
+def _share(part: float | None, whole: float | None) -> float | None:
+    return None if part is None or not whole else part / whole
 
 
 def summarize_runs(runs: list[Run]) -> dict[str, dict[str, float]]:
@@ -158,7 +163,8 @@ LABELS = {
     "api_requests": ("API requests in window", "", 0),
     "api_problems": ("API load problems", "", 0),
     "idle_bytes_per_s": ("idle output", "B/s", 0),
-    "idle_frames_per_s": ("idle frames", "/s", 1),
+    "idle_bytes_per_changed_char": ("idle bytes per changed character", "B", 0),
+    "idle_writes_from_left_share": ("idle writes starting at column 1", "", 2),
     "idle_redundant_share": ("idle bytes rewriting same text", "", 2),
     "idle_ticking_cells": ("ticking cells on screen", "", 0),
     "idle_pod_changes": ("pod changes during idle", "", 0),
@@ -175,8 +181,12 @@ def _label(name: str) -> tuple[str, str, int]:
             "achieved_rate": ("lab events done", "/s", 0),
             "lag_p50_ms": ("screen lag p50", "ms", 0),
             "lag_p99_ms": ("screen lag p99", "ms", 0),
-            "key_p50_ms": ("key answer p50", "ms", 0),
-            "key_p99_ms": ("key answer p99", "ms", 0),
+            "key_p50_ms": ("cursor key j/k answer p50", "ms", 0),
+            "key_p99_ms": ("cursor key j/k answer p99", "ms", 0),
+            "help_open_p50_ms": ("? opening help p50", "ms", 0),
+            "help_open_p99_ms": ("? opening help p99", "ms", 0),
+            "help_close_p50_ms": ("? closing help p50", "ms", 0),
+            "help_close_p99_ms": ("? closing help p99", "ms", 0),
             "timeouts": ("probes timed out", "", 0),
         }.get(rest, (rest, "", 2))
         return (f"{rate:>4} ev/s: {text[0]}", text[1], text[2])

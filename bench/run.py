@@ -49,17 +49,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="runs per size (figures are medians)")
     parser.add_argument("--quick", action="store_true", help="short windows: a smoke run, not figures")
     parser.add_argument("--only", type=_names, default=list(MEASUREMENTS), help="comma-separated subset")
-    parser.add_argument("--rates", type=_floats, default=None, help="churn events/s (default 50,200,1000)")
+    parser.add_argument(
+        "--rates",
+        type=_floats,
+        default=None,
+        help="churn events/s; 0 is a baseline without churn (default 0,50,200,1000)",
+    )
     parser.add_argument("--churn-seconds", type=float, default=None, help="per rate (default 30; quick 4)")
     parser.add_argument("--api-seconds", type=float, default=None, help="API window (default 60; quick 8)")
     parser.add_argument("--idle-seconds", type=float, default=None, help="idle capture (default 10; quick 3)")
+    parser.add_argument(
+        "--launch-timeout", type=float, default=measure.LAUNCH_TIMEOUT, help="seconds to wait for the table"
+    )
     parser.add_argument("--width", type=int, default=200)
     parser.add_argument("--height", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=BENCH / "results.json")
     args = parser.parse_args(argv)
     quick = args.quick
-    args.rates = args.rates or ([50.0, 1000.0] if quick else [50.0, 200.0, 1000.0])
+    args.rates = args.rates or ([0.0, 1000.0] if quick else [0.0, 50.0, 200.0, 1000.0])
     args.churn_seconds = args.churn_seconds or (4.0 if quick else 30.0)
     args.api_seconds = args.api_seconds or (8.0 if quick else 60.0)
     args.idle_seconds = args.idle_seconds or (3.0 if quick else 10.0)
@@ -114,7 +122,7 @@ def console_run(
     with TmuxTerm(args.width, args.height) as term:
         lab.clear_requests()
         since = time.time()
-        launch = measure.measure_launch(term, lab, kubeconfig, lab.pod_count())
+        launch = measure.measure_launch(term, lab, kubeconfig, lab.pod_count(), args.launch_timeout)
         out["launch"] = {"seconds": launch.seconds, "pods": launch.pods}
         out["memory_after_launch_kib"] = measure.memory_kib(launch.pid)
         say(f"kcrash -A: {launch.pods} pods on screen after {launch.seconds:.2f} s")
@@ -146,7 +154,8 @@ def churn_runs(
         results[f"{rate:g}"] = churned
         say(
             f"churn {rate:g}/s (lab did {churned['achieved_rate']:.0f}/s): "
-            f"lag p50 {churned['lag_p50_ms']:.0f} ms p99 {churned['lag_p99_ms']:.0f} ms, keys p99 {churned['key_p99_ms']:.0f} ms"
+            f"lag p50 {churned['lag_p50_ms']:.0f} ms p99 {churned['lag_p99_ms']:.0f} ms, "
+            f"keys p99 {churned['key_p99_ms']:.0f} ms"
         )
         time.sleep(1.0)  # the churn's restoring flips drain before the next rate
     return results

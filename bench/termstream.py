@@ -27,6 +27,7 @@ class OutputSummary:
     redundant_writes: int  # writes that put back exactly what was there
     redundant_bytes: int
     rows_touched: int  # distinct screen rows written to
+    writes_from_left: int  # writes that start at the first column (whole-row repaints)
 
     @property
     def bytes_per_second(self) -> float:
@@ -36,6 +37,7 @@ class OutputSummary:
         fields = {k: float(v) for k, v in asdict(self).items()}
         fields["bytes_per_second"] = self.bytes_per_second
         fields["redundant_share"] = self.redundant_bytes / self.bytes if self.bytes else 0.0
+        fields["bytes_per_changed_char"] = self.bytes / self.changed_chars if self.changed_chars else 0.0
         return fields
 
 
@@ -43,7 +45,7 @@ def summarize(data: bytes, seconds: float, screen: str, width: int) -> OutputSum
     """Replay `data` onto `screen` (the capture-pane text when the capture began)."""
     grid = [list(line.ljust(width)[:width]) for line in screen.splitlines()]
     moves = list(MOVE.finditer(data))
-    writes = redundant_writes = redundant_bytes = changed = 0
+    writes = redundant_writes = redundant_bytes = changed = from_left = 0
     rows: set[int] = set()
     for index, move in enumerate(moves):
         end = moves[index + 1].start() if index + 1 < len(moves) else len(data)
@@ -57,6 +59,7 @@ def summarize(data: bytes, seconds: float, screen: str, width: int) -> OutputSum
         line = grid[row]
         before = "".join(line[col : col + len(text)])
         writes += 1
+        from_left += col == 0
         rows.add(row)
         if before == text[: len(before)] and len(before) == min(len(text), width - col):
             redundant_writes += 1
@@ -73,4 +76,5 @@ def summarize(data: bytes, seconds: float, screen: str, width: int) -> OutputSum
         redundant_writes=redundant_writes,
         redundant_bytes=redundant_bytes,
         rows_touched=len(rows),
+        writes_from_left=from_left,
     )

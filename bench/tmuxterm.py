@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 TMUX_TIMEOUT = 10.0
+SIZE_VARIABLES = ("COLUMNS", "LINES")
+"""Left out of the program's environment: Textual would believe them over the terminal's real size."""
 
 
 class TmuxError(RuntimeError):
@@ -52,6 +54,7 @@ class TmuxTerm:
                 text=True,
                 timeout=TMUX_TIMEOUT,
                 check=False,
+                env={k: v for k, v in os.environ.items() if k not in SIZE_VARIABLES},
             )
         except subprocess.TimeoutExpired as exc:
             raise TmuxError(f"tmux {args[0]} did not answer in {TMUX_TIMEOUT:.0f} s") from exc
@@ -84,12 +87,14 @@ class TmuxTerm:
 
     def launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
         """Replace whatever runs in the pane with `argv` (exec'd, so the pane's pid is the program's)."""
-        command = f"cd {shlex.quote(str(cwd))} && exec {shlex.join(argv)}"
+        unset = " ".join(f"-u {name}" for name in SIZE_VARIABLES)
+        command = f"cd {shlex.quote(str(cwd))} && exec env {unset} {shlex.join(argv)}"
         pairs = [item for key, value in env.items() for item in ("-e", f"{key}={value}")]
         self.tmux("respawn-pane", "-k", *pairs, "-t", self.session, command)
 
-    def capture(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", self.session)
+    def capture(self, styled: bool = False) -> str:
+        """The screen as text; `styled` keeps the colours as escape sequences (`capture-pane -e`)."""
+        return self.tmux("capture-pane", "-p", *(["-e"] if styled else []), "-t", self.session)
 
     def send(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", self.session, *keys)
@@ -108,7 +113,7 @@ class TmuxTerm:
         self.tmux("pipe-pane", "-t", self.session)
 
     def wait_for(
-        self, ready: Callable[[str], bool], timeout: float, interval: float = 0.02
+        self, ready: Callable[[str], bool], timeout: float, interval: float = 0.02, styled: bool = False
     ) -> tuple[float, str]:
         """Poll the screen until `ready(screen)`; returns (when it was seen, the screen).
 
@@ -119,7 +124,7 @@ class TmuxTerm:
         next_liveness = time.monotonic() + 1.0
         while True:
             asked = time.monotonic()
-            screen = self.capture()
+            screen = self.capture(styled)
             answered = time.monotonic()
             if ready(screen):
                 return (asked + answered) / 2, screen

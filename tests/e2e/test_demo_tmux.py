@@ -29,11 +29,14 @@ def tmux() -> Iterator[Callable[..., str]]:
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
     session = f"kcrash-e2e-{uuid.uuid4().hex[:8]}"
-    env = f"cd {REPO} && PYTHONPATH={REPO / 'tui'} TERM=xterm-256color"
+    # COLUMNS/LINES from the test runner would override the pane's real size.
+    env = f"cd {REPO} && unset COLUMNS LINES && PYTHONPATH={REPO / 'tui'} TERM=xterm-256color"
     subprocess.run(
         ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", f"{env} {kcrash_command()}"],
         check=True,
     )
+    # A detached session may start at tmux's default size; make it the size the test reads.
+    subprocess.run(["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"], check=False)
 
     def run(*args: str) -> str:
         result = subprocess.run(["tmux", *args], capture_output=True, text=True, check=False)
@@ -66,7 +69,7 @@ def test_demo_filter_open_oom(tmux: Callable[..., str]) -> None:
     tmux("send-keys", "-t", "{session}", "/")
     time.sleep(0.3)
     tmux("send-keys", "-t", "{session}", "oom-leak", "Enter")
-    wait_for_pane(tmux, lambda pane: "/oom-leak" in pane)
+    wait_for_pane(tmux, lambda pane: "oom-leak-" in pane and "bad-command" not in pane)
     time.sleep(0.3)
     tmux("send-keys", "-t", "{session}", "Enter")
     pane = wait_for_pane(

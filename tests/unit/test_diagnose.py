@@ -1323,3 +1323,145 @@ def test_pasted_inputs_name_what_they_lack(
 
 def test_the_live_path_lacks_nothing() -> None:
     assert load_case("healthy-web").absent == frozenset()
+
+
+# --- commands for what the input does not say ---------------------------------------------------------
+
+
+def unsaid(inp: DiagnosisInput, *unknown: str) -> DiagnosisInput:
+    """The input with the pod's namespace, name or container names left out, as a paste may."""
+    pod = inp.pod
+    if "namespace" in unknown:
+        pod = replace(pod, namespace="")
+    if "name" in unknown:
+        pod = replace(pod, name="")
+    if "container" in unknown:
+        pod = replace(
+            pod,
+            container_statuses=tuple(replace(s, name="") for s in pod.container_statuses),
+            containers=tuple(replace(c, name="") for c in pod.containers),
+        )
+    return replace(inp, pod=pod)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "unknown", "said", "not_said"),
+    [
+        (  # everything known: the flags as always
+            "crash-missing-env",
+            (),
+            (
+                "kubectl set env deployment/crash-missing-env -n crashlab -c api DATABASE_URL=<value>",
+                "kubectl logs crash-missing-env-6d8f7c9b5d-x2lqp -n crashlab -c api --previous",
+            ),
+            ("<pod>", "<container>"),
+        ),
+        (
+            "crash-missing-env",
+            ("namespace",),
+            (
+                "kubectl set env deployment/crash-missing-env -c api DATABASE_URL=<value>",
+                "kubectl logs crash-missing-env-6d8f7c9b5d-x2lqp -c api --previous --tail=50",
+            ),
+            (" -n ",),
+        ),
+        (  # a change to the workload names a placeholder: without -c it would change every container
+            "crash-missing-env",
+            ("namespace", "name", "container"),
+            ("kubectl set env deployment/crash-missing-env -c <container> DATABASE_URL=<value>",),
+            (" -n ", "kubectl logs <pod> -c"),
+        ),
+        (
+            "oom-no-metrics",
+            ("namespace", "name", "container"),
+            (
+                "kubectl set resources deployment/session-cache -c <container> --limits=memory=192Mi",
+                "kubectl top pod <pod> --containers",
+                "`kubectl logs <pod> --previous`",
+            ),
+            (" -n ",),
+        ),
+        (
+            "image-denied",
+            ("namespace",),
+            (
+                "kubectl get pod payments-5f8d7c6b9-j2nwx -o jsonpath='{.spec.imagePullSecrets}'",
+                "kubectl get serviceaccount <sa> -o jsonpath='{.imagePullSecrets}'",
+                "The pull secret must live in the pod's namespace,",
+                "`kubectl describe pod payments-5f8d7c6b9-j2nwx` shows the pull attempts",
+            ),
+            (" -n ", "in namespace ,"),
+        ),
+        (
+            "missing-secret",
+            ("namespace",),
+            (
+                "`kubectl get secret` (lists names only",
+                "Create Secret db-credentials in the pod's namespace,",
+            ),
+            (" -n ", "in namespace "),
+        ),
+        (
+            "missing-configmap-key",
+            ("namespace",),
+            ("`kubectl get configmap app-settings -o yaml`",),
+            (" -n ",),
+        ),
+        (
+            "db-unreachable",
+            ("namespace", "name", "container"),
+            (
+                "`kubectl run -it --rm debug --image=busybox:1.36 --restart=Never -- nc -zv postgres 5432`",
+                "`kubectl get endpointslices -l kubernetes.io/service-name=postgres`",
+                "`kubectl logs <pod> --previous --tail=50`",
+            ),
+            (" -n ",),
+        ),
+        (
+            "dependency-dns",
+            ("namespace",),
+            ("`kubectl get svc redis-master` (a Service",),
+            (" -n ",),
+        ),
+        (
+            "bad-rollout",
+            ("namespace",),
+            ("`kubectl rollout undo deployment/bad-rollout` (revision 2 had 2 ready)",),
+            (" -n ",),
+        ),
+        (
+            "sigkill-no-oom",
+            ("namespace", "name"),
+            ("`kubectl get events --field-selector involvedObject.name=<pod> --sort-by=.lastTimestamp`",),
+            (" -n ",),
+        ),
+    ],
+)
+def test_commands_leave_out_what_the_input_does_not_say(
+    fixture: str, unknown: tuple[str, ...], said: tuple[str, ...], not_said: tuple[str, ...]
+) -> None:
+    diag = diagnose(unsaid(load_case(fixture), *unknown))
+    text = " | ".join([_text(diag), diag.rollout_hint])
+    assert [s for s in said if s not in text] == []
+    assert [s for s in (*not_said, "''", '""', "-n  ", "-c  ") if s in text] == []
+
+
+@pytest.mark.parametrize(
+    ("unknown", "step"),
+    [
+        (
+            (),
+            "kubectl get pod session-cache-5d7c8b9f6-m4hxk -n crashlab -o "
+            "jsonpath='{.spec.containers[?(@.name==\"cache\")].resources}'",
+        ),
+        (
+            ("namespace", "name", "container"),
+            "kubectl get pod <pod> -o jsonpath='{.spec.containers[*].resources}'",
+        ),
+    ],
+)
+def test_the_spec_lookup_without_a_container_name_shows_every_container(
+    unknown: tuple[str, ...], step: str
+) -> None:
+    diag = diagnose(unsaid(as_pasted(load_case("oom-no-metrics"), "spec"), *unknown))
+    assert any(step in s for s in diag.next_steps), diag.next_steps

@@ -106,6 +106,15 @@ def test_standard_input_and_a_file_combine() -> None:
     assert code == FAILING and "PAYMENT_API_KEY" in row["headline"]
 
 
+def test_the_previous_log_from_standard_input() -> None:
+    folder = CORPUS / "app-error-missing-env"
+    log = (folder / "previous.log").read_text()
+    code, rows, err = run_json("--from", str(folder / "describe.txt"), "--logs", "-", stdin=log)
+    (row,) = rows
+    assert (code, err) == (FAILING, "")
+    assert "PAYMENT_API_KEY" in row["headline"] and row["missing"] == []
+
+
 def test_a_describe_and_its_log_make_one_diagnosis() -> None:
     folder = CORPUS / "app-error-missing-env"
     _, alone, _ = run_json("--from", str(folder / "describe.txt"))
@@ -211,6 +220,21 @@ def test_history_and_metrics_in_other_files_than_the_pod(tmp_path: Path) -> None
     assert quotes == ["peak 182Mi of the 512Mi limit (35%) over 34 samples"]
 
 
+@pytest.mark.parametrize("indent", [4, None], ids=["kubectl", "one-line"])
+def test_a_pod_in_json_keeps_its_namespace_to_meet_its_history(tmp_path: Path, indent: int | None) -> None:
+    """`kubectl get pod -o json | jq -c` writes one line: the namespace must survive it."""
+    listing = json.loads((DATA / "pods" / "bad-rollout.json").read_text())
+    pod = next(i for i in listing["items"] if i["kind"] == "Pod")
+    pod_file, history = tmp_path / "pod.json", tmp_path / "history.json"
+    pod_file.write_text(json.dumps(pod, indent=indent))
+    rest = [i for i in listing["items"] if i["kind"] in ("Deployment", "ReplicaSet")]
+    history.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": rest}, indent=4))
+    _, rows, _ = run_json("--from", str(pod_file), "--from", str(history))
+    (row,) = rows
+    assert row["namespace"] == pod["metadata"]["namespace"]
+    assert row["rollout_hint"].startswith("began with revision")
+
+
 def test_a_list_where_pods_share_a_container_name_quotes_each_pod_its_own_facts(tmp_path: Path) -> None:
     listing = json.loads((CORPUS / "exits-zero-json-podlist" / "pods.json").read_text())
     first = listing["items"][0]
@@ -308,6 +332,7 @@ def test_accepted_forms_are_named(tmp_path: Path) -> None:
         (["--from", "/no/such/file"], "cannot read /no/such/file: No such file or directory"),
         (["--from", "{tmp}"], "cannot read {tmp}: Is a directory"),
         (["--from", "-", "--from", "-"], "standard input can be read once"),
+        (["--from", "-", "--logs", "-"], "standard input can be read once"),
         (["--logs", "x.log"], "--logs needs --from"),
     ],
 )

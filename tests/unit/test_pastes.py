@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from kcrash.cluster.paste import yamlload
 from kcrash.cluster.paste.describe import probe_from_describe
 from kcrash.cluster.paste.events import parse_describe_events, parse_event_table
 from kcrash.cluster.paste.logs import parse_logs
@@ -486,3 +488,117 @@ def test_detect(text: str, kind: str) -> None:
 def test_an_unreadable_paste_says_so_instead_of_raising() -> None:
     facts = parse_paste('{"kind": "Pod", "status": {', name="broken.json")
     assert (facts.kind, facts.pods, len(facts.notes)) == ("objects", (), 1)
+
+
+# --- lists of pods: each pod quotes its own lines ----------------------------------------------------
+
+LIST_SIZE = 300
+
+
+def _pod_list() -> dict[str, Any]:
+    """A PodList of pods that share their container's name, each with its own restarts and last exit."""
+    listing = json.loads((CORPUS / "exits-zero-json-podlist" / "pods.json").read_text())
+    template = listing["items"][0]
+    items = []
+    for number in range(LIST_SIZE):
+        pod = json.loads(json.dumps(template))
+        pod["metadata"]["name"] = f"worker-{number:03d}"
+        status = pod["status"]["containerStatuses"][0]
+        status["restartCount"] = 1000 + number
+        status["lastState"]["terminated"].update(exitCode=number, reason=f"Reason{number}")
+        items.append(pod)
+    return {**listing, "items": items}
+
+
+def _yaml(data: Any) -> str:
+    """PyYAML's block style is kubectl's: list items at their key's indent."""
+    return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+
+
+# As kubectl, `jq '.items'` and a file of `---` documents lay them out.
+LIST_FORMS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "yaml": _yaml,
+    "json": lambda listing: json.dumps(listing, indent=4),
+    "yaml-documents": lambda listing: "".join(f"---\n{_yaml(i)}" for i in listing["items"]),
+    "json-array": lambda listing: json.dumps(listing["items"], indent=2),
+    "under-a-prompt": lambda listing: "$ kubectl get pods -o yaml\n" + _yaml(listing),
+}
+
+
+def _quoted_value(line: str) -> str:
+    return line.split(":", 1)[1].strip().strip(",").strip('"').strip("'")
+
+
+@pytest.mark.parametrize("form", LIST_FORMS)
+def test_every_pod_of_a_long_list_quotes_its_own_lines(form: str) -> None:
+    paste = parse_paste(LIST_FORMS[form](_pod_list()), name=f"pods.{form}")
+    assert [f.pod.name for f in paste.pods] == [f"worker-{n:03d}" for n in range(LIST_SIZE)]
+    wanted = ("once/restartCount", "once/lastState.terminated.exitCode", "once/lastState.terminated.reason")
+    quoted = [{key: _quoted_value(f.sources[key]) for key in wanted if key in f.sources} for f in paste.pods]
+    assert quoted == [
+        dict(zip(wanted, (str(1000 + n), str(n), f"Reason{n}"), strict=True)) for n in range(LIST_SIZE)
+    ]
+
+
+def test_a_list_written_on_one_line_quotes_nothing_rather_than_another_pods_line() -> None:
+    paste = parse_paste(json.dumps(_pod_list()), name="pods.json")
+    assert len(paste.pods) == LIST_SIZE
+    assert all(not facts.sources for facts in paste.pods)
+
+
+_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"}}
+
+
+@pytest.mark.parametrize(
+    ("text", "namespace"),
+    [
+        (json.dumps(_POD, indent=4), "shop"),
+        (json.dumps(_POD), "shop"),  # `jq -c`: one line
+        (json.dumps({"kind": "List", "items": [_POD, _POD]}), "shop"),
+        (json.dumps({**_POD, "metadata": {"name": "web-1", "namespace": "default"}}), "default"),
+        (json.dumps({**_POD, "metadata": {"name": "web-1"}}), ""),  # not said: not guessed
+        (_yaml(_POD), "shop"),
+        ("status:\n  phase: Running\n  containerStatuses:\n  - name: web\n    restartCount: 2\n", ""),
+    ],
+)
+def test_a_pods_namespace_is_what_its_object_says(text: str, namespace: str) -> None:
+    paste = parse_paste(text)
+    assert {facts.pod.namespace for facts in paste.pods} == {namespace}
+
+
+# --- YAML from the parser's events: the safe loader's values ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\nb: 1.5\nc: true\nd: yes\ne: ~\nf: null\ng:\nh: '1'\ni: \"true\"\n",
+        "octal: 0o17\nold_octal: 017\nhex: 0x1f\nsexagesimal: 1:30\ninf: .inf\nnan_is_str: nan\n",
+        "stamp: 2025-05-20T09:00:04Z\nquoted: '2025-05-20T09:00:04Z'\ndate: 2025-05-20\n",
+        "message: |\n  line one\n\n  line three\nfolded: >\n  a\n  b\nempty: []\nnone: {}\n",
+        "- a\n- - b\n  - c\n- {x: 1, y: [2, 3]}\n",
+        "---\n---\nkind: Pod\n...\n---\n- 1\n---\nplain scalar\n",
+        "a: 1\na: 2\n",  # the last one wins, as with the safe loader
+        "1: one\n2.5: two\nnull: three\ntrue: four\n",
+        "! '1': x\ntagged: !!str 5\n",  # an explicit tag: the safe loader's own path
+        "base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n",  # anchors and a merge key: the same
+        "? [a, b]\n: complex key\n",  # the safe loader refuses it: so must this
+        "a: [1, 2\n",  # does not parse
+    ],
+)
+def test_yaml_from_events_loads_what_the_safe_loader_loads(text: str) -> None:
+    try:
+        expected: Any = [d for d in yaml.load_all(text, Loader=yaml.SafeLoader) if d is not None]
+    except yaml.YAMLError as error:
+        expected = type(error)
+    try:
+        loaded: Any = yamlload.load_all(text)
+    except yaml.YAMLError as error:
+        loaded = type(error)
+    assert loaded == expected
+
+
+def test_yaml_from_events_loads_every_saved_object_as_the_safe_loader_does() -> None:
+    for path in sorted(CORPUS.glob("*/*.yaml")):
+        text = path.read_text().split("\n", 1)[1] if path.read_text().startswith("$") else path.read_text()
+        assert yamlload.load_all(text) == list(yaml.safe_load_all(text)), path

@@ -7,7 +7,8 @@ With POD names, each named pod is diagnosed; without, every failing pod in the s
 (repeatable, `-` for standard input) reads whatever kubectl printed — `get -o yaml|json`, a bare
 `status:` stanza, `describe pod`, `get pods`, event tables, `logs`, or a chat thread holding several
 of them — detecting each file's form on its own and putting the files about one pod together. It
-needs no cluster: the client libraries are not even imported. `--logs` adds a previous-log excerpt.
+needs no cluster: the client libraries are not even imported. `--logs` adds a previous-log excerpt
+(`-` for standard input, which can be read once in all).
 
 Exit status: 0 nothing is failing, 1 something is, 2 usage or connection error (one line on stderr).
 """
@@ -101,7 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="work offline from saved or pasted kubectl output: get -o yaml|json, describe pod, "
         "get pods, events, logs (repeatable; - reads standard input)",
     )
-    parser.add_argument("--logs", metavar="FILE", help="with --from: the crashed container's previous log")
+    parser.add_argument(
+        "--logs",
+        metavar="FILE",
+        help="with --from: the crashed container's previous log (- reads standard input)",
+    )
     return parser
 
 
@@ -188,8 +193,8 @@ def _chosen_pods(source: ClusterSource, names: Sequence[str]) -> tuple[list[Pod]
 
 
 def offline(args: argparse.Namespace, now: datetime, stdin: TextIO, err: TextIO) -> Offline:
-    if args.files.count(STDIN) > 1:
-        raise CommandError("standard input can be read once: give --from - once")
+    if [*args.files, args.logs].count(STDIN) > 1:
+        raise CommandError("standard input can be read once: give - once, to --from or to --logs")
     named = _one_named_pod(args.pods)
     read = [(path, read_paste(path, stdin, err)) for path in args.files]
     pastes = [_facts(path, text) for path, text in read]
@@ -199,7 +204,7 @@ def offline(args: argparse.Namespace, now: datetime, stdin: TextIO, err: TextIO)
         for note in paste.notes
     ]
     if args.logs:
-        pastes.append(previous_log_paste(args.logs, read_log_file(args.logs)))
+        pastes.append(previous_log_paste(_label(args.logs), read_log(args.logs, stdin, err)))
     if named is not None:
         pastes = [_logs_about(paste, *named) for paste in pastes]
     pasted = [_with_other_files(p, pastes) for p in combine(pastes, now=now)]
@@ -216,9 +221,7 @@ def offline(args: argparse.Namespace, now: datetime, stdin: TextIO, err: TextIO)
         at = p.as_of or now
         failing = _failing(p, at)
         if args.pods or failing:
-            diag = diagnose(p.diagnosis_input(now))
-            if _quotable(p, pastes):
-                diag = quote_pasted(diag, p)
+            diag = quote_pasted(diagnose(p.diagnosis_input(now)), p)
             if not diag.container and p.container:
                 diag = replace(diag, container=p.container)
             verdicts.append(Verdict(p.pod, diag, failing, at, p.missing))
@@ -244,6 +247,14 @@ def decode(raw: bytes) -> str:
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16", errors="replace")
     return raw.decode("utf-8-sig", errors="replace")
+
+
+def read_log(path: str, stdin: TextIO, err: TextIO) -> str:
+    """A --logs file's last 256 KiB (standard input for `-`)."""
+    if path != STDIN:
+        return read_log_file(path)
+    raw = read_paste(STDIN, stdin, err).encode()
+    return decode(raw[-LOG_LIMIT:]) if len(raw) > LOG_LIMIT else raw.decode()
 
 
 def read_log_file(path: str) -> str:
@@ -339,21 +350,6 @@ def _refuse_orphan_logs(pasted: list[PastedPod]) -> None:
 def _only_logs(p: PastedPod) -> bool:
     pod = p.pod
     return not (pod.container_statuses or pod.init_container_statuses or pod.phase or p.events)
-
-
-def _quotable(p: PastedPod, pastes: Sequence[PasteFacts]) -> bool:
-    """Whether the pasted lines kept for `p` are surely its own.
-
-    An objects paste finds a container's lines by the container's name alone, so in a list where
-    several pods share that name they may be another pod's: the engine's own wording is kept then.
-    """
-    for paste in pastes:
-        if paste.objects is None or paste.name not in p.pastes:
-            continue
-        sharing = [pod for pod in paste.objects.pods if pod.status_for(p.container) is not None]
-        if len(sharing) > 1:
-            return False
-    return True
 
 
 def _failing(p: PastedPod, at: datetime) -> bool:

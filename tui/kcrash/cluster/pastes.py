@@ -105,7 +105,7 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
         kinds.append(kind)
         if kind == "objects":
             try:
-                found, objects = parse_objects_paste(part.lines)
+                found, objects = parse_objects_paste(part.lines, part.docs)
             except ObjectsError as error:
                 notes.append(f"part {number}: {error}")
                 continue

@@ -255,15 +255,46 @@ def _sh(word: str) -> str:
     return shlex.quote(word)
 
 
+# A paste may lack the namespace, the container or even the pod's name: commands then leave the
+# flag out (kubectl's current namespace is where the pasted command most likely ran; its default
+# container is the one it would pick) or show a placeholder, never an empty '' argument.
+
+
+def pod_word(f: Facts) -> str:
+    """The pod's name as a command argument; `<pod>` when the input does not name it."""
+    return _sh(f.pod.name) if f.pod.name else "<pod>"
+
+
+def ns_flag(f: Facts) -> str:
+    """` -n NAMESPACE`, or nothing when the input does not say the namespace."""
+    return f" -n {_sh(f.pod.namespace)}" if f.pod.namespace else ""
+
+
+def container_flag(f: Facts) -> str:
+    """` -c CONTAINER` for commands that read, or nothing when the container is not known."""
+    return f" -c {_sh(f.container)}" if f.container else ""
+
+
+def container_word(f: Facts) -> str:
+    """The container for commands that change the workload: `<container>` when unknown, since
+    leaving `-c` out of `kubectl set` would change every container."""
+    return _sh(f.container) if f.container else "<container>"
+
+
+def in_namespace(f: Facts) -> str:
+    """The words "in namespace shop", or "in the pod's namespace" when the input does not say it."""
+    return f"in namespace {f.pod.namespace}" if f.pod.namespace else "in the pod's namespace"
+
+
 def cmd_describe(f: Facts) -> str:
-    return f"kubectl describe pod {_sh(f.pod.name)} -n {_sh(f.pod.namespace)}"
+    return f"kubectl describe pod {pod_word(f)}{ns_flag(f)}"
 
 
 def cmd_logs(f: Facts, *, previous: bool | None = None, tail: int | None = None) -> str:
     """`kubectl logs`; --previous unless the dead instance is the current one (restartPolicy Never)."""
     if previous is None:
         previous = f.termination_source != "state.terminated"
-    parts = [f"kubectl logs {_sh(f.pod.name)} -n {_sh(f.pod.namespace)} -c {_sh(f.container)}"]
+    parts = [f"kubectl logs {pod_word(f)}{ns_flag(f)}{container_flag(f)}"]
     if previous:
         parts.append("--previous")
     if tail:
@@ -273,24 +304,23 @@ def cmd_logs(f: Facts, *, previous: bool | None = None, tail: int | None = None)
 
 def cmd_events(f: Facts) -> str:
     return (
-        f"kubectl get events -n {_sh(f.pod.namespace)} "
-        f"--field-selector involvedObject.name={_sh(f.pod.name)} --sort-by=.lastTimestamp"
+        f"kubectl get events{ns_flag(f)} "
+        f"--field-selector involvedObject.name={pod_word(f)} --sort-by=.lastTimestamp"
     )
 
 
 def cmd_spec(f: Facts, what: str) -> str:
     """`kubectl get pod -o jsonpath` for one field of the container's spec (resources, command, env)."""
     kind = "initContainers" if (f.spec.init if f.spec else f.in_init_statuses) else "containers"
-    path = f'{{.spec.{kind}[?(@.name=="{f.container}")].{what}}}'
-    return f"kubectl get pod {_sh(f.pod.name)} -n {_sh(f.pod.namespace)} -o jsonpath={_sh(path)}"
+    which = f'?(@.name=="{f.container}")' if f.container else "*"
+    path = f"{{.spec.{kind}[{which}].{what}}}"
+    return f"kubectl get pod {pod_word(f)}{ns_flag(f)} -o jsonpath={_sh(path)}"
 
 
 def cmd_debug(f: Facts, *words: str) -> str:
     """A throwaway pod inside the cluster network: the app's view, not the laptop's."""
     tail = " ".join(_sh(w) for w in words)
-    return (
-        f"kubectl run -it --rm debug --image=busybox:1.36 --restart=Never -n {_sh(f.pod.namespace)} -- {tail}"
-    )
+    return f"kubectl run -it --rm debug --image=busybox:1.36 --restart=Never{ns_flag(f)} -- {tail}"
 
 
 def workload(f: Facts) -> str:
@@ -313,7 +343,7 @@ def workload(f: Facts) -> str:
 def edit_target(f: Facts) -> str:
     """Where a spec change goes, in words."""
     target = workload(f)
-    return f"`kubectl edit {_sh(target)} -n {_sh(f.pod.namespace)}`" if target else "the pod's manifest"
+    return f"`kubectl edit {_sh(target)}{ns_flag(f)}`" if target else "the pod's manifest"
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -467,12 +497,11 @@ def rule_image_pull(f: Facts) -> Diagnosis | None:
     target = workload(f)
     set_image = (
         f"Point it at a tag that exists: `kubectl set image {_sh(target)} "
-        f"{_sh(f.container)}={_sh(repository_of(image))}:<tag> "
-        f"-n {_sh(f.pod.namespace)}`"
+        f"{container_word(f)}={_sh(repository_of(image))}:<tag>{ns_flag(f)}`"
         if target
         else "Fix the image reference in the pod's manifest"
     )
-    pod_ref = f"{_sh(f.pod.name)} -n {_sh(f.pod.namespace)}"
+    pod_ref = f"{pod_word(f)}{ns_flag(f)}"
     headline_by_problem = {
         "not-found": f"Image {image} can't be pulled: the tag or repository doesn't exist",
         "denied": f"Image {image} can't be pulled: the registry {registry} denied access",
@@ -490,9 +519,9 @@ def rule_image_pull(f: Facts) -> Diagnosis | None:
         "denied": [
             f"Check the pod's pull secrets: `kubectl get pod {pod_ref} -o "
             f"jsonpath='{{.spec.imagePullSecrets}}'`"
-            " and its ServiceAccount's (`kubectl get serviceaccount <sa> -n "
-            f"{_sh(f.pod.namespace)} -o jsonpath='{{.imagePullSecrets}}'`)",
-            f"The pull secret must live in namespace {f.pod.namespace}, be of type "
+            " and its ServiceAccount's (`kubectl get serviceaccount <sa>"
+            f"{ns_flag(f)} -o jsonpath='{{.imagePullSecrets}}'`)",
+            f"The pull secret must live {in_namespace(f)}, be of type "
             f"kubernetes.io/dockerconfigjson and hold credentials for {registry}",
             "If the message says the repository may not exist, check the image name too: "
             "registries answer 'denied' for repositories they don't have",
@@ -608,16 +637,16 @@ def rule_config_missing(f: Facts) -> Diagnosis | None:
     if missing.key:
         refs = [r for r in refs if r.key in (missing.key, "")] or refs
     evidence.extend(Evidence(f"spec {f.label}", quote(describe_ref(r))) for r in refs[:3])
-    ns = _sh(f.pod.namespace)
+    ns = ns_flag(f)
     kind_cmd = missing.kind.lower()
     used_by = f" (needed by {describe_ref(refs[0])})" if refs else ""
     if missing.key:
         headline = f"Key {missing.key!r} is missing from {missing.kind} {missing.name}{used_by}"
         look = (
             "List the Secret's keys without printing values: `kubectl describe secret "
-            f"{_sh(missing.name)} -n {ns}`"
+            f"{_sh(missing.name)}{ns}`"
             if missing.kind == "Secret"
-            else f"See the ConfigMap's keys: `kubectl get configmap {_sh(missing.name)} -n {ns} -o yaml`"
+            else f"See the ConfigMap's keys: `kubectl get configmap {_sh(missing.name)}{ns} -o yaml`"
         )
         steps = [
             look,
@@ -628,11 +657,11 @@ def rule_config_missing(f: Facts) -> Diagnosis | None:
         if close:
             steps.append(f"ConfigMap {missing.name} has {close!r}: a typo in the key name?")
     else:
-        headline = f"{missing.kind} {missing.name} doesn't exist in namespace {f.pod.namespace}{used_by}"
+        headline = f"{missing.kind} {missing.name} doesn't exist {in_namespace(f)}{used_by}"
         steps = [
-            f"Check the name and namespace: `kubectl get {kind_cmd} -n {ns}`"
+            f"Check the name and namespace: `kubectl get {kind_cmd}{ns}`"
             + (" (lists names only, no data)" if missing.kind == "Secret" else ""),
-            f"Create {missing.kind} {missing.name} in namespace {f.pod.namespace}, or fix the "
+            f"Create {missing.kind} {missing.name} {in_namespace(f)}, or fix the "
             f"reference in {edit_target(f)}",
             "Mark the reference `optional: true` only if the app really runs without it",
         ]
@@ -947,7 +976,7 @@ def rule_oom(f: Facts) -> Diagnosis | None:
     if trend is None:
         steps.append(
             "No memory samples to size the limit from: watch it after the change with "
-            f"`kubectl top pod {_sh(f.pod.name)} -n {_sh(f.pod.namespace)} --containers`"
+            f"`kubectl top pod {pod_word(f)}{ns_flag(f)} --containers`"
         )
     steps.append(f"`{cmd_logs(f)}` shows what it was doing when it died")
     return diagnosis("oom-killed", headline, f, ev, steps)
@@ -957,7 +986,7 @@ def oom_steps_without_spec(f: Facts, target: str) -> list[str]:
     """What to do about an OOM kill when the limit it hit is unknown: look it up first."""
     raise_it = (
         "If it has one, raise it to about 1.5× what it hit: `kubectl set resources "
-        f"{_sh(target)} -n {_sh(f.pod.namespace)} -c {_sh(f.container)} --limits=memory=<new-limit>`"
+        f"{_sh(target)}{ns_flag(f)} -c {container_word(f)} --limits=memory=<new-limit>`"
         if target
         else f"If it has one, raise resources.limits.memory of {f.label} to about 1.5× what it hit"
     )
@@ -976,7 +1005,7 @@ def _set_memory(f: Facts, target: str, new_limit: str, why: str) -> str:
     if target:
         return (
             f"Raise the memory limit to {new_limit} ({why}): `kubectl set resources {_sh(target)} "
-            f"-n {_sh(f.pod.namespace)} -c {_sh(f.container)} --limits=memory={new_limit}`"
+            f"{ns_flag(f)} -c {container_word(f)} --limits=memory={new_limit}`"
         )
     return f"Raise resources.limits.memory of {f.label} to {new_limit} ({why})"
 
@@ -1357,7 +1386,7 @@ def rule_missing_env(f: Facts) -> Diagnosis | None:
     ev: list[Evidence | None] = [termination_evidence(f), log_evidence(f, line)]
     refs = [r for r in (spec.env_refs if spec else ()) if r.env_name == var]
     env_from = [r for r in (spec.env_refs if spec else ()) if r.via == "envFrom"]
-    ns = _sh(f.pod.namespace)
+    ns = ns_flag(f)
     steps: list[str] = []
     if not f.spec_known:
         ev.append(Evidence(f"spec {f.label} env", "not in the input"))
@@ -1374,9 +1403,9 @@ def rule_missing_env(f: Facts) -> Diagnosis | None:
         ref = refs[0]
         ev.append(Evidence(f"spec {f.label} env", quote(describe_ref(ref))))
         check = (
-            f"`kubectl describe secret {_sh(ref.name)} -n {ns}` (key names and sizes only)"
+            f"`kubectl describe secret {_sh(ref.name)}{ns}` (key names and sizes only)"
             if ref.kind == "Secret"
-            else f"`kubectl get configmap {_sh(ref.name)} -n {ns} -o yaml`"
+            else f"`kubectl get configmap {_sh(ref.name)}{ns} -o yaml`"
         )
         steps.append(
             f"{var} comes from {ref.kind} {ref.name} key {ref.key}: check that key holds a value: {check}"
@@ -1389,7 +1418,7 @@ def rule_missing_env(f: Facts) -> Diagnosis | None:
         ev.append(Evidence(f"spec {f.label} env", f"{var} is not set in the pod spec"))
         target = workload(f)
         steps.append(
-            f"Set {var}: `kubectl set env {_sh(target)} -n {ns} -c {_sh(f.container)} {var}=<value>`"
+            f"Set {var}: `kubectl set env {_sh(target)}{ns} -c {container_word(f)} {var}=<value>`"
             + " (for a sensitive value use valueFrom.secretKeyRef, or `--from=secret/<name>`)"
             if target
             else f"Add {var} to the env of {f.label} in the pod's manifest"
@@ -1422,7 +1451,7 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
         ev.append(
             Evidence("assumed", f"port {found.port} is the usual one for {found.host}; the log didn't say")
         )
-    ns = _sh(f.pod.namespace)
+    ns = ns_flag(f)
     short_host = found.host.split(".")[0] if found.host and not found.host[0].isdigit() else ""
     steps: list[str] = []
     if found.host:
@@ -1432,7 +1461,7 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
         )
     if found.problem == "dns":
         steps.append(
-            f"Does the Service exist? `kubectl get svc {_sh(short_host or '<service>')} -n {ns}` "
+            f"Does the Service exist? `kubectl get svc {_sh(short_host) if short_host else '<service>'}{ns}` "
             f"(a Service in another namespace is reached as {short_host or '<service>'}.<other-ns>)"
         )
         if found.host:
@@ -1440,13 +1469,13 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
     elif found.problem == "refused":
         if short_host:
             steps.append(
-                f"Does {short_host} have ready endpoints? `kubectl get endpointslices -n {ns} "
+                f"Does {short_host} have ready endpoints? `kubectl get endpointslices{ns} "
                 f"-l kubernetes.io/service-name={_sh(short_host)}` (no endpoints or a wrong port "
                 "means refused)"
             )
     else:
         steps.append(
-            f"Look for a NetworkPolicy or firewall dropping the traffic: `kubectl get networkpolicy -n {ns}`"
+            f"Look for a NetworkPolicy or firewall dropping the traffic: `kubectl get networkpolicy{ns}`"
         )
     steps.append(
         "Make the app retry with backoff at startup instead of exiting while the dependency is not ready"
@@ -1730,7 +1759,7 @@ def rule_stuck_mount(f: Facts) -> Diagnosis | None:
         [merged(mounts, newest.reason)],
         [
             f"`{cmd_describe(f)}` (Volumes and Events)",
-            f"Check the PVC: `kubectl get pvc -n {_sh(f.pod.namespace)}`",
+            f"Check the PVC: `kubectl get pvc{ns_flag(f)}`",
         ],
     )
 
@@ -1933,14 +1962,14 @@ def rollout_finding(f: Facts) -> tuple[str, tuple[str, ...]]:
     name = deployment.name if deployment else workload(f).removeprefix("deployment/")
     if not name:
         return quote(hint), ()
-    ns = _sh(f.pod.namespace)
+    ns = ns_flag(f)
     undo = (
         f"Restore service while you fix revision {newest.number}: "
-        f"`kubectl rollout undo deployment/{_sh(name)} -n {ns}`"
+        f"`kubectl rollout undo deployment/{_sh(name)}{ns}`"
     )
     if deployment is not None and deployment.paused:
         undo = (
-            f"`kubectl rollout resume deployment/{_sh(name)} -n {ns}` first (a paused Deployment "
+            f"`kubectl rollout resume deployment/{_sh(name)}{ns}` first (a paused Deployment "
             "can't be rolled back), then " + undo
         )
     healthy = (

@@ -84,7 +84,6 @@ class KcrashApp(App[int]):
         theme: str = DEFAULT_THEME,
         tick_seconds: float = 1.0,
         metrics_seconds: float = 5.0,
-        start_watch: bool = True,
     ) -> None:
         super().__init__()
         self.source = source
@@ -98,7 +97,6 @@ class KcrashApp(App[int]):
         self.tick_seconds = tick_seconds
         self.metrics_seconds = metrics_seconds
         self._inbox = _Inbox()
-        self._start_watch = start_watch
         self.kcrash_themes = load_themes()
         for theme_obj in self.kcrash_themes:
             self.register_theme(theme_obj)
@@ -130,8 +128,7 @@ class KcrashApp(App[int]):
         from kcrash.ui.screens.pods import PodsScreen
 
         self.push_screen(PodsScreen())
-        if self._start_watch:
-            self._begin_watch()
+        self._begin_watch()
         self._check_access()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -75,14 +76,17 @@ class _Group:
 class _Groups:
     def __init__(self) -> None:
         self.groups: list[_Group] = []
+        self._by_name: dict[str, list[_Group]] = {}  # a list of thousands of pods is read in linear time
 
     def get(self, name: str, namespace: str) -> _Group:
-        for group in self.groups:
+        same_name = self._by_name.setdefault(name, [])
+        for group in same_name:
             if group.matches(name, namespace):
                 group.namespace = group.namespace or namespace
                 return group
         group = _Group(name=name, namespace=namespace)
         self.groups.append(group)
+        same_name.append(group)
         return group
 
     def named(self) -> list[_Group]:
@@ -360,8 +364,9 @@ def _crashed(status: ContainerStatus) -> bool:
 def _missing(
     pod: Pod, container: str, shows: set[str], events: list[PastedEvent], logs: _Logs, cut_off: str
 ) -> tuple[Missing, ...]:
-    name = pod.name or "<pod>"
-    ns = f" -n {pod.namespace}" if pod.namespace else ""
+    # Pasted names are untrusted text: quoted for the shell, a placeholder or no flag when absent.
+    name = shlex.quote(pod.name) if pod.name else "<pod>"
+    ns = f" -n {shlex.quote(pod.namespace)}" if pod.namespace else ""
     describe = f"kubectl describe pod {name}{ns}"
     status = pod.status_for(container)
     found: list[Missing] = []
@@ -381,7 +386,7 @@ def _missing(
         what = f"no events (the describe paste stops in {cut_off})" if cut_off else "no events"
         found.append(Missing(what, f"kubectl get events{ns} --field-selector involvedObject.name={name}"))
     restarted = status is None or _crashed(status) or status.state.kind == "terminated"
-    flag = f" -c {container}" if container else ""
+    flag = f" -c {shlex.quote(container)}" if container else ""
     if logs.previous is None and restarted:
         if logs.gone or logs.no_previous:
             # kubectl found no previous container although this one restarted: it was removed.

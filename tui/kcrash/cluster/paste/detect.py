@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from kcrash.cluster.paste import events, table
 from kcrash.cluster.paste.model import PasteKind
-from kcrash.cluster.paste.objects import looks_like_objects
+from kcrash.cluster.paste.objects import sniff_objects
 from kcrash.cluster.paste.text import Command, parse_command, prepare
 
 _DESCRIBE_LABELS = re.compile(
@@ -40,6 +41,8 @@ class Part:
     kind: PasteKind
     lines: tuple[str, ...]
     command: Command | None = None
+    # YAML objects as detection loaded them, so that a big list is not loaded twice.
+    docs: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
 
 def _kind_of_command(command: Command | None) -> PasteKind | None:
@@ -58,11 +61,21 @@ def _kind_of_command(command: Command | None) -> PasteKind | None:
 
 def detect_lines(lines: Sequence[str]) -> PasteKind:
     """The kind of one output's lines (no command line among them)."""
+    return _detect(lines)[0]
+
+
+def _detect(lines: Sequence[str]) -> tuple[PasteKind, list[Any] | None]:
+    """The kind of the lines, with the documents when telling it took loading them."""
     body = [line for line in lines if line.strip()]
     if not body:
-        return "unknown"
-    if looks_like_objects(body):
-        return "objects"
+        return "unknown", None
+    objects, docs = sniff_objects(lines)  # blank lines kept: they belong to block scalars
+    if objects:
+        return "objects", docs
+    return _text_kind(body), None
+
+
+def _text_kind(body: Sequence[str]) -> PasteKind:
     head = body[:400]
     if (
         any(line.startswith("Name:") for line in head[:3])
@@ -102,32 +115,59 @@ class _Chunk:
             return True
         return self.has_table and (line.startswith("Name:") or line.rstrip() == "Events:")
 
-    def add(self, line: str) -> None:
+    def add(self, line: str, *, header: bool = False) -> None:
         self.lines.append(line)
         self.has_text = self.has_text or bool(line.strip())
-        self.has_table = self.has_table or _is_table_header(line)
+        self.has_table = self.has_table or header
 
     def part(self) -> Part | None:
         if not self.lines and self.command is None:
             return None
         kind = _kind_of_command(self.command)
-        detected = detect_lines(self.lines)
+        detected, docs = _detect(self.lines)
         if kind is None or (kind == "objects" and detected != "objects"):
             kind = detected
-        return Part(kind=kind, lines=tuple(self.lines), command=self.command)
+        loaded = tuple(docs) if docs is not None and kind == "objects" else None
+        return Part(kind=kind, lines=tuple(self.lines), command=self.command, docs=loaded)
+
+
+# A line that may be a command line or open an output: one holding a kubectl word, or starting with
+# a table header (NAME, NAMESPACE, LAST SEEN), `Name:` or `Events:`. Found by searching the whole
+# text, so that only those lines are read one by one: a 2,000-pod JSON list is 400,000 lines.
+_TOOL_WORD = re.compile(r"(?:kubectl|kubecolor|oc|k)[ \t]")
+_MARGIN_WORD = re.compile(r"\n[NLE]")
+
+
+def _maybe_boundaries(lines: Sequence[str]) -> set[int]:
+    """Indexes of the lines that may be a command or a new output's first line."""
+    text = "\n".join(lines)
+    margin = (match.start() + 1 for match in _MARGIN_WORD.finditer(text))
+    positions = sorted([0, *margin, *(match.start() for match in _TOOL_WORD.finditer(text))])
+    found: set[int] = set()
+    line, counted = 0, 0
+    for position in positions:
+        line += text.count("\n", counted, position)
+        counted = position
+        found.add(line)
+    return found
 
 
 def split(text: str) -> list[Part]:
     """The outputs in a paste, in order, each detected."""
     chunks = [_Chunk()]
-    for line in prepare(text):
+    lines = prepare(text)
+    maybe = _maybe_boundaries(lines)
+    for index, line in enumerate(lines):
+        if index not in maybe:
+            chunks[-1].add(line)
+            continue
         command = parse_command(line)
         if command is not None:
             chunks.append(_Chunk(command=command))
             continue
         if chunks[-1].starts_next(line):
             chunks.append(_Chunk())
-        chunks[-1].add(line)
+        chunks[-1].add(line, header=_is_table_header(line))
     parts = [part for part in (chunk.part() for chunk in chunks) if part is not None]
     return [part for part in parts if part.lines or (part.command and part.command.verb == "logs")]
 

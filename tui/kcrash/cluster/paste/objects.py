@@ -2,13 +2,17 @@
 
 Also read: several YAML documents, a bare `status:` stanza (with or without `spec:`) and the inside
 of one (`containerStatuses:` at the top), wrapped into a Pod with no name. For evidence, the lines
-holding each container's termination and waiting reasons and exit codes are found in the text.
+holding each container's termination and waiting reasons and exit codes are found in the text of
+the pod's own object: a list is cut into one block of lines per object, once, and the blocks are
+paired with the loaded objects in order (so in a list where pods share a container name, each pod
+quotes its own lines). Text whose blocks cannot be paired that way (one-line JSON, flow style)
+quotes nothing for a list of several pods: the diagnosis then keeps its own wording.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -17,10 +21,9 @@ import yaml
 
 from kcrash.cluster.parse import ParsedObjects, parse_objects
 from kcrash.cluster.paste.model import PodFacts
+from kcrash.cluster.paste.yamlload import load_all
 from kcrash.core.records import Pod
 
-# libyaml when present: a big PodList loads ten times faster. Both loaders are the safe ones.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML_TOP = re.compile(r"^(?:-\s+)?(?:apiVersion|kind|metadata|spec|status|items|containerStatuses):(?:\s|$)")
 _STATUS_KEYS = ("containerStatuses", "initContainerStatuses", "phase", "conditions")
 
@@ -31,18 +34,26 @@ class ObjectsError(ValueError):
 
 def looks_like_objects(lines: Sequence[str]) -> bool:
     """JSON that opens with `{`/`[`, or YAML with an object's top-level keys at the margin."""
-    first = next((line.strip() for line in lines if line.strip()), "")
+    return sniff_objects(lines)[0]
+
+
+def sniff_objects(lines: Sequence[str]) -> tuple[bool, list[Any] | None]:
+    """Whether the lines are API objects, with the documents when telling took loading them.
+
+    JSON is told by its first lines (and loaded later, where an error can be reported); YAML must
+    load as an object, and its documents are kept so that a big list is loaded once.
+    """
+    body = [line for line in lines if line.strip()]
+    first = body[0].strip() if body else ""
     if first.startswith(("{", "[")):
-        return '"kind"' in "".join(lines[:50]) or '"status"' in "".join(lines[:200])
-    return sum(1 for line in lines[:400] if _YAML_TOP.match(line)) >= 1 and _loads_as_object(lines)
-
-
-def _loads_as_object(lines: Sequence[str]) -> bool:
+        return '"kind"' in "".join(body[:50]) or '"status"' in "".join(body[:200]), None
+    if not any(_YAML_TOP.match(line) for line in body[:400]):
+        return False, None
     try:
         docs = _objects(_load("\n".join(lines)))
     except ObjectsError:
-        return False
-    return any(_is_object(doc) for doc in docs)
+        return False, None
+    return any(_is_object(doc) for doc in docs), docs
 
 
 def _is_object(doc: Any) -> bool:
@@ -60,7 +71,7 @@ def _load(text: str) -> list[Any]:
         except orjson.JSONDecodeError as error:
             raise ObjectsError(f"JSON does not load: {error}") from error
     try:
-        return [doc for doc in yaml.load_all(stripped, Loader=_LOADER) if doc is not None]
+        return load_all(stripped)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -87,14 +98,35 @@ def _objects(docs: list[Any]) -> list[Any]:
     return [_wrap(doc) for doc in docs if isinstance(doc, Mapping | list)]
 
 
+def _leaves(doc: Any, kind_hint: str = "") -> Iterator[tuple[str, Any]]:
+    """Every object in the documents with its kind, in the order `parse_objects` reads them."""
+    if isinstance(doc, list):
+        for item in doc:
+            yield from _leaves(item, kind_hint)
+        return
+    if not isinstance(doc, Mapping):
+        return
+    kind = str(doc.get("kind") or "") or kind_hint
+    if "items" in doc and (kind.endswith("List") or not kind):
+        item_kind = kind[: -len("List")] if kind.endswith("List") and kind != "List" else ""
+        yield from _leaves(doc.get("items"), item_kind)
+        return
+    if not kind and isinstance(doc.get("object"), Mapping) and "type" in doc:
+        yield from _leaves(doc["object"])  # a watch event line
+        return
+    yield kind, doc
+
+
 # The kubelet's waiting message names the pod: "back-off 5m0s restarting failed container=api
 # pod=payments-api-7d4c9b8f6-v5n2x_payments(1f0e2d3c-...)".
 _BACKOFF_POD = re.compile(r"\bpod=(?P<name>[a-z0-9.-]+)_(?P<namespace>[a-z0-9-]+)\((?P<uid>[0-9a-f-]+)\)")
 
 
-def _named(pod: Pod, doc_namespaces: set[str]) -> Pod:
-    """A bare stanza's pod: no namespace ("default" is parse_pod's guess), a name from the back-off."""
-    if pod.namespace not in doc_namespaces:
+def _named(pod: Pod, obj: Any) -> Pod:
+    """A pod whose object names no namespace has none ("default" is parse_pod's guess); a bare
+    stanza's pod takes its name from the back-off message."""
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
+    if not (isinstance(meta, Mapping) and meta.get("namespace")):
         pod = replace(pod, namespace="")
     if pod.name:
         return pod
@@ -105,24 +137,175 @@ def _named(pod: Pod, doc_namespaces: set[str]) -> Pod:
     return pod
 
 
-def parse_objects_paste(lines: Sequence[str]) -> tuple[list[PodFacts], ParsedObjects]:
-    """The pods of an objects paste, each with the lines its reasons and exit codes stand on."""
-    text = "\n".join(lines)
-    docs = _objects(_load(text))
-    parsed = parse_objects(docs)
-    namespaces = set(re.findall(r"""^\s*"?namespace"?\s*:\s*"?([\w.-]+)""", text, re.MULTILINE))
+def parse_objects_paste(
+    lines: Sequence[str], docs: Sequence[Any] | None = None
+) -> tuple[list[PodFacts], ParsedObjects]:
+    """The pods of an objects paste, each with the lines its reasons and exit codes stand on.
+
+    `docs` are the documents when `sniff_objects` already loaded them.
+    """
+    loaded = list(docs) if docs is not None else _objects(_load("\n".join(lines)))
+    parsed = parse_objects(loaded)
+    leaves = list(_leaves(loaded))
+    pod_objects = [obj for kind, obj in leaves if kind == "Pod"]
+    blocks = _pod_blocks(lines, [kind for kind, _ in leaves])
     facts = []
-    for pod in parsed.pods:
-        pod = _named(pod, namespaces)
+    for pod, obj, block in zip(parsed.pods, pod_objects, blocks, strict=True):
+        named = _named(pod, obj)
         facts.append(
             PodFacts(
-                pod=pod,
-                sources=_sources(lines, pod),
-                shows=frozenset({"spec", "status"} if pod.containers else {"status"}),
+                pod=named,
+                sources=_sources(lines[block[0] : block[1]], named) if block else {},
+                shows=frozenset({"spec", "status"} if named.containers else {"status"}),
                 rank=3,
             )
         )
     return facts, parsed
+
+
+# --- the text of each object -------------------------------------------------------------------
+
+_DOCUMENT_MARK = re.compile(r"^(?:---|\.\.\.)(?:\s|$)")
+_YAML_ITEMS = re.compile(r"^items:\s*(?P<empty>\[\s*\])?\s*(?:#.*)?$")
+_JSON_ITEMS = re.compile(r'^"items"\s*:\s*(?P<open>\[\s*\]?)\s*,?$')
+
+
+def _pod_blocks(lines: Sequence[str], kinds: Sequence[str]) -> list[tuple[int, int] | None]:
+    """The line range of each pod's own object, in the order of the pods.
+
+    The text is cut once into one block per object, and the n-th block is the n-th object's.
+    When it cannot be (compact JSON, flow style), a lone pod has the whole text and pods among
+    several have none: quoting another pod's line would be worse than quoting none.
+    """
+    pods = kinds.count("Pod")
+    blocks = _object_blocks(lines)
+    if len(blocks) == len(kinds):
+        return [block for kind, block in zip(kinds, blocks, strict=True) if kind == "Pod"]
+    if pods == 1:
+        return [(0, len(lines))]
+    return [None] * pods
+
+
+def _object_blocks(lines: Sequence[str]) -> list[tuple[int, int]]:
+    """(start, end) of every object in the text, in order: a YAML document, or an item of a list."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return []
+    if lines[first].lstrip().startswith(("{", "[")):
+        return _json_objects(lines, first)
+    blocks: list[tuple[int, int]] = []
+    for start, end in _yaml_documents(lines):
+        blocks += _yaml_objects(lines, start, end)
+    return blocks
+
+
+def _yaml_documents(lines: Sequence[str]) -> list[tuple[int, int]]:
+    marks = [i for i, line in enumerate(lines) if _DOCUMENT_MARK.match(line)]
+    ranges = zip([0, *(i + 1 for i in marks)], [*marks, len(lines)], strict=True)
+    return [(start, end) for start, end in ranges if any(_content(line) for line in lines[start:end])]
+
+
+def _yaml_objects(lines: Sequence[str], start: int, end: int) -> list[tuple[int, int]]:
+    """One document: a list of objects (`- ` at the top, or `items:`), or one object."""
+    first = next(i for i in range(start, end) if _content(lines[i]))
+    if _is_item(lines[first]):
+        return _yaml_items(lines, first, end)
+    base = _indent(lines[first])
+    for index in _shallow(lines, first, end, base):
+        if match := _YAML_ITEMS.match(lines[index][base:]):
+            return [] if match["empty"] else _yaml_items(lines, index + 1, end)
+    return [(start, end)]
+
+
+def _json_objects(lines: Sequence[str], first: int) -> list[tuple[int, int]]:
+    """A JSON array of objects, an object with `"items": [`, or one object, as kubectl indents them."""
+    opener = lines[first].strip()
+    if opener == "[":
+        return _json_items(lines, first + 1, len(lines))
+    keys = next((i for i in range(first + 1, len(lines)) if lines[i].strip()), None)
+    if opener != "{" or keys is None:
+        return [(first, len(lines))]
+    base = _indent(lines[keys])
+    for index in _shallow(lines, keys, len(lines), base):
+        if match := _JSON_ITEMS.match(lines[index][base:]):
+            if match["open"].replace(" ", "") == "[]":
+                return []
+            return _json_items(lines, index + 1, len(lines))
+    return [(first, len(lines))]
+
+
+def _yaml_items(lines: Sequence[str], start: int, end: int) -> list[tuple[int, int]]:
+    """The items of a block sequence whose first item is the first line with text from `start`.
+
+    An item runs to the next `- ` at the same indent; the sequence ends at a line less indented,
+    or at a key at its own indent (kubectl writes `items:` and its `- ` at one indent).
+    """
+    first = next((i for i in range(start, end) if _content(lines[i])), None)
+    if first is None or not _is_item(lines[first]):
+        return []
+    item_indent = _indent(lines[first])
+    starts: list[int] = []
+    for index in _shallow(lines, first, end, item_indent):
+        line = lines[index]
+        depth = _indent(line)
+        if not _content(line) or depth > item_indent:
+            continue
+        if depth < item_indent or not _is_item(line):
+            end = index
+            break
+        starts.append(index)
+    return list(zip(starts, [*starts[1:], end], strict=True))
+
+
+def _json_items(lines: Sequence[str], start: int, end: int) -> list[tuple[int, int]]:
+    """The objects of a JSON array: each `{` to its `}` at the indent of the first one."""
+    first = next((i for i in range(start, end) if lines[i].strip()), None)
+    if first is None or lines[first].strip() != "{":
+        return []
+    indent = _indent(lines[first])
+    blocks: list[tuple[int, int]] = []
+    opened = -1
+    for index in _shallow(lines, first, end, indent):
+        line = lines[index]
+        depth = _indent(line)
+        if depth > indent:
+            continue
+        if depth < indent:
+            break
+        text = line.strip()
+        if text == "{":
+            opened = index
+        elif text in ("}", "},") and opened >= 0:
+            blocks.append((opened, index + 1))
+            opened = -1
+        else:
+            return []  # not the layout this reads
+    return blocks
+
+
+def _shallow(lines: Sequence[str], start: int, end: int, indent: int) -> Iterator[int]:
+    """Indexes of the lines with text that may be indented `indent` or less: the lines a block's
+    structure is in. Lines deeper by spaces are passed over by their first characters alone (most
+    of the 400,000 lines of a 2,000-pod JSON list); the callers measure the others."""
+    deeper = " " * (indent + 1)
+    for index in range(start, end):
+        line = lines[index]
+        if not line.startswith(deeper) and line.strip():
+            yield index
+
+
+def _content(line: str) -> bool:
+    text = line.strip()
+    return bool(text) and not text.startswith("#")
+
+
+def _is_item(line: str) -> bool:
+    text = line.lstrip()
+    return text.startswith("- ") or text == "-"
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 # --- evidence lines -----------------------------------------------------------------------------
@@ -139,17 +322,17 @@ _RESTARTS = _key_line("restartCount")
 _STATUS_LIST = re.compile(r"""^\s*"?(containerStatuses|initContainerStatuses)"?\s*:""")
 
 
-def _item_blocks(lines: Sequence[str]) -> list[tuple[int, int]]:
+def _status_items(lines: Sequence[str]) -> list[tuple[int, int]]:
     """(start, end) of every container status item under containerStatuses/initContainerStatuses."""
     blocks: list[tuple[int, int]] = []
     for start, line in enumerate(lines):
-        if not _STATUS_LIST.match(line):
+        if "Statuses" not in line or not _STATUS_LIST.match(line):
             continue
-        indent = len(line) - len(line.lstrip())
+        indent = _indent(line)
         end = start + 1
         while end < len(lines) and _under(lines[end], indent):
             end += 1
-        if lines[start].rstrip().endswith("["):  # JSON: items are the objects inside the array
+        if line.rstrip().endswith("["):  # JSON: items are the objects inside the array
             blocks += _json_items(lines, start + 1, end)
         else:
             blocks += _yaml_items(lines, start + 1, end)
@@ -158,30 +341,15 @@ def _item_blocks(lines: Sequence[str]) -> list[tuple[int, int]]:
 
 def _under(line: str, indent: int) -> bool:
     """Inside the block of a key at `indent`: deeper, or a YAML list item at the key's own indent."""
-    depth = len(line) - len(line.lstrip())
+    depth = _indent(line)
     return not line.strip() or depth > indent or (depth == indent and line.lstrip().startswith("- "))
 
 
-def _yaml_items(lines: Sequence[str], start: int, end: int) -> list[tuple[int, int]]:
-    starts = [i for i in range(start, end) if lines[i].lstrip().startswith("- ")]
-    item_indent = min((len(lines[i]) - len(lines[i].lstrip()) for i in starts), default=0)
-    starts = [i for i in starts if len(lines[i]) - len(lines[i].lstrip()) == item_indent]
-    if not starts:
-        return []
-    return [(s, e) for s, e in zip(starts, [*starts[1:], end], strict=True)]
-
-
-def _json_items(lines: Sequence[str], start: int, end: int) -> list[tuple[int, int]]:
-    opens = [i for i in range(start, end) if lines[i].strip() == "{"]
-    if not opens:
-        return []
-    return [(s, e) for s, e in zip(opens, [*opens[1:], end], strict=True)]
-
-
 def _sources(lines: Sequence[str], pod: Pod) -> dict[str, str]:
+    """Container name/field -> the line it is on, from the lines of this pod's object only."""
     sources: dict[str, str] = {}
     names = {s.name for s in (*pod.container_statuses, *pod.init_container_statuses)}
-    for start, end in _item_blocks(lines):
+    for start, end in _status_items(lines):
         block = lines[start:end]
         name = next((_value(line) for line in block if _NAME.match(line) and _value(line) in names), "")
         if not name:

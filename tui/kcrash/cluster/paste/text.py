@@ -34,11 +34,13 @@ def prepare(text: str) -> list[str]:
     Other leading whitespace is kept: describe's structure is in it.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines = [line.rstrip() for line in lines if not _FENCE.match(line)]
-    quoted = [line for line in lines if line.strip()]
-    if quoted and all(_QUOTE.match(line) for line in quoted):
+    if "```" in text or "~~~" in text:
+        lines = [line for line in lines if not _FENCE.match(line)]
+    lines = [line.rstrip() for line in lines]
+    with_text = [line for line in lines if line.strip()]
+    if with_text and _QUOTE.match(with_text[0]) and all(_QUOTE.match(line) for line in with_text):
         lines = [_QUOTE.sub("", line, count=1) for line in lines]
-    shared = min((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), default=0)
+    shared = _shared_indent(lines)
     if shared:
         lines = [line[shared:] for line in lines]
     while lines and not lines[0].strip():
@@ -46,6 +48,18 @@ def prepare(text: str) -> list[str]:
     while lines and not lines[-1].strip():
         lines.pop()
     return lines
+
+
+def _shared_indent(lines: list[str]) -> int:
+    """The spaces every line with text starts with; stops at the first line at the margin."""
+    shared: int | None = None
+    for line in lines:
+        if line.strip():
+            indent = len(line) - len(line.lstrip(" "))
+            shared = indent if shared is None else min(shared, indent)
+            if not shared:
+                return 0
+    return shared or 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -255,8 +255,13 @@ class PodsScreen(PodScreen):
             self.side.show(event.key)
 
     def on_resize(self, event: Resize) -> None:
+        """Too narrow for two panes: the open drill-down moves to a screen of its own."""
         if self.side.display and event.size.width < SIDE_BY_SIDE_WIDTH:
             self.side.display = False
+            if self.side.pod_key is not None and self.app.screen is self:
+                from kcrash.ui.screens.detail import DetailScreen
+
+                self.app.push_screen(DetailScreen(self.side.pod_key))
 
     # ---- filter, sort, toggles -------------------------------------------------------------
 
