@@ -66,13 +66,12 @@ def detect_lines(lines: Sequence[str]) -> PasteKind:
 
 def _detect(lines: Sequence[str]) -> tuple[PasteKind, list[Any] | None]:
     """The kind of the lines, with the documents when telling it took loading them."""
-    body = [line for line in lines if line.strip()]
-    if not body:
+    if not any(line.strip() for line in lines):
         return "unknown", None
     objects, docs = sniff_objects(lines)  # blank lines kept: they belong to block scalars
     if objects:
         return "objects", docs
-    return _text_kind(body), None
+    return _text_kind([line for line in lines if line.strip()]), None
 
 
 def _text_kind(body: Sequence[str]) -> PasteKind:
@@ -120,6 +119,11 @@ class _Chunk:
         self.has_text = self.has_text or bool(line.strip())
         self.has_table = self.has_table or header
 
+    def extend(self, lines: Sequence[str]) -> None:
+        """Lines that are no command and open no output."""
+        self.lines.extend(lines)
+        self.has_text = self.has_text or any(line.strip() for line in lines)
+
     def part(self) -> Part | None:
         if not self.lines and self.command is None:
             return None
@@ -138,17 +142,20 @@ _TOOL_WORD = re.compile(r"(?:kubectl|kubecolor|oc|k)[ \t]")
 _MARGIN_WORD = re.compile(r"\n[NLE]")
 
 
-def _maybe_boundaries(lines: Sequence[str]) -> set[int]:
-    """Indexes of the lines that may be a command or a new output's first line."""
+def _maybe_boundaries(lines: Sequence[str]) -> list[int]:
+    """Indexes of the lines that may be a command or a new output's first line, in order."""
+    if not lines:
+        return []
     text = "\n".join(lines)
     margin = (match.start() + 1 for match in _MARGIN_WORD.finditer(text))
     positions = sorted([0, *margin, *(match.start() for match in _TOOL_WORD.finditer(text))])
-    found: set[int] = set()
+    found: list[int] = []
     line, counted = 0, 0
     for position in positions:
         line += text.count("\n", counted, position)
         counted = position
-        found.add(line)
+        if not found or found[-1] != line:
+            found.append(line)
     return found
 
 
@@ -156,11 +163,11 @@ def split(text: str) -> list[Part]:
     """The outputs in a paste, in order, each detected."""
     chunks = [_Chunk()]
     lines = prepare(text)
-    maybe = _maybe_boundaries(lines)
-    for index, line in enumerate(lines):
-        if index not in maybe:
-            chunks[-1].add(line)
-            continue
+    done = 0
+    for index in _maybe_boundaries(lines):
+        chunks[-1].extend(lines[done:index])
+        done = index + 1
+        line = lines[index]
         command = parse_command(line)
         if command is not None:
             chunks.append(_Chunk(command=command))
@@ -168,6 +175,7 @@ def split(text: str) -> list[Part]:
         if chunks[-1].starts_next(line):
             chunks.append(_Chunk())
         chunks[-1].add(line, header=_is_table_header(line))
+    chunks[-1].extend(lines[done:])
     parts = [part for part in (chunk.part() for chunk in chunks) if part is not None]
     return [part for part in parts if part.lines or (part.command and part.command.verb == "logs")]
 

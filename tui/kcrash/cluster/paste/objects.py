@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -43,7 +44,7 @@ def sniff_objects(lines: Sequence[str]) -> tuple[bool, list[Any] | None]:
     JSON is told by its first lines (and loaded later, where an error can be reported); YAML must
     load as an object, and its documents are kept so that a big list is loaded once.
     """
-    body = [line for line in lines if line.strip()]
+    body = list(islice((line for line in lines if line.strip()), 400))
     first = body[0].strip() if body else ""
     if first.startswith(("{", "[")):
         return '"kind"' in "".join(body[:50]) or '"status"' in "".join(body[:200]), None

@@ -37,8 +37,9 @@ def prepare(text: str) -> list[str]:
     if "```" in text or "~~~" in text:
         lines = [line for line in lines if not _FENCE.match(line)]
     lines = [line.rstrip() for line in lines]
-    with_text = [line for line in lines if line.strip()]
-    if with_text and _QUOTE.match(with_text[0]) and all(_QUOTE.match(line) for line in with_text):
+    with_text = (line for line in lines if line.strip())
+    first = next(with_text, None)  # the first unquoted line settles it: a long paste is not read through
+    if first is not None and _QUOTE.match(first) and all(_QUOTE.match(line) for line in with_text):
         lines = [_QUOTE.sub("", line, count=1) for line in lines]
     shared = _shared_indent(lines)
     if shared:
