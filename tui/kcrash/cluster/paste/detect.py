@@ -138,7 +138,7 @@ class _Chunk:
 # A line that may be a command line or open an output: one holding a kubectl word, or starting with
 # a table header (NAME, NAMESPACE, LAST SEEN), `Name:` or `Events:`. Found by searching the whole
 # text, so that only those lines are read one by one: a 2,000-pod JSON list is 400,000 lines.
-_TOOL_WORD = re.compile(r"(?:kubectl|kubecolor|oc|k)[ \t]")
+_TOOL_WORD = re.compile(r"(?:kubectl|kubecolor|oc|k)\s")
 _MARGIN_WORD = re.compile(r"\n[NLE]")
 
 

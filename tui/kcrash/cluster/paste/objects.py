@@ -99,7 +99,7 @@ def _objects(docs: list[Any]) -> list[Any]:
     return [_wrap(doc) for doc in docs if isinstance(doc, Mapping | list)]
 
 
-def _leaves(doc: Any, kind_hint: str = "") -> Iterator[tuple[str, Any]]:
+def _leaves(doc: Any, kind_hint: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
     """Every object in the documents with its kind, in the order `parse_objects` reads them."""
     if isinstance(doc, list):
         for item in doc:
@@ -107,7 +107,8 @@ def _leaves(doc: Any, kind_hint: str = "") -> Iterator[tuple[str, Any]]:
         return
     if not isinstance(doc, Mapping):
         return
-    kind = str(doc.get("kind") or "") or kind_hint
+    value = doc.get("kind")
+    kind = ("" if value is None or isinstance(value, Mapping | list) else str(value)) or kind_hint
     if "items" in doc and (kind.endswith("List") or not kind):
         item_kind = kind[: -len("List")] if kind.endswith("List") and kind != "List" else ""
         yield from _leaves(doc.get("items"), item_kind)
@@ -123,11 +124,12 @@ def _leaves(doc: Any, kind_hint: str = "") -> Iterator[tuple[str, Any]]:
 _BACKOFF_POD = re.compile(r"\bpod=(?P<name>[a-z0-9.-]+)_(?P<namespace>[a-z0-9-]+)\((?P<uid>[0-9a-f-]+)\)")
 
 
-def _named(pod: Pod, obj: Any) -> Pod:
+def _named(pod: Pod, obj: Mapping[str, Any] | None) -> Pod:
     """A pod whose object names no namespace has none ("default" is parse_pod's guess); a bare
     stanza's pod takes its name from the back-off message."""
-    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
-    if not (isinstance(meta, Mapping) and meta.get("namespace")):
+    meta = obj.get("metadata") if obj is not None else None
+    said = meta.get("namespace") if isinstance(meta, Mapping) else None
+    if obj is not None and (said is None or said == "" or isinstance(said, Mapping | list)):
         pod = replace(pod, namespace="")
     if pod.name:
         return pod
@@ -148,8 +150,10 @@ def parse_objects_paste(
     loaded = list(docs) if docs is not None else _objects(_load("\n".join(lines)))
     parsed = parse_objects(loaded)
     leaves = list(_leaves(loaded))
-    pod_objects = [obj for kind, obj in leaves if kind == "Pod"]
+    pod_objects: list[Mapping[str, Any] | None] = [obj for kind, obj in leaves if kind == "Pod"]
     blocks = _pod_blocks(lines, [kind for kind, _ in leaves])
+    if len(pod_objects) != len(parsed.pods):  # `_leaves` no longer reads as `parse_objects` does
+        pod_objects, blocks = [None] * len(parsed.pods), [None] * len(parsed.pods)
     facts = []
     for pod, obj, block in zip(parsed.pods, pod_objects, blocks, strict=True):
         named = _named(pod, obj)
