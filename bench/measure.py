@@ -212,6 +212,7 @@ class ChurnRun:
     rate: float
     seconds: float
     lags: list[float] = field(default_factory=list)
+    series: list[tuple[float, float]] = field(default_factory=list)  # (flip time, lag) to find stalls
     keys: list[float] = field(default_factory=list)
     opens: list[float] = field(default_factory=list)  # `?` until the help shows
     closes: list[float] = field(default_factory=list)  # `?` again until it is gone
@@ -243,6 +244,7 @@ class ChurnRun:
             "help_timeouts": self.help_timeouts,
             "key_timeouts": self.key_timeouts,
             "skipped_probes": self.skipped,
+            "lag_series": [[round(at, 3), round(lag * 1000, 1)] for at, lag in self.series],
         }
 
 
@@ -276,11 +278,13 @@ def _lag_probe(term: TmuxTerm, lab: LabProcess, key: PodKey, run: ChurnRun) -> N
     except ScreenTimeout:
         run.lag_timeouts += 1
         run.lags.append(PROBE_TIMEOUT)
+        run.series.append((flip.at, PROBE_TIMEOUT))
         return
     if shown != flip.before:  # the screen was behind before the flip: the time says nothing
         run.skipped += 1
         return
     run.lags.append(max(0.0, seen - flip.at))
+    run.series.append((flip.at, run.lags[-1]))
 
 
 def _key_probe(term: TmuxTerm, run: ChurnRun) -> None:

@@ -8,6 +8,7 @@ private server, so nothing is left behind even when a measurement fails.
 from __future__ import annotations
 
 import os
+import select
 import shlex
 import subprocess
 import time
@@ -28,6 +29,73 @@ class ScreenTimeout(TmuxError):
     """The screen never showed what was waited for."""
 
 
+class ControlClient:
+    """One `tmux -C` client kept open, so a screen capture costs a line on a pipe, not a new process.
+
+    Polling every few milliseconds with a fresh `tmux capture-pane` each time would take a good part
+    of a core from the console under test. The client neither resizes the window nor receives the
+    pane's output (`ignore-size,no-output`). Each command's answer is the block between `%begin`
+    and the matching `%end`; notifications outside blocks are skipped.
+    """
+
+    def __init__(self, argv: list[str], session: str) -> None:
+        self._process = subprocess.Popen(
+            [*argv, "-C", "attach-session", "-t", session, "-f", "ignore-size,no-output"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={k: v for k, v in os.environ.items() if k not in SIZE_VARIABLES},
+        )
+        self._buffer = b""
+        token = f"kcrash-bench-{uuid.uuid4().hex}"
+        self._send(f"display-message -p {token}")
+        deadline = time.monotonic() + TMUX_TIMEOUT
+        while token not in self._answer(deadline, "display-message"):
+            pass  # the attach's own answer came first
+
+    def command(self, line: str, timeout: float = TMUX_TIMEOUT) -> str:
+        self._send(line)
+        return self._answer(time.monotonic() + timeout, line.split()[0])
+
+    def _send(self, line: str) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.write(line.encode() + b"\n")
+        self._process.stdin.flush()
+
+    def _answer(self, deadline: float, what: str) -> str:
+        while not self._readline(deadline).startswith(b"%begin "):
+            pass
+        lines: list[bytes] = []
+        while not (line := self._readline(deadline)).startswith((b"%end ", b"%error ")):
+            lines.append(line)
+        if line.startswith(b"%error "):
+            raise TmuxError(f"tmux {what}: {b' '.join(lines).decode(errors='replace')}")
+        return "".join(part.decode(errors="replace") + "\n" for part in lines)
+
+    def _readline(self, deadline: float) -> bytes:
+        assert self._process.stdout is not None
+        fd = self._process.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TmuxError("the tmux control client did not answer in time")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise TmuxError("the tmux control client went away")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(5)
+
+
 class TmuxTerm:
     """A `width` x `height` terminal whose program can be (re)started and read from outside."""
 
@@ -38,6 +106,7 @@ class TmuxTerm:
         self.socket = f"kcrash-bench-{os.getpid()}-{tag}"
         self.session = f"bench-{tag}"
         self._open = False
+        self._control: ControlClient | None = None
 
     def __enter__(self) -> TmuxTerm:
         self.open()
@@ -79,8 +148,12 @@ class TmuxTerm:
         self.tmux("set-option", "-t", self.session, "remain-on-exit", "on")
         self.tmux("set-option", "-t", self.session, "status", "off")
         self.tmux("resize-window", "-t", self.session, "-x", str(self.width), "-y", str(self.height))
+        self._control = ControlClient(["tmux", "-L", self.socket, "-f", "/dev/null"], self.session)
 
     def close(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
         if self._open:
             self._open = False
             self.tmux("kill-server", check=False)
@@ -94,6 +167,8 @@ class TmuxTerm:
 
     def capture(self, styled: bool = False) -> str:
         """The screen as text; `styled` keeps the colours as escape sequences (`capture-pane -e`)."""
+        if self._control is not None:
+            return self._control.command(f"capture-pane -p{'e' if styled else ''} -t {self.session}")
         return self.tmux("capture-pane", "-p", *(["-e"] if styled else []), "-t", self.session)
 
     def send(self, *keys: str) -> None:

@@ -3,6 +3,10 @@
 Every function takes a mapping as `orjson.loads` returns it and tolerates missing or null fields:
 real pastes, old API servers and partial objects all come through here. Nothing of an env value or
 of Secret data is ever kept; a Secret in the input is dropped unread.
+
+This is the hot path of a LIST of 20,000 pods, so the accessors test the exact types orjson builds
+before the general ones, and what pods share is built once: timestamps, quantities, and the
+container specs of pods made from one template (records are immutable, so sharing is safe).
 """
 
 from __future__ import annotations
@@ -10,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
+
+import orjson
 
 from kcrash.core.quantity import parse_bytes, parse_cpu
 from kcrash.core.records import (
@@ -70,10 +77,13 @@ class ParsedObjects:
 
 
 # --- small, forgiving accessors -------------------------------------------------------------------
+# Each tests the exact type orjson builds first (one identity check), then the general case.
 
 
 def _map(obj: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
     value = obj.get(key) if obj else None
+    if type(value) is dict:
+        return value
     return value if isinstance(value, Mapping) else _EMPTY
 
 
@@ -81,11 +91,13 @@ def _list(obj: Mapping[str, Any] | None, key: str) -> list[Mapping[str, Any]]:
     value = obj.get(key) if obj else None
     if not isinstance(value, list):
         return []
-    return [item for item in value if isinstance(item, Mapping)]
+    return [item for item in value if type(item) is dict or isinstance(item, Mapping)]
 
 
 def _str(obj: Mapping[str, Any] | None, key: str) -> str:
     value = obj.get(key) if obj else None
+    if type(value) is str:
+        return value
     if value is None or isinstance(value, Mapping | list):
         return ""
     return str(value)
@@ -93,6 +105,8 @@ def _str(obj: Mapping[str, Any] | None, key: str) -> str:
 
 def _int(obj: Mapping[str, Any] | None, key: str, default: int = 0) -> int:
     value = obj.get(key) if obj else None
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         return default
     if isinstance(value, int):
@@ -124,13 +138,33 @@ def _strings(obj: Mapping[str, Any] | None, key: str) -> tuple[str, ...]:
 def _labels(obj: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
     if not obj:
         return ()
-    return tuple(sorted((str(k), str(v)) for k, v in obj.items() if v is not None))
+    pairs = list(obj.items())
+    if all(type(k) is str and type(v) is str for k, v in pairs):
+        return tuple(sorted(pairs))  # keys are unique: values never decide the order
+    return tuple(sorted((str(k), str(v)) for k, v in pairs if v is not None))
+
+
+_TIME_CACHE_SIZE = 8192
+_times: dict[str, datetime | None] = {}
+"""Timestamp text -> parsed value. The pods of one rollout share most of their timestamps."""
 
 
 def parse_time(value: str | None) -> datetime | None:
     """RFC3339 / RFC3339Nano to an aware UTC datetime; unset times (year 1, the epoch) become None."""
     if not value or not isinstance(value, str):
         return None
+    try:
+        return _times[value]
+    except KeyError:
+        pass
+    parsed = _parse_time(value)
+    if len(_times) >= _TIME_CACHE_SIZE:
+        _times.clear()
+    _times[value] = parsed
+    return parsed
+
+
+def _parse_time(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -149,19 +183,25 @@ def _time(obj: Mapping[str, Any] | None, key: str) -> datetime | None:
 
 
 def _bytes(value: Any) -> int | None:
-    if value is None:
-        return None
+    return None if value is None else _bytes_of(str(value))
+
+
+def _millicores(value: Any) -> int | None:
+    return None if value is None else _millicores_of(str(value))
+
+
+@lru_cache(maxsize=1024)
+def _bytes_of(text: str) -> int | None:
     try:
-        return parse_bytes(str(value))
+        return parse_bytes(text)
     except ValueError:
         return None
 
 
-def _millicores(value: Any) -> int | None:
-    if value is None:
-        return None
+@lru_cache(maxsize=1024)
+def _millicores_of(text: str) -> int | None:
     try:
-        return parse_cpu(str(value))
+        return parse_cpu(text)
     except ValueError:
         return None
 
@@ -274,18 +314,81 @@ def _volume_refs(volume: Mapping[str, Any]) -> list[EnvRef]:
     return refs
 
 
-def _volumes_by_name(spec: Mapping[str, Any]) -> dict[str, list[EnvRef]]:
-    return {_str(v, "name"): _volume_refs(v) for v in _list(spec, "volumes")}
+_SHARED_CACHE_SIZE = 4096
+_volume_refs_seen: dict[bytes, tuple[EnvRef, ...]] = {}
+_specs_seen: dict[tuple[bytes, tuple[EnvRef, ...], bool], ContainerSpec] = {}
+"""Container specs by content. Pods of one ReplicaSet carry the same containers, differing only in
+the name of the service-account token volume they mount, so the key leaves the mounts out and
+holds what they resolve to instead."""
 
 
-def _container_spec(
-    container: Mapping[str, Any], volumes: Mapping[str, list[EnvRef]], *, init: bool
+def _plain_json(value: Any) -> bytes | None:
+    """`value` as JSON, the key of what is built from it; None when it holds more than plain JSON
+    (a paste's YAML timestamps), which is built every time rather than risk two texts sharing a key."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
+
+
+def _fingerprint(obj: Mapping[str, Any], without: str) -> bytes | None:
+    """`_plain_json` of a mapping minus one key."""
+    return _plain_json({k: v for k, v in obj.items() if k != without} if without in obj else obj)
+
+
+def _shared(cache: dict[Any, Any], key: Any, build: Any) -> Any:
+    found = cache.get(key)
+    if found is None:
+        found = build()
+        if len(cache) >= _SHARED_CACHE_SIZE:
+            cache.clear()
+        cache[key] = found
+    return found
+
+
+def _refs_of_volume(volume: Mapping[str, Any]) -> tuple[EnvRef, ...]:
+    body = _fingerprint(volume, "name")
+    if body is None:
+        return tuple(_volume_refs(volume))
+    refs: tuple[EnvRef, ...] = _shared(_volume_refs_seen, body, lambda: tuple(_volume_refs(volume)))
+    return refs
+
+
+class _Volumes:
+    """A pod's volumes by name (the last of a repeated name wins), resolved to references on demand."""
+
+    __slots__ = ("_by_name", "_refs")
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        self._by_name = {_str(v, "name"): v for v in _list(spec, "volumes")}
+        self._refs: dict[str, tuple[EnvRef, ...]] = {}
+
+    def refs(self, name: str) -> tuple[EnvRef, ...]:
+        found = self._refs.get(name)
+        if found is None:
+            volume = self._by_name.get(name)
+            found = self._refs[name] = () if volume is None else _refs_of_volume(volume)
+        return found
+
+
+def _container_spec(container: Mapping[str, Any], volumes: _Volumes, *, init: bool) -> ContainerSpec:
+    mounted = tuple(ref for m in _list(container, "volumeMounts") for ref in volumes.refs(_str(m, "name")))
+    body = _fingerprint(container, "volumeMounts")
+    if body is None:
+        return _build_container_spec(container, mounted, init)
+    spec: ContainerSpec = _shared(
+        _specs_seen, (body, mounted, init), lambda: _build_container_spec(container, mounted, init)
+    )
+    return spec
+
+
+def _build_container_spec(
+    container: Mapping[str, Any], mounted: tuple[EnvRef, ...], init: bool
 ) -> ContainerSpec:
     resources = _map(container, "resources")
     limits = _map(resources, "limits")
     requests = _map(resources, "requests")
     env_names, env_refs = _env(container)
-    mounted = [ref for m in _list(container, "volumeMounts") for ref in volumes.get(_str(m, "name"), [])]
     return ContainerSpec(
         name=_str(container, "name"),
         image=_str(container, "image"),
@@ -343,7 +446,7 @@ def _container_status(status: Mapping[str, Any]) -> ContainerStatus:
 
 
 def _containers(spec: Mapping[str, Any]) -> tuple[tuple[ContainerSpec, ...], tuple[ContainerSpec, ...]]:
-    volumes = _volumes_by_name(spec)
+    volumes = _Volumes(spec)
     containers = tuple(_container_spec(c, volumes, init=False) for c in _list(spec, "containers"))
     inits = tuple(_container_spec(c, volumes, init=True) for c in _list(spec, "initContainers"))
     return containers, inits
@@ -364,7 +467,21 @@ def _owners(meta: Mapping[str, Any]) -> tuple[OwnerRef, ...]:
     )
 
 
-def _condition(cond: Mapping[str, Any]) -> PodCondition:
+_conditions_seen: dict[bytes, tuple[PodCondition, ...]] = {}
+"""Condition lists by content: pods started together share them, timestamps included."""
+
+
+def _conditions(status: Mapping[str, Any]) -> tuple[PodCondition, ...]:
+    def build() -> tuple[PodCondition, ...]:
+        return tuple(_build_condition(c) for c in _list(status, "conditions"))
+
+    raw = status.get("conditions")
+    body = _plain_json(raw) if type(raw) is list and raw else None
+    found: tuple[PodCondition, ...] = build() if body is None else _shared(_conditions_seen, body, build)
+    return found
+
+
+def _build_condition(cond: Mapping[str, Any]) -> PodCondition:
     return PodCondition(
         type=_str(cond, "type"),
         status=_str(cond, "status"),
@@ -394,7 +511,7 @@ def parse_pod(obj: Mapping[str, Any]) -> Pod:
         node_name=_str(spec, "nodeName"),
         pod_ip=_str(status, "podIP"),
         start_time=_time(status, "startTime"),
-        conditions=tuple(_condition(c) for c in _list(status, "conditions")),
+        conditions=_conditions(status),
         restart_policy=_str(spec, "restartPolicy") or "Always",
         containers=containers,
         init_containers=inits,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
@@ -26,6 +26,9 @@ from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
 from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged
 from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
+
+if TYPE_CHECKING:
+    from kcrash.ui.offline import OfflineSource
 
 
 class _Inbox:
@@ -76,9 +79,12 @@ class KcrashApp(App[int]):
         Binding("T", "next_theme", "Theme", show=False),
     ]
 
+    offline_banner = ""
+    """`offline · as of TIME · from FILE` when the pods come from pastes (`ui.offline`); "" on a cluster."""
+
     def __init__(
         self,
-        source: ClusterSource,
+        source: ClusterSource | OfflineSource,
         *,
         clock: Clock | None = None,
         theme: str = DEFAULT_THEME,

@@ -44,6 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--demo", action="store_true", help="start the built-in lab cluster and open it")
     parser.add_argument("--demo-speed", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--from",
+        dest="files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="open saved or pasted kubectl output offline, no cluster: describe pod, get pods, "
+        "events, logs, get -o yaml|json (repeatable; - reads standard input)",
+    )
+    parser.add_argument("--logs", metavar="FILE", help="with --from: the crashed container's previous log")
     return parser
 
 
@@ -62,6 +72,9 @@ def main(argv: list[str]) -> int:
         theme = resolve_theme_name(args.theme, load_themes())
     except ThemeError as exc:
         return _fail(str(exc))
+
+    if args.files or args.logs:
+        return _run_offline(args, theme)
 
     from kcrash.cluster.errors import KcrashError
 
@@ -104,6 +117,26 @@ def _run(args: argparse.Namespace, theme: str, clock: Clock | None, metrics_inte
     finally:
         source.stop()
     return int(result or 0)
+
+
+def _run_offline(args: argparse.Namespace, theme: str) -> int:
+    """`--from`: the pastes in the console, refused in one line when kcrash cannot read them."""
+    from datetime import UTC, datetime
+
+    from kcrash.core.sanitize import clean_line
+    from kcrash.ui.offline import PasteError, keys_from_terminal, load_pastes, make_offline_app
+
+    if args.demo:
+        return _fail("--from opens pastes offline; --demo opens the lab cluster: give one of them")
+    try:
+        source = load_pastes(
+            args.files, args.logs, now=datetime.now(UTC), namespace=args.namespace, selector=args.selector
+        )
+        if "-" in (*args.files, args.logs):
+            keys_from_terminal()
+    except PasteError as exc:
+        return _fail(clean_line(str(exc)))
+    return int(make_offline_app(source, theme=theme).run() or 0)
 
 
 if __name__ == "__main__":

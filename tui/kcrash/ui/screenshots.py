@@ -2,7 +2,8 @@
 
 Starts the lab in-process, lets its scenarios play until every crash loop has shown itself, then
 drives the app with Pilot and saves: the pods list, the drill-down of each cause, the log view,
-the undo dialog, and the pods list in every theme.
+the undo dialog, and the pods list in every theme. Then, with no lab, the drill-down of a pasted
+`kubectl describe` and previous log opened offline (`kcrash --from`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -21,6 +23,7 @@ from kcrash.cluster.source import ClusterSource
 from kcrash.core.status import pod_status
 from kcrash.ui.app import KcrashApp, make_app
 from kcrash.ui.demo import DEMO_CONTEXT, DEMO_NAMESPACE, Demo, start_demo
+from kcrash.ui.offline import load_pastes, make_offline_app
 from kcrash.ui.screens.pods import PodsScreen
 
 SIZE = (140, 42)
@@ -41,6 +44,9 @@ CAUSES = (
     "missing-configmap",
     "bad-rollout",
 )
+
+OFFLINE_PASTES = Path(__file__).resolve().parents[3] / "tests" / "data" / "pastes" / "app-error-missing-env"
+OFFLINE_FILES = ("describe.txt", "previous.log")
 
 Step = Callable[[Pilot[int]], Awaitable[None]]
 
@@ -144,6 +150,16 @@ async def _all(directory: Path) -> None:
             await _session(demo, directory, theme, themed)
     finally:
         demo.stop()
+    await _offline(directory)
+
+
+async def _offline(directory: Path) -> None:
+    """`kcrash --from describe.txt --from previous.log`: the drill-down of a paste, no cluster."""
+    files = [str(OFFLINE_PASTES / name) for name in OFFLINE_FILES]
+    app = make_offline_app(load_pastes(files, now=datetime.now(UTC)))
+    async with app.run_test(size=(120, 42)) as pilot:
+        await pilot.pause(2.0)  # the drill-down opens and its pieces arrive
+        _shot(app, directory, "offline-drilldown")
 
 
 def _warm_up(demo: Demo) -> None:

@@ -25,6 +25,7 @@ class HeaderFacts:
     hide_healthy: bool = False
     sort: str = "problems"
     read_only: bool = False
+    offline: str = ""  # banner for pods from pastes, shown instead of context, namespace and connection
 
 
 def sync_label(state: SyncState) -> tuple[str, str]:
@@ -51,11 +52,7 @@ def header_content(facts: HeaderFacts) -> Content:
     parts: list[str | tuple[str, str]] = [
         ("kcrash", "bold $primary"),
         sep,
-        (clean_line(facts.context), "bold"),
-        sep,
-        ("all namespaces" if facts.namespace is None else "ns " + clean_line(facts.namespace), ""),
-        sep,
-        sync_label(facts.state),
+        *_where(facts, sep),
         sep,
         (f"{facts.pods} pods", ""),
     ]
@@ -69,9 +66,22 @@ def header_content(facts: HeaderFacts) -> Content:
         parts += [sep, ("healthy hidden", "$accent")]
     if facts.sort != "problems":
         parts += [sep, ("by " + facts.sort, "$text-muted")]
-    if facts.read_only:
+    if facts.read_only and not facts.offline:
         parts += [sep, ("read-only", "bold $warning")]
     return Content.assemble(*parts)
+
+
+def _where(facts: HeaderFacts, sep: tuple[str, str]) -> list[str | tuple[str, str]]:
+    """Context │ namespace │ connection on a cluster; the offline banner for pastes."""
+    if facts.offline:
+        return [(clean_line(facts.offline), "bold $warning")]
+    return [
+        (clean_line(facts.context), "bold"),
+        sep,
+        ("all namespaces" if facts.namespace is None else "ns " + clean_line(facts.namespace), ""),
+        sep,
+        sync_label(facts.state),
+    ]
 
 
 class StatusLine(Static):
@@ -90,6 +100,12 @@ class StatusLine(Static):
     def __init__(self, facts: HeaderFacts, *, id: str | None = None) -> None:
         super().__init__(header_content(facts), id=id)
         self.facts = facts
+
+    def on_mount(self) -> None:
+        from kcrash.ui.app import KcrashApp
+
+        if isinstance(self.app, KcrashApp) and self.app.offline_banner:
+            self.change(offline=self.app.offline_banner)
 
     def set_facts(self, facts: HeaderFacts) -> None:
         if facts != self.facts:
