@@ -35,7 +35,8 @@ class ControlClient:
     Polling every few milliseconds with a fresh `tmux capture-pane` each time would take a good part
     of a core from the console under test. The client neither resizes the window nor receives the
     pane's output (`ignore-size,no-output`). Each command's answer is the block between `%begin`
-    and the matching `%end`; notifications outside blocks are skipped.
+    and `%end` whose flags say it answers this client (1); tmux may answer the attach itself (0)
+    after our first command, and notifications come between blocks.
     """
 
     def __init__(self, argv: list[str], session: str) -> None:
@@ -63,14 +64,19 @@ class ControlClient:
         self._process.stdin.flush()
 
     def _answer(self, deadline: float, what: str) -> str:
-        while not self._readline(deadline).startswith(b"%begin "):
-            pass
-        lines: list[bytes] = []
-        while not (line := self._readline(deadline)).startswith((b"%end ", b"%error ")):
-            lines.append(line)
-        if line.startswith(b"%error "):
-            raise TmuxError(f"tmux {what}: {b' '.join(lines).decode(errors='replace')}")
-        return "".join(part.decode(errors="replace") + "\n" for part in lines)
+        """The next block answering one of our commands (flags 1); tmux's own (the attach) are skipped."""
+        while True:
+            begin = self._readline(deadline)
+            if not begin.startswith(b"%begin "):
+                continue  # a notification
+            lines: list[bytes] = []
+            while not (line := self._readline(deadline)).startswith((b"%end ", b"%error ")):
+                lines.append(line)
+            if begin.split()[-1:] != [b"1"]:
+                continue
+            if line.startswith(b"%error "):
+                raise TmuxError(f"tmux {what}: {b' '.join(lines).decode(errors='replace')}")
+            return "".join(part.decode(errors="replace") + "\n" for part in lines)
 
     def _readline(self, deadline: float) -> bytes:
         assert self._process.stdout is not None

@@ -419,3 +419,99 @@ def test_parse_pod_metrics_single_object() -> None:
 def test_parse_objects_sorts_documents_by_kind(doc: Any, counts: tuple[int, int, int, int]) -> None:
     parsed = parse_objects(doc)
     assert (len(parsed.pods), len(parsed.events), len(parsed.deployments), len(parsed.revisions)) == counts
+
+
+# --- what pods of one template share ----------------------------------------------------------------
+
+
+def replica(
+    name: str,
+    *,
+    token_volume: str = "kube-api-access-abcde",
+    image: str = "shop/api:1.0",
+    settings: str = "shop-settings",
+    ready_since: str = "2026-11-20T10:00:05Z",
+) -> dict[str, Any]:
+    """A pod as a ReplicaSet makes them: the same containers, its own token volume name."""
+    return {
+        "metadata": {"name": name, "namespace": "shop", "uid": f"u-{name}"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "api",
+                    "image": image,
+                    "resources": {"limits": {"memory": "256Mi"}},
+                    "volumeMounts": [
+                        {"name": token_volume, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"},
+                        {"name": "settings", "mountPath": "/etc/shop"},
+                    ],
+                }
+            ],
+            "volumes": [
+                {
+                    "name": token_volume,
+                    "projected": {"sources": [{"configMap": {"name": "kube-root-ca.crt"}}]},
+                },
+                {"name": "settings", "configMap": {"name": settings}},
+            ],
+        },
+        "status": {
+            "phase": "Running",
+            "conditions": [
+                {"type": "Ready", "status": "True", "lastTransitionTime": ready_since},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-11-20T10:00:00Z"},
+            ],
+        },
+    }
+
+
+MOUNTED = (
+    EnvRef("ConfigMap", "kube-root-ca.crt", via="volume"),
+    EnvRef("ConfigMap", "shop-settings", via="volume"),
+)
+
+
+@pytest.mark.parametrize(
+    ("other", "shared", "refs"),
+    [
+        pytest.param(replica("b", token_volume="kube-api-access-zzzzz"), True, MOUNTED, id="token-name-only"),
+        pytest.param(replica("b", image="shop/api:1.1"), False, MOUNTED, id="other-image"),
+        pytest.param(
+            replica("b", settings="shop-settings-v2"),
+            False,
+            (MOUNTED[0], EnvRef("ConfigMap", "shop-settings-v2", via="volume")),
+            id="same-container-other-volume",
+        ),
+    ],
+)
+def test_container_specs_are_shared_only_when_equal(
+    other: dict[str, Any], shared: bool, refs: tuple[EnvRef, ...]
+) -> None:
+    first, second = parse_pod(replica("a")), parse_pod(other)
+    assert first.containers[0].env_refs == MOUNTED
+    assert second.containers[0].env_refs == refs
+    assert (first.containers[0] is second.containers[0]) is shared
+    assert second.containers[0].memory_limit == 256 * MI
+
+
+@pytest.mark.parametrize(
+    ("ready_since", "shared"),
+    [("2026-11-20T10:00:05Z", True), ("2026-11-20T10:00:06Z", False)],
+)
+def test_conditions_are_shared_only_when_equal(ready_since: str, shared: bool) -> None:
+    first, second = parse_pod(replica("a")), parse_pod(replica("b", ready_since=ready_since))
+    ready = second.condition("Ready")
+    assert ready is not None and ready.last_transition == parse_time(ready_since)
+    assert (first.conditions is second.conditions) is shared
+
+
+def test_yaml_values_that_are_not_json_are_parsed_not_shared() -> None:
+    # A YAML paste turns an unquoted timestamp into a datetime: no JSON key, built every time.
+    odd = replica("a")
+    odd["spec"]["containers"][0]["args"] = [datetime(2026, 11, 20, tzinfo=UTC)]
+    odd["status"]["conditions"][0]["lastTransitionTime"] = datetime(2026, 11, 20, tzinfo=UTC)
+    first, second = parse_pod(odd), parse_pod(odd)
+    assert first.containers[0].args == ("2026-11-20 00:00:00+00:00",)
+    assert first.containers[0] == second.containers[0]
+    assert first.containers[0] is not second.containers[0]
+    assert first.condition("Ready") is not None

@@ -24,11 +24,13 @@ from kcrash.cluster.paste import yamlload
 from kcrash.cluster.paste.describe import probe_from_describe
 from kcrash.cluster.paste.events import parse_describe_events, parse_event_table
 from kcrash.cluster.paste.logs import parse_logs
+from kcrash.cluster.paste.model import is_placeholder
 from kcrash.cluster.paste.table import parse_get_pods
 from kcrash.cluster.paste.text import parse_age, parse_command, parse_interval, parse_kube_time
 from kcrash.cluster.pastes import PastedPod, combine, detect, inputs_from_pastes, parse_paste, quote_pasted
 from kcrash.core.diagnose import diagnose
 from kcrash.core.records import ContainerState
+from kcrash.core.status import is_failing, pod_status, primary_container, restart_count
 
 CORPUS = Path(__file__).parents[1] / "data" / "pastes"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -602,3 +604,156 @@ def test_yaml_from_events_loads_every_saved_object_as_the_safe_loader_does() -> 
     for path in sorted(CORPUS.glob("*/*.yaml")):
         text = path.read_text().split("\n", 1)[1] if path.read_text().startswith("$") else path.read_text()
         assert yamlload.load_all(text) == list(yaml.safe_load_all(text)), path
+
+
+# --- `get pods` rows: the pod record prints the pasted STATUS back ---------------------------------
+
+
+def _row_pods(text: str) -> list[PastedPod]:
+    """The pods of a `get pods` paste alone, put together as the commands put them."""
+    return combine([parse_paste(text, name="pods.txt")], now=NOW)
+
+
+def _corpus_rows() -> list[tuple[str, str]]:
+    """(file, row) for every `get pods` row in the corpus."""
+    found = []
+    for path in sorted(CORPUS.glob("*/*")):
+        for facts in parse_paste(path.read_text(), name=path.name).pods:
+            if facts.status_text:
+                found.append((f"{path.parent.name}/{path.name}", facts.sources["status"]))
+    return found
+
+
+CORPUS_ROWS = _corpus_rows()
+
+
+def _header_for(row: str) -> str:
+    return "NAMESPACE   NAME   READY   STATUS   RESTARTS   AGE" if len(row.split()) > 5 and not row.split()[1][0].isdigit() else "NAME   READY   STATUS   RESTARTS   AGE"
+
+
+def test_the_corpus_has_get_pods_rows_of_several_forms() -> None:
+    forms = {row.split()[2 if _header_for(row).startswith("NAMESPACE") else 1 + 1] for _, row in CORPUS_ROWS}
+    assert {"Running", "CrashLoopBackOff", "ImagePullBackOff", "Init:CrashLoopBackOff"} <= forms
+
+
+@pytest.mark.parametrize(("where", "row"), CORPUS_ROWS)
+def test_every_corpus_row_prints_its_status_back(where: str, row: str) -> None:
+    (pasted,) = _row_pods(f"{_header_for(row)}\n{row}\n")
+    ready, status = _cells(row)[1:3]
+    assert pod_status(pasted.pod, NOW) == status
+    assert sum(s.ready for s in pasted.pod.container_statuses) == int(ready.split("/")[0])
+
+
+def _cells(row: str) -> list[str]:
+    cells = row.split()
+    return cells[1:] if _header_for(row).startswith("NAMESPACE") else cells
+
+
+# Every STATUS printPod prints (printers.go), with the READY and RESTARTS it comes with.
+ROWS = [
+    "web-1   1/1   Running   0   5m",
+    "web-1   0/1   Running   3 (40s ago)   5m",
+    "web-1   2/3   Running   1   5m",
+    "web-1   1/2   NotReady   4   9m",
+    "web-1   0/1   CrashLoopBackOff   7 (2m ago)   31m",
+    "web-1   1/2   CrashLoopBackOff   7 (2m ago)   31m",
+    "web-1   0/1   ImagePullBackOff   0   6m",
+    "web-1   0/1   ErrImagePull   0   48s",
+    "web-1   0/1   InvalidImageName   0   48s",
+    "web-1   0/1   CreateContainerConfigError   0   3m",
+    "web-1   0/1   CreateContainerError   0   3m",
+    "web-1   0/1   RunContainerError   2   3m",
+    "web-1   0/1   ContainerCreating   0   5s",
+    "web-1   0/1   PodInitializing   0   5s",
+    "web-1   0/1   Completed   0   1h",
+    "web-1   0/1   Completed   5 (1m ago)   1h",
+    "web-1   0/1   Error   2   1h",
+    "web-1   0/1   OOMKilled   3   5m",
+    "web-1   1/2   OOMKilled   3   5m",
+    "web-1   0/1   ContainerCannotRun   1   5m",
+    "web-1   0/1   StartError   1   5m",
+    "web-1   0/1   ContainerStatusUnknown   1   5m",
+    "web-1   0/1   ExitCode:1   0   5m",
+    "web-1   0/1   ExitCode:0   0   5m",
+    "web-1   0/1   Signal:9   0   5m",
+    "web-1   0/1   Pending   0   20m",
+    "web-1   0/1   Succeeded   0   20m",
+    "web-1   0/1   Failed   0   20m",
+    "web-1   1/1   Unknown   0   20m",
+    "web-1   0/1   Evicted   0   2d",
+    "web-1   0/1   OutOfcpu   0   2d",
+    "web-1   0/1   NodeAffinity   0   2d",
+    "web-1   0/1   UnexpectedAdmissionError   0   2d",
+    "web-1   0/1   SchedulingGated   0   2m",
+    "web-1   1/1   Terminating   0   5m",
+    "web-1   0/2   Terminating   6 (3m ago)   5m",
+    "web-1   0/1   Init:0/1   0   30s",
+    "web-1   0/1   Init:1/3   2 (10s ago)   2m",
+    "web-1   0/2   Init:2/3   0   2m",
+    "web-1   0/1   Init:CrashLoopBackOff   4 (62s ago)   3m1s",
+    "web-1   0/1   Init:Error   1   3m",
+    "web-1   0/1   Init:OOMKilled   1   3m",
+    "web-1   0/1   Init:ImagePullBackOff   0   3m",
+    "web-1   0/1   Init:CreateContainerConfigError   0   3m",
+    "web-1   0/1   Init:ExitCode:2   0   3m",
+    "web-1   0/1   Init:Signal:9   0   3m",
+]
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_a_get_pods_row_prints_its_status_back(row: str) -> None:
+    (pasted,) = _row_pods(f"NAME   READY   STATUS   RESTARTS   AGE\n{row}\n")
+    _, ready, status, restarts = row.split()[:4]
+    pod = pasted.pod
+    assert (pod_status(pod, NOW), restart_count(pod)) == (status, int(restarts))
+    if not status.startswith("Init:") and status != "Completed":
+        assert sum(s.ready and s.state.kind == "running" for s in pod.container_statuses) == int(ready[0])
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_what_a_row_implies_rests_on_the_row_and_names_no_container(row: str) -> None:
+    """Placeholder containers stand in for what READY and STATUS imply: the diagnosis and the
+    commands it suggests never name one, and every fact quotes the pasted row."""
+    (pasted,) = _row_pods(f"NAME   READY   STATUS   RESTARTS   AGE\n{row}\n")
+    assert not is_placeholder(pasted.container) and not is_placeholder(primary_container(pasted.pod))
+    diagnosis = quote_pasted(diagnose(pasted.diagnosis_input(NOW)), pasted)
+    said = [diagnosis.headline, *diagnosis.next_steps, *(e.quote for e in diagnosis.evidence)]
+    said += [m.command for m in pasted.missing]
+    assert not [text for text in said if "container " in text and " of " in text and "(" in text]
+    assert set(pasted.sources.values()) == {row}
+
+
+def test_a_row_that_says_terminating_is_deleted_as_of_the_paste() -> None:
+    (pasted,) = _row_pods("NAME   READY   STATUS   RESTARTS   AGE\nweb-1   1/1   Terminating   0   5m\n")
+    assert pasted.pod.deletion_timestamp == pasted.as_of == NOW
+    assert not is_failing(pasted.pod, NOW), "its deadline is not in the row: not called overdue"
+
+
+def test_a_describe_outranks_a_row_about_the_same_pod() -> None:
+    case = "init-container-failing"
+    describe = parse_paste((CORPUS / case / "describe.txt").read_text(), name="describe.txt")
+    row = parse_paste((CORPUS / case / "get-pods.txt").read_text(), name="get-pods.txt")
+    (pasted,) = combine([row, describe], now=NOW)
+    assert pod_status(pasted.pod, NOW) == "Init:CrashLoopBackOff"
+    assert all(not is_placeholder(s.name) for s in pasted.pod.init_container_statuses)
+    assert all(not is_placeholder(c.name) for c in pasted.pod.init_containers)
+
+
+@pytest.mark.parametrize(
+    ("row", "log_command", "container"),
+    [
+        ("web-1   0/1   CrashLoopBackOff   7   31m", "$ kubectl logs web-1 -c app --previous", "app"),
+        ("web-1   1/2   CrashLoopBackOff   7   31m", "$ kubectl logs web-1 -c app --previous", "app"),
+        ("web-1   0/1   Init:1/2   3   2m", "$ kubectl logs web-1 -c migrate --previous", "migrate"),
+    ],
+)
+def test_a_rows_container_takes_the_name_another_paste_gives(row: str, log_command: str, container: str) -> None:
+    text = f"$ kubectl get pods\nNAME   READY   STATUS   RESTARTS   AGE\n{row}\n{log_command}\nboom\n"
+    (pasted,) = _row_pods(text)
+    assert pasted.container == container
+    assert pasted.quote("restartCount", container) == row
+
+
+def test_a_hostile_ready_count_makes_a_bounded_pod() -> None:
+    (pasted,) = _row_pods("NAME   READY   STATUS   RESTARTS   AGE\nweb-1   99999999/99999999   Running   0   5m\n")
+    assert pod_status(pasted.pod, NOW) == "Running" and len(pasted.pod.container_statuses) <= 64

@@ -24,6 +24,7 @@ from kcrash.core.status import (
     pod_columns,
     pod_restarts,
     pod_status,
+    pod_summary,
     primary_container,
     problems,
     ready,
@@ -925,3 +926,25 @@ LAST_EXIT_CASES = [
 @pytest.mark.parametrize(("the_pod", "want"), LAST_EXIT_CASES)
 def test_last_exit(the_pod: Pod, want: tuple[int | None, str]) -> None:
     assert last_exit(the_pod) == want
+
+
+SUMMARY_PODS = [
+    pytest.param(case.values[0], id=f"{table}-{case.id}")
+    for table, cases in (
+        ("upstream", UPSTREAM_CASES),
+        ("sidecar", SIDECAR_CASES),
+        ("problems", PROBLEM_CASES),
+        ("primary", PRIMARY_CASES),
+        ("last-exit", LAST_EXIT_CASES),
+    )
+    for case in cases
+]
+
+
+@pytest.mark.parametrize("the_pod", SUMMARY_PODS)
+def test_summary_agrees_with_the_functions_it_stands_for(the_pod: Pod) -> None:
+    summary = pod_summary(the_pod)
+    assert summary.columns == pod_columns(the_pod)
+    assert summary.container == primary_container(the_pod)
+    assert (summary.exit_code, summary.exit_reason) == last_exit(the_pod)
+    assert summary.container_status == the_pod.status_for(summary.container)

@@ -1,20 +1,24 @@
 """A thin wrapper over the `kubernetes` client: raw bytes in, core records out.
 
-Every request passes `_preload_content=False` so the client never builds its model objects (5,000
-pods take ~2 s as models, ~0.25 s as raw JSON); bodies are parsed with orjson and turned into records
-by `parse.py`. Every request has a timeout and every PATCH names its content type: the client would
-otherwise pick one by itself. HTTP errors become `KcrashError` carrying the server's Status message.
-With `read_only`, every write method raises before a byte is sent.
+Requests go through the client's `ApiClient` (kubeconfig auth, exec plugins, TLS, proxies, retries)
+but not through its generated API classes: those validate every call with pydantic and importing
+CoreV1Api alone costs ~0.7 s of launch, and their models are never wanted here (5,000 pods take ~2 s
+as models, ~0.25 s as raw JSON). Bodies are parsed with orjson and turned into records by
+`parse.py`. Every request has a timeout and every body names its content type. HTTP errors become
+`KcrashError` carrying the server's Status message. With `read_only`, every write method raises
+before a byte is sent.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 import orjson
 from kubernetes import client as k8s
@@ -38,7 +42,10 @@ REQUEST_TIMEOUT: Timeout = (5.0, 30.0)
 LIST_TIMEOUT: Timeout = (5.0, 90.0)
 WATCH_READ_SLACK = 30.0  # a watch ends by itself after timeoutSeconds; read timeout a bit later
 FOLLOW_READ_TIMEOUT = 86400.0
-LIST_PAGE = 500  # kubectl's chunk size
+LIST_PAGE = 500  # kubectl's chunk size, for the small lists (events, ReplicaSets)
+POD_LIST_PAGE = 5000
+"""The pod list's chunk size: a page of 5,000 costs the server no more per pod than 500 do, and
+a list of 20,000 pods then takes 4 round trips instead of 40."""
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 METRICS_GROUP = "metrics.k8s.io"
@@ -58,6 +65,9 @@ class ReadOnlyError(KcrashError):
     """A write was attempted in read-only mode; nothing was sent."""
 
 
+Query = Sequence[tuple[str, str | int | bool]]
+
+
 class Api:
     """The requests kcrash makes, each one explicit about what it asks and how long it waits."""
 
@@ -65,11 +75,17 @@ class Api:
         self.conn = conn
         self.read_only = read_only
         self.server = conn.server
-        self.core = k8s.CoreV1Api(conn.api)
-        self.apps = k8s.AppsV1Api(conn.api)
-        self.custom = k8s.CustomObjectsApi(conn.api)
-        self.authz = k8s.AuthorizationV1Api(conn.api)
-        self.apis = k8s.ApisApi(conn.api)
+        self.client: Any = conn.api  # kubernetes.client.ApiClient
+
+    # The generated API classes, for callers that want the client's own methods; kcrash's requests
+    # never load them (see the module docstring).
+    @cached_property
+    def core(self) -> Any:
+        return k8s.CoreV1Api(self.client)
+
+    @cached_property
+    def apps(self) -> Any:
+        return k8s.AppsV1Api(self.client)
 
     # -- plumbing ----------------------------------------------------------------------------------
     def call(self, action: str, request: Callable[[], Any]) -> Any:
@@ -81,9 +97,46 @@ class Api:
         except TRANSPORT_ERRORS as exc:
             raise from_transport_error(exc, action, self.server) from None
 
-    def read_body(self, action: str, request: Callable[[], Any]) -> bytes:
-        """Send one request and read the whole body."""
-        response = self.call(action, request)
+    def send(
+        self,
+        action: str,
+        method: str,
+        path: str,
+        query: Query = (),
+        *,
+        body: Any = None,
+        content_type: str = "",
+        timeout: Timeout = REQUEST_TIMEOUT,
+    ) -> Any:
+        """One request as the generated client sends it (auth headers, TLS, user agent, retries);
+        returns the raw, unread urllib3 response, or raises KcrashError for a non-2xx answer."""
+        client = self.client
+
+        def request() -> Any:
+            headers = {"Accept": JSON}
+            if content_type:
+                headers["Content-Type"] = content_type
+            serialized = client.param_serialize(
+                method,
+                path,
+                query_params=[(k, _query_value(v)) for k, v in query],
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = client.call_api(*serialized, _request_timeout=timeout)
+            if not 200 <= response.status <= 299:
+                response.read()
+                raise ApiException.from_response(http_resp=response, body=None, data=None)
+            return response.response
+
+        return self.call(action, request)
+
+    def read_body(
+        self, action: str, path: str, query: Query = (), *, timeout: Timeout = REQUEST_TIMEOUT
+    ) -> bytes:
+        """GET and read the whole body."""
+        response = self.send(action, "GET", path, query, timeout=timeout)
         try:
             return bytes(response.read())
         except TRANSPORT_ERRORS as exc:
@@ -91,9 +144,23 @@ class Api:
         finally:
             response.release_conn()
 
-    def read_json(self, action: str, request: Callable[[], Any]) -> Any:
-        """Send one request, read the whole body and parse it with orjson."""
-        return _decode(action, self.read_body(action, request))
+    def read_json(
+        self, action: str, path: str, query: Query = (), *, timeout: Timeout = REQUEST_TIMEOUT
+    ) -> Any:
+        """GET, read the whole body and parse it with orjson."""
+        return _decode(action, self.read_body(action, path, query, timeout=timeout))
+
+    def send_json(
+        self, action: str, method: str, path: str, body: Any, content_type: str = JSON, query: Query = ()
+    ) -> Any:
+        """A write with a JSON body; its answer read and parsed."""
+        response = self.send(action, method, path, query, body=body, content_type=content_type)
+        try:
+            return _decode(action, bytes(response.read()))
+        except TRANSPORT_ERRORS as exc:
+            raise from_transport_error(exc, action, self.server) from None
+        finally:
+            response.release_conn()
 
     def _writable(self, action: str) -> None:
         if self.read_only:
@@ -104,16 +171,14 @@ class Api:
         self,
         namespace: str | None,
         selector: str = "",
-        limit: int = LIST_PAGE,
+        limit: int = POD_LIST_PAGE,
         continue_token: str = "",
     ) -> Page[Pod]:
         """One page of pods in a namespace (None: all namespaces)."""
-        kwargs = _list_args(selector, limit, continue_token)
         action = f'list pods in namespace "{namespace}"' if namespace else "list pods in all namespaces"
-        if namespace:
-            body = self.read_body(action, lambda: self.core.list_namespaced_pod(namespace, **kwargs))
-        else:
-            body = self.read_body(action, lambda: self.core.list_pod_for_all_namespaces(**kwargs))
+        body = self.read_body(
+            action, _pods_path(namespace), _list_query(selector, limit, continue_token), timeout=LIST_TIMEOUT
+        )
         with gc_paused():
             return _page(_decode(action, body), parse_pod)
 
@@ -132,34 +197,26 @@ class Api:
         self, namespace: str | None, selector: str, resource_version: str, timeout_seconds: int
     ) -> WatchStream[Pod]:
         """Open a WATCH from `resource_version` with bookmarks; the caller reads and closes it."""
-        kwargs: dict[str, Any] = {
-            "watch": True,
-            "allow_watch_bookmarks": True,
-            "resource_version": resource_version,
-            "timeout_seconds": timeout_seconds,
-            "_preload_content": False,
-            "_request_timeout": (REQUEST_TIMEOUT[0], timeout_seconds + WATCH_READ_SLACK),
-        }
+        query: list[tuple[str, str | int | bool]] = [
+            ("watch", True),
+            ("allowWatchBookmarks", True),
+            ("resourceVersion", resource_version),
+            ("timeoutSeconds", timeout_seconds),
+        ]
         if selector:
-            kwargs["label_selector"] = selector
-        if namespace:
-            response = self.call(
-                f'watch pods in namespace "{namespace}"',
-                lambda: self.core.list_namespaced_pod(namespace, **kwargs),
-            )
-        else:
-            response = self.call(
-                "watch pods in all namespaces", lambda: self.core.list_pod_for_all_namespaces(**kwargs)
-            )
+            query.append(("labelSelector", selector))
+        action = f'watch pods in namespace "{namespace}"' if namespace else "watch pods in all namespaces"
+        response = self.send(
+            action,
+            "GET",
+            _pods_path(namespace),
+            query,
+            timeout=(REQUEST_TIMEOUT[0], timeout_seconds + WATCH_READ_SLACK),
+        )
         return WatchStream(response, parse_pod)
 
     def get_pod(self, namespace: str, name: str) -> Pod:
-        doc = self.read_json(
-            f"get pod {namespace}/{name}",
-            lambda: self.core.read_namespaced_pod(
-                name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
-            ),
-        )
+        doc = self.read_json(f"get pod {namespace}/{name}", f"{_pods_path(namespace)}/{_seg(name)}")
         return parse_pod(doc)
 
     # -- events ------------------------------------------------------------------------------------
@@ -175,13 +232,8 @@ class Api:
         )
         doc = self.read_json(
             f"list events of pod {pod.namespace}/{pod.name}",
-            lambda: self.core.list_namespaced_event(
-                pod.namespace,
-                field_selector=selector,
-                limit=LIST_PAGE,
-                _preload_content=False,
-                _request_timeout=REQUEST_TIMEOUT,
-            ),
+            f"/api/v1/namespaces/{_seg(pod.namespace)}/events",
+            [("fieldSelector", selector), ("limit", LIST_PAGE)],
         )
         events = [parse_event(item) for item in _items(doc)]
         events.sort(key=lambda e: (e.last_seen is None, e.last_seen or e.first_seen, e.name))
@@ -192,31 +244,23 @@ class Api:
         return dict(
             self.read_json(
                 f"get replicaset {namespace}/{name}",
-                lambda: self.apps.read_namespaced_replica_set(
-                    name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
-                ),
+                f"/apis/apps/v1/namespaces/{_seg(namespace)}/replicasets/{_seg(name)}",
             )
         )
 
     def get_deployment(self, namespace: str, name: str) -> dict[str, Any]:
-        return dict(
-            self.read_json(
-                f"get deployment {namespace}/{name}",
-                lambda: self.apps.read_namespaced_deployment(
-                    name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
-                ),
-            )
-        )
+        return dict(self.read_json(f"get deployment {namespace}/{name}", _deployment_path(namespace, name)))
 
     def list_replicasets(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         """All ReplicaSets matching a label selector, following continue tokens."""
         items: list[dict[str, Any]] = []
         token = ""
         while True:
-            kwargs = _list_args(selector, LIST_PAGE, token)
             doc = self.read_json(
                 f'list replicasets in namespace "{namespace}"',
-                lambda: self.apps.list_namespaced_replica_set(namespace, **kwargs),  # noqa: B023
+                f"/apis/apps/v1/namespaces/{_seg(namespace)}/replicasets",
+                _list_query(selector, LIST_PAGE, token),
+                timeout=LIST_TIMEOUT,
             )
             items.extend(_items(doc))
             token = str(_meta(doc).get("continue") or "")
@@ -228,9 +272,7 @@ class Api:
         try:
             doc = self.read_json(
                 f"get configmap {namespace}/{name}",
-                lambda: self.core.read_namespaced_config_map(
-                    name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
-                ),
+                f"/api/v1/namespaces/{_seg(namespace)}/configmaps/{_seg(name)}",
             )
         except KcrashError as exc:
             if exc.status == 404:
@@ -242,10 +284,7 @@ class Api:
     # -- metrics -----------------------------------------------------------------------------------
     def metrics_api_available(self) -> bool:
         """Whether discovery lists metrics.k8s.io (what `kubectl top` checks first)."""
-        doc = self.read_json(
-            "discover API groups",
-            lambda: self.apis.get_api_versions(_preload_content=False, _request_timeout=REQUEST_TIMEOUT),
-        )
+        doc = self.read_json("discover API groups", "/apis")
         return any(
             isinstance(group, Mapping) and group.get("name") == METRICS_GROUP
             for group in doc.get("groups") or ()
@@ -253,30 +292,13 @@ class Api:
 
     def list_pod_metrics(self, namespace: str | None) -> list[dict[str, Any]]:
         """One LIST of PodMetrics for the whole scope (never one call per pod)."""
+        base = f"/apis/{METRICS_GROUP}/{METRICS_VERSION}"
         if namespace:
-            doc = self.read_json(
-                f'list pod metrics in namespace "{namespace}"',
-                lambda: self.custom.list_namespaced_custom_object(
-                    METRICS_GROUP,
-                    METRICS_VERSION,
-                    namespace,
-                    "pods",
-                    _preload_content=False,
-                    _request_timeout=LIST_TIMEOUT,
-                ),
-            )
+            action = f'list pod metrics in namespace "{namespace}"'
+            path = f"{base}/namespaces/{_seg(namespace)}/pods"
         else:
-            doc = self.read_json(
-                "list pod metrics in all namespaces",
-                lambda: self.custom.list_cluster_custom_object(
-                    METRICS_GROUP,
-                    METRICS_VERSION,
-                    "pods",
-                    _preload_content=False,
-                    _request_timeout=LIST_TIMEOUT,
-                ),
-            )
-        return list(_items(doc))
+            action, path = "list pod metrics in all namespaces", f"{base}/pods"
+        return list(_items(self.read_json(action, path, timeout=LIST_TIMEOUT)))
 
     # -- logs --------------------------------------------------------------------------------------
     def pod_log(
@@ -289,19 +311,16 @@ class Api:
         limit_bytes: int,
     ) -> bytes:
         """The raw bytes of a bounded log read (decoding is the caller's: logs are not always UTF-8)."""
-        kwargs: dict[str, Any] = {
-            "container": container,
-            "previous": previous,
-            "limit_bytes": limit_bytes,
-            "_preload_content": False,
-            "_request_timeout": REQUEST_TIMEOUT,
-        }
+        query: list[tuple[str, str | int | bool]] = [
+            ("container", container),
+            ("limitBytes", limit_bytes),
+            ("previous", previous),
+        ]
         if tail_lines is not None:
-            kwargs["tail_lines"] = tail_lines
+            query.append(("tailLines", tail_lines))
         which = "previous log" if previous else "log"
-        response = self.call(
-            f"read the {which} of {pod.namespace}/{pod.name} ({container})",
-            lambda: self.core.read_namespaced_pod_log(pod.name, pod.namespace, **kwargs),
+        response = self.send(
+            f"read the {which} of {pod.namespace}/{pod.name} ({container})", "GET", _log_path(pod), query
         )
         try:
             return bytes(response.read())
@@ -312,18 +331,13 @@ class Api:
 
     def open_log_follow(self, pod: Pod, container: str, tail_lines: int) -> Any:
         """Open `logs -f`: the raw, unread response; the caller reads it in bounded chunks."""
-        return self.call(
+        return self.send(
             f"follow the log of {pod.namespace}/{pod.name} ({container})",
-            lambda: self.core.read_namespaced_pod_log(
-                pod.name,
-                pod.namespace,
-                container=container,
-                follow=True,
-                tail_lines=tail_lines,
-                _preload_content=False,
-                # A quiet container may print nothing for a long time: wait a day between bytes.
-                _request_timeout=(REQUEST_TIMEOUT[0], FOLLOW_READ_TIMEOUT),
-            ),
+            "GET",
+            _log_path(pod),
+            [("container", container), ("follow", True), ("tailLines", tail_lines)],
+            # A quiet container may print nothing for a long time: wait a day between bytes.
+            timeout=(REQUEST_TIMEOUT[0], FOLLOW_READ_TIMEOUT),
         )
 
     # -- authorization -----------------------------------------------------------------------------
@@ -331,23 +345,21 @@ class Api:
         self, namespace: str, verb: str, resource: str, group: str = "", subresource: str = ""
     ) -> tuple[bool, str]:
         """SelfSubjectAccessReview: (allowed, the authorizer's reason). Creates nothing persistent."""
-        attributes = k8s.V1ResourceAttributes(
-            namespace=namespace or None,
-            verb=verb,
-            resource=resource,
-            group=group,
-            subresource=subresource or None,
-        )
-        body = k8s.V1SelfSubjectAccessReview(
-            api_version="authorization.k8s.io/v1",
-            kind="SelfSubjectAccessReview",
-            spec=k8s.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes),
-        )
-        doc = self.read_json(
+        attributes: dict[str, str] = {"verb": verb, "resource": resource, "group": group}
+        if namespace:
+            attributes["namespace"] = namespace
+        if subresource:
+            attributes["subresource"] = subresource
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes},
+        }
+        doc = self.send_json(
             f"check whether you may {verb} {resource}",
-            lambda: self.authz.create_self_subject_access_review(
-                body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, _content_type=JSON
-            ),
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            body,
         )
         status = doc.get("status") or {}
         reason = str(status.get("reason") or status.get("evaluationError") or "")
@@ -356,45 +368,27 @@ class Api:
     # -- writes ------------------------------------------------------------------------------------
     def delete_pod(self, pod: Pod) -> dict[str, Any]:
         """One DELETE, background propagation, only if the pod still has this UID."""
-        self._writable(f"delete pod {pod.namespace}/{pod.name}")
-        body = k8s.V1DeleteOptions(
-            api_version="v1",
-            kind="DeleteOptions",
-            propagation_policy="Background",
-            preconditions=k8s.V1Preconditions(uid=pod.uid) if pod.uid else None,
-        )
-        return dict(
-            self.read_json(
-                f"delete pod {pod.namespace}/{pod.name}",
-                lambda: self.core.delete_namespaced_pod(
-                    pod.name,
-                    pod.namespace,
-                    body=body,
-                    _preload_content=False,
-                    _request_timeout=REQUEST_TIMEOUT,
-                    # The generated delete ignores _content_type; the header must be set by hand.
-                    _headers={"Content-Type": JSON},
-                ),
-            )
-        )
+        action = f"delete pod {pod.namespace}/{pod.name}"
+        self._writable(action)
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": "Background",
+        }
+        if pod.uid:
+            body["preconditions"] = {"uid": pod.uid}
+        path = f"{_pods_path(pod.namespace)}/{_seg(pod.name)}"
+        return dict(self.send_json(action, "DELETE", path, body))
 
     def patch_deployment_json(
         self, namespace: str, name: str, operations: list[dict[str, Any]], *, dry_run: bool = False
     ) -> dict[str, Any]:
         """One JSON Patch (RFC 6902) of a Deployment; `dry_run` asks the server to persist nothing."""
-        self._writable(f"patch deployment {namespace}/{name}")
-        kwargs: dict[str, Any] = {
-            "_preload_content": False,
-            "_request_timeout": REQUEST_TIMEOUT,
-            "_content_type": JSON_PATCH,
-        }
-        if dry_run:
-            kwargs["dry_run"] = "All"
+        action = f"patch deployment {namespace}/{name}"
+        self._writable(action)
+        query = [("dryRun", "All")] if dry_run else []
         return dict(
-            self.read_json(
-                f"patch deployment {namespace}/{name}",
-                lambda: self.apps.patch_namespaced_deployment(name, namespace, operations, **kwargs),
-            )
+            self.send_json(action, "PATCH", _deployment_path(namespace, name), operations, JSON_PATCH, query)
         )
 
 
@@ -438,13 +432,37 @@ def _decode(action: str, body: bytes) -> Any:
         raise KcrashError(f"{action}: the server sent something that is not JSON") from None
 
 
-def _list_args(selector: str, limit: int, continue_token: str) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"limit": limit, "_preload_content": False, "_request_timeout": LIST_TIMEOUT}
+def _list_query(selector: str, limit: int, continue_token: str) -> list[tuple[str, str | int | bool]]:
+    query: list[tuple[str, str | int | bool]] = [("limit", limit)]
     if selector:
-        kwargs["label_selector"] = selector
+        query.append(("labelSelector", selector))
     if continue_token:
-        kwargs["_continue"] = continue_token
-    return kwargs
+        query.append(("continue", continue_token))
+    return query
+
+
+def _query_value(value: str | int | bool) -> str:
+    """What the generated client writes for a parameter: booleans in lower case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _seg(name: str) -> str:
+    """A name as one path segment (names never hold "/", but text from a paste might)."""
+    return quote(name, safe="")
+
+
+def _pods_path(namespace: str | None) -> str:
+    return f"/api/v1/namespaces/{_seg(namespace)}/pods" if namespace else "/api/v1/pods"
+
+
+def _log_path(pod: Pod) -> str:
+    return f"{_pods_path(pod.namespace)}/{_seg(pod.name)}/log"
+
+
+def _deployment_path(namespace: str, name: str) -> str:
+    return f"/apis/apps/v1/namespaces/{_seg(namespace)}/deployments/{_seg(name)}"
 
 
 def _meta(doc: Any) -> Mapping[str, Any]:

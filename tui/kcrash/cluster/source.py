@@ -2,14 +2,21 @@
 
 All methods block; the UI calls them from worker threads. Failures raise `KcrashError` (one line),
 except log reads, whose failures come back inside `LogResult` for the log pane to show.
+
+The pod LIST may start before anyone listens (`start_watch`, called while the console is still
+importing its screens): deliveries wait in a relay until `watch_pods` names the callbacks, and
+`wait_answered` tells the launcher whether the server took the first request. Memory sampling
+(one LIST of PodMetrics for the scope) starts when memory is first asked for, not with the pods:
+at 20,000 pods it would otherwise compete with the first list for the server and the CPU.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from kcrash.cluster import actions, logs, rollout
 from kcrash.cluster.access import Access, AccessChecker
@@ -18,7 +25,7 @@ from kcrash.cluster.config import Connection
 from kcrash.cluster.errors import KcrashError
 from kcrash.cluster.logs import LogFollower, LogResult
 from kcrash.cluster.metrics import MemoryView, MetricsSampler
-from kcrash.cluster.reflector import Backoff, Reflector, SyncState
+from kcrash.cluster.reflector import Backoff, PageLike, Reflector, SyncState
 from kcrash.cluster.rollout import UndoPlan
 from kcrash.core.diagnose import diagnose as core_diagnose
 from kcrash.core.records import Deployment, Diagnosis, DiagnosisInput, Event, Pod, Revision
@@ -28,6 +35,78 @@ __all__ = ["Access", "ClusterSource", "LogResult", "MemoryView", "SyncState", "U
 
 R = TypeVar("R")
 DIAGNOSE_TAIL = 200
+OnEvents = Callable[[list[tuple[str, Pod]]], None]
+OnResync = Callable[[list[Pod]], None]
+OnState = Callable[[SyncState], None]
+OnPiece = Callable[[str, object], None]
+"""Hears each piece `gather` fetched as it lands: ("events", tuple of Event), ("previous_log",
+LogResult), ("rollout", (Deployment | None, revisions)), ("memory", MemoryView); a piece that could
+not be had comes as the KcrashError that says why."""
+
+
+class _Relay:
+    """Pod stream deliveries held, in order, until the console names its callbacks.
+
+    A resync replaces whatever was held before it (it holds everything), and only the latest
+    state matters. Deliveries are made under the lock, so none can overtake the held ones.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: list[tuple[str, Any]] = []
+        self._targets: tuple[OnEvents, OnResync, OnState] | None = None
+
+    def attach(self, on_events: OnEvents, on_resync: OnResync, on_state: OnState) -> None:
+        with self._lock:
+            self._targets = (on_events, on_resync, on_state)
+            held, self._held = self._held, []
+            for kind, payload in held:
+                self._deliver(kind, payload)
+
+    def events(self, batch: list[tuple[str, Pod]]) -> None:
+        self._put("events", batch)
+
+    def resync(self, pods: list[Pod]) -> None:
+        self._put("resync", pods)
+
+    def state(self, state: SyncState) -> None:
+        self._put("state", state)
+
+    def _put(self, kind: str, payload: Any) -> None:
+        with self._lock:
+            if self._targets is not None:
+                self._deliver(kind, payload)
+                return
+            if kind != "events":
+                dropped = ("events", "resync", "state") if kind == "resync" else ("state",)
+                self._held = [item for item in self._held if item[0] not in dropped]
+            self._held.append((kind, payload))
+
+    def _deliver(self, kind: str, payload: Any) -> None:
+        assert self._targets is not None
+        on_events, on_resync, on_state = self._targets
+        if kind == "events":
+            on_events(payload)
+        elif kind == "resync":
+            on_resync(payload)
+        else:
+            on_state(payload)
+
+
+class _FirstAnswer:
+    """Whether the server answered the first LIST request, and the error it answered with."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self.error: KcrashError | None = None
+
+    def settle(self, error: KcrashError | None) -> None:
+        if not self._done.is_set():
+            self.error = error
+            self._done.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._done.wait(timeout)
 
 
 class ClusterSource:
@@ -56,30 +135,50 @@ class ClusterSource:
         self._watch_timeout = watch_timeout
         self._backoff = backoff
         self.reflector: Reflector[Pod] | None = None
+        self._relay = _Relay()
+        self._first_answer = _FirstAnswer()
 
     # -- the pod stream ----------------------------------------------------------------------------
-    def watch_pods(
-        self,
-        on_events: Callable[[list[tuple[str, Pod]]], None],
-        on_resync: Callable[[list[Pod]], None],
-        on_state: Callable[[SyncState], None],
-    ) -> None:
-        """Start LIST+WATCH of pods in the scope (and the metrics sampler); callbacks come from a thread."""
+    def start_watch(self) -> None:
+        """Start LIST+WATCH of pods in the scope now; deliveries wait for `watch_pods`."""
         if self.reflector is not None:
             return
         self.reflector = Reflector(
-            lambda token: self.api.list_pods(self.namespace, self.selector, continue_token=token),
+            self._list_page,
             lambda rv, timeout: self.api.watch_pods(self.namespace, self.selector, rv, timeout),
             key=lambda pod: pod.key,
             version=lambda pod: pod.resource_version,
-            on_events=on_events,
-            on_resync=on_resync,
-            on_state=on_state,
+            on_events=self._relay.events,
+            on_resync=self._relay.resync,
+            on_state=self._relay.state,
             watch_timeout=self._watch_timeout,
             backoff=self._backoff,
         )
         self.reflector.start()
-        self.metrics.start()
+
+    def watch_pods(self, on_events: OnEvents, on_resync: OnResync, on_state: OnState) -> None:
+        """Start LIST+WATCH of pods in the scope (if `start_watch` has not); callbacks come from a
+        thread, beginning with whatever arrived before this call."""
+        self.start_watch()
+        self._relay.attach(on_events, on_resync, on_state)
+
+    def wait_answered(self, timeout: float) -> bool:
+        """Wait until the server answered the first LIST request; False if it has not within
+        `timeout` seconds. Raises the KcrashError it answered with (unreachable, 401, 403...)."""
+        if not self._first_answer.wait(timeout):
+            return False
+        if self._first_answer.error is not None:
+            raise self._first_answer.error
+        return True
+
+    def _list_page(self, token: str) -> PageLike[Pod]:
+        try:
+            page = self.api.list_pods(self.namespace, self.selector, continue_token=token)
+        except KcrashError as exc:
+            self._first_answer.settle(exc)
+            raise
+        self._first_answer.settle(None)
+        return page
 
     def stop(self) -> None:
         if self.reflector is not None:
@@ -104,6 +203,8 @@ class ClusterSource:
     def memory(self, pod: Pod) -> MemoryView:
         if self.metrics.samples_taken == 0 and self.metrics.available is not False:
             self.metrics.sample_once()  # asked before the sampler's first round: sample now
+        if self.reflector is not None:
+            self.metrics.start()  # the console is watching: keep sampling from now on
         return self.metrics.view(pod)
 
     def deployment_history(self, pod: Pod) -> tuple[Deployment | None, tuple[Revision, ...]]:
@@ -121,8 +222,9 @@ class ClusterSource:
                 found.append((name, keys))
         return tuple(found)
 
-    def diagnose(self, pod: Pod, now: datetime) -> Diagnosis:
-        """Gather what the diagnosis looks at (in parallel) and ask core for the verdict."""
+    def gather(self, pod: Pod, now: datetime, on_piece: OnPiece | None = None) -> DiagnosisInput:
+        """Fetch what the diagnosis looks at, in parallel and once each; `on_piece` hears each piece
+        as it lands, so a drill-down can draw its sections from the same answers."""
         container = primary_container(pod)
         status = pod.status_for(container)
         wants_previous = status is not None and (
@@ -136,32 +238,41 @@ class ClusterSource:
             for ref in spec.env_refs
             if ref.kind == "ConfigMap" and ref.name
         }
-        with ThreadPoolExecutor(max_workers=5, thread_name_prefix="kcrash-diagnose") as pool:
-            events = pool.submit(self.events_for, pod)
-            previous = pool.submit(self._log_text, pod, container, True) if wants_previous else None
-            current = pool.submit(self._log_text, pod, container, False) if wants_current else None
-            history = pool.submit(self.deployment_history, pod)
-            keys = pool.submit(self.configmap_keys, pod.namespace, configmaps)
-            memory = pool.submit(self.memory, pod)
-            deployment, revisions = _value(history, (None, ()))
-            view = _value(memory, MemoryView((), True, ""))
-            inp = DiagnosisInput(
+        with ThreadPoolExecutor(max_workers=6, thread_name_prefix="kcrash-gather") as pool:
+            futures: dict[str, Future[Any]] = {
+                "events": pool.submit(self.events_for, pod),
+                "rollout": pool.submit(self.deployment_history, pod),
+                "configmaps": pool.submit(self.configmap_keys, pod.namespace, configmaps),
+                "memory": pool.submit(self.memory, pod),
+            }
+            if wants_previous:
+                futures["previous_log"] = pool.submit(self.read_log, pod, container, True, DIAGNOSE_TAIL)
+            if wants_current:
+                futures["current_log"] = pool.submit(self.read_log, pod, container, False, DIAGNOSE_TAIL)
+            if on_piece is not None:
+                if not wants_previous:
+                    on_piece("previous_log", LogResult("", error=_no_previous_log(container)))
+                names = {future: name for name, future in futures.items()}
+                for future in as_completed(names):
+                    on_piece(names[future], _outcome(future))
+            deployment, revisions = _value(futures["rollout"], (None, ()))
+            view = _value(futures["memory"], MemoryView((), True, ""))
+            return DiagnosisInput(
                 pod=pod,
                 now=now,
-                events=_value(events, ()),
-                previous_log=_value(previous, None),
-                current_log=_value(current, None),
+                events=_value(futures["events"], ()),
+                previous_log=_log_text(futures.get("previous_log")),
+                current_log=_log_text(futures.get("current_log")),
                 memory=view.samples,
                 deployment=deployment,
                 revisions=revisions,
-                configmap_keys=_value(keys, ()),
+                configmap_keys=_value(futures["configmaps"], ()),
                 metrics_available=view.available,
             )
-        return core_diagnose(inp)
 
-    def _log_text(self, pod: Pod, container: str, previous: bool) -> str | None:
-        result = self.read_log(pod, container, previous, DIAGNOSE_TAIL)
-        return None if result.error else result.text
+    def diagnose(self, pod: Pod, now: datetime) -> Diagnosis:
+        """Gather what the diagnosis looks at (in parallel) and ask core for the verdict."""
+        return core_diagnose(self.gather(pod, now))
 
     # -- actions -----------------------------------------------------------------------------------
     def access(self, namespace: str | None = None) -> Access:
@@ -186,3 +297,22 @@ def _value(future: Future[R] | None, default: R) -> R:
         return future.result()
     except KcrashError:
         return default
+
+
+def _outcome(future: Future[Any]) -> object:
+    """A gathered piece as `on_piece` hears it: its value, or the KcrashError in its place."""
+    try:
+        return future.result()
+    except KcrashError as exc:
+        return exc
+
+
+def _log_text(future: Future[LogResult] | None) -> str | None:
+    """The log text for the diagnosis: None when it was not asked for or could not be read."""
+    result = _value(future, LogResult("", error="not read"))
+    return None if result.error else result.text
+
+
+def _no_previous_log(container: str) -> str:
+    """What the server would answer for a container that never terminated, without asking it."""
+    return f'no previous log: container "{container}" has not terminated yet (it has never restarted)'

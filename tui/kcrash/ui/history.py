@@ -15,24 +15,23 @@ PER_CONTAINER = 100
 
 
 class TerminationLog:
-    """(namespace, pod, container) -> terminations, oldest first, bounded."""
+    """(namespace, pod) -> container -> terminations, oldest first, bounded."""
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[str, str, str], deque[Termination]] = {}
+        self._seen: dict[tuple[str, str], dict[str, deque[Termination]]] = {}
 
     def observe(self, pod: Pod) -> None:
         for status in (*pod.container_statuses, *pod.init_container_statuses):
             last = status.last_state
             if last is None or last.kind != "terminated" or last.finished_at is None:
                 continue
-            key = (pod.namespace, pod.name, status.name)
-            series = self._seen.setdefault(key, deque(maxlen=PER_CONTAINER))
+            containers = self._seen.setdefault(pod.key, {})
+            series = containers.setdefault(status.name, deque(maxlen=PER_CONTAINER))
             if not series or series[-1].at != last.finished_at:
                 series.append(Termination(last.finished_at, last.reason, last.exit_code))
 
     def forget(self, key: tuple[str, str]) -> None:
-        for k in [k for k in self._seen if k[:2] == key]:
-            del self._seen[k]
+        self._seen.pop(key, None)
 
     def of(self, pod: Pod, container: str) -> tuple[Termination, ...]:
-        return tuple(self._seen.get((pod.namespace, pod.name, container), ()))
+        return tuple(self._seen.get(pod.key, {}).get(container, ()))

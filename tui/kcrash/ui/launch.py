@@ -2,17 +2,21 @@
 
 A bad kubeconfig, an unknown context, an unreachable server or missing access ends here with one
 line on stderr and exit status 2, before any screen opens.
+
+Launch time is mostly imports and the first LIST, so they overlap: a thread loads the kubeconfig
+and sends the pod LIST (the server's answer to it doubles as the connection check) while this one
+loads Textual and the screens. Textual is therefore imported inside `main`, never at module level.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from typing import TYPE_CHECKING
 
-from kcrash.ui.themes import ThemeError, load_themes, resolve_theme_name
-
 if TYPE_CHECKING:
+    from kcrash.cluster.source import ClusterSource
     from kcrash.ui.clock import Clock
 
 EXIT_USAGE = 2
@@ -20,6 +24,9 @@ METRICS_INTERVAL = 15.0
 """metrics-server resolves 15 s at best; sampling faster buys nothing on a real cluster."""
 DEMO_METRICS_INTERVAL = 5.0
 """The lab computes memory on demand, so the demo's chart can fill faster."""
+ANSWER_WAIT = 10.0
+"""Seconds to wait for the server to answer the first LIST before the screen opens anyway (then
+saying "connecting"): a refusal within this time is reported on stderr instead of on a screen."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,12 +75,20 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse has printed usage and the error
         return int(exit_.code or 0)
+    offline = bool(args.files or args.logs)
+    # Off to the server first; the theme (which loads Textual) is read while it answers.
+    early = None if offline or args.demo else _Connecting(args, METRICS_INTERVAL).start()
+
+    from kcrash.ui.themes import ThemeError, load_themes, resolve_theme_name
+
     try:
         theme = resolve_theme_name(args.theme, load_themes())
     except ThemeError as exc:
+        if early is not None:
+            early.cancel()
         return _fail(str(exc))
 
-    if args.files or args.logs:
+    if offline:
         return _run_offline(args, theme)
 
     from kcrash.cluster.errors import KcrashError
@@ -90,7 +105,9 @@ def main(argv: list[str]) -> int:
             args.kubeconfig, args.context = demo.kubeconfig, DEMO_CONTEXT
             if not args.all_namespaces and not args.namespace:
                 args.namespace = DEMO_NAMESPACE
-        return _run(args, theme, demo.clock if demo else None, DEMO_METRICS_INTERVAL if demo else None)
+            early = _Connecting(args, DEMO_METRICS_INTERVAL).start()
+        assert early is not None
+        return _run(early, theme, demo.clock if demo else None)
     except KcrashError as exc:
         return _fail(str(exc))
     finally:
@@ -98,19 +115,69 @@ def main(argv: list[str]) -> int:
             demo.stop()
 
 
-def _run(args: argparse.Namespace, theme: str, clock: Clock | None, metrics_interval: float | None) -> int:
-    from kcrash.cluster.config import connect
-    from kcrash.cluster.source import ClusterSource
+class _Connecting:
+    """Load the kubeconfig and start the pod LIST+WATCH on a thread of its own."""
+
+    def __init__(self, args: argparse.Namespace, metrics_interval: float) -> None:
+        self._args = args
+        self._metrics_interval = metrics_interval
+        self._source: ClusterSource | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._connect, name="kcrash-connect", daemon=True)
+
+    def start(self) -> _Connecting:
+        self._thread.start()
+        return self
+
+    def _connect(self) -> None:
+        from kcrash.cluster.config import connect
+        from kcrash.cluster.source import ClusterSource
+
+        args = self._args
+        try:
+            # No separate reachability probe: the answer to the LIST says the same, a request sooner.
+            conn = connect(args.kubeconfig, args.context, args.namespace, args.all_namespaces, check=False)
+            source = ClusterSource(
+                conn,
+                namespace=conn.namespace,
+                selector=args.selector,
+                read_only=args.read_only,
+                metrics_interval=self._metrics_interval,
+            )
+            source.start_watch()
+            self._source = source
+        except BaseException as exc:  # re-raised in the main thread by `source()`
+            self._error = exc
+
+    def join(self) -> None:
+        """Wait for the thread: its imports are done, so the caller's own do not race them."""
+        self._thread.join()
+
+    def source(self, answer_wait: float = ANSWER_WAIT) -> ClusterSource:
+        """The started source, once the server answered its first LIST (or `answer_wait` passed);
+        raises what went wrong (a KcrashError for everything the user can fix)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._source is not None
+        try:
+            self._source.wait_answered(answer_wait)
+        except BaseException:
+            self._source.stop()
+            raise
+        return self._source
+
+    def cancel(self) -> None:
+        self._thread.join()
+        if self._source is not None:
+            self._source.stop()
+
+
+def _run(early: _Connecting, theme: str, clock: Clock | None) -> int:
+    early.join()
     from kcrash.ui.app import make_app
 
-    conn = connect(args.kubeconfig, args.context, args.namespace, args.all_namespaces)
-    source = ClusterSource(
-        conn,
-        namespace=conn.namespace,
-        selector=args.selector,
-        read_only=args.read_only,
-        metrics_interval=metrics_interval or METRICS_INTERVAL,
-    )
+    source = early.source()
     app = make_app(source, clock=clock, theme=theme)
     try:
         result = app.run()

@@ -1,10 +1,11 @@
 """The console on pasted kubectl output: `kcrash --from FILE [--from FILE ...] [--logs FILE]`.
 
-`load_pastes` reads the files the way `kcrash diagnose --from` does (the same readers, the same
-one-line refusals) and returns an `OfflineSource`: every question the console asks of a cluster,
-answered from the pastes alone. Nothing is fetched and nothing can be written, so undo and delete
-are not bound; copying still works. What no paste shows is named as missing (in the log and
-memory sections, and as next steps of the diagnosis) rather than passed off as "none".
+`load_pastes` reads the files with `cluster.pastes.load_pastes`, as `kcrash diagnose --from` does
+(the same readers, the same one-line refusals), and returns an `OfflineSource`: every question the
+console asks of a cluster, answered from the pastes alone. Nothing is fetched and nothing can be
+written, so undo and delete are not bound; copying still works. What no paste shows is named as
+missing (in the log and memory sections, and as next steps of the diagnosis) rather than passed off
+as "none".
 
 `OfflineApp` is the console on such a source: the header says it is offline, from which files and
 as of when; the clock stands still at that moment, so ages read as the paste said them; a paste
@@ -13,7 +14,6 @@ about one pod opens straight into its drill-down, several pods into the (static)
 
 from __future__ import annotations
 
-import io
 import os
 import shlex
 import sys
@@ -27,7 +27,8 @@ from kcrash.cluster.errors import KcrashError
 from kcrash.cluster.logs import LogFollower, LogResult
 from kcrash.cluster.metrics import MemoryView
 from kcrash.cluster.paste.model import AsOfBasis
-from kcrash.cluster.pastes import Missing, PastedPod, combine, quote_pasted
+from kcrash.cluster.pastes import Missing, PastedPod, PasteLoadError, quote_pasted
+from kcrash.cluster.pastes import load_pastes as read_pastes
 from kcrash.cluster.reflector import SyncState
 from kcrash.cluster.rollout import UndoPlan
 from kcrash.core.diagnose import diagnose
@@ -35,21 +36,6 @@ from kcrash.core.quantity import format_bytes
 from kcrash.core.records import Deployment, Diagnosis, Event, Pod, Revision
 from kcrash.core.sanitize import clean
 from kcrash.core.status import primary_container
-from kcrash.diagnose_cmd import (
-    STDIN,
-    STDIN_NAME,
-    CommandError,
-    matches_selector,
-    previous_log_paste,
-    read_log,
-    read_paste,
-)
-
-# The paste pipeline of `kcrash diagnose --from`, reused so both commands read (and refuse) files
-# alike: one file's facts, a Deployment saved in another file, a log that belongs to no pod.
-from kcrash.diagnose_cmd import _facts as paste_facts
-from kcrash.diagnose_cmd import _refuse_orphan_logs as refuse_orphan_logs
-from kcrash.diagnose_cmd import _with_other_files as with_other_files
 from kcrash.ui.app import KcrashApp
 from kcrash.ui.clock import Clock, FrozenClock
 from kcrash.ui.messages import PodsArrived
@@ -62,8 +48,8 @@ MEMORY_SECONDS = 60.0
 """Pasted memory never changes: the screens need not ask for it as often as on a cluster."""
 
 
-class PasteError(Exception):
-    """A file kcrash cannot read or that holds no pod: one line, exit status 2."""
+PasteError = PasteLoadError
+"""A file kcrash cannot read or that holds no pod: one line, exit status 2."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,33 +234,20 @@ def load_pastes(
     stdin: TextIO | None = None,
     err: TextIO | None = None,
 ) -> OfflineSource:
-    """The pods the files speak of, put together as `kcrash diagnose --from` does."""
-    stdin = stdin or sys.stdin
-    err = err or sys.stderr
-    if STDIN in (*files, logs) and stdin.isatty():
-        err.write("kcrash: reading the paste from standard input; end it with Ctrl-D\n")
-        err = io.StringIO()  # the readers' own hint names `kcrash diagnose`
-    labels = [STDIN_NAME if path == STDIN else path for path in [*files, *([logs] if logs else [])]]
-    try:
-        if logs and not files:
-            raise CommandError("--logs needs --from: on a cluster the previous log is read from the API")
-        if [*files, logs].count(STDIN) > 1:
-            raise CommandError("standard input can be read once: give - once, to --from or to --logs")
-        pastes = [paste_facts(path, read_paste(path, stdin, err)) for path in files]
-        notes = [f"{paste.name}: {note}" for paste in pastes for note in paste.notes]
-        if logs:
-            pastes.append(previous_log_paste(labels[-1], read_log(logs, stdin, err)))
-        pasted = [with_other_files(p, pastes) for p in combine(pastes, now=now)]
-        refuse_orphan_logs(pasted)
-    except CommandError as exc:
-        raise PasteError(str(exc)) from None
-    if namespace:
-        pasted = [p for p in pasted if p.pod.namespace in ("", namespace)]
-    if selector:
-        pasted = [p for p in pasted if matches_selector(p.pod, selector)]
-    if not pasted:
-        raise PasteError(f"no pods in {', '.join(labels[: len(files)])}")
-    return OfflineSource(pasted, files=labels, now=now, notes=notes)
+    """The pods the files speak of, read as `kcrash diagnose --from` reads them (`cluster.pastes`)."""
+    out = err or sys.stderr
+    loaded = read_pastes(
+        files,
+        [logs] if logs else [],
+        stdin=stdin,
+        now=now,
+        namespace=namespace,
+        selector=selector,
+        say=lambda line: out.write(f"kcrash: {line}\n"),
+    )
+    if not loaded.pods:
+        raise PasteError(loaded.no_pods())
+    return OfflineSource(loaded.pods, files=loaded.labels, now=now, notes=loaded.notes)
 
 
 def keys_from_terminal(stdin: TextIO | None = None) -> None:

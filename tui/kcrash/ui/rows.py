@@ -18,7 +18,7 @@ from kcrash.core.humanize import countdown, human_duration
 from kcrash.core.quantity import format_bytes
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line as clean
-from kcrash.core.status import is_failing, last_exit, pod_columns, primary_container, severity
+from kcrash.core.status import is_failing, pod_summary, severity
 from kcrash.ui.widgets.pod_table import Cell, Column, Tone
 
 SortBy = Literal["problems", "status", "restarts", "age", "name"]
@@ -123,20 +123,34 @@ class PodRow:
         return Cell(countdown(remaining), "crashloop")
 
 
+def _clean(text: str) -> str:
+    """`clean_line`, skipped for printable ASCII (nearly every name and reason), which it would
+    return unchanged: the cost of 20,000 rows is mostly in such small steps."""
+    return text if len(text) < 4000 and text.isascii() and text.isprintable() else clean(text)
+
+
 def build_row(pod: Pod, now: datetime, memory_used: int | None = None) -> PodRow:
     """The row for one pod version; `memory_used` is the latest sample of its primary container."""
-    columns = pod_columns(pod)
-    status = clean(columns.status)
-    container = primary_container(pod)
-    code, reason = last_exit(pod)
-    container_status = pod.status_for(container)
+    summary = pod_summary(pod)
+    columns = summary.columns
+    status = _clean(columns.status)
+    container = summary.container
+    code, reason = summary.exit_code, summary.exit_reason
+    container_status = summary.container_status
     next_at = None
     if container_status is not None and container_status.state.reason == "CrashLoopBackOff":
         next_at = estimate_backoff(container_status, now, restart_policy=pod.restart_policy).next_restart_at
-    spec = pod.spec_for(container)
-    limit = spec.memory_limit if spec is not None else None
-    namespace, name = clean(pod.namespace), clean(pod.name)
-    exit_cell = Cell(clean(exit_label(code, reason)), exit_tone(code, reason))
+    limit = None
+    if memory_used is not None:
+        spec = pod.spec_for(container)
+        limit = spec.memory_limit if spec is not None else None
+    namespace, name = _clean(pod.namespace), _clean(pod.name)
+    exit_cell = (
+        Cell(_clean(exit_label(code, reason)), exit_tone(code, reason))
+        if reason or code is not None
+        else _NO_EXIT
+    )
+    rank = SEVERITY_RANK.get(severity(columns.status), 0)
     return PodRow(
         key=pod.key,
         pod=pod,
@@ -145,17 +159,20 @@ def build_row(pod: Pod, now: datetime, memory_used: int | None = None) -> PodRow
         ready=columns.ready,
         status=status,
         tone=status_tone(status),
-        rank=SEVERITY_RANK.get(severity(columns.status), 0),
+        rank=rank,
         failing=is_failing(pod, now),
         restarts=columns.restarts,
         last_restart=columns.last_restart,
         last_exit=exit_cell,
-        container=clean(container),
+        container=_clean(container),
         next_restart_at=next_at,
         memory=memory_cell(memory_used, limit),
         created_at=pod.created_at,
         search=f"{namespace}/{name} {status} {exit_cell.text}".lower(),
     )
+
+
+_NO_EXIT = Cell("", exit_tone(None, ""))
 
 
 def sort_key(by: SortBy) -> Callable[[Any], Any]:

@@ -3,7 +3,8 @@
 - Pods match by name (and namespace where both pastes know it). A paste that names no pod (a
   describe cut above `Name:`, a bare `status:` stanza, a log without its command line) goes to the
   one pod the other pastes name, or to the one pod in trouble among several.
-- Where pastes disagree the fuller one wins: objects, then describe, then a `get pods` row.
+- Where pastes disagree the fuller one wins: objects, then describe, then a `get pods` row. A row's
+  containers other than the one its STATUS speaks of carry placeholder names and are never named.
 - The moment the pastes were taken (`as_of`) comes from their absolute times: describe's latest
   container start plus the age of the latest `Started` event, at least the latest time shown.
   Ages ("3m", "7 (2m ago)") become times from it; `now` stands in for pastes with no time at all.
@@ -30,6 +31,7 @@ from kcrash.cluster.paste.model import (
     PastedPod,
     PasteFacts,
     PodFacts,
+    is_placeholder,
 )
 from kcrash.cluster.paste.text import ago
 from kcrash.core.records import (
@@ -175,6 +177,8 @@ def _home(groups: _Groups, name: str, namespace: str) -> _Group:
 def _in_trouble(group: _Group) -> bool:
     for facts, _ in group.facts:
         for status in (*facts.pod.container_statuses, *facts.pod.init_container_statuses):
+            if is_placeholder(status.name):  # implied by a `get pods` row, not a fact about trouble
+                continue
             if status.restart_count or status.state.kind in ("waiting", "terminated"):
                 return True
     return any(pasted.event.type == "Warning" for pasted, _ in group.events)
@@ -222,25 +226,31 @@ def _statuses(candidates: list[tuple[ContainerStatus, ...]]) -> tuple[ContainerS
 
 
 def _name_summary(pod: Pod, group: _Group, events: list[PastedEvent]) -> Pod:
-    """Give a `get pods` summary the name of the pod's container, when only one name is known."""
+    """Give a `get pods` row's container (its one nameless status) the name of the pod's container,
+    when only one name is known."""
     init = bool(pod.init_container_statuses)
     statuses = pod.init_container_statuses if init else pod.container_statuses
-    if len(statuses) != 1 or statuses[0].name:
+    nameless = [i for i, status in enumerate(statuses) if not status.name]
+    if len(nameless) != 1:
         return pod
     specs = pod.init_containers if init else pod.containers
-    names = {spec.name for spec in specs}
+    names = {spec.name for spec in specs if not is_placeholder(spec.name)}
     if not names:
         names = {log.container for log in group.logs if log.container}
         names |= {e.event.container for e in events if e.event.container}
     if len(names) != 1:
         return pod
-    renamed = (replace(statuses[0], name=names.pop()),)
-    return replace(pod, init_container_statuses=renamed) if init else replace(pod, container_statuses=renamed)
+    renamed = list(statuses)
+    renamed[nameless[0]] = replace(statuses[nameless[0]], name=names.pop())
+    if init:
+        return replace(pod, init_container_statuses=tuple(renamed))
+    return replace(pod, container_statuses=tuple(renamed))
 
 
 def _merge_sources(ranked: list[PodFacts], pod: Pod) -> dict[str, str]:
     sources: dict[str, str] = {}
-    only = [s.name for s in (*pod.container_statuses, *pod.init_container_statuses)]
+    statuses = (*pod.container_statuses, *pod.init_container_statuses)
+    only = [s.name for s in statuses if not is_placeholder(s.name)]
     for facts in reversed(ranked):  # the best paste last, so its lines win
         for key, line in facts.sources.items():
             if key.startswith("/") and len(only) == 1 and only[0]:
@@ -372,7 +382,7 @@ def _missing(
     found: list[Missing] = []
     if not pod.name:
         found.append(Missing("pod name", f"kubectl get pods{ns}"))
-    if status is None:
+    if status is None or (status.state.kind == "unknown" and status.last_state is None):
         found.append(Missing("no container state (exit code, reason)", describe))
     elif _crashed(status) and status.last_state is None and status.state.kind != "terminated":
         found.append(Missing("no last state (exit code and reason of the last crash)", describe))
@@ -431,6 +441,9 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
     if pod.created_at is None:
         age = next((f.age for f in facts if f.age is not None), None)
         pod = replace(pod, created_at=ago(as_of, age))
+    if facts and facts[0].terminating and pod.deletion_timestamp is None:
+        # Being deleted when the paste was taken; its deadline is not in the row: say no later.
+        pod = replace(pod, deletion_timestamp=as_of)
     events = _events(group, pod, ranked, as_of)
     pod = _waiting_from_log(_name_summary(pod, group, events), group.logs)
     container = primary_container(pod) or next((log.container for log in group.logs if log.container), "")

@@ -13,7 +13,7 @@ facts are about, and "events[i]" for its i-th event. Lines holding plain env val
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -60,6 +60,15 @@ class PodFacts:
     last_restart_age: int | None = None  # `get pods` RESTARTS "7 (2m ago)" -> 120
     status_text: str = ""  # `get pods` STATUS as printed
     cut_off: str = ""  # the section a describe paste broke off in, "" when it ran to the end
+    terminating: bool = False  # `get pods` STATUS Terminating: being deleted, since no paste tells when
+
+
+def is_placeholder(container: str) -> bool:
+    """A name standing in for a container a `get pods` row implies ("(container 2 of 3)").
+
+    No real container name starts with "(" (they are DNS labels), so none is ever taken for one.
+    """
+    return container.startswith("(")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +132,9 @@ class PastedPod:
     revisions: tuple[Revision, ...] = ()
     memory: tuple[MemorySample, ...] = ()
     absent: frozenset[AbsentPart] = frozenset()  # what no paste shows, where empty is not "none"
+    # False when no paste names the pod and `pod.name` is a placeholder saying so, for people to
+    # read: the diagnosis is given the pod without it, so no command it suggests names it.
+    name_pasted: bool = True
 
     def quote(self, source: str, container: str = "") -> str | None:
         """The pasted line behind `source` ("lastState.terminated.reason"), for `container`."""
@@ -144,7 +156,7 @@ class PastedPod:
     def diagnosis_input(self, now: datetime) -> DiagnosisInput:
         """The input for `core.diagnose`; `now` stands in when no paste tells its own time."""
         return DiagnosisInput(
-            pod=self.pod,
+            pod=self.pod if self.name_pasted else replace(self.pod, name=""),
             now=self.as_of or now,
             events=self.events,
             previous_log=self.previous_log,

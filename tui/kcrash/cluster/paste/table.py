@@ -1,19 +1,22 @@
 """`kubectl get pods` rows -> PodFacts: plain, `-o wide`, `-A`, `--show-labels`, any kubectl since 1.10.
 
 A row says little: READY, the STATUS printPod computed, the summed RESTARTS ("7" or, since about
-1.22, "7 (2m ago)") and AGE; with -o wide the IP and node. It names no container, so the status it
-implies goes on a container with no name, which `combine` names when another paste shows the pod
-has exactly one container. Cells are read by pattern: a chat client may have squeezed the padding.
+1.22, "7 (2m ago)") and AGE; with -o wide the IP and node. It names no container, so the state its
+STATUS implies goes on a container with no name, which `combine` names when another paste shows
+the pod has exactly one container. The pod record is built so that `core.status.pod_status` prints
+the pasted STATUS back (`row_state`), and nothing more: what the row does not tell stays unknown.
+Cells are read by pattern: a chat client may have squeezed the padding.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from kcrash.cluster.paste.model import PodFacts
 from kcrash.cluster.paste.text import parse_age
-from kcrash.core.records import ContainerState, ContainerStatus, Pod
+from kcrash.core.records import ContainerSpec, ContainerState, ContainerStatus, Pod
 from kcrash.core.status import WAITING_ERRORS
 
 HEADER = re.compile(r"^(?P<ns>NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\b")
@@ -22,7 +25,7 @@ _ROW = (
     r"(?P<restarts>\d+)(?:\s+\((?P<ago>\S+)\s+ago\))?\s+(?P<age>\S+)"
     r"(?:\s+(?P<ip>\S+)\s+(?P<node>\S+)(?:\s+\S+){0,2})?(?:\s+\S+=\S*)?\s*$"
 )
-_WAITING = WAITING_ERRORS | {"ContainerCreating", "PodInitializing", "Pending"}
+_WAITING = WAITING_ERRORS | {"ContainerCreating", "PodInitializing"}
 _TERMINATED = frozenset(
     {
         "Error",
@@ -35,6 +38,10 @@ _TERMINATED = frozenset(
     }
 )
 _POD_REASONS = frozenset({"Evicted", "NodeLost", "NodeAffinity", "UnexpectedAdmissionError", "Shutdown"})
+_PHASES = frozenset({"Pending", "Succeeded", "Failed", "Unknown"})
+_INIT_PROGRESS = re.compile(r"(\d+)/(\d+)")
+# READY is untrusted text: "0/99999999" must not make a hundred million records.
+_MOST_CONTAINERS = 64
 
 
 def state_from_status(status: str) -> ContainerState | None:
@@ -54,39 +61,141 @@ def state_from_status(status: str) -> ContainerState | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class RowState:
+    """What a row's READY and STATUS say of the pod, as records from which printPod prints them back.
+
+    The container the STATUS speaks of (the "subject") comes first, nameless, with all the
+    RESTARTS; other containers the cells imply (one ready and running per READY, the init
+    containers before the one the pod waits on) carry placeholder names (`placeholder_name`), so
+    they are never taken for the subject nor named in a command.
+    """
+
+    phase: str = ""
+    reason: str = ""
+    statuses: tuple[ContainerStatus, ...] = ()
+    init_statuses: tuple[ContainerStatus, ...] = ()
+    init_specs: tuple[ContainerSpec, ...] = ()
+    terminating: bool = False  # the pod is being deleted; `combine` dates it when the paste was taken
+
+    @property
+    def subject(self) -> ContainerStatus | None:
+        found = self.init_statuses or self.statuses
+        return next((s for s in found if not s.name), None)
+
+
+def row_state(ready: int, total: int, status: str, restarts: int) -> RowState:
+    """The records behind one row's READY, STATUS and RESTARTS (see `RowState`)."""
+    total = min(max(total, 1), _MOST_CONTAINERS)
+    ready = min(ready, total)
+    if status.startswith("Init:"):
+        return _init_state(status.removeprefix("Init:"), restarts)
+    if status == "Terminating":
+        return RowState(statuses=_containers(None, ready, total, restarts), terminating=True)
+    if status in _POD_REASONS or status.startswith("OutOf"):  # OutOfcpu, OutOfmemory: not admitted
+        return RowState(phase="Failed", reason=status, statuses=_containers(None, 0, total, restarts))
+    if status == "Running":
+        return RowState(phase="Running", statuses=_running(ready, total, restarts))
+    if status == "NotReady" and 1 <= ready < total:
+        # printPod's NotReady: a container completed while another runs, and the pod is not Ready.
+        completed = ContainerState("terminated", reason="Completed", exit_code=0)
+        return RowState(statuses=_containers(completed, ready, total, restarts))
+    if status in _PHASES:
+        return RowState(phase=status, statuses=_containers(None, ready, total, restarts))
+    state = state_from_status(status)
+    if state is None:  # a reason kcrash does not know: printPod starts from the pod's own
+        return RowState(reason=status, statuses=_containers(None, ready, total, restarts))
+    # Beside a running ready container, a completed one prints Running: READY then counts none.
+    shown_ready = 0 if state.reason == "Completed" else ready
+    return RowState(statuses=_containers(state, shown_ready, total, restarts))
+
+
+def placeholder_name(index: int, total: int, *, init: bool = False) -> str:
+    """`(container 2 of 3)`: never a real name, which holds no spaces or parentheses."""
+    return f"({'init container' if init else 'container'} {index} of {total})"
+
+
+def _containers(
+    subject: ContainerState | None, ready: int, total: int, restarts: int
+) -> tuple[ContainerStatus, ...]:
+    """The subject, if the STATUS or RESTARTS tell of it, then one ready running container per READY."""
+    found: list[ContainerStatus] = []
+    if subject is not None or restarts:
+        found.append(ContainerStatus("", restart_count=restarts, state=subject or ContainerState("unknown")))
+    for _ in range(min(ready, total - len(found))):
+        found.append(ContainerStatus("", ready=True, state=ContainerState("running")))
+    return _labelled(found, total)
+
+
+def _running(ready: int, total: int, restarts: int) -> tuple[ContainerStatus, ...]:
+    """STATUS Running: every container runs (a waiting or terminated one would name its reason)."""
+    readiness = (
+        [True] * total if ready == total else [False, *([True] * ready), *([False] * (total - ready - 1))]
+    )
+    found = [ContainerStatus("", ready=flag, state=ContainerState("running")) for flag in readiness]
+    found[0] = replace(found[0], restart_count=restarts)
+    return _labelled(found, total)
+
+
+def _labelled(found: list[ContainerStatus], total: int) -> tuple[ContainerStatus, ...]:
+    return tuple(
+        s if i == 0 else replace(s, name=placeholder_name(i + 1, total)) for i, s in enumerate(found)
+    )
+
+
+def _init_state(rest: str, restarts: int) -> RowState:
+    """`Init:N/M`, `Init:<reason>`, `Init:Signal:N`, `Init:ExitCode:N`: the init container waited on."""
+    progress = _INIT_PROGRESS.fullmatch(rest)
+    if progress is None:
+        state = state_from_status(rest) or ContainerState("waiting", reason=rest)
+        return RowState(
+            phase="Pending", init_statuses=(ContainerStatus("", restart_count=restarts, state=state),)
+        )
+    done, count = int(progress.group(1)), int(progress.group(2))
+    if not done < count <= _MOST_CONTAINERS:  # no kubectl prints this: keep what is sure
+        unknown = ContainerStatus("", restart_count=restarts, state=ContainerState("unknown"))
+        return RowState(phase="Pending", init_statuses=(unknown,) if restarts else ())
+    # printPod counts init containers by the spec and skips those that exited 0; the one waited
+    # on is the next, in a state the row does not tell.
+    finished = ContainerState("terminated", reason="Completed", exit_code=0)
+    before = tuple(
+        ContainerStatus(placeholder_name(i + 1, count, init=True), state=finished) for i in range(done)
+    )
+    waited_on = ContainerStatus("", restart_count=restarts, state=ContainerState("unknown"))
+    specs = tuple(
+        ContainerSpec(placeholder_name(i + 1, count, init=True), image="", init=True) for i in range(count)
+    )
+    return RowState(phase="Pending", init_statuses=(*before, waited_on), init_specs=specs)
+
+
 def _row_facts(match: re.Match[str], line: str) -> PodFacts:
     status = match.group("status")
     restarts = int(match.group("restarts"))
-    ready, total = int(match.group("ready")), int(match.group("total"))
-    init = status.startswith("Init:")
-    state = state_from_status(status.removeprefix("Init:"))
-    statuses: tuple[ContainerStatus, ...] = ()
-    if state is not None or restarts:
-        statuses = (
-            ContainerStatus(
-                name="",
-                ready=total > 0 and ready == total,
-                restart_count=restarts,
-                state=state or ContainerState("unknown"),
-            ),
-        )
+    implied = row_state(int(match.group("ready")), int(match.group("total")), status, restarts)
     ip, node = match.group("ip") or "", match.group("node") or ""
     pod = Pod(
         namespace=match.groupdict().get("namespace") or "",
         name=match.group("name"),
-        phase="Failed" if status in _POD_REASONS else ("Pending" if init else ""),
-        reason=status if status in _POD_REASONS else "",
+        phase=implied.phase,
+        reason=implied.reason,
         node_name="" if node == "<none>" else node,
         pod_ip="" if ip == "<none>" else ip,
-        container_statuses=() if init else statuses,
-        init_container_statuses=statuses if init else (),
+        init_containers=implied.init_specs,
+        container_statuses=implied.statuses,
+        init_container_statuses=implied.init_statuses,
     )
+    # Every fact the row implies rests on the row itself: evidence quotes the pasted line.
     sources = {"status": line}
-    if statuses:
+    if implied.phase:
+        sources["status.phase"] = line
+    if implied.reason:
+        sources["status.reason"] = line
+    subject = implied.subject
+    if subject is not None:
         sources["/restartCount"] = line
         sources["/state"] = line
-        if state is not None and state.reason:
-            sources[f"/state.{state.kind}.reason"] = line
+        if subject.state.reason:
+            sources[f"/state.{subject.state.kind}.reason"] = line
     return PodFacts(
         pod=pod,
         sources=sources,
@@ -95,6 +204,7 @@ def _row_facts(match: re.Match[str], line: str) -> PodFacts:
         age=parse_age(match.group("age")),
         last_restart_age=parse_age(match.group("ago") or ""),
         status_text=status,
+        terminating=implied.terminating,
     )
 
 

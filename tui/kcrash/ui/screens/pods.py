@@ -80,7 +80,14 @@ class PodsScreen(PodScreen):
 
     def compose(self) -> ComposeResult:
         app = self.kcrash
-        yield StatusLine(
+        self._table = PodTable(
+            pod_columns_for(app.all_namespaces),
+            clock=app.clock,
+            empty_text="Waiting for the first list of pods…",
+            id="pods",
+        )
+        self._side = DetailPane(id="side")
+        self._status = StatusLine(
             HeaderFacts(
                 context=app.source.context,
                 namespace=app.source.namespace,
@@ -89,24 +96,22 @@ class PodsScreen(PodScreen):
             ),
             id="status",
         )
+        yield self._status
         yield Input(placeholder="filter: words in name, status or last exit", id="filter", compact=True)
         with Horizontal(id="body"):
-            yield PodTable(
-                pod_columns_for(app.all_namespaces),
-                clock=app.clock,
-                empty_text="Waiting for the first list of pods…",
-                id="pods",
-            )
-            yield DetailPane(id="side")
+            yield self._table
+            yield self._side
         yield Footer(compact=True)
 
+    # Kept, not queried: a watch batch asks for them several times, and a batch that lands while
+    # the app shuts down finds them even after the screen lost its children.
     @property
     def table(self) -> PodTable:
-        return self.query_one("#pods", PodTable)
+        return self._table
 
     @property
     def side(self) -> DetailPane:
-        return self.query_one("#side", DetailPane)
+        return self._side
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -120,7 +125,7 @@ class PodsScreen(PodScreen):
         self._ready = True
         if len(app.store):
             self._upsert_keys(app.store.keys())
-        self.query_one(StatusLine).change(state=app.sync_state)
+        self._status.change(state=app.sync_state)
 
     def selected_pod(self) -> Pod | None:
         key = self.table.cursor_key
@@ -129,7 +134,7 @@ class PodsScreen(PodScreen):
     # ---- store and sync --------------------------------------------------------------------
 
     def store_changed(self, message: PodsChanged) -> None:
-        if not self._ready:
+        if not self._ready or not self.table.is_attached:
             return
         if message.resync:
             self.table.empty_text = "No pods in this scope." if not len(self.kcrash.store) else ""
@@ -177,13 +182,13 @@ class PodsScreen(PodScreen):
     def sync_changed(self, message: SyncChanged) -> None:
         if not self._ready:
             return
-        self.query_one(StatusLine).change(state=message.state)
+        self._status.change(state=message.state)
         if message.state.phase == "synced" and not len(self.kcrash.store):
             self.table.empty_text = "No pods in this scope."
             self.table.refresh()
 
     def _update_header(self) -> None:
-        self.query_one(StatusLine).change(
+        self._status.change(
             pods=len(self.kcrash.store),
             failing=len(self.kcrash.failing),
             shown=self.table.row_count,

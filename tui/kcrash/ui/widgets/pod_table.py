@@ -99,6 +99,9 @@ def fit_text(text: str, width: int, how: Literal["end", "middle"] = "end") -> st
     return set_cell_size(text, width - 1) + "…"
 
 
+BULK_ROWS = 1000
+"""A batch touching more rows than this (and a quarter of the table) is placed by one sort."""
+
 COMFORTABLE_FLEX = 32
 """The width the flexible column gets before optional columns are shown."""
 
@@ -366,8 +369,20 @@ class PodTable(ScrollView, can_focus=True):
 
         Rows whose sort key and filter verdict stay the same are repainted in place. Others move
         by bisection (O(log n) to find, a memmove to shift), so a burst of events on 20,000 rows
-        never re-sorts the table.
+        never re-sorts the table; only a batch that touches a large share of the rows (the first
+        list) is placed by sorting everything once.
         """
+        upserts = list(upserts)
+        removed = list(removed)
+        if len(upserts) + len(removed) > max(BULK_ROWS, len(self._rows) // 4):
+            cursor = self.cursor_key
+            for key in removed:
+                self._rows.pop(key, None)
+            self._rows.update((row.key, row) for row in upserts)
+            self._rebuild()
+            if cursor is not None and cursor == self.cursor_key and cursor in {r.key for r in upserts}:
+                self.post_message(self.Highlighted(self, cursor))
+            return
         anchor = self._anchor()
         moved = False
         changed: list[RowKey] = []
