@@ -13,6 +13,7 @@ from textual.widgets import Static
 from kcrash.cluster.paste.model import AsOfBasis
 from kcrash.ui.launch import main
 from kcrash.ui.offline import OfflineApp, OfflineSource, banner_text, load_pastes, make_offline_app
+from kcrash.ui.rows import PodRow
 from kcrash.ui.screens.detail import DetailScreen
 from kcrash.ui.screens.logs import LogScreen
 from kcrash.ui.screens.modals import CopyMenu, DeleteModal, UndoModal
@@ -26,6 +27,7 @@ PASTES = Path(__file__).parents[1] / "data" / "pastes"
 MISSING_ENV = PASTES / "app-error-missing-env"
 TWO_PODS = PASTES / "dependency-unreachable-two-pods-termination-message" / "describe-pods.txt"
 CUT_OFF = PASTES / "cut-off-describe" / "describe-cut.txt"
+GET_PODS = PASTES / "image-pull-get-pods-wide-all-and-events" / "get-pods.txt"
 OPENED_AT = datetime(2026, 5, 16, 8, 0, tzinfo=UTC)
 """When the tests "open" the pastes; pastes without times of their own are read against it."""
 PIECES = {"diagnosis", "events", "logs", "rollout", "memory"}
@@ -163,6 +165,27 @@ async def test_what_the_pastes_lack_is_named_not_shown_as_none() -> None:
         assert "Missing from the pastes: the Deployment and its rollout history" in diagnosis
 
 
+async def test_a_get_pods_paste_shows_each_pasted_status() -> None:
+    app = offline_app(GET_PODS)
+    rows = [line.split() for line in GET_PODS.read_text().splitlines()[2:]]  # under the prompt and header
+    pasted = {(cells[0], cells[1]): cells[3] for cells in rows}
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = app.screen.query_one("#pods", PodTable)
+        await wait_for(pilot, lambda: table.row_count == len(pasted), what="the pasted pods")
+        shown = {key: row.status for key in table.visible_keys if isinstance(row := table.row(key), PodRow)}
+        assert shown == pasted
+        assert "Running" in shown.values()
+
+
+async def test_a_log_pasted_alone_is_a_pod_named_for_its_file() -> None:
+    app = offline_app(MISSING_ENV / "previous.log")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drill_down_loaded(pilot, app)
+        assert "pod/(name not in previous.log)" in text_of(app, "#d-title")
+        diagnosis = text_of(app, "#d-diagnosis")
+        assert "PAYMENT_API_KEY" in diagnosis and "name not in" not in diagnosis
+
+
 @pytest.mark.parametrize(
     ("files", "basis", "banner"),
     [
@@ -194,6 +217,10 @@ def test_banner_text(files: list[str], basis: AsOfBasis, banner: str) -> None:
         (["--from", "-", "--logs", "-"], "standard input can be read once"),
         (["--from", str(CUT_OFF), "--demo"], "--demo"),
         (["--from", str(CUT_OFF), "-n", "elsewhere"], "no pods in"),
+        (
+            ["--from", str(GET_PODS), "--logs", str(MISSING_ENV / "previous.log")],
+            "belongs to one pod but the files hold 5: put the `kubectl logs POD` line",
+        ),
     ],
 )
 def test_a_file_kcrash_cannot_open_is_one_line_and_exit_2(
@@ -203,6 +230,7 @@ def test_a_file_kcrash_cannot_open_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("kcrash: ") and says in err
+    assert "kcrash diagnose" not in err, "the console's refusals name no other command"
 
 
 def test_offline_drill_down_snapshot(snap_compare: Snap) -> None:

@@ -11,12 +11,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import kcrash
+from kcrash.cluster.pastes import OrphanLogError, PasteLoadError, load_pastes
 from kcrash.diagnose_cmd import main
 
 DATA = Path(__file__).parents[1] / "data"
@@ -262,8 +264,18 @@ def test_a_log_pasted_alone_is_diagnosed_without_a_pod() -> None:
     code, out, _ = run("--from", str(CORPUS / "app-error-missing-env" / "previous.log"))
     lines = out.splitlines()
     assert code == FAILING
-    assert lines[0] == "(a pod the paste does not name): state not in the input"
+    assert lines[0] == "(name not in previous.log): state not in the input"
     assert lines[1].startswith("  app-error: ") and "PAYMENT_API_KEY" in lines[1]
+
+
+def test_a_pod_no_paste_names_is_named_so_but_never_in_a_command() -> None:
+    code, rows, _ = run_json("--from", str(CORPUS / "app-error-missing-env" / "previous.log"))
+    (row,) = rows
+    assert (code, row["pod"], row["namespace"]) == (FAILING, "(name not in previous.log)", "")
+    commands = [m["command"] for m in row["missing"] if m["command"]] + row["next_steps"]
+    assert any("<pod>" in text for text in commands)
+    assert not [text for text in commands if "name not in" in text]
+    assert "pod name" in [m["what"] for m in row["missing"]]
 
 
 def test_a_nameless_log_among_several_failing_pods_needs_the_pod_named() -> None:
@@ -273,7 +285,8 @@ def test_a_nameless_log_among_several_failing_pods_needs_the_pod_named() -> None
     assert code == 2
     assert err == (
         f"kcrash diagnose: the log in {log} belongs to one pod but the files hold 5: "
-        "name the pod (kcrash diagnose POD --from ...)\n"
+        "name the pod (kcrash diagnose POD --from ...), "
+        "or put the `kubectl logs POD` line that printed it above the log\n"
     )
     code, rows, err = run_json(
         "payments/payments-api-7d4c9b8f6-v5n2x", "--from", str(pods), "--logs", str(log)
@@ -281,6 +294,19 @@ def test_a_nameless_log_among_several_failing_pods_needs_the_pod_named() -> None
     assert (code, err) == (FAILING, "")
     (row,) = rows
     assert row["pod"] == "payments-api-7d4c9b8f6-v5n2x" and "PAYMENT_API_KEY" in row["headline"]
+
+
+@pytest.mark.parametrize("prompt", ["$ ", ""])
+@pytest.mark.parametrize("flag", ["--logs", "--from"])
+def test_the_logs_command_line_above_a_log_names_its_pod(tmp_path: Path, flag: str, prompt: str) -> None:
+    """The way out the refusal offers, in both commands: kubectl's own command line names the pod."""
+    pods = CORPUS / "image-pull-get-pods-wide-all-and-events" / "get-pods.txt"
+    log = (CORPUS / "app-error-missing-env" / "previous.log").read_text()
+    command = f"{prompt}kubectl logs payments-api-7d4c9b8f6-v5n2x -n payments --previous\n"
+    code, rows, err = run_json("--from", str(pods), flag, _write(tmp_path, "x.log", command + log))
+    assert (code, err) == (FAILING, "")
+    row = row_of(rows, "payments-api-7d4c9b8f6-v5n2x")
+    assert "PAYMENT_API_KEY" in row["headline"]
 
 
 def test_namespace_filter_keeps_pods_of_unknown_namespace() -> None:
@@ -372,3 +398,63 @@ def test_runs_with_no_kubeconfig_and_no_client_library(tmp_path: Path) -> None:
     assert done.stderr.decode() == "loaded: []\n"
     (row,) = json.loads(done.stdout)
     assert (row["pod"], row["cause"]) == ("report-worker-5f8c6d7b9-kq4zt", "oom-killed")
+
+
+# --- the shared loader: what both commands read the files with --------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_load_pastes_gives_pods_notes_and_the_files_as_named(tmp_path: Path) -> None:
+    folder = CORPUS / "app-error-missing-env"
+    chat = _write(
+        tmp_path,
+        "chat.txt",
+        "the gateway is down again, any idea?\n\n$ kubectl get pods -n payments\n"
+        "NAME                               READY   STATUS             RESTARTS     AGE\n"
+        "payment-gateway-5f6a7b8c9d-w2e4r   0/1     CrashLoopBackOff   6 (9s ago)   7m\n",
+    )
+    heard: list[str] = []
+    loaded = load_pastes(
+        [chat, "-"],
+        [str(folder / "previous.log")],
+        stdin=_Terminal((folder / "describe.txt").read_text()),
+        now=datetime(2026, 5, 16, tzinfo=UTC),
+        say=heard.append,
+    )
+    (pod,) = loaded.pods
+    assert pod.pod.name == "payment-gateway-5f6a7b8c9d-w2e4r" and pod.pastes == (
+        chat,
+        "<stdin>",
+        str(folder / "previous.log"),
+    )
+    assert pod.previous_log is not None and "PAYMENT_API_KEY" in pod.previous_log
+    assert loaded.labels == (chat, "<stdin>", str(folder / "previous.log"))
+    assert loaded.notes == (f"{chat}: part 1: not kubectl output kcrash reads (2 lines)",)
+    assert heard == ["reading the paste from standard input; end it with Ctrl-D"]
+
+
+@pytest.mark.parametrize(
+    ("files", "logs", "error", "says"),
+    [
+        (["/no/such/file"], [], PasteLoadError, "cannot read /no/such/file"),
+        (["-", "-"], [], PasteLoadError, "standard input can be read once"),
+        ([], ["x.log"], PasteLoadError, "--logs needs --from"),
+        (
+            [str(CORPUS / "image-pull-get-pods-wide-all-and-events" / "get-pods.txt")],
+            [str(CORPUS / "app-error-missing-env" / "previous.log")],
+            OrphanLogError,
+            "belongs to one pod but the files hold 5: put the `kubectl logs POD` line",
+        ),
+    ],
+)
+def test_load_pastes_refuses_in_one_line(
+    files: list[str], logs: list[str], error: type[PasteLoadError], says: str
+) -> None:
+    with pytest.raises(error) as refused:
+        load_pastes(files, logs, stdin=io.StringIO(""), now=datetime(2026, 5, 16, tzinfo=UTC))
+    message = str(refused.value)
+    assert says in message and "\n" not in message and "kcrash diagnose" not in message

@@ -11,8 +11,10 @@ report missing, the pasted lines evidence must quote, and the cause the diagnosi
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,15 @@ from kcrash.cluster.paste.logs import parse_logs
 from kcrash.cluster.paste.model import is_placeholder
 from kcrash.cluster.paste.table import parse_get_pods
 from kcrash.cluster.paste.text import parse_age, parse_command, parse_interval, parse_kube_time
-from kcrash.cluster.pastes import PastedPod, combine, detect, inputs_from_pastes, parse_paste, quote_pasted
+from kcrash.cluster.pastes import (
+    PastedPod,
+    PasteFacts,
+    combine,
+    detect,
+    inputs_from_pastes,
+    parse_paste,
+    quote_pasted,
+)
 from kcrash.core.diagnose import diagnose
 from kcrash.core.records import ContainerState
 from kcrash.core.status import is_failing, pod_status, primary_container, restart_count
@@ -614,39 +624,35 @@ def _row_pods(text: str) -> list[PastedPod]:
     return combine([parse_paste(text, name="pods.txt")], now=NOW)
 
 
-def _corpus_rows() -> list[tuple[str, str]]:
-    """(file, row) for every `get pods` row in the corpus."""
-    found = []
+def _corpus_rows() -> dict[str, PasteFacts]:
+    """Every `get pods` row in the corpus, each alone in a paste of its own."""
+    found = {}
     for path in sorted(CORPUS.glob("*/*")):
-        for facts in parse_paste(path.read_text(), name=path.name).pods:
+        paste = parse_paste(path.read_text(), name=path.name)
+        for facts in paste.pods:
             if facts.status_text:
-                found.append((f"{path.parent.name}/{path.name}", facts.sources["status"]))
+                found[f"{path.parent.name}/{path.name}: {facts.sources['status']}"] = replace(
+                    paste, pods=(facts,), events=(), logs=()
+                )
     return found
 
 
 CORPUS_ROWS = _corpus_rows()
 
 
-def _header_for(row: str) -> str:
-    return "NAMESPACE   NAME   READY   STATUS   RESTARTS   AGE" if len(row.split()) > 5 and not row.split()[1][0].isdigit() else "NAME   READY   STATUS   RESTARTS   AGE"
-
-
 def test_the_corpus_has_get_pods_rows_of_several_forms() -> None:
-    forms = {row.split()[2 if _header_for(row).startswith("NAMESPACE") else 1 + 1] for _, row in CORPUS_ROWS}
+    forms = {paste.pods[0].status_text for paste in CORPUS_ROWS.values()}
     assert {"Running", "CrashLoopBackOff", "ImagePullBackOff", "Init:CrashLoopBackOff"} <= forms
 
 
-@pytest.mark.parametrize(("where", "row"), CORPUS_ROWS)
-def test_every_corpus_row_prints_its_status_back(where: str, row: str) -> None:
-    (pasted,) = _row_pods(f"{_header_for(row)}\n{row}\n")
-    ready, status = _cells(row)[1:3]
-    assert pod_status(pasted.pod, NOW) == status
-    assert sum(s.ready for s in pasted.pod.container_statuses) == int(ready.split("/")[0])
-
-
-def _cells(row: str) -> list[str]:
-    cells = row.split()
-    return cells[1:] if _header_for(row).startswith("NAMESPACE") else cells
+@pytest.mark.parametrize("row", CORPUS_ROWS)
+def test_every_corpus_row_prints_its_status_back(row: str) -> None:
+    paste = CORPUS_ROWS[row]
+    (pasted,) = combine([paste], now=NOW)
+    ready = re.search(r"\s(\d+)/\d+\s", paste.pods[0].sources["status"])
+    assert ready is not None
+    assert pod_status(pasted.pod, NOW) == paste.pods[0].status_text
+    assert sum(s.ready for s in pasted.pod.container_statuses) == int(ready.group(1))
 
 
 # Every STATUS printPod prints (printers.go), with the READY and RESTARTS it comes with.
@@ -719,7 +725,10 @@ def test_what_a_row_implies_rests_on_the_row_and_names_no_container(row: str) ->
     diagnosis = quote_pasted(diagnose(pasted.diagnosis_input(NOW)), pasted)
     said = [diagnosis.headline, *diagnosis.next_steps, *(e.quote for e in diagnosis.evidence)]
     said += [m.command for m in pasted.missing]
-    assert not [text for text in said if "container " in text and " of " in text and "(" in text]
+    pod = pasted.pod
+    names = [s.name for s in (*pod.container_statuses, *pod.init_container_statuses)]
+    stand_ins = {name for name in (*names, *(c.name for c in pod.init_containers)) if is_placeholder(name)}
+    assert not [(name, text) for name in stand_ins for text in said if name in text]
     assert set(pasted.sources.values()) == {row}
 
 
@@ -747,7 +756,9 @@ def test_a_describe_outranks_a_row_about_the_same_pod() -> None:
         ("web-1   0/1   Init:1/2   3   2m", "$ kubectl logs web-1 -c migrate --previous", "migrate"),
     ],
 )
-def test_a_rows_container_takes_the_name_another_paste_gives(row: str, log_command: str, container: str) -> None:
+def test_a_rows_container_takes_the_name_another_paste_gives(
+    row: str, log_command: str, container: str
+) -> None:
     text = f"$ kubectl get pods\nNAME   READY   STATUS   RESTARTS   AGE\n{row}\n{log_command}\nboom\n"
     (pasted,) = _row_pods(text)
     assert pasted.container == container
@@ -755,5 +766,7 @@ def test_a_rows_container_takes_the_name_another_paste_gives(row: str, log_comma
 
 
 def test_a_hostile_ready_count_makes_a_bounded_pod() -> None:
-    (pasted,) = _row_pods("NAME   READY   STATUS   RESTARTS   AGE\nweb-1   99999999/99999999   Running   0   5m\n")
+    (pasted,) = _row_pods(
+        "NAME   READY   STATUS   RESTARTS   AGE\nweb-1   99999999/99999999   Running   0   5m\n"
+    )
     assert pod_status(pasted.pod, NOW) == "Running" and len(pasted.pod.container_statuses) <= 64

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from kcrash.cluster import actions, logs, rollout
 from kcrash.cluster.access import Access, AccessChecker
-from kcrash.cluster.api import Api
+from kcrash.cluster.api import Api, PodPages
 from kcrash.cluster.config import Connection
 from kcrash.cluster.errors import KcrashError
 from kcrash.cluster.logs import LogFollower, LogResult
@@ -137,6 +137,7 @@ class ClusterSource:
         self.reflector: Reflector[Pod] | None = None
         self._relay = _Relay()
         self._first_answer = _FirstAnswer()
+        self._pages = PodPages(self.api, namespace, selector)
 
     # -- the pod stream ----------------------------------------------------------------------------
     def start_watch(self) -> None:
@@ -172,8 +173,10 @@ class ClusterSource:
         return True
 
     def _list_page(self, token: str) -> PageLike[Pod]:
+        if not token:
+            self._pages = PodPages(self.api, self.namespace, self.selector)  # a new list
         try:
-            page = self.api.list_pods(self.namespace, self.selector, continue_token=token)
+            page = self._pages.page(token)
         except KcrashError as exc:
             self._first_answer.settle(exc)
             raise

@@ -5,10 +5,10 @@ Watch events arrive on the reflector's thread. They are put in an inbox under a 
 inbox into the store at once, so a burst of events costs one table update. The store lives on the
 UI thread and only the UI thread touches it.
 
-After a full list is in (tens of thousands of records that live until their pod changes), the
-objects alive are frozen out of the cyclic garbage collector's reach: records hold no cycles, and
-without this every full collection walked millions of them, a pause of a tenth of a second or
-more in the middle of a busy watch.
+The rows of a full list are built with the cyclic garbage collector paused and then frozen out
+of its reach, like the records the reflector built (see `reflector.FREEZE_FROM`): otherwise every
+full collection walks millions of objects, a pause of a tenth of a second or more in the middle
+of a busy watch.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker
 
-from kcrash.cluster.api import gc_paused
-from kcrash.cluster.reflector import SyncState
+from kcrash.cluster.reflector import FREEZE_FROM, SyncState, gc_paused
 from kcrash.cluster.source import Access, ClusterSource
 from kcrash.core.records import Pod
 from kcrash.core.store import Delta, PodStore
@@ -36,11 +35,6 @@ from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
 
 if TYPE_CHECKING:
     from kcrash.ui.offline import OfflineSource
-
-
-FREEZE_FROM = 2000
-"""Pods in a full list from which the objects alive afterwards are frozen out of the collector's
-reach (below, a full collection is quick, and freezing is not worth making garbage immortal)."""
 
 
 class _Inbox:

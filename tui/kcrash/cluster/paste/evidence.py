@@ -26,8 +26,9 @@ _ENV_NAME = re.compile(r"^env (?P<name>\S+) ←")
 
 
 def _joined(lines: Iterable[str | None]) -> str | None:
-    """Pasted lines, each with its alignment squeezed, on one line."""
-    parts = [" ".join(line.split()) for line in lines if line]
+    """Pasted lines, each with its alignment squeezed, on one line (a `get pods` row once, though
+    it tells the reason and the exit code both)."""
+    parts = list(dict.fromkeys(" ".join(line.split()) for line in lines if line))
     return quote(" / ".join(parts)) if parts else None
 
 

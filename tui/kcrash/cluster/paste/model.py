@@ -63,11 +63,13 @@ class PodFacts:
     terminating: bool = False  # `get pods` STATUS Terminating: being deleted, since no paste tells when
 
 
-def is_placeholder(container: str) -> bool:
-    """A name standing in for a container a `get pods` row implies ("(container 2 of 3)").
+def placeholder_name(index: int, total: int, *, init: bool = False) -> str:
+    """`(container 2 of 3)`: a name standing in for a container a `get pods` row implies."""
+    return f"({'init container' if init else 'container'} {index} of {total})"
 
-    No real container name starts with "(" (they are DNS labels), so none is ever taken for one.
-    """
+
+def is_placeholder(container: str) -> bool:
+    """Whether a name is a `placeholder_name`: no real one starts with "(" (they are DNS labels)."""
     return container.startswith("(")
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from kcrash.cluster.paste.model import PodFacts
+from kcrash.cluster.paste.model import PodFacts, placeholder_name
 from kcrash.cluster.paste.text import parse_age
 from kcrash.core.records import ContainerSpec, ContainerState, ContainerStatus, Pod
 from kcrash.core.status import WAITING_ERRORS
@@ -110,11 +110,6 @@ def row_state(ready: int, total: int, status: str, restarts: int) -> RowState:
     return RowState(statuses=_containers(state, shown_ready, total, restarts))
 
 
-def placeholder_name(index: int, total: int, *, init: bool = False) -> str:
-    """`(container 2 of 3)`: never a real name, which holds no spaces or parentheses."""
-    return f"({'init container' if init else 'container'} {index} of {total})"
-
-
 def _containers(
     subject: ContainerState | None, ready: int, total: int, restarts: int
 ) -> tuple[ContainerStatus, ...]:
@@ -147,10 +142,7 @@ def _init_state(rest: str, restarts: int) -> RowState:
     """`Init:N/M`, `Init:<reason>`, `Init:Signal:N`, `Init:ExitCode:N`: the init container waited on."""
     progress = _INIT_PROGRESS.fullmatch(rest)
     if progress is None:
-        state = state_from_status(rest) or ContainerState("waiting", reason=rest)
-        return RowState(
-            phase="Pending", init_statuses=(ContainerStatus("", restart_count=restarts, state=state),)
-        )
+        return RowState(phase="Pending", init_statuses=(_init_failure(rest, restarts),))
     done, count = int(progress.group(1)), int(progress.group(2))
     if not done < count <= _MOST_CONTAINERS:  # no kubectl prints this: keep what is sure
         unknown = ContainerStatus("", restart_count=restarts, state=ContainerState("unknown"))
@@ -166,6 +158,20 @@ def _init_state(rest: str, restarts: int) -> RowState:
         ContainerSpec(placeholder_name(i + 1, count, init=True), image="", init=True) for i in range(count)
     )
     return RowState(phase="Pending", init_statuses=(*before, waited_on), init_specs=specs)
+
+
+def _init_failure(rest: str, restarts: int) -> ContainerStatus:
+    """The init container an `Init:<reason>` row waits on.
+
+    printPod reports a terminated init container only with a non-zero exit code, which `Init:Error`,
+    `Init:OOMKilled` or `Init:Signal:9` do not give. Rather than invent one, the termination (its
+    code unknown) is the last state, and the state is printPod's label, as a waiting reason.
+    """
+    state = state_from_status(rest) or ContainerState("waiting", reason=rest)
+    if state.kind != "terminated" or state.exit_code:
+        return ContainerStatus("", restart_count=restarts, state=state)
+    label = ContainerState("waiting", reason=rest)
+    return ContainerStatus("", restart_count=restarts, state=label, last_state=state)
 
 
 def _row_facts(match: re.Match[str], line: str) -> PodFacts:
@@ -194,8 +200,17 @@ def _row_facts(match: re.Match[str], line: str) -> PodFacts:
     if subject is not None:
         sources["/restartCount"] = line
         sources["/state"] = line
-        if subject.state.reason:
-            sources[f"/state.{subject.state.kind}.reason"] = line
+        for key, state in (("state", subject.state), ("lastState", subject.last_state)):
+            if state is None:
+                continue
+            told = {"reason": state.reason, "exitCode": state.exit_code, "signal": state.signal}
+            sources.update(
+                {
+                    f"/{key}.{state.kind}.{name}": line
+                    for name, value in told.items()
+                    if value is not None and value != ""
+                }
+            )
     return PodFacts(
         pod=pod,
         sources=sources,
