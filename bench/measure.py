@@ -21,7 +21,7 @@ from typing import Any
 import apiload
 import pane
 import termstream
-from labproc import LabProcess, PodKey
+from labproc import LabError, LabProcess, PodKey
 from tmuxterm import ScreenTimeout, TmuxTerm
 
 LAUNCH_TIMEOUT = 120.0
@@ -272,7 +272,11 @@ def measure_churn(
 
 def _lag_probe(term: TmuxTerm, lab: LabProcess, key: PodKey, run: ChurnRun) -> None:
     shown = pane.ready_cell(term.capture(), key)
-    flip = lab.flip(key)
+    try:
+        flip = lab.flip(key)
+    except LabError:  # the pod stopped running meanwhile (restarted, replaced): nothing was changed
+        run.skipped += 1
+        return
     try:
         seen, _ = term.wait_for(lambda s: pane.ready_cell(s, key) == flip.after, PROBE_TIMEOUT, PROBE_POLL)
     except ScreenTimeout:

@@ -6,7 +6,12 @@ console never pays for the lab.
 
 from __future__ import annotations
 
+import os
 import sys
+
+# Textual waits this long after a lone Escape to tell it from an escape sequence; 100 ms (its
+# default) makes "back" feel sluggish, and 25 ms is ample on local and SSH terminals alike.
+ESCAPE_DELAY_MS = "25"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
             from kcrash.diagnose_cmd import main as diagnose_main
 
             return diagnose_main(args[1:])
+        os.environ.setdefault("ESCDELAY", ESCAPE_DELAY_MS)
         from kcrash.ui.launch import main as ui_main
 
         return ui_main(args)

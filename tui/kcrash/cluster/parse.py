@@ -103,6 +103,15 @@ def _str(obj: Mapping[str, Any] | None, key: str) -> str:
     return str(value)
 
 
+def _text(value: Any) -> str:
+    """`_str` of a value already fetched (the hot path fetches a mapping's fields itself)."""
+    if type(value) is str:
+        return value
+    if value is None or isinstance(value, Mapping | list):
+        return ""
+    return str(value)
+
+
 def _int(obj: Mapping[str, Any] | None, key: str, default: int = 0) -> int:
     value = obj.get(key) if obj else None
     if type(value) is int:
@@ -178,7 +187,16 @@ def _parse_time(value: str) -> datetime | None:
 
 
 def _time(obj: Mapping[str, Any] | None, key: str) -> datetime | None:
-    value = obj.get(key) if obj else None
+    return _when(obj.get(key) if obj else None)
+
+
+def _when(value: Any) -> datetime | None:
+    """`_time` of a value already fetched: only strings are times."""
+    if type(value) is str:
+        try:
+            return _times[value]
+        except KeyError:
+            return parse_time(value)
     return parse_time(value) if isinstance(value, str) else None
 
 
@@ -413,35 +431,44 @@ def _state(state: Mapping[str, Any] | None) -> ContainerState | None:
     if not state:
         return None
     if "terminated" in state:
-        term = _map(state, "terminated")
+        get = _map(state, "terminated").get
         return ContainerState(
-            kind="terminated",
-            reason=_str(term, "reason"),
-            message=_str(term, "message"),
-            exit_code=_opt_int(term, "exitCode"),
-            signal=_opt_int(term, "signal") or None,
-            started_at=_time(term, "startedAt"),
-            finished_at=_time(term, "finishedAt"),
-            container_id=_str(term, "containerID"),
+            "terminated",
+            _text(get("reason")),
+            _text(get("message")),
+            _whole(get("exitCode")),
+            _whole(get("signal")) or None,
+            _when(get("startedAt")),
+            _when(get("finishedAt")),
+            _text(get("containerID")),
         )
     if "waiting" in state:
-        wait = _map(state, "waiting")
-        return ContainerState(kind="waiting", reason=_str(wait, "reason"), message=_str(wait, "message"))
+        get = _map(state, "waiting").get
+        return ContainerState("waiting", _text(get("reason")), _text(get("message")))
     if "running" in state:
-        return ContainerState(kind="running", started_at=_time(_map(state, "running"), "startedAt"))
+        return ContainerState("running", started_at=_when(_map(state, "running").get("startedAt")))
     return None
 
 
+def _whole(value: Any) -> int | None:
+    """`_opt_int` of a value already fetched."""
+    return value if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)) else None
+
+
+_UNKNOWN = ContainerState("unknown")
+
+
 def _container_status(status: Mapping[str, Any]) -> ContainerStatus:
-    started = status.get("started")
+    get = status.get
+    started = get("started")
     return ContainerStatus(
-        name=_str(status, "name"),
-        ready=_bool(status, "ready"),
-        started=started if isinstance(started, bool) else None,
-        restart_count=_int(status, "restartCount"),
-        image=_str(status, "image"),
-        state=_state(_map(status, "state")) or ContainerState("unknown"),
-        last_state=_state(_map(status, "lastState")),
+        _text(get("name")),
+        get("ready") is True,
+        started if isinstance(started, bool) else None,
+        _int(status, "restartCount"),
+        _text(get("image")),
+        _state(_map(status, "state")) or _UNKNOWN,
+        _state(_map(status, "lastState")),
     )
 
 
@@ -467,27 +494,14 @@ def _owners(meta: Mapping[str, Any]) -> tuple[OwnerRef, ...]:
     )
 
 
-_conditions_seen: dict[bytes, tuple[PodCondition, ...]] = {}
-"""Condition lists by content: pods started together share them, timestamps included."""
-
-
-def _conditions(status: Mapping[str, Any]) -> tuple[PodCondition, ...]:
-    def build() -> tuple[PodCondition, ...]:
-        return tuple(_build_condition(c) for c in _list(status, "conditions"))
-
-    raw = status.get("conditions")
-    body = _plain_json(raw) if type(raw) is list and raw else None
-    found: tuple[PodCondition, ...] = build() if body is None else _shared(_conditions_seen, body, build)
-    return found
-
-
-def _build_condition(cond: Mapping[str, Any]) -> PodCondition:
+def _condition(cond: Mapping[str, Any]) -> PodCondition:
+    get = cond.get
     return PodCondition(
-        type=_str(cond, "type"),
-        status=_str(cond, "status"),
-        reason=_str(cond, "reason"),
-        message=_str(cond, "message"),
-        last_transition=_time(cond, "lastTransitionTime"),
+        _text(get("type")),
+        _text(get("status")),
+        _text(get("reason")),
+        _text(get("message")),
+        _when(get("lastTransitionTime")),
     )
 
 
@@ -495,23 +509,24 @@ def parse_pod(obj: Mapping[str, Any]) -> Pod:
     meta = _map(obj, "metadata")
     spec = _map(obj, "spec")
     status = _map(obj, "status")
+    m, st = meta.get, status.get
     containers, inits = _containers(spec)
     return Pod(
-        namespace=_str(meta, "namespace") or "default",
-        name=_str(meta, "name"),
-        uid=_str(meta, "uid"),
-        resource_version=_str(meta, "resourceVersion"),
-        created_at=_time(meta, "creationTimestamp"),
-        deletion_timestamp=_time(meta, "deletionTimestamp"),
+        namespace=_text(m("namespace")) or "default",
+        name=_text(m("name")),
+        uid=_text(m("uid")),
+        resource_version=_text(m("resourceVersion")),
+        created_at=_when(m("creationTimestamp")),
+        deletion_timestamp=_when(m("deletionTimestamp")),
         labels=_labels(_map(meta, "labels")),
         owners=_owners(meta),
-        phase=_str(status, "phase"),
-        reason=_str(status, "reason"),
-        message=_str(status, "message"),
+        phase=_text(st("phase")),
+        reason=_text(st("reason")),
+        message=_text(st("message")),
         node_name=_str(spec, "nodeName"),
-        pod_ip=_str(status, "podIP"),
-        start_time=_time(status, "startTime"),
-        conditions=_conditions(status),
+        pod_ip=_text(st("podIP")),
+        start_time=_when(st("startTime")),
+        conditions=tuple(_condition(c) for c in _list(status, "conditions")),
         restart_policy=_str(spec, "restartPolicy") or "Always",
         containers=containers,
         init_containers=inits,

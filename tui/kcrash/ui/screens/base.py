@@ -13,6 +13,7 @@ does not allow stay visible but disabled (`check_action` returns None) and say w
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
@@ -21,7 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker
 
-from kcrash.cluster.source import UndoPlan
+from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
 from kcrash.core.status import pod_status, primary_container
@@ -31,6 +32,7 @@ from kcrash.ui.commands import deployment_of, pod_commands
 from kcrash.ui.failures import report_worker_failure
 
 if TYPE_CHECKING:
+    from kcrash.cluster.rollout import UndoPlan
     from kcrash.ui.app import KcrashApp
 
 DESTRUCTIVE = frozenset({"undo", "delete"})
@@ -204,20 +206,23 @@ class PodScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="copy")
     def _fetch_summary(self, pod: Pod) -> None:
         source, now = self.kcrash.source, self.kcrash.clock.now()
-        diagnosis = source.diagnose(pod, now)
-        log = source.read_log(
-            pod, diagnosis.container or primary_container(pod), previous=True, tail_lines=50
-        )
-        _, revisions = source.deployment_history(pod)
-        text = incident_markdown(
-            pod,
-            diagnosis,
-            status=pod_status(pod),
-            events=source.events_for(pod),
-            log_tail=None if log.error else log.text,
-            revisions=revisions,
-            now=now,
-        )
+        if isinstance(source, ClusterSource):
+            text = _summary_of_gathered(source, pod, now)
+        else:
+            diagnosis = source.diagnose(pod, now)
+            log = source.read_log(
+                pod, diagnosis.container or primary_container(pod), previous=True, tail_lines=SUMMARY_TAIL
+            )
+            _, revisions = source.deployment_history(pod)
+            text = incident_markdown(
+                pod,
+                diagnosis,
+                status=pod_status(pod),
+                events=source.events_for(pod),
+                log_tail=None if log.error else log.text,
+                revisions=revisions,
+                now=now,
+            )
         self.post_message(CopyReady("the incident summary", text))
 
     # ---- logs ------------------------------------------------------------------------------
@@ -294,6 +299,35 @@ class PodScreen(Screen[None]):
             timeout=8,
             markup=False,
         )
+
+
+SUMMARY_TAIL = 50
+"""Lines of the previous log an incident summary quotes."""
+
+
+def _summary_of_gathered(source: ClusterSource, pod: Pod, now: datetime) -> str:
+    """The incident summary from one `gather`: the diagnosis and the summary quote the same answers."""
+    from kcrash.core.diagnose import diagnose
+
+    gathered = source.gather(pod, now)
+    diagnosis = diagnose(gathered)
+    container = diagnosis.container or primary_container(pod)
+    if container == primary_container(pod):
+        log_tail = gathered.previous_log
+        if log_tail is not None:
+            log_tail = "".join(log_tail.splitlines(keepends=True)[-SUMMARY_TAIL:])
+    else:  # the diagnosis blames another container than the one gathered for
+        log = source.read_log(pod, container, previous=True, tail_lines=SUMMARY_TAIL)
+        log_tail = None if log.error else log.text
+    return incident_markdown(
+        pod,
+        diagnosis,
+        status=pod_status(pod),
+        events=gathered.events,
+        log_tail=log_tail,
+        revisions=gathered.revisions,
+        now=now,
+    )
 
 
 def _because(reason: str) -> str:

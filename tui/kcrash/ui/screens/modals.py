@@ -18,7 +18,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kcrash.cluster.actions import what_happens_next
-from kcrash.cluster.source import UndoPlan
+from kcrash.cluster.rollout import UndoPlan
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean, clean_line
 

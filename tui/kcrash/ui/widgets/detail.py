@@ -2,8 +2,9 @@
 
 What the pod record says is drawn at once; what must be asked of the cluster (diagnosis, events,
 logs, rollout history, memory) is fetched by one worker per pod that posts each piece as it
-arrives. Answers for a pod that is no longer shown are dropped. The back-off countdown is the only
-line that changes every second.
+arrives. On a cluster the pieces are fetched once, by `ClusterSource.gather`, and the diagnosis
+is made from the very answers the sections show. Answers for a pod that is no longer shown are
+dropped. The back-off countdown is the only line that changes every second.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from textual.worker import Worker, get_current_worker
 
 from kcrash.cluster.logs import LogResult
 from kcrash.cluster.metrics import MemoryView
+from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import Deployment, Diagnosis, Event, Pod, Revision
 from kcrash.core.status import pod_columns, primary_container
 from kcrash.ui import sections
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 Key = tuple[str, str]
 
 LOADING = Content.styled("loading…", "$text-muted")
+SECTION_OF_PIECE = {"events": "events", "previous_log": "logs", "rollout": "rollout", "memory": "memory"}
+"""`ClusterSource.gather`'s pieces that a section draws, and which section."""
 WIDE_COLUMNS = 110
 """From this width the drill-down sets its sections in two columns."""
 
@@ -165,6 +169,9 @@ class DetailPane(VerticalScroll):
     def _load(self, pod: Pod, now: datetime) -> None:
         """Ask for every piece at once; post each as it arrives (the diagnosis is the slowest)."""
         source = self.kcrash.source
+        if isinstance(source, ClusterSource):
+            self._gather(source, pod, now)
+            return
         worker = get_current_worker()
         container = primary_container(pod)
         fetches: dict[str, Callable[[], object]] = {
@@ -184,6 +191,25 @@ class DetailPane(VerticalScroll):
                 except Exception as exc:  # one piece failing must not hide the others
                     value = exc
                 self.post_message(Loaded(pod.key, futures[future], value))
+
+    def _gather(self, source: ClusterSource, pod: Pod, now: datetime) -> None:
+        """One request of each kind: the sections and the diagnosis share the answers."""
+        from kcrash.core.diagnose import diagnose
+
+        worker = get_current_worker()
+
+        def heard(piece: str, value: object) -> None:
+            section = SECTION_OF_PIECE.get(piece)
+            if section is not None and not worker.is_cancelled:
+                self.post_message(Loaded(pod.key, section, value))
+
+        verdict: object
+        try:
+            verdict = diagnose(source.gather(pod, now, on_piece=heard))
+        except Exception as exc:  # the sections that arrived stay; the diagnosis says why it failed
+            verdict = exc
+        if not worker.is_cancelled:
+            self.post_message(Loaded(pod.key, "diagnosis", verdict))
 
     def _refresh_memory(self) -> None:
         pod = self.pod
