@@ -10,7 +10,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from kcrash.cluster.logs import read_log
+from kcrash.cluster.errors import KcrashError
+from kcrash.cluster.logs import LogResult, read_log
 from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import Pod
 from kcrash.core.store import PodStore
@@ -179,3 +180,92 @@ def test_no_per_pod_polling_while_watching(lab: Any, source: ClusterSource, pref
     source.stop()
     per_pod = [r for r in lab.faults.requests() if r.path.startswith("/api/v1/namespaces/crashlab/pods/")]
     assert per_pod == []
+
+
+def test_gather_asks_once_for_each_piece_and_tells_each_as_it_lands(lab: Any, source: ClusterSource) -> None:
+    pod = newest(source, "crash-missing-env")
+    source.memory(pod)  # the first metrics round, out of the way
+    lab.faults.clear_requests()
+    heard: dict[str, object] = {}
+    gathered = source.gather(pod, datetime.now(UTC), on_piece=heard.__setitem__)
+    # Waiting in CrashLoopBackOff: the previous instance's log is asked for, there is no current one.
+    assert set(heard) == {"events", "rollout", "configmaps", "memory", "previous_log"}
+    assert heard["events"] == gathered.events and gathered.events
+    assert gathered.previous_log is not None and "DATABASE_URL" in gathered.previous_log
+    assert heard["rollout"] == (gathered.deployment, gathered.revisions)
+    requests = [(r.path, r.query) for r in lab.faults.requests("GET")]
+    assert len([path for path, _ in requests if path.endswith("/events")]) == 1, requests
+    logs = [query for path, query in requests if path.endswith("/log")]
+    assert len(logs) == 1 and "previous=true" in logs[0], requests
+
+
+def test_gather_without_a_previous_instance_says_so_without_asking(lab: Any, source: ClusterSource) -> None:
+    pod = newest(source, "healthy-web")
+    lab.faults.clear_requests()
+    heard: dict[str, object] = {}
+    gathered = source.gather(pod, datetime.now(UTC), on_piece=heard.__setitem__)
+    assert gathered.previous_log is None
+    note = heard["previous_log"]
+    assert isinstance(note, LogResult) and note.error.startswith('no previous log: container "web"')
+    assert not [r for r in lab.faults.requests("GET") if "previous=true" in r.query]
+
+
+def test_a_piece_that_fails_comes_as_its_error(lab: Any, source: ClusterSource) -> None:
+    pod = newest(source, "crash-missing-env")
+    lab.faults.deny("list", "events")
+    try:
+        heard: dict[str, object] = {}
+        gathered = source.gather(pod, datetime.now(UTC), on_piece=heard.__setitem__)
+    finally:
+        lab.faults.allow("list", "events")
+    assert isinstance(heard["events"], KcrashError) and "403" in str(heard["events"])
+    assert gathered.events == () and gathered.previous_log  # the rest was still gathered
+
+
+def test_a_list_started_early_is_delivered_to_the_late_listener(source: ClusterSource) -> None:
+    source.start_watch()
+    assert source.wait_answered(10.0)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (source.reflector and source.reflector.state.live):
+        time.sleep(0.02)
+    time.sleep(0.3)  # the reflector's dispatcher has handed the list on: it waits, held
+    resyncs: list[list[Pod]] = []
+    states: list[Any] = []
+    source.watch_pods(lambda batch: None, resyncs.append, states.append)
+    assert len(resyncs) == 1 and {p.key for p in resyncs[0]} == {p.key for p in source.list_pods()}
+    assert states and states[-1].live  # only the latest state was held
+
+
+def test_a_refused_first_list_is_the_answer(lab: Any, conn: Any) -> None:
+    lab.faults.deny("list", "pods")
+    source = ClusterSource(conn, namespace="crashlab")
+    try:
+        source.start_watch()
+        with pytest.raises(KcrashError, match="403"):
+            source.wait_answered(10.0)
+    finally:
+        source.stop()
+        lab.faults.allow("list", "pods")
+
+
+def test_paged_list_asks_each_page_once_and_keeps_every_pod(lab: Any, conn: Any) -> None:
+    from kcrash.cluster.api import Api, PodPages
+
+    pages = PodPages(Api(conn), "crashlab", limit=4)
+    lab.faults.clear_requests()
+    sizes: list[int] = []
+    keys: list[tuple[str, str]] = []
+    token = ""
+    while True:
+        page = pages.page(token)
+        sizes.append(len(page.items))
+        keys += [p.key for p in page.items]
+        token = page.continue_token
+        if not token:
+            break
+    lists = [
+        r for r in lab.faults.requests("GET", "/api/v1/namespaces/crashlab/pods") if "watch" not in r.query
+    ]
+    assert len(sizes) >= 3 and all(size <= 4 for size in sizes)
+    assert len(lists) == len(sizes)  # the page asked ahead is the one used: no request twice
+    assert len(keys) == len(set(keys)) > 8

@@ -83,6 +83,38 @@ async def test_changed_row_repaints_alone_and_reorder_keeps_the_cursor() -> None
         assert table.cursor_key == "pod-00004"
 
 
+async def test_moves_off_screen_repaint_nothing_on_it() -> None:
+    app = TableApp(FrozenClock(NOW))
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(PodTable)
+        table.set_order(by_rank)
+        table.apply(rows(50))
+        await pilot.pause()
+        table.focus()
+        table.move_to("pod-00025")
+        await pilot.pause()
+        on_screen = table.keys_on_screen()
+        assert "pod-00025" in on_screen and "pod-00000" not in on_screen
+
+        # Moves, additions and deletions above or below the view: the same rows stay on screen,
+        # so no line is repainted (with 20,000 pods nearly every change is of this kind).
+        for upserts, removed in (
+            ([Row("pod-00002", rank=1)], []),  # jumps to the top, above the view
+            ([Row("pod-00049", rank=1)], []),  # from below the view to above it
+            ([Row("pod-00060")], []),  # a new pod below the view
+            ([], ["pod-00001", "pod-00048"]),  # deleted above and below
+        ):
+            table.apply(upserts, removed)
+            await pilot.pause()
+            assert table.keys_on_screen() == on_screen
+            assert table.last_refresh_regions == 0
+
+        # A row moving into the view changes what is on screen: then it is all repainted.
+        table.apply([Row(f"{on_screen[3]}a")])
+        assert table.last_refresh_regions == -1
+        assert f"{on_screen[3]}a" in table.keys_on_screen()
+
+
 async def test_filter_and_empty_text() -> None:
     app = TableApp(FrozenClock(NOW))
     async with app.run_test(size=(60, 12)) as pilot:

@@ -208,8 +208,16 @@ def _millicores(value: Any) -> int | None:
     return None if value is None else _millicores_of(str(value))
 
 
+_BINARY_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+
+
 @lru_cache(maxsize=1024)
 def _bytes_of(text: str) -> int | None:
+    # Metrics come as whole binary multiples ("40960Ki"), a different text per pod and sample:
+    # those are exact integers, read without the general (Fraction) parser.
+    scale = _BINARY_SUFFIX.get(text[-2:])
+    if scale is not None and text[:-2].isdigit() and text[:-2].isascii():
+        return int(text[:-2]) * scale
     try:
         return parse_bytes(text)
     except ValueError:

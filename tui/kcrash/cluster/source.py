@@ -39,6 +39,9 @@ __all__ = ["Access", "ClusterSource", "LogResult", "MemoryView", "SyncState"]
 
 R = TypeVar("R")
 DIAGNOSE_TAIL = 200
+WATCH_COALESCE = 0.01
+"""Seconds the reflector gathers watch events into one delivery. The console drains all that
+waits each time it gets to it, so bursts coalesce there anyway; a longer window only adds lag."""
 OnEvents = Callable[[list[tuple[str, Pod]]], None]
 OnResync = Callable[[list[Pod]], None]
 OnState = Callable[[SyncState], None]
@@ -158,6 +161,7 @@ class ClusterSource:
             on_state=self._relay.state,
             watch_timeout=self._watch_timeout,
             backoff=self._backoff,
+            coalesce=WATCH_COALESCE,
         )
         self.reflector.start()
 

@@ -8,13 +8,17 @@ UI thread and only the UI thread touches it.
 The rows of a full list are built with the cyclic garbage collector paused and then frozen out
 of its reach, like the records the reflector built (see `reflector.FREEZE_FROM`): otherwise every
 full collection walks millions of objects, a pause of a tenth of a second or more in the middle
-of a busy watch.
+of a busy watch. On a busy cluster the new pod versions pile up the same way, so every
+`SETTLE_SECONDS` what survived since is frozen too, once at least `SETTLE_VERSIONS` arrived. A
+frozen object that later becomes cyclic garbage (a closed screen's widgets) is only reclaimed by
+a full sweep, done every `SWEEP_SECONDS` while anything is frozen.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -31,10 +35,20 @@ from kcrash.ui.clock import Clock, SystemClock
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
 from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged
+from kcrash.ui.terminal_output import install as write_only_dirty_spans
 from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
 
 if TYPE_CHECKING:
     from kcrash.ui.offline import OfflineSource
+
+
+write_only_dirty_spans()
+
+SETTLE_SECONDS = 5.0
+SETTLE_VERSIONS = 1000
+"""Pod versions received since the last freeze that make the next settle freeze again."""
+SWEEP_SECONDS = 3600.0
+"""How often frozen objects are let go and swept (about half a second at 20,000 pods)."""
 
 
 class _Inbox:
@@ -109,6 +123,8 @@ class KcrashApp(App[int]):
         self.tick_seconds = tick_seconds
         self.metrics_seconds = metrics_seconds
         self._inbox = _Inbox()
+        self._unfrozen_versions = 0
+        self._swept_at = time.monotonic()
         self.kcrash_themes = load_themes()
         for theme_obj in self.kcrash_themes:
             self.register_theme(theme_obj)
@@ -139,6 +155,7 @@ class KcrashApp(App[int]):
     def on_mount(self) -> None:
         from kcrash.ui.screens.pods import PodsScreen
 
+        self.set_interval(SETTLE_SECONDS, self._settle_garbage)
         self.push_screen(PodsScreen())
         self._begin_watch()
         self._check_access()
@@ -189,6 +206,22 @@ class KcrashApp(App[int]):
             self._take(resync, events)
         if len(resync) >= FREEZE_FROM:
             gc.freeze()
+            self._unfrozen_versions = 0
+
+    def _settle_garbage(self) -> None:
+        """Freeze the pod versions that arrived since the last freeze (see the module docstring)."""
+        now = time.monotonic()
+        if gc.get_freeze_count() and now - self._swept_at >= SWEEP_SECONDS:
+            self._swept_at = now
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+        elif self._unfrozen_versions >= SETTLE_VERSIONS:
+            gc.collect(1)  # young cycles (messages, finished workers) die now, not frozen
+            gc.freeze()
+        else:
+            return
+        self._unfrozen_versions = 0
 
     def _take(self, resync: list[Pod] | None, events: list[tuple[str, Pod]]) -> None:
         touched: set[tuple[str, str]] = set()
@@ -196,6 +229,7 @@ class KcrashApp(App[int]):
             touched |= _keys(self.store.replace_all(resync))
         if events:
             touched |= _keys(self.store.apply_batch(events))
+            self._unfrozen_versions += len(events)
         for key in touched:
             pod = self.store.get(key)
             if pod is None:

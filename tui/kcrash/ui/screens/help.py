@@ -1,13 +1,19 @@
-"""`?`: every key kcrash answers to, and which actions are off here and why."""
+"""`?`: every key kcrash answers to, and which actions are off here and why.
+
+The keys are one text, its meanings wrapped under a hanging indent to the dialog's width: a pair of
+widgets per key made opening the help cost a third of a second.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from typing import ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.events import Resize
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -66,16 +72,29 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
-def help_rows(notes: list[str]) -> list[tuple[Content, Content]]:
-    """(keys, meaning) pairs, section titles with an empty meaning."""
-    rows: list[tuple[Content, Content]] = []
-    for title, keys in KEYS:
-        rows.append((Content.styled(title, "bold $primary"), Content("")))
-        rows += [(Content.styled(k, "bold $accent"), Content(what)) for k, what in keys]
+KEY_WIDTH = 28
+"""Cells for the keys column, its two-cell indent included."""
+NARROWEST_MEANING = 20
+
+
+def help_text(notes: list[str], width: int) -> Content:
+    """Every section's keys and meanings, meanings wrapped to `width` cells under a hanging indent;
+    then what is not available here and why."""
+    lines: list[Content] = []
+    sections = [*KEYS]
     if notes:
-        rows.append((Content.styled("Not available here", "bold $warning"), Content("")))
-        rows += [(Content(""), Content(clean_line(note))) for note in notes]
-    return rows
+        sections.append(("Not available here", tuple(("", clean_line(note)) for note in notes)))
+    room = max(NARROWEST_MEANING, width - KEY_WIDTH - 1)  # a scrollbar may take a cell
+    for number, (title, keys) in enumerate(sections):
+        if number:
+            lines.append(Content(""))
+        style = "bold $warning" if title == "Not available here" else "bold $primary"
+        lines.append(Content.styled(title, style))
+        for key, meaning in keys:
+            first, *rest = textwrap.wrap(meaning, room) or [""]
+            lines.append(Content.assemble((("  " + key).ljust(KEY_WIDTH), "bold $accent"), first))
+            lines += [Content(" " * KEY_WIDTH + more) for more in rest]
+    return Content("\n").join(lines)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -85,11 +104,12 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="dialog", classes="dialog help"):
             yield Static(Content.styled("kcrash keys", "bold"), classes="modal-heading")
             with VerticalScroll(classes="dialog-body", id="help-body"):
-                for keys, meaning in help_rows(self._notes()):
-                    title = not meaning.plain and bool(keys.plain)
-                    with Horizontal(classes="help-row help-title" if title else "help-row"):
-                        yield Static(keys, classes="help-keys")
-                        yield Static(meaning, classes="help-meaning")
+                yield Static(id="help-text")
+
+    def on_resize(self, event: Resize) -> None:
+        body = self.query_one("#help-body", VerticalScroll)
+        width = body.scrollable_content_region.width or event.size.width
+        self.query_one("#help-text", Static).update(help_text(self._notes(), width))
 
     def _notes(self) -> list[str]:
         from kcrash.ui.app import KcrashApp

@@ -159,9 +159,12 @@ class DetailPane(VerticalScroll):
         if pod is not None:
             line = sections.backoff_line(pod, self.container, self.kcrash.clock.now())
             backoff = self.query_one("#d-backoff", Static)
-            if line != getattr(backoff, "_kcrash_last", None):
+            last = getattr(backoff, "_kcrash_last", None)
+            if line != last:
                 backoff._kcrash_last = line  # type: ignore[attr-defined]
-                backoff.update(line)
+                # A countdown of the same length wraps the same: no layout pass (it repaints the
+                # whole screen every second).
+                backoff.update(line, layout=last is None or len(line.plain) != len(last.plain))
 
     # ---- fetching --------------------------------------------------------------------------
 

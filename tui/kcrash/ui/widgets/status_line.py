@@ -110,7 +110,8 @@ class StatusLine(Static):
     def set_facts(self, facts: HeaderFacts) -> None:
         if facts != self.facts:
             self.facts = facts
-            self.update(header_content(facts))
+            # One line, always: no layout pass (that repaints the whole screen at every watch batch).
+            self.update(header_content(facts), layout=False)
 
     def change(self, **changes: object) -> None:
         self.set_facts(replace(self.facts, **changes))  # type: ignore[arg-type]
