@@ -147,6 +147,26 @@ async def test_drill_down_bad_rollout(lab: Lab, tmp_path: Path) -> None:
         assert rollout.count("rev ") >= 2
 
 
+async def test_drill_down_asks_once_for_each_piece(lab: Lab, tmp_path: Path) -> None:
+    app = lab_app(lab, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_synced(pilot, app)
+        lab.faults.clear_requests()
+        # A healthy pod: nothing about it changes while the test looks, so it is loaded once.
+        pane = await open_pod(pilot, app, "healthy-web")
+        assert "has not terminated yet" in text_of(app, "#d-logs")
+        pod = pane.pod
+        assert pod is not None
+        asked = [(r.path, r.query) for r in lab.faults.requests("GET")]
+        events = [path for path, _ in asked if path.endswith("/events")]
+        owners = [path for path, _ in asked if "/deployments/" in path]
+        logs = [query for path, query in asked if path == f"/api/v1/namespaces/crashlab/pods/{pod.name}/log"]
+        # The diagnosis and the sections share one answer each (they used to ask twice), and a
+        # container that never restarted has no previous log to ask for.
+        assert len(events) == 1 and len(owners) == 1, asked
+        assert not [query for query in logs if "previous=true" in query], asked
+
+
 async def test_side_by_side_on_wide_terminals(lab: Lab, tmp_path: Path) -> None:
     app = lab_app(lab, tmp_path)
     async with app.run_test(size=(160, 40)) as pilot:

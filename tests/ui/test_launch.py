@@ -51,6 +51,20 @@ current-context: gone
     assert "reach" in one_line_error(capsys)
 
 
+def test_a_refused_list_ends_before_any_screen(
+    lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No separate probe: the answer to the first LIST is the check, reported like the probe's was.
+    kubeconfig = lab.write_kubeconfig(tmp_path / "config")
+    lab.faults.deny("list", "pods")
+    try:
+        assert main(["--kubeconfig", str(kubeconfig), "-A"]) == 2
+    finally:
+        lab.faults.allow("list", "pods")
+    line = one_line_error(capsys)
+    assert "403" in line and "forbidden" in line
+
+
 def test_unknown_theme(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--theme", "solarized"]) == 2
     assert "dark" in one_line_error(capsys)

@@ -494,17 +494,6 @@ def test_container_specs_are_shared_only_when_equal(
     assert second.containers[0].memory_limit == 256 * MI
 
 
-@pytest.mark.parametrize(
-    ("ready_since", "shared"),
-    [("2026-11-20T10:00:05Z", True), ("2026-11-20T10:00:06Z", False)],
-)
-def test_conditions_are_shared_only_when_equal(ready_since: str, shared: bool) -> None:
-    first, second = parse_pod(replica("a")), parse_pod(replica("b", ready_since=ready_since))
-    ready = second.condition("Ready")
-    assert ready is not None and ready.last_transition == parse_time(ready_since)
-    assert (first.conditions is second.conditions) is shared
-
-
 def test_yaml_values_that_are_not_json_are_parsed_not_shared() -> None:
     # A YAML paste turns an unquoted timestamp into a datetime: no JSON key, built every time.
     odd = replica("a")

@@ -41,9 +41,10 @@ LIST_TIMEOUT: Timeout = (5.0, 90.0)
 WATCH_READ_SLACK = 30.0  # a watch ends by itself after timeoutSeconds; read timeout a bit later
 FOLLOW_READ_TIMEOUT = 86400.0
 LIST_PAGE = 500  # kubectl's chunk size, for the small lists (events, ReplicaSets)
-POD_LIST_PAGE = 5000
-"""The pod list's chunk size: a page of 5,000 costs the server no more per pod than 500 do, and
-a list of 20,000 pods then takes 4 round trips instead of 40."""
+POD_LIST_PAGE = 2000
+"""The pod list's chunk size. The server answers 2,000 pods about as fast per pod as 500, so a list
+of 20,000 takes 10 round trips instead of 40; larger pages buy no speed (the client's parsing is
+the bottleneck) and raise the peak memory by the decoded page (~30 MB per 2,000 pods)."""
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 METRICS_GROUP = "metrics.k8s.io"

@@ -24,6 +24,7 @@ from kcrash.ui.widgets.pod_table import Cell, Column, Tone
 SortBy = Literal["problems", "status", "restarts", "age", "name"]
 
 SEVERITY_RANK = {"error": 3, "warn": 2, "ok": 1, "done": 0}
+SEVERITY_TONE: dict[str, Tone] = {"error": "error", "warn": "warning", "ok": "normal", "done": "muted"}
 
 
 def status_tone(status: str) -> Tone:
@@ -32,8 +33,7 @@ def status_tone(status: str) -> Tone:
         return "crashloop"
     if status.endswith("OOMKilled"):
         return "oom"
-    tones: dict[str, Tone] = {"error": "error", "warn": "warning", "ok": "normal", "done": "muted"}
-    return tones[severity(status)]
+    return SEVERITY_TONE[severity(status)]
 
 
 def exit_tone(code: int | None, reason: str) -> Tone:
@@ -44,10 +44,13 @@ def exit_tone(code: int | None, reason: str) -> Tone:
     return "muted" if code == 0 else "error"
 
 
+NO_MEMORY = Cell("-", "muted")
+
+
 def memory_cell(used: int | None, limit: int | None) -> Cell:
     """MEM/LIMIT: percent of the limit, or bare usage without a limit, "-" without data."""
     if used is None:
-        return Cell("-", "muted")
+        return NO_MEMORY
     if not limit:
         return Cell(format_bytes(used), "muted")
     percent = round(100 * used / limit)
