@@ -269,3 +269,22 @@ def test_paged_list_asks_each_page_once_and_keeps_every_pod(lab: Any, conn: Any)
     assert len(sizes) >= 3 and all(size <= 4 for size in sizes)
     assert len(lists) == len(sizes)  # the page asked ahead is the one used: no request twice
     assert len(keys) == len(set(keys)) > 8
+
+
+@pytest.mark.parametrize(
+    ("body", "token"),
+    [
+        (
+            b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7","continue":"abc"},"items":[]}',
+            "abc",
+        ),
+        (b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[{"a":1}]}', ""),
+        (b'{"items":[],"metadata":{"continue":"abc"}}', None),  # items first: decode it all
+        (b'{"metadata":{"continue":"a,\\"items\\":"}}', None),  # no real items key: decode it all
+        (b"not json at all", None),
+    ],
+)
+def test_the_continue_token_is_read_from_the_head_of_a_list(body: bytes, token: str | None) -> None:
+    from kcrash.cluster.api import continue_in_head
+
+    assert continue_in_head(body) == token

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -29,7 +30,7 @@ from kcrash.ui.messages import PodsChanged, SyncChanged
 from kcrash.ui.rows import PodRow, SortBy, build_row, data_widths, pod_columns_for, row_filter, sort_key
 from kcrash.ui.screens.base import POD_BINDINGS, PodScreen
 from kcrash.ui.widgets.detail import DetailPane
-from kcrash.ui.widgets.pod_table import PodTable
+from kcrash.ui.widgets.pod_table import PodTable, RowKey
 from kcrash.ui.widgets.status_line import HeaderFacts, StatusLine
 
 SIDE_BY_SIDE_WIDTH = 140
@@ -39,7 +40,8 @@ FILTER_DELAY = 0.12
 """Seconds after the last key typed in the filter before the table is filtered."""
 
 RECHECK_SECONDS = 15.0
-"""How often failing pods are re-judged: "restarted 9m ago" stops counting at 10m with no event."""
+"""How often every pod is re-judged: "restarted 9m ago" stops counting at 10m with no event. The
+rows are re-judged a share per tick, not all at once: at 20,000 pods that took a tenth of a second."""
 
 
 class MemoryRead(Message):
@@ -75,6 +77,7 @@ class PodsScreen(PodScreen):
         self._memory_read_once = False
         self._ready = False  # mounted: store changes before this are read in on_mount
         self._filter_timer: Timer | None = None
+        self._recheck_queue: list[RowKey] = []
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -120,7 +123,6 @@ class PodsScreen(PodScreen):
         self.table.focus()
         app = self.kcrash
         self.set_interval(app.tick_seconds, self._tick)
-        self.set_interval(RECHECK_SECONDS, self._recheck_failing)
         self.set_interval(app.metrics_seconds, self._read_memory)
         self._ready = True
         if len(app.store):
@@ -203,13 +205,24 @@ class PodsScreen(PodScreen):
         self.table.tick()
         if self.side.display:
             self.side.tick()
+        self._recheck_some()
 
-    def _recheck_failing(self) -> None:
-        """Rebuild rows whose verdict may have changed with time alone."""
+    def _recheck_some(self) -> None:
+        """Re-judge this tick's share of the rows, so each is re-judged every RECHECK_SECONDS."""
+        if not self._recheck_queue:
+            self._recheck_queue = [row.key for row in self.table.rows()]
+        share = max(1, math.ceil(self.table.total_count * self.kcrash.tick_seconds / RECHECK_SECONDS))
+        keys, self._recheck_queue = self._recheck_queue[-share:], self._recheck_queue[:-share]
+        self._recheck(keys)
+
+    def _recheck(self, keys: Iterable[RowKey]) -> None:
+        """Rebuild the rows among `keys` whose verdict changed with time alone."""
         now = self.kcrash.clock.now()
         stale = []
-        for row in self.table.rows():
-            assert isinstance(row, PodRow)
+        for key in keys:
+            row = self.table.row(key)
+            if not isinstance(row, PodRow):
+                continue  # gone since the queue was filled
             if row.failing or row.rank >= 2 or row.next_restart_at is not None or not row.all_ready:
                 fresh = build_row(row.pod, now, self._memory.get(row.key))
                 if fresh.failing != row.failing or fresh.next_restart_at != row.next_restart_at:
