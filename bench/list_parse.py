@@ -37,12 +37,7 @@ def raw_pages(api: Api) -> list[bytes]:
     pages: list[bytes] = []
     token = ""
     while True:
-        kwargs: dict[str, Any] = {"limit": 500, "_preload_content": False}
-        if token:
-            kwargs["_continue"] = token
-        response: Any = api.core.list_pod_for_all_namespaces(**kwargs)  # raw: _preload_content=False
-        body = response.read()
-        response.release_conn()
+        body = api.pod_list_body(None, "", 500, token)
         pages.append(body)
         token = orjson.loads(body)["metadata"].get("continue") or ""
         if not token:
@@ -65,11 +60,16 @@ def time_parse(pages: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
-def time_models(api: Api) -> float:
+def time_models(kubeconfig: str) -> float:
+    """The same LIST through the `kubernetes` client's generated API and its models."""
+    from kubernetes import client as k8s
+
+    transport: Any = connect(kubeconfig, None, None, True, via_client=True).transport
+    core = k8s.CoreV1Api(transport.client)
     started = time.perf_counter()
     token = None
     while True:
-        page = api.core.list_pod_for_all_namespaces(limit=500, _continue=token)
+        page = core.list_pod_for_all_namespaces(limit=500, _continue=token)
         token = page.metadata._continue if page.metadata else None
         if not token:
             return time.perf_counter() - started
@@ -93,13 +93,13 @@ def bench(size: int, rounds: int) -> None:
         try:
             if not ready.wait(300):
                 raise SystemExit("the lab did not start")
-            measure(Api(connect(kubeconfig, None, None, True)), rounds)
+            measure(Api(connect(kubeconfig, None, None, True)), kubeconfig, rounds)
         finally:
             stop.set()
             server.join(30)
 
 
-def measure(api: Api, rounds: int) -> None:
+def measure(api: Api, kubeconfig: str, rounds: int) -> None:
     api.list_all_pods(None)  # warm the lab's encoder cache and the connection
     timings = []
     count = 0
@@ -110,7 +110,7 @@ def measure(api: Api, rounds: int) -> None:
     pages = raw_pages(api)
     decode = min(time_decode(pages) for _ in range(rounds))
     parse = min(time_parse(pages) for _ in range(rounds))
-    models = time_models(api)
+    models = time_models(kubeconfig)
     print(
         f"{count:>6} pods  list+parse median {statistics.median(timings):.3f} s "
         f"(min {min(timings):.3f})  of which orjson {decode:.3f} s, parse_pod {parse:.3f} s "

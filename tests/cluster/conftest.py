@@ -1,6 +1,8 @@
 """Client-side fixtures over the shared `lab`: a connection, the Api wrapper and ClusterSources.
 
-Everything goes through the real `kubernetes` client over real HTTP to the lab of the module.
+Everything goes through the real `kubernetes` client (its kubeconfig loader and ApiClient: the path
+exec plugins and OIDC take) over real HTTP to the lab of the module; the console's tests use the
+direct transport static credentials take, and test_transport.py holds the two to the same answers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from kcrash.cluster.source import ClusterSource
 
 @pytest.fixture(scope="module")
 def conn(kubeconfig: Path) -> Connection:
-    return connect(str(kubeconfig), None, None, False)
+    return connect(str(kubeconfig), None, None, False, via_client=True)
 
 
 @pytest.fixture(scope="module")

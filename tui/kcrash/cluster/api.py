@@ -1,11 +1,12 @@
-"""A thin wrapper over the `kubernetes` client: raw bytes in, core records out.
+"""The requests kcrash makes: raw bytes in, core records out.
 
-Requests go through the client's `ApiClient` (kubeconfig auth, exec plugins, TLS, proxies, retries)
-but not through its generated API classes: those validate every call with pydantic and importing
-CoreV1Api alone costs ~0.7 s of launch, and their models are never wanted here (5,000 pods take ~2 s
-as models, ~0.25 s as raw JSON). Bodies are parsed with orjson and turned into records by
-`parse.py`. Every request has a timeout and every body names its content type. HTTP errors become
-`KcrashError` carrying the server's Status message. With `read_only`, every write method raises
+Requests go through the connection's transport (`transport.py`: kcrash's own for static credentials,
+the `kubernetes` client's `ApiClient` for exec plugins, OIDC and the rest), never through the
+client's generated API classes: those validate every call with pydantic, importing CoreV1Api alone
+costs ~0.7 s of launch, and their models are never wanted here (5,000 pods take ~2 s as models,
+~0.25 s as raw JSON). Bodies are parsed with orjson and turned into records by `parse.py`. Every
+request has a timeout and every body names its content type. HTTP errors become `KcrashError`
+carrying the server's Status message. With `read_only`, every write method raises
 before a byte is sent.
 """
 
@@ -14,27 +15,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import orjson
-from kubernetes import client as k8s
-from kubernetes.client.exceptions import ApiException
 
 from kcrash.cluster.config import Connection
 from kcrash.cluster.errors import (
     TRANSPORT_ERRORS,
     KcrashError,
-    from_api_exception,
+    from_http_error,
     from_transport_error,
 )
 from kcrash.cluster.parse import parse_event, parse_pod
 from kcrash.cluster.reflector import WatchStream, gc_paused
+from kcrash.cluster.transport import HttpError, Timeout
 from kcrash.core.records import Event, Pod
 
 T = TypeVar("T")
-Timeout = tuple[float, float]  # (connect, read) seconds
 
 REQUEST_TIMEOUT: Timeout = (5.0, 30.0)
 LIST_TIMEOUT: Timeout = (5.0, 90.0)
@@ -74,25 +72,15 @@ class Api:
         self.conn = conn
         self.read_only = read_only
         self.server = conn.server
-        self.client: Any = conn.api  # kubernetes.client.ApiClient
-
-    # The generated API classes, for callers that want the client's own methods; kcrash's requests
-    # never load them (see the module docstring).
-    @cached_property
-    def core(self) -> Any:
-        return k8s.CoreV1Api(self.client)
-
-    @cached_property
-    def apps(self) -> Any:
-        return k8s.AppsV1Api(self.client)
+        self.transport = conn.transport
 
     # -- plumbing ----------------------------------------------------------------------------------
     def call(self, action: str, request: Callable[[], Any]) -> Any:
         """Send one request and return the raw (unread) response, mapping failures to KcrashError."""
         try:
             return request()
-        except ApiException as exc:
-            raise from_api_exception(exc, action, self.server) from None
+        except HttpError as exc:
+            raise from_http_error(exc, action, self.server) from None
         except TRANSPORT_ERRORS as exc:
             raise from_transport_error(exc, action, self.server) from None
 
@@ -107,27 +95,16 @@ class Api:
         content_type: str = "",
         timeout: Timeout = REQUEST_TIMEOUT,
     ) -> Any:
-        """One request as the generated client sends it (auth headers, TLS, user agent, retries);
-        returns the raw, unread urllib3 response, or raises KcrashError for a non-2xx answer."""
-        client = self.client
+        """One request (auth headers, TLS, user agent, retries by the transport); returns the raw,
+        unread urllib3 response, or raises KcrashError for a non-2xx answer."""
+        transport = self.transport
+        headers = {"Accept": JSON}
+        if content_type:
+            headers["Content-Type"] = content_type
+        params = [(k, _query_value(v)) for k, v in query]
 
         def request() -> Any:
-            headers = {"Accept": JSON}
-            if content_type:
-                headers["Content-Type"] = content_type
-            serialized = client.param_serialize(
-                method,
-                path,
-                query_params=[(k, _query_value(v)) for k, v in query],
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
-            )
-            response = client.call_api(*serialized, _request_timeout=timeout)
-            if not 200 <= response.status <= 299:
-                response.read()
-                raise ApiException.from_response(http_resp=response, body=None, data=None)
-            return response.response
+            return transport.request(method, path, params, headers, body, timeout)
 
         return self.call(action, request)
 

@@ -1,10 +1,12 @@
-"""Which cluster, as whom, in which namespace: kubeconfig and in-cluster config through the client.
+"""Which cluster, as whom, in which namespace: kubeconfig and in-cluster config.
 
-The `kubernetes` client's loader does the real work (exec plugins, OIDC, client certificates, token
-files); this module reads the kubeconfig once more only to give one-line answers when something is
-wrong: a missing file, bad YAML, an unknown context (with the known ones listed). `connect` then asks
-the server for its version and lists one pod, so an unreachable server, a 401 or a 403 is reported
-before any screen opens.
+Static credentials (a token, a token file, a client certificate) are read by kcrash itself
+(`credentials.py`) and sent through a transport of its own, without importing the `kubernetes`
+package; everything else (exec plugins, OIDC, auth providers, proxies, in-cluster config) goes
+through the `kubernetes` client's loader. This module reads the kubeconfig once, merging the files
+like kubectl, and gives one-line answers when something is wrong: a missing file, bad YAML, an
+unknown context (with the known ones listed). `connect` then asks the server for its version and
+lists one pod, so an unreachable server, a 401 or a 403 is reported before any screen opens.
 """
 
 from __future__ import annotations
@@ -13,34 +15,38 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes.client.exceptions import ApiException
-from urllib3.util.retry import Retry
 
+from kcrash.cluster.credentials import Entry, direct_transport
 from kcrash.cluster.errors import (
     TRANSPORT_ERRORS,
     KcrashError,
-    from_api_exception,
+    from_http_error,
     from_transport_error,
+)
+from kcrash.cluster.transport import (
+    KEEPALIVE_OPTIONS,
+    USER_AGENT,
+    ClientTransport,
+    HttpError,
+    Transport,
+    retries,
 )
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 PROBE_TIMEOUT = (5.0, 10.0)  # (connect, read) seconds for the startup checks
-USER_AGENT = "kcrash/0.1"
 
 
 @dataclass(frozen=True, slots=True)
 class Connection:
     """An authenticated client for one context, and the namespace scope the user asked for."""
 
-    api: Any  # kubernetes.client.ApiClient
+    transport: Transport
     context: str
     server: str
     namespace: str | None  # None: all namespaces
@@ -56,6 +62,18 @@ class KubeconfigContext:
     name: str
     namespace: str
     user: str
+    cluster: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Kubeconfig:
+    """The kubeconfig files merged like kubectl does: the first file to name an entry wins."""
+
+    paths: list[str]
+    current: str = ""
+    contexts: dict[str, Entry] = field(default_factory=dict)
+    clusters: dict[str, Entry] = field(default_factory=dict)
+    users: dict[str, Entry] = field(default_factory=dict)
 
 
 def connect(
@@ -65,23 +83,47 @@ def connect(
     all_namespaces: bool,
     *,
     check: bool = True,
+    via_client: bool = False,
 ) -> Connection:
-    """Load credentials, pick the namespace scope, and (with `check`) prove the server answers."""
-    conn = _load(kubeconfig, context, namespace, all_namespaces)
+    """Load credentials, pick the namespace scope, and (with `check`) prove the server answers.
+    `via_client` sends even static credentials through the `kubernetes` client's loader."""
+    conn = _load(kubeconfig, context, namespace, all_namespaces, via_client)
     if check:
         check_connection(conn)
     return conn
 
 
 def _load(
-    kubeconfig: str | None, context: str | None, namespace: str | None, all_namespaces: bool
+    kubeconfig: str | None, context: str | None, namespace: str | None, all_namespaces: bool, via_client: bool
 ) -> Connection:
     paths = kubeconfig_paths(kubeconfig)
     if not paths and kubeconfig is None and context is None and _in_cluster_available():
         return _in_cluster(namespace, all_namespaces)
     if not paths:
         raise KcrashError(_no_kubeconfig_message(kubeconfig))
-    chosen = choose_context(paths, context)
+    config = read_kubeconfig(paths)
+    chosen = pick_context(config, context)
+    transport: Transport | None = None
+    if not via_client:
+        transport = direct_transport(
+            chosen.name, config.clusters.get(chosen.cluster), config.users.get(chosen.user)
+        )
+    if transport is None:
+        transport = _client_transport(paths, chosen)
+    scope = None if all_namespaces else (namespace or chosen.namespace or "default")
+    return Connection(
+        transport=transport,
+        context=chosen.name,
+        server=transport.server,
+        namespace=scope,
+        user=chosen.user,
+    )
+
+
+def _client_transport(paths: list[str], chosen: KubeconfigContext) -> Transport:
+    """Credentials the `kubernetes` client's loader resolves: exec plugins, OIDC, proxies..."""
+    from kubernetes import config as k8s_config
+
     configuration = _client_configuration()
     with _captured_client_errors() as errors:
         try:
@@ -101,14 +143,7 @@ def _load(
             f'the credentials plugin of context "{chosen.name}" failed: {errors[0]}; '
             "run it by hand (or log in again) and retry"
         )
-    scope = None if all_namespaces else (namespace or chosen.namespace or "default")
-    return Connection(
-        api=_api_client(configuration),
-        context=chosen.name,
-        server=str(configuration.host),
-        namespace=scope,
-        user=chosen.user,
-    )
+    return ClientTransport(_api_client(configuration))
 
 
 def kubeconfig_paths(kubeconfig: str | None) -> list[str]:
@@ -128,17 +163,33 @@ def kubeconfig_paths(kubeconfig: str | None) -> list[str]:
     return [default] if os.path.isfile(default) else []
 
 
-def choose_context(paths: list[str], wanted: str | None) -> KubeconfigContext:
-    """Merge the files like kubectl (first one wins per name) and find the context to use."""
-    contexts: dict[str, dict[str, Any]] = {}
+def read_kubeconfig(paths: list[str]) -> Kubeconfig:
+    """Read and merge the files; each entry remembers its file (relative paths are resolved there)."""
+    config = Kubeconfig(paths=paths)
     current = ""
     for path in paths:
         doc = _read_yaml(path)
-        for entry in _named_entries(doc, "contexts", path):
-            contexts.setdefault(str(entry["name"]), entry.get("context") or {})
+        for key, merged, inner in (
+            ("contexts", config.contexts, "context"),
+            ("clusters", config.clusters, "cluster"),
+            ("users", config.users, "user"),
+        ):
+            for entry in _named_entries(doc, key, path):
+                merged.setdefault(str(entry["name"]), Entry(entry.get(inner) or {}, path))
         current = current or str(doc.get("current-context") or "")
+    return Kubeconfig(paths, current, config.contexts, config.clusters, config.users)
+
+
+def choose_context(paths: list[str], wanted: str | None) -> KubeconfigContext:
+    """Merge the files like kubectl (first one wins per name) and find the context to use."""
+    return pick_context(read_kubeconfig(paths), wanted)
+
+
+def pick_context(config: Kubeconfig, wanted: str | None) -> KubeconfigContext:
+    """The context to use: `wanted`, or the current one; a one-line error naming the known ones."""
+    paths, contexts = config.paths, config.contexts
     known = ", ".join(sorted(contexts)) or "none"
-    name = wanted or current
+    name = wanted or config.current
     if not contexts:
         raise KcrashError(
             f"kubeconfig {_show(paths)} has no contexts: add one with `kubectl config set-context`"
@@ -151,37 +202,30 @@ def choose_context(paths: list[str], wanted: str | None) -> KubeconfigContext:
         raise KcrashError(
             f'context "{name}" not found in {_show(paths)}; known contexts: {known} (pick one with --context)'
         )
-    body = contexts[name]
+    body = contexts[name].body
     return KubeconfigContext(
         path=os.pathsep.join(paths),
         name=name,
         namespace=str(body.get("namespace") or ""),
         user=str(body.get("user") or ""),
+        cluster=str(body.get("cluster") or ""),
     )
 
 
 def check_connection(conn: Connection) -> None:
     """GET /version (reachable? credentials accepted?) then list one pod (allowed?)."""
+    transport = conn.transport
+    path = f"/api/v1/namespaces/{conn.namespace}/pods" if conn.namespace else "/api/v1/pods"
     try:
-        # With _preload_content=False the client returns the raw urllib3 response, not its model.
-        response: Any = k8s.VersionApi(conn.api).get_code(
-            _preload_content=False, _request_timeout=PROBE_TIMEOUT
+        _finish(transport.request("GET", "/version", (), {"Accept": "application/json"}, None, PROBE_TIMEOUT))
+        _finish(
+            transport.request(
+                "GET", path, (("limit", "1"),), {"Accept": "application/json"}, None, PROBE_TIMEOUT
+            )
         )
-        _finish(response)
-        core = k8s.CoreV1Api(conn.api)
-        probe: Any
-        if conn.namespace is None:
-            probe = core.list_pod_for_all_namespaces(
-                limit=1, _preload_content=False, _request_timeout=PROBE_TIMEOUT
-            )
-        else:
-            probe = core.list_namespaced_pod(
-                conn.namespace, limit=1, _preload_content=False, _request_timeout=PROBE_TIMEOUT
-            )
-        _finish(probe)
-    except ApiException as exc:
+    except HttpError as exc:
         scope = f'in namespace "{conn.namespace}"' if conn.namespace else "in all namespaces"
-        raise from_api_exception(exc, f"list pods {scope}", conn.server) from None
+        raise from_http_error(exc, f"list pods {scope}", conn.server) from None
     except TRANSPORT_ERRORS as exc:
         raise from_transport_error(exc, "connect", conn.server) from None
 
@@ -193,16 +237,17 @@ def _finish(response: Any) -> None:
 
 
 def _client_configuration() -> Any:
+    from kubernetes import client as k8s
+
     configuration = k8s.Configuration()
-    # One retry on a refused/failed connection, never on a request that reached the server:
-    # a DELETE or PATCH must go out exactly once.
-    configuration.retries = Retry(total=1, connect=1, read=0, status=0, redirect=0, other=0)
-    # Long watches through idle proxies and load balancers stay alive with TCP keepalive.
-    configuration.keep_alive = True
+    configuration.retries = retries()  # see transport.retries: writes go out exactly once
+    configuration.socket_options = KEEPALIVE_OPTIONS
     return configuration
 
 
 def _api_client(configuration: Any) -> Any:
+    from kubernetes import client as k8s
+
     api = k8s.ApiClient(configuration=configuration)
     api.user_agent = USER_AGENT
     return api
@@ -215,6 +260,8 @@ def _in_cluster_available() -> bool:
 
 
 def _in_cluster(namespace: str | None, all_namespaces: bool) -> Connection:
+    from kubernetes import config as k8s_config
+
     configuration = _client_configuration()
     try:
         k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
@@ -223,10 +270,11 @@ def _in_cluster(namespace: str | None, all_namespaces: bool) -> Connection:
     home = "default"
     if SERVICE_ACCOUNT_NAMESPACE.is_file():
         home = SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+    transport = ClientTransport(_api_client(configuration))
     return Connection(
-        api=_api_client(configuration),
+        transport=transport,
         context="in-cluster",
-        server=str(configuration.host),
+        server=transport.server,
         namespace=None if all_namespaces else (namespace or home),
         user="serviceaccount",
         in_cluster=True,

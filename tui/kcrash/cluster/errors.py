@@ -8,12 +8,11 @@ The server's own words are untrusted: they are sanitized and flattened before th
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import orjson
 import urllib3.exceptions
-from kubernetes.client.exceptions import ApiException
 
+from kcrash.cluster.transport import HttpError
 from kcrash.core.sanitize import clean
 
 _MAX_MESSAGE = 300
@@ -38,23 +37,22 @@ def one_line(text: str) -> str:
     return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 1] + "…"
 
 
-def status_of(exc: ApiException) -> tuple[str, str]:
+def status_of(exc: HttpError) -> tuple[str, str]:
     """(message, reason) of the Status object in an error body, or ("", "") when there is none."""
-    body: Any = exc.body
+    body = exc.body
     if not body:
         return "", ""
     try:
         status = orjson.loads(body)
     except orjson.JSONDecodeError:
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-        return text.strip(), ""
+        return body.decode("utf-8", "replace").strip(), ""
     if not isinstance(status, dict):
         return "", ""
     return str(status.get("message") or ""), str(status.get("reason") or "")
 
 
-def from_api_exception(exc: ApiException, action: str, server: str = "") -> KcrashError:
-    """Turn a client exception into one line: what we tried, what the server said, the fix."""
+def from_http_error(exc: HttpError, action: str, server: str = "") -> KcrashError:
+    """Turn an HTTP error into one line: what we tried, what the server said, the fix."""
     code = int(exc.status or 0)
     message, reason = status_of(exc)
     if code == 0:
