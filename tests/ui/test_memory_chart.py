@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kcrash.core.records import MemorySample
-from kcrash.ui.widgets.memory_chart import Termination, chart_data, minute_ticks, tick_label
+from kcrash.ui.history import Termination
+from kcrash.ui.widgets.memory_chart import chart_data, minute_ticks, tick_label
 
 NOW = datetime(2025, 3, 14, 9, 30, 0, tzinfo=UTC)
 MI = 1024 * 1024

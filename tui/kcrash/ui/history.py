@@ -7,11 +7,21 @@ kcrash started. Each time a container's lastState changes, the new termination i
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
 
 from kcrash.core.records import Pod
-from kcrash.ui.widgets.memory_chart import Termination
 
 PER_CONTAINER = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Termination:
+    """A container death seen this session (from lastState as it changed)."""
+
+    at: datetime
+    reason: str
+    exit_code: int | None
 
 
 class TerminationLog:

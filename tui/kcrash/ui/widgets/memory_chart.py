@@ -17,19 +17,11 @@ from textual_plotext import PlotextPlot
 from kcrash.core.humanize import human_duration
 from kcrash.core.quantity import format_bytes
 from kcrash.core.records import MemorySample
+from kcrash.ui.history import Termination
 
 MIB = 1024 * 1024
 MIN_SAMPLES = 2
 OOM_SPIKE_WARNING = 0.9  # the last sample before an OOM kill below this share of the limit is suspicious
-
-
-@dataclass(frozen=True, slots=True)
-class Termination:
-    """A container death seen this session (from lastState as it changed)."""
-
-    at: datetime
-    reason: str
-    exit_code: int | None
 
 
 @dataclass(frozen=True, slots=True)
