@@ -42,6 +42,15 @@ def test_pod_commands_quote_hostile_names() -> None:
     assert commands.rollout_undo == ""
 
 
+def test_pod_commands_name_no_namespace_when_the_paste_had_none() -> None:
+    pasted = Pod(namespace="", name="web-7d9f8b6c5d-x2k9p")
+    commands = pod_commands(pasted, "", "app", "web")
+    assert commands.describe == "kubectl describe pod web-7d9f8b6c5d-x2k9p"
+    assert commands.logs_previous == "kubectl logs web-7d9f8b6c5d-x2k9p -c app --previous"
+    assert commands.rollout_undo == "kubectl rollout undo deployment/web"
+    assert "-n" not in pod_commands(pasted, "prod-eu", "", "").describe.split()
+
+
 def test_osc52_carries_base64_text() -> None:
     sequence = osc52("kubectl get pods")
     assert sequence.startswith("\x1b]52;c;") and sequence.endswith("\x07")

@@ -163,6 +163,36 @@ async def test_what_the_pastes_lack_is_named_not_shown_as_none() -> None:
         diagnosis = text_of(app, "#d-diagnosis")
         assert "Missing from the pastes: no events (the describe paste stops in Containers)" in diagnosis
         assert "Missing from the pastes: the Deployment and its rollout history" in diagnosis
+        assert text_of(app, "#d-events") == "No events in the pastes."
+        assert text_of(app, "#d-rollout") == "No rollout history in the pastes."
+
+
+async def test_what_the_pastes_show_as_none_is_said_to_be_none(tmp_path: Path) -> None:
+    """A describe whose pod a StatefulSet runs: that it has no Deployment is known, not missing."""
+    describe = (MISSING_ENV / "describe.txt").read_text()
+    assert "Controlled By:  ReplicaSet/payment-gateway-5f6a7b8c9d" in describe
+    paste = tmp_path / "describe.txt"
+    paste.write_text(describe.replace("ReplicaSet/payment-gateway-5f6a7b8c9d", "StatefulSet/payment-gateway"))
+    app = offline_app(paste)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drill_down_loaded(pilot, app)
+        assert text_of(app, "#d-rollout").startswith("Not run by a Deployment")
+        assert "Scheduled" in text_of(app, "#d-events")
+
+
+async def test_a_get_pods_row_says_what_it_cannot_know(tmp_path: Path) -> None:
+    """One pasted row: no events, no owner, no container list; READY is not made up."""
+    paste = tmp_path / "get-pods.txt"
+    paste.write_text(
+        "NAME                     READY   STATUS             RESTARTS     AGE\n"
+        "ingest-5c6d7e8f9-a1b2c   0/1     CrashLoopBackOff   7 (2m ago)   31m\n"
+    )
+    app = offline_app(paste)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drill_down_loaded(pilot, app)
+        assert text_of(app, "#d-events") == "No events in the pastes."
+        assert text_of(app, "#d-rollout") == "No rollout history in the pastes."
+        assert "ready ?" in text_of(app, "#d-title") and "/0" not in text_of(app, "#d-title")
 
 
 async def test_a_get_pods_paste_shows_each_pasted_status() -> None:
@@ -175,6 +205,8 @@ async def test_a_get_pods_paste_shows_each_pasted_status() -> None:
         shown = {key: row.status for key in table.visible_keys if isinstance(row := table.row(key), PodRow)}
         assert shown == pasted
         assert "Running" in shown.values()
+        ready = {row.ready for key in table.visible_keys if isinstance(row := table.row(key), PodRow)}
+        assert ready == {"?"}, "the row names no containers: READY is unknown, never 1/0"
 
 
 async def test_a_log_pasted_alone_is_a_pod_named_for_its_file() -> None:

@@ -115,3 +115,17 @@ def test_rollout_marks_the_current_revision() -> None:
     assert lines[1].startswith("▶ rev 3") and "img:2" in lines[1] and "(current)" in lines[1]
     assert lines[2].startswith("  rev 2")
     assert "Not run by a Deployment" in sections.rollout_content(None, (), NOW).plain
+
+
+def test_a_part_never_read_is_not_called_empty() -> None:
+    """Offline, events or a Deployment the pastes left out are said to be missing, not none."""
+    assert sections.events_content((), NOW).plain.startswith("No events for this pod")
+    assert sections.events_content((), NOW, unknown="No events in the pastes.").plain == (
+        "No events in the pastes."
+    )
+    event = Event("shop", "worker-1.1", "Warning", "BackOff", "Back-off restarting", last_seen=ago(30))
+    assert "BackOff" in sections.events_content((event,), NOW, unknown="No events in the pastes.").plain
+    unknown = sections.rollout_content(None, (), NOW, unknown="No rollout history in the pastes.").plain
+    assert unknown == "No rollout history in the pastes."
+    deployment = Deployment("shop", "worker", revision=1, replicas=1, ready_replicas=1)
+    assert sections.rollout_content(deployment, (), NOW, unknown="x").plain.startswith("deployment/worker")

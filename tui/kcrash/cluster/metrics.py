@@ -1,22 +1,25 @@
 """Memory samples: one PodMetrics LIST per namespace scope per interval, kept per pod and container.
 
 metrics-server resolves 15 s at best (the kubelet's own), so sampling faster buys nothing. The
-history starts when the sampler starts and is bounded per container. A pod missing from PodMetrics
-means "no data", never 0. Whether the metrics API exists is asked once, through discovery; a 404 on
-the LIST says the same later.
+history starts when the sampler starts and is bounded per container: the chart's full hour only for
+the pods the console marks (`keep_history`: the failing ones, the one opened), the last few samples
+for every other pod, so that one that starts failing already has its last minutes. An hour of every
+pod of a 20,000-pod scope as sample objects took half a gigabyte; samples are kept as integers in
+arrays and become `MemorySample` records only when a view is asked for. A pod missing from
+PodMetrics means "no data", never 0. Whether the metrics API exists is asked once, through
+discovery; a 404 on the LIST says the same later.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
-from kcrash.cluster.api import Api
 from kcrash.cluster.errors import KcrashError
 from kcrash.cluster.parse import parse_pod_metrics
 from kcrash.core.records import MemorySample, Pod
@@ -25,9 +28,22 @@ log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 15.0
 DEFAULT_HISTORY = 240  # samples per container: an hour at 15 s
+SHORT_HISTORY = 8  # samples per container of the pods nobody marked: two minutes at 15 s
 NO_METRICS_API = "no metrics API (metrics.k8s.io is not served: is metrics-server installed?)"
 
 PodKey = tuple[str, str]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_INT64 = range(-(2**63), 2**63)
+
+
+class MetricsApi(Protocol):
+    """The two requests the sampler makes (`Api` answers them over HTTP)."""
+
+    def metrics_api_available(self) -> bool: ...
+
+    def list_pod_metrics(self, namespace: str | None) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,25 +55,61 @@ class MemoryView:
     note: str = ""
 
 
+class _Ring:
+    """The newest samples of one container, oldest first: times (microseconds since the epoch)
+    and working sets (bytes) side by side, as machine integers rather than objects."""
+
+    __slots__ = ("at", "used")
+
+    def __init__(self) -> None:
+        self.at = array("q")
+        self.used = array("q")
+
+    def push(self, at: int, used: int, keep: int) -> None:
+        # metrics-server repeats a sample until the kubelet scrapes again: keep one.
+        if self.at and self.at[-1] == at:
+            return
+        self.at.append(at)
+        self.used.append(used)
+        self.trim(keep)
+
+    def trim(self, keep: int) -> None:
+        extra = len(self.at) - keep
+        if extra > 0:
+            del self.at[:extra]
+            del self.used[:extra]
+
+    def samples(self, container: str) -> list[MemorySample]:
+        return [
+            MemorySample(at=_EPOCH + at * _MICROSECOND, container=container, bytes=used)
+            for at, used in zip(self.at, self.used, strict=True)
+        ]
+
+
 class MetricsSampler:
     """Samples PodMetrics for a namespace (None: all) on a background thread, or on demand."""
 
     def __init__(
         self,
-        api: Api,
+        api: MetricsApi,
         namespace: str | None,
         *,
         interval: float = DEFAULT_INTERVAL,
         history: int = DEFAULT_HISTORY,
+        short_history: int = SHORT_HISTORY,
         on_sample: Callable[[], None] | None = None,
     ) -> None:
         self._api = api
         self._namespace = namespace
         self.interval = interval
         self._history = history
+        self._short_history = max(1, min(short_history, history))  # the latest is always kept
         self._on_sample = on_sample
         self._lock = threading.Lock()
-        self._series: dict[PodKey, dict[str, deque[MemorySample]]] = {}
+        self._series: dict[PodKey, dict[str, _Ring]] = {}
+        self._interesting: frozenset[PodKey] = frozenset()
+        self._newest = 0  # microseconds since the epoch of the newest sample seen
+        self._micros: dict[datetime, int] = {}  # this round's timestamps: a few per node
         self._available: bool | None = None  # None: not asked yet
         self._note = ""
         self._stopping = threading.Event()
@@ -77,7 +129,10 @@ class MetricsSampler:
         """The samples of one pod (all containers, oldest first) and whether metrics exist at all."""
         with self._lock:
             series = self._series.get(pod.key, {})
-            samples = sorted((s for q in series.values() for s in q), key=lambda s: (s.at, s.container))
+            samples = sorted(
+                (s for container, ring in series.items() for s in ring.samples(container)),
+                key=lambda s: (s.at, s.container),
+            )
         if self._available is False:
             return MemoryView((), False, self._note)
         if not samples:
@@ -86,6 +141,16 @@ class MetricsSampler:
             )
             return MemoryView((), True, note)
         return MemoryView(tuple(samples), True, self._note)
+
+    def keep_history(self, keys: Iterable[PodKey]) -> None:
+        """The pods whose full history is kept from now on, replacing those marked before; the
+        pods no longer marked are cut back to the short history at once."""
+        marked = frozenset(keys)
+        with self._lock:
+            for key in self._interesting - marked:
+                for ring in self._series.get(key, {}).values():
+                    ring.trim(self._short_history)
+            self._interesting = marked
 
     # -- sampling ----------------------------------------------------------------------------------
     def sample_once(self) -> bool:
@@ -102,7 +167,7 @@ class MetricsSampler:
             else:
                 self._note = f"metrics unavailable: {exc}"
             return False
-        self._record(items)
+        self.record(items)
         self._note = ""
         self.samples_taken += 1
         if self._on_sample is not None:
@@ -147,28 +212,39 @@ class MetricsSampler:
         self._available = False
         self._note = note
 
-    def _record(self, items: list[dict[str, Any]]) -> None:
+    def record(self, items: list[dict[str, Any]]) -> None:
+        """Keep one round of PodMetrics (decoded JSON, what the LIST answered)."""
+        seen: set[PodKey] = set()
         with self._lock:
             for item in items:
                 meta = item.get("metadata") or {}
                 key = (str(meta.get("namespace") or "default"), str(meta.get("name") or ""))
-                per_container = self._series.setdefault(key, {})
-                for sample in parse_pod_metrics(item):
-                    series = per_container.setdefault(sample.container, deque(maxlen=self._history))
-                    # metrics-server repeats a sample until the kubelet scrapes again: keep one.
-                    if not series or series[-1].at != sample.at:
-                        series.append(sample)
-            self._forget_old()
+                seen.add(key)
+                samples = parse_pod_metrics(item)
+                if samples:
+                    self._keep(key, samples)
+            self._newest = max(self._newest, max(self._micros.values(), default=0))
+            self._micros.clear()
+            self._forget_old(seen)
 
-    def _forget_old(self) -> None:
-        """Drop pods whose newest sample is older than the history window (deleted pods)."""
-        newest = {
-            key: max(q[-1].at for q in per.values() if q)
-            for key, per in self._series.items()
-            if any(per.values())
-        }
-        if not newest:
-            return
-        horizon = max(newest.values()) - timedelta(seconds=self._history * self.interval)
-        for key in [k for k, at in newest.items() if at < horizon]:
-            del self._series[key]
+    def _keep(self, key: PodKey, samples: tuple[MemorySample, ...]) -> None:
+        keep = self._history if key in self._interesting else self._short_history
+        per_container = self._series.setdefault(key, {})
+        for sample in samples:
+            if sample.bytes not in _INT64:
+                continue  # no memory is that large: a broken answer, not a sample
+            at = self._micros.get(sample.at)
+            if at is None:
+                at = self._micros[sample.at] = (sample.at - _EPOCH) // _MICROSECOND
+            ring = per_container.get(sample.container)
+            if ring is None:
+                ring = per_container[sample.container] = _Ring()
+            ring.push(at, sample.bytes, keep)
+
+    def _forget_old(self, seen: set[PodKey]) -> None:
+        """Drop pods not seen for longer than the history window (deleted pods)."""
+        horizon = self._newest - int(self._history * self.interval * 1_000_000)
+        for key in self._series.keys() - seen:
+            rings = [ring for ring in self._series[key].values() if ring.at]
+            if not rings or max(ring.at[-1] for ring in rings) < horizon:
+                del self._series[key]

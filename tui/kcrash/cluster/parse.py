@@ -12,7 +12,7 @@ container specs of pods made from one template (records are immutable, so sharin
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
@@ -60,6 +60,19 @@ class ParsedObjects:
     revision_owners: tuple[tuple[str, str, str], ...] = ()
     # ((namespace, pod name), samples) for each PodMetrics
     metrics: tuple[tuple[tuple[str, str], tuple[MemorySample, ...]], ...] = ()
+    # (namespace, pod name) -> every sample of that pod, oldest first: a paste of many pods asks
+    # for each pod's, and a scan of all the snapshots per pod grew with the square of the paste.
+    _metrics_by_pod: dict[tuple[str, str], tuple[MemorySample, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        found: dict[tuple[str, str], list[MemorySample]] = {}
+        for key, samples in self.metrics:
+            found.setdefault(key, []).extend(samples)
+        self._metrics_by_pod.update(
+            (key, tuple(sorted(samples, key=lambda s: s.at))) for key, samples in found.items()
+        )
 
     def revisions_of(self, deployment: Deployment) -> tuple[Revision, ...]:
         """The revisions owned by `deployment`, oldest first."""
@@ -72,8 +85,7 @@ class ParsedObjects:
 
     def metrics_for(self, namespace: str, pod: str) -> tuple[MemorySample, ...]:
         """Every sample of one pod across the document's PodMetrics snapshots, oldest first."""
-        found = [s for key, samples in self.metrics if key == (namespace, pod) for s in samples]
-        return tuple(sorted(found, key=lambda s: s.at))
+        return self._metrics_by_pod.get((namespace, pod), ())
 
 
 # --- small, forgiving accessors -------------------------------------------------------------------
@@ -668,11 +680,12 @@ def parse_pod_metrics(obj: Mapping[str, Any]) -> tuple[MemorySample, ...]:
 # --- documents --------------------------------------------------------------------------------------
 
 
-def _items(doc: Any, kind_hint: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Every object in a document with its kind: lists (typed or mixed), watch events, plain arrays."""
+def objects_in(doc: Any, kind_hint: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Every object in a document with its kind: lists (typed or mixed), watch events, plain arrays.
+    `parse_objects` reads them in this order; a paste pairs its pods' lines with them in it too."""
     if isinstance(doc, list):
         for item in doc:
-            yield from _items(item, kind_hint)
+            yield from objects_in(item, kind_hint)
         return
     if not isinstance(doc, Mapping):
         return
@@ -680,10 +693,10 @@ def _items(doc: Any, kind_hint: str = "") -> Iterator[tuple[str, Mapping[str, An
     if "items" in doc and (kind.endswith("List") or not kind):
         # Items of a typed list (PodList from the API) carry no kind of their own.
         item_kind = kind[: -len("List")] if kind.endswith("List") and kind != "List" else ""
-        yield from _items(doc.get("items"), item_kind)
+        yield from objects_in(doc.get("items"), item_kind)
         return
     if not kind and isinstance(doc.get("object"), Mapping) and "type" in doc:
-        yield from _items(doc["object"])  # a watch event line
+        yield from objects_in(doc["object"])  # a watch event line
         return
     yield kind, doc
 
@@ -696,7 +709,7 @@ def parse_objects(doc: Any) -> ParsedObjects:
     revisions: list[Revision] = []
     owners: list[tuple[str, str, str]] = []
     metrics: list[tuple[tuple[str, str], tuple[MemorySample, ...]]] = []
-    for kind, obj in _items(doc):
+    for kind, obj in objects_in(doc):
         if kind == "Pod":
             pods.append(parse_pod(obj))
         elif kind == "Event":

@@ -218,6 +218,11 @@ class ClusterSource:
             self.metrics.start()  # the console is watching: keep sampling from now on
         return self.metrics.view(pod)
 
+    def keep_history(self, keys: Iterable[tuple[str, str]]) -> None:
+        """The pods (namespace, name) whose whole memory history is kept, replacing those named
+        before: the chart's hour for these, the last few samples for every other pod."""
+        self.metrics.keep_history(keys)
+
     def deployment_history(self, pod: Pod) -> tuple[Deployment | None, tuple[Revision, ...]]:
         from kcrash.cluster import rollout
 

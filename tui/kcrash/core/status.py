@@ -5,7 +5,9 @@ pkg/printers/internalversion/printers.go (the API server's Table printer, which 
 shows): init containers (`Init:N/M`, `Init:<reason>`, `Init:Signal:N`, `Init:ExitCode:N`), native
 sidecars (init containers with restartPolicy Always), the last container's reason winning over the
 others, `Completed` turned back into `Running`/`NotReady` while a container still runs,
-`SchedulingGated`, `Terminating` and `Unknown` for pods on a lost node.
+`SchedulingGated`, `Terminating` and `Unknown` for pods on a lost node. READY counts over the
+spec's containers; a pod always has one, so a spec with none is one nobody showed (a pasted
+`get pods` row): READY is then `?`, not a count such as `1/0`.
 
 The rest (`severity`, `problems`, `primary_container`, `last_exit`) is kcrash's own judgement of
 which pods need attention and which container a diagnosis should be about. `pod_summary` computes
@@ -65,13 +67,14 @@ INIT_RUNNING_LONG = 600.0  # an init container that has not finished after this 
 PENDING_LONG = 600.0
 UNSCHEDULABLE_AFTER = 60.0
 TERMINATING_OVERDUE = 60.0  # past deletionTimestamp (which already includes the grace period)
+UNKNOWN_READY = "?"  # READY of a pod whose containers are not known
 
 
 @dataclass(frozen=True, slots=True)
 class PodColumns:
     """The printPod cells kcrash shows, plus what it needs to tell which container blocks."""
 
-    ready: str  # "1/2"
+    ready: str  # "1/2"; UNKNOWN_READY when the spec's containers are not known
     status: str  # "CrashLoopBackOff"
     restarts: int
     last_restart: datetime | None  # newest lastState.terminated.finishedAt that was counted
@@ -189,7 +192,8 @@ def pod_columns(pod: Pod) -> PodColumns:
     elif pod.deletion_timestamp is not None and pod.phase not in ("Succeeded", "Failed"):
         reason = "Terminating"
 
-    return PodColumns(f"{ready_count}/{total}", reason, restarts, last_restart, blocking_init)
+    ready_cell = f"{ready_count}/{total}" if pod.containers else UNKNOWN_READY
+    return PodColumns(ready_cell, reason, restarts, last_restart, blocking_init)
 
 
 def pod_status(pod: Pod, now: datetime | None = None) -> str:

@@ -118,6 +118,8 @@ class KcrashApp(App[int]):
         self.terminations = TerminationLog()
         self.failing: set[tuple[str, str]] = set()
         """Keys of the pods judged failing (kept by the pods screen, read by every header)."""
+        self._drilled: set[tuple[str, str]] = set()  # pods drilled into this session
+        self._history_keys: frozenset[tuple[str, str]] = frozenset()
         self.sync_state = SyncState("connecting")
         self.access: Access | None = None
         self.tick_seconds = tick_seconds
@@ -149,6 +151,16 @@ class KcrashApp(App[int]):
             "chart-usage": "ansi_cyan",
             "chart-request": "ansi_green",
         }
+
+    def follow_memory(self, opened: tuple[str, str] | None = None) -> None:
+        """Keep the full memory history (the chart's) for failing pods and the pods opened; every
+        other pod keeps a short one, so 20,000 pods do not hold an hour of samples each."""
+        if opened is not None:
+            self._drilled.add(opened)
+        wanted = frozenset(self.failing | self._drilled)
+        if wanted != self._history_keys:
+            self._history_keys = wanted
+            self.source.keep_history(wanted)
 
     # ---- lifecycle -------------------------------------------------------------------------
 

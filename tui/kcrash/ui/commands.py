@@ -1,7 +1,9 @@
 """The kubectl commands the copy menu offers for a pod, ready to paste into a shell.
 
 Every word from the cluster is quoted for the shell (a pod name cannot inject a command) and the
-context is spelled out, so the command runs against the cluster the user is looking at.
+context is spelled out, so the command runs against the cluster the user is looking at. A pasted
+pod may come without its namespace: then the command names none (`-n ''` would ask for the empty
+namespace), and the user's current one applies.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ def _base(context: str, namespace: str) -> str:
     words = ["kubectl"]
     if context:
         words += ["--context", context]
-    words += ["-n", namespace]
+    if namespace:
+        words += ["-n", namespace]
     return " ".join(shlex.quote(w) for w in words)
 
 

@@ -176,6 +176,7 @@ class _Connecting:
 def _run(early: _Connecting, theme: str, clock: Clock | None) -> int:
     early.join()
     from kcrash.ui.app import make_app
+    from kcrash.ui.screens import pods  # noqa: F401  # loaded while the server answers, not after
 
     source = early.source()
     app = make_app(source, clock=clock, theme=theme)

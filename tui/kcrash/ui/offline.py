@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Literal, TextIO
 
 from kcrash.cluster.access import Access, Permission
 from kcrash.cluster.errors import KcrashError
@@ -43,6 +43,10 @@ from kcrash.ui.themes import DEFAULT_THEME
 
 OFFLINE = Permission(False, "offline: the pods come from pastes, there is no cluster to change")
 NO_METRICS = "No metrics in the pastes."
+NO_EVENTS = "No events in the pastes."
+NO_ROLLOUT = "No rollout history in the pastes."
+PastedPart = Literal["events", "rollout"]
+"""Drill-down sections whose emptiness offline may mean "not pasted" rather than "none"."""
 LOG_HINT = "add it with --logs FILE"
 MEMORY_SECONDS = 60.0
 """Pasted memory never changes: the screens need not ask for it as often as on a cluster."""
@@ -143,9 +147,25 @@ class OfflineSource:
         note = f"The pastes hold one memory sample ({format_bytes(sample.bytes)} at {at}), no history."
         return MemoryView(p.memory, False, note)
 
+    def keep_history(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Pasted memory is kept whole: there is nothing to choose."""
+
     def deployment_history(self, pod: Pod) -> tuple[Deployment | None, tuple[Revision, ...]]:
         p = self.pasted(pod)
         return p.deployment, p.revisions
+
+    def not_pasted(self, pod: Pod, part: PastedPart) -> str:
+        """What a section says when the pastes left its part out, or "" when they showed it (an
+        Events section reading <none> is none): no paste of events is not "no events", and no paste
+        of the owner or its Deployment is not "not run by a Deployment"."""
+        p = self._pasted.get(pod.key)
+        if p is None:
+            return ""
+        if part == "events":
+            return NO_EVENTS if "events" in p.absent else ""
+        # Without the spec no paste showed the owner (describe's "Controlled By" comes before it).
+        owner_unknown = "spec" in p.absent or bool(_rollout_gap(p))
+        return NO_ROLLOUT if p.deployment is None and owner_unknown else ""
 
     def diagnose(self, pod: Pod, now: datetime) -> Diagnosis:
         """The verdict `kcrash diagnose --from` gives, with the pasted lines it rests on, and what

@@ -193,9 +193,13 @@ def ordered_events(events: Sequence[Event]) -> list[Event]:
     return sorted(events, key=key)
 
 
-def events_content(events: Sequence[Event], now: datetime, limit: int = 12) -> Content:
+def events_content(events: Sequence[Event], now: datetime, limit: int = 12, *, unknown: str = "") -> Content:
+    """The pod's events; `unknown` is said instead of "no events" when they were not read at all
+    (offline: the pastes did not include them)."""
     if not events:
-        return Content.styled("No events for this pod (events expire after about an hour).", "$text-muted")
+        return Content.styled(
+            unknown or "No events for this pod (events expire after about an hour).", "$text-muted"
+        )
     shown = ordered_events(events)[:limit]
     parts: list[Part] = []
     for event in shown:
@@ -255,9 +259,13 @@ def previous_log_content(text: str, error: str, limit: int = LOG_LINES) -> Conte
 # ---- rollout -------------------------------------------------------------------------------
 
 
-def rollout_content(deployment: Deployment | None, revisions: Sequence[Revision], now: datetime) -> Content:
+def rollout_content(
+    deployment: Deployment | None, revisions: Sequence[Revision], now: datetime, *, unknown: str = ""
+) -> Content:
+    """The Deployment's revisions; `unknown` is said instead of "not run by a Deployment" when
+    whether one runs the pod was not read (offline: the pastes did not show it)."""
     if deployment is None:
-        return Content.styled("Not run by a Deployment: no rollout history.", "$text-muted")
+        return Content.styled(unknown or "Not run by a Deployment: no rollout history.", "$text-muted")
     parts: list[Part] = [
         ("deployment/" + clean_line(deployment.name), "bold"),
         (f"  {deployment.ready_replicas}/{deployment.replicas} ready", "$text-muted"),

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import yaml
 
-from kcrash.cluster.parse import ParsedObjects, parse_objects
+from kcrash.cluster.parse import ParsedObjects, objects_in, parse_objects
 from kcrash.cluster.paste.model import PodFacts
 from kcrash.cluster.paste.yamlload import load_all
 from kcrash.core.records import Pod
@@ -99,26 +99,6 @@ def _objects(docs: list[Any]) -> list[Any]:
     return [_wrap(doc) for doc in docs if isinstance(doc, Mapping | list)]
 
 
-def _leaves(doc: Any, kind_hint: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Every object in the documents with its kind, in the order `parse_objects` reads them."""
-    if isinstance(doc, list):
-        for item in doc:
-            yield from _leaves(item, kind_hint)
-        return
-    if not isinstance(doc, Mapping):
-        return
-    value = doc.get("kind")
-    kind = ("" if value is None or isinstance(value, Mapping | list) else str(value)) or kind_hint
-    if "items" in doc and (kind.endswith("List") or not kind):
-        item_kind = kind[: -len("List")] if kind.endswith("List") and kind != "List" else ""
-        yield from _leaves(doc.get("items"), item_kind)
-        return
-    if not kind and isinstance(doc.get("object"), Mapping) and "type" in doc:
-        yield from _leaves(doc["object"])  # a watch event line
-        return
-    yield kind, doc
-
-
 # The kubelet's waiting message names the pod: "back-off 5m0s restarting failed container=api
 # pod=payments-api-7d4c9b8f6-v5n2x_payments(1f0e2d3c-...)".
 _BACKOFF_POD = re.compile(r"\bpod=(?P<name>[a-z0-9.-]+)_(?P<namespace>[a-z0-9-]+)\((?P<uid>[0-9a-f-]+)\)")
@@ -149,11 +129,9 @@ def parse_objects_paste(
     """
     loaded = list(docs) if docs is not None else _objects(_load("\n".join(lines)))
     parsed = parse_objects(loaded)
-    leaves = list(_leaves(loaded))
-    pod_objects: list[Mapping[str, Any] | None] = [obj for kind, obj in leaves if kind == "Pod"]
+    leaves = list(objects_in(loaded))  # in the order parse_objects read them: one Pod each
+    pod_objects = [obj for kind, obj in leaves if kind == "Pod"]
     blocks = _pod_blocks(lines, [kind for kind, _ in leaves])
-    if len(pod_objects) != len(parsed.pods):  # `_leaves` no longer reads as `parse_objects` does
-        pod_objects, blocks = [None] * len(parsed.pods), [None] * len(parsed.pods)
     facts = []
     for pod, obj, block in zip(parsed.pods, pod_objects, blocks, strict=True):
         named = _named(pod, obj)

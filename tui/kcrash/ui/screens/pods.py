@@ -190,6 +190,7 @@ class PodsScreen(PodScreen):
             self.table.refresh()
 
     def _update_header(self) -> None:
+        self.kcrash.follow_memory()
         self._status.change(
             pods=len(self.kcrash.store),
             failing=len(self.kcrash.failing),

@@ -33,6 +33,7 @@ from kcrash.ui.widgets.memory_chart import MemoryChart, chart_data
 
 if TYPE_CHECKING:
     from kcrash.ui.app import KcrashApp
+    from kcrash.ui.offline import PastedPart
 
 Key = tuple[str, str]
 
@@ -121,6 +122,7 @@ class DetailPane(VerticalScroll):
     def show(self, key: Key) -> None:
         """Show another pod: draw what is known now, fetch the rest."""
         self.pod_key = key
+        self.kcrash.follow_memory(opened=key)
         self.pieces = {}
         self._loaded_for = None
         for id in ("#d-diagnosis", "#d-events", "#d-logs", "#d-rollout", "#d-memory-caption"):
@@ -246,15 +248,23 @@ class DetailPane(VerticalScroll):
             static.update(sections.diagnosis_content(value))
         elif message.piece == "events" and isinstance(value, tuple):
             events: tuple[Event, ...] = value
-            static.update(sections.events_content(events, now))
+            static.update(sections.events_content(events, now, unknown=self._not_pasted("events")))
         elif message.piece == "logs" and isinstance(value, LogResult):
             static.update(sections.previous_log_content(value.text, value.error))
         elif message.piece == "rollout" and isinstance(value, tuple):
             deployment: Deployment | None = value[0]
             revisions: tuple[Revision, ...] = value[1]
-            static.update(sections.rollout_content(deployment, revisions, now))
+            unknown = self._not_pasted("rollout")
+            static.update(sections.rollout_content(deployment, revisions, now, unknown=unknown))
         elif message.piece == "memory" and isinstance(value, MemoryView):
             self._draw_memory(value, now)
+
+    def _not_pasted(self, part: PastedPart) -> str:
+        """Offline, what a section says when the pastes left its part out; "" on a cluster."""
+        source, pod = self.kcrash.source, self.pod
+        if isinstance(source, ClusterSource) or pod is None:
+            return ""
+        return source.not_pasted(pod, part)
 
     def _draw_memory(self, view: MemoryView, now: datetime) -> None:
         pod = self.pod
