@@ -29,11 +29,11 @@ from kcrash.core.records import Deployment, Diagnosis, Event, Pod, Revision
 from kcrash.core.status import pod_columns, primary_container
 from kcrash.ui import sections
 from kcrash.ui.failures import one_line, report_worker_failure
-from kcrash.ui.widgets.memory_chart import MemoryChart, chart_data
 
 if TYPE_CHECKING:
     from kcrash.ui.app import KcrashApp
     from kcrash.ui.offline import PastedPart
+    from kcrash.ui.widgets.memory_chart import ChartData
 
 Key = tuple[str, str]
 
@@ -96,7 +96,8 @@ class DetailPane(VerticalScroll):
                 yield Static(LOADING, id="d-events")
             with Vertical(id="d-right"):
                 yield _heading("Memory", "h-memory")
-                yield MemoryChart(id="d-memory")
+                # The chart (plotext) is mounted here when there is something to draw: the pods
+                # list opens without loading plotext at all.
                 yield Static(LOADING, id="d-memory-caption")
                 yield _heading("Previous logs  (l: full log view)", "h-logs")
                 yield Static(LOADING, id="d-logs")
@@ -107,7 +108,6 @@ class DetailPane(VerticalScroll):
         self.set_class(self.size.width >= WIDE_COLUMNS, "-wide")
 
     def on_mount(self) -> None:
-        self.query_one("#d-memory", MemoryChart).display = False
         self.set_interval(self.kcrash.metrics_seconds, self._refresh_memory)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -127,7 +127,8 @@ class DetailPane(VerticalScroll):
         self._loaded_for = None
         for id in ("#d-diagnosis", "#d-events", "#d-logs", "#d-rollout", "#d-memory-caption"):
             self.query_one(id, Static).update(LOADING)
-        self.query_one("#d-memory", MemoryChart).display = False
+        for chart in self.query("#d-memory"):
+            chart.display = False
         self.scroll_home(animate=False)
         self.pod_changed()
 
@@ -267,6 +268,8 @@ class DetailPane(VerticalScroll):
         return source.not_pasted(pod, part)
 
     def _draw_memory(self, view: MemoryView, now: datetime) -> None:
+        from kcrash.ui.widgets.memory_chart import chart_data
+
         pod = self.pod
         if pod is None:
             return
@@ -282,7 +285,20 @@ class DetailPane(VerticalScroll):
             now=now,
             interval=self.kcrash.source.metrics.interval,
         )
-        chart = self.query_one("#d-memory", MemoryChart)
+        self._show_chart(data)
+        self.query_one("#d-memory-caption", Static).update(Content.styled(data.caption, "$text-muted"))
+
+    def _show_chart(self, data: ChartData) -> None:
+        """Draw `data`, mounting the chart the first time there is something to draw."""
+        from kcrash.ui.widgets.memory_chart import MemoryChart
+
+        found = self.query("#d-memory")
+        if found:
+            chart = found.first(MemoryChart)
+        elif data.drawable:
+            chart = MemoryChart(id="d-memory")
+            self.query_one("#d-right").mount(chart, before="#d-memory-caption")
+        else:
+            return
         chart.display = data.drawable
         chart.show_data(data)
-        self.query_one("#d-memory-caption", Static).update(Content.styled(data.caption, "$text-muted"))
