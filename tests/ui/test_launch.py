@@ -1,8 +1,11 @@
-"""`kcrash` refuses a bad setup with one line and exit status 2, before any screen opens."""
+"""`kcrash` refuses a bad setup with one line and exit status 2, before any screen opens; and what
+it loads before the first table."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,17 @@ def test_bad_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 )
 def test_flags_are_spelled_like_kubectl(argv: list[str], field: str, value: object) -> None:
     assert getattr(build_parser().parse_args(argv), field) == value
+
+
+def test_the_pods_list_loads_neither_the_kubernetes_package_nor_plotext() -> None:
+    """What launch imports before the first table: the client's loader and plotext wait (or never
+    come) — they cost a third of the 1,000-pod launch budget."""
+    script = (
+        "import sys\n"
+        "import kcrash.ui.launch, kcrash.ui.themes, kcrash.ui.app, kcrash.ui.screens.pods\n"
+        "import kcrash.cluster.config, kcrash.cluster.source\n"
+        "heavy = {'kubernetes', 'plotext', 'textual_plotext', 'pydantic', 'oauthlib'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
