@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers pytest bench screenshots lab clean
+.PHONY: compile demo test lint typecheck layers pytest bench screenshots lab clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,7 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Byte-compile the package as a wheel install would: an editable install leaves that to the first
+# import, which never writes it where PYTHONDONTWRITEBYTECODE is set (then every launch compiles).
+compile: $(STAMP)
+	$(BIN)/python -m compileall -q tui/kcrash
+
+demo: compile
 	$(BIN)/kcrash --demo
 
 lab: $(STAMP)
@@ -33,7 +38,7 @@ layers: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: compile
 	$(BIN)/python bench/run.py
 
 screenshots: $(STAMP)
