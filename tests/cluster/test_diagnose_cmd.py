@@ -5,14 +5,31 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kcrash.cluster.api import Api
+from kcrash.cluster.api import LIST_PAGE, Api
+from kcrash.cluster.config import connect
+from kcrash.cluster.errors import KcrashError
+from kcrash.cluster.rollout import label_selector
+from kcrash.cluster.shared_reads import (
+    ListedWorkloads,
+    SharedSource,
+    events_by_pod,
+    namespace_events,
+    pod_events,
+)
+from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import Pod
+from kcrash.core.status import is_failing
 from kcrash.diagnose_cmd import main, matches_selector
+from kcrash.lab.app import Lab
 
 # Deployment (pod name prefix) -> the cause the diagnosis must name.
 EXPECTED = {
@@ -77,6 +94,184 @@ def test_every_scenario_is_diagnosed_right(lab: Any, kubeconfig: Path) -> None:
     requests = lab.faults.requests()
     assert not [r for r in requests if "secrets" in r.path.split("/")]  # kcrash never reads Secrets
     assert not [r for r in requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
+    # Several pods fail in the namespace: its events are listed once for all, never pod by pod.
+    assert not [r for r in requests if r.path.endswith("/events") and "fieldSelector" in r.query]
+
+
+# -- many pods at once: the reads they share ------------------------------------------------------
+
+
+def test_shared_reads_answer_as_each_pods_own(make_lab: Callable[..., Lab], tmp_path: Path) -> None:
+    lab = make_lab(speed=0.001, extra_pods=600)  # the world stands still: both ways see the same
+    config = tmp_path / "config"
+    lab.write_kubeconfig(config)
+    conn = connect(str(config), None, None, True, check=False)
+    now = datetime.now(UTC)
+    one_by_one = ClusterSource(conn, namespace=None, read_only=True)
+    failing = [p for p in sorted(one_by_one.list_pods(), key=lambda p: p.key) if is_failing(p, now)]
+    per_namespace = Counter(p.namespace for p in failing)
+    crowded = {ns for ns, count in per_namespace.items() if count > 1}
+    assert len(crowded) >= 2
+    lone = min(per_namespace, key=lambda ns: per_namespace[ns])  # one pod of it is diagnosed
+    pods = [p for p in failing if p.namespace != lone] + [next(p for p in failing if p.namespace == lone)]
+
+    lab.faults.clear_requests()
+    shared = SharedSource(conn, namespace=None, read_only=True).diagnose_all(pods, now)
+    requests = [(r.path, r.query) for r in lab.faults.requests()]
+    assert shared == [one_by_one.diagnose(pod, now) for pod in pods]
+
+    events = [(path, query) for path, query in requests if path.endswith("/events")]
+    assert sorted(path for path, query in events if "fieldSelector" not in query) == sorted(
+        f"/api/v1/namespaces/{ns}/events" for ns in crowded - {lone}
+    )
+    assert [path for path, query in events if "fieldSelector" in query] == [
+        f"/api/v1/namespaces/{lone}/events"
+    ]
+    owners = {
+        (p.namespace, p.controller.name) for p in pods if p.controller and p.controller.kind == "ReplicaSet"
+    }
+    owners_in = Counter(ns for ns, _ in owners)
+    listed = {ns for ns, count in owners_in.items() if count > 1}
+    assert len(listed) >= 2 and len(owners_in) > len(listed)
+    workloads = [(path, query) for path, query in requests if path.startswith("/apis/apps/")]
+    assert sorted(
+        path
+        for path, query in workloads
+        if path.endswith(("/replicasets", "/deployments")) and "labelSelector" not in query
+    ) == sorted(
+        f"/apis/apps/v1/namespaces/{ns}/{kind}" for ns in listed for kind in ("replicasets", "deployments")
+    )
+    # Each ReplicaSet of a namespace with several is found in its list; a lone one is read on its own.
+    assert sorted(path for path, query in workloads if "/replicasets/" in path) == sorted(
+        f"/apis/apps/v1/namespaces/{ns}/replicasets/{name}" for ns, name in owners if ns not in listed
+    )
+    configmap_gets = [path for path, query in requests if "/configmaps/" in path]
+    assert configmap_gets and len(configmap_gets) == len(set(configmap_gets))
+    assert len([path for path, query in requests if path.endswith("/pods") and "metrics" in path]) == 1
+    logs_of = {path.split("/")[-2] for path, query in requests if path.endswith("/log")}
+    assert logs_of <= {p.name for p in pods}  # nothing is read about a pod that is not diagnosed
+
+
+def test_namespace_events_come_in_pages_within_a_budget(api: Api) -> None:
+    everything = namespace_events(api, "crashlab", max_pages=1000, page_size=20)
+    assert everything is not None and len(everything) > 40
+    names = [e["metadata"]["name"] for e in everything]
+    assert len(names) == len(set(names))
+    assert namespace_events(api, "crashlab", max_pages=2, page_size=20) is None
+
+
+WORKLOAD_SELECTORS: dict[str, dict[str, Any]] = {
+    "by-app": {"matchLabels": {"app": "web"}},
+    "in": {
+        "matchLabels": {"app": "web"},
+        "matchExpressions": [{"key": "tier", "operator": "In", "values": ["fe", "be"]}],
+    },
+    "notin": {"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["fe"]}]},
+    "exists": {"matchExpressions": [{"key": "canary", "operator": "Exists"}]},
+    "absent": {
+        "matchExpressions": [
+            {"key": "canary", "operator": "DoesNotExist"},
+            {"key": "app", "operator": "Exists"},
+        ]
+    },
+    "everything": {},
+    "in-nothing": {"matchExpressions": [{"key": "tier", "operator": "In", "values": []}]},  # refused
+}
+REPLICASET_LABELS = {
+    "web-fe": {"app": "web", "tier": "fe"},
+    "web-be": {"app": "web", "tier": "be"},
+    "web-db": {"app": "web", "tier": "db"},
+    "web-plain": {"app": "web"},
+    "web-canary": {"app": "web", "tier": "fe", "canary": "yes"},
+    "api-fe": {"app": "api", "tier": "fe"},
+    "bare": {},
+}
+
+
+def test_listed_workloads_answer_as_the_server_does(make_lab: Callable[..., Lab], tmp_path: Path) -> None:
+    objects = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"selector": selector},
+        }
+        for name, selector in WORKLOAD_SELECTORS.items()
+    ] + [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {"name": name, "namespace": "shop", "labels": labels},
+            "spec": {"replicas": 0},
+        }
+        for name, labels in REPLICASET_LABELS.items()
+    ]
+    path = tmp_path / "workloads.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    lab = make_lab(builtin_scenarios=False, load_files=[path])
+    server = Api(connect(str(lab.write_kubeconfig(tmp_path / "config")), None, "shop", False))
+
+    listed = ListedWorkloads.read(server, "shop", max_pages=1)
+    assert listed is not None
+    lab.faults.clear_requests()
+    answers = {
+        name: _names(listed.list_replicasets("shop", label_selector(selector)))
+        for name, selector in WORKLOAD_SELECTORS.items()
+    }
+    found = (listed.get_deployment("shop", "in"), listed.get_replicaset("shop", "web-fe"))
+    with pytest.raises(KcrashError) as missing:
+        listed.get_replicaset("shop", "gone")
+    assert missing.value.status == 404
+    # Only the selector a real API server refuses (a set with no values) is left to the server.
+    assert len(lab.faults.requests()) == 1
+
+    assert answers == {
+        name: _names(server.list_replicasets("shop", label_selector(selector)))
+        for name, selector in WORKLOAD_SELECTORS.items()
+    }
+    assert len(set(map(tuple, answers.values()))) >= 5  # the selectors tell the ReplicaSets apart
+    assert found == (server.get_deployment("shop", "in"), server.get_replicaset("shop", "web-fe"))
+
+
+def _names(objects: list[dict[str, Any]]) -> list[str]:
+    return sorted(o["metadata"]["name"] for o in objects)
+
+
+def raw_event(name: str, pod: str, *, uid: str = "u1", kind: str = "Pod", at: str = "") -> dict[str, Any]:
+    when = at or f"2024-05-01T10:{name[-2:]}:00Z"
+    return {
+        "metadata": {"name": name, "namespace": "shop"},
+        "involvedObject": {"kind": kind, "name": pod, "namespace": "shop", "uid": uid},
+        "reason": "BackOff",
+        "type": "Warning",
+        "firstTimestamp": when,
+        "lastTimestamp": when,
+    }
+
+
+def test_pod_events_are_what_the_pods_field_selector_matches() -> None:
+    index = events_by_pod(
+        [
+            raw_event("web.02", "web"),
+            raw_event("web.01", "web"),
+            raw_event("web.03", "web", uid="u0"),  # an earlier pod of the same name
+            raw_event("web.04", "web", kind="ReplicaSet"),
+            raw_event("api.05", "api"),
+        ]
+    )
+    pod = Pod("shop", "web", uid="u1")
+    assert [e.name for e in pod_events(index, pod)] == ["web.01", "web.02"]  # oldest first
+    assert [e.name for e in pod_events(index, replace(pod, uid=""))] == ["web.01", "web.02", "web.03"]
+    assert pod_events(index, Pod("other", "web", uid="u1")) == ()
+
+
+def test_pod_events_stop_at_one_page_like_the_pods_own_request() -> None:
+    listed = [raw_event(f"web.{i:04d}", "web", at="2024-05-01T10:00:00Z") for i in range(LIST_PAGE + 5)]
+    listed.reverse()  # the server's order is not the order events are shown in
+    events = pod_events(events_by_pod(listed), Pod("shop", "web", uid="u1"))
+    assert len(events) == LIST_PAGE
+    # The first page the server lists (the newest names here), then sorted: same times, by name.
+    assert (events[0].name, events[-1].name) == ("web.0005", f"web.{LIST_PAGE + 4:04d}")
 
 
 def test_a_named_pod_as_text(lab: Any, kubeconfig: Path, api: Any) -> None:

@@ -3,12 +3,15 @@
     kcrash diagnose [POD ...] [-n NS | -A] [-l SELECTOR] [--context C] [--kubeconfig F]
                     [-o text|json] [--from FILE]... [--logs FILE]
 
-With POD names, each named pod is diagnosed; without, every failing pod in the scope. `--from`
-(repeatable, `-` for standard input) reads whatever kubectl printed — `get -o yaml|json`, a bare
-`status:` stanza, `describe pod`, `get pods`, event tables, `logs`, or a chat thread holding several
-of them — detecting each file's form on its own and putting the files about one pod together
-(`cluster.pastes.load_pastes`, which the console's `--from` reads them with too). It needs no
-cluster: the client libraries are not even imported. `--logs` adds a previous-log excerpt
+With POD names, each named pod is diagnosed; without, every failing pod in the scope. The pods are
+diagnosed side by side, and what they share (a namespace's events and workloads, ConfigMaps, the
+memory sample) is read once for all of them (`cluster.shared_reads`).
+
+`--from` (repeatable, `-` for standard input) reads whatever kubectl printed — `get -o yaml|json`,
+a bare `status:` stanza, `describe pod`, `get pods`, event tables, `logs`, or a chat thread holding
+several of them — detecting each file's form on its own and putting the files about one pod
+together (`cluster.pastes.load_pastes`, which the console's `--from` reads them with too). It needs
+no cluster: the client libraries are not even imported. `--logs` adds a previous-log excerpt
 (`-` for standard input, which can be read once in all).
 
 Exit status: 0 nothing is failing, 1 something is, 2 usage or connection error (one line on stderr).
@@ -151,21 +154,22 @@ def online(args: argparse.Namespace, now: datetime) -> tuple[list[Verdict], list
     # Imported here: the Kubernetes client takes over half a second to load, and --from needs none of it.
     from kcrash.cluster.config import connect
     from kcrash.cluster.errors import KcrashError
-    from kcrash.cluster.source import ClusterSource
+    from kcrash.cluster.shared_reads import SharedSource
 
     try:
         conn = connect(args.kubeconfig, args.context, args.namespace, args.all_namespaces)
         args.namespace = conn.namespace  # the context's default, for "no failing pods in ..."
         # Diagnosing never changes anything: read-only guarantees no write is ever sent.
-        source = ClusterSource(conn, namespace=conn.namespace, selector=args.selector, read_only=True)
+        source = SharedSource(conn, namespace=conn.namespace, selector=args.selector, read_only=True)
         pods, not_found = _chosen_pods(source, args.pods)
-        verdicts = []
-        for pod in pods:
-            failing = is_failing(pod, now)
-            if args.pods or failing:
-                verdicts.append(Verdict(pod, source.diagnose(pod, now), failing, now))
+        judged = [(pod, is_failing(pod, now)) for pod in pods]
+        chosen = [(pod, failing) for pod, failing in judged if failing or args.pods]
+        diagnoses = source.diagnose_all([pod for pod, _ in chosen], now)
     except KcrashError as exc:
         raise CommandError(str(exc)) from None
+    verdicts = [
+        Verdict(pod, diag, failing, now) for (pod, failing), diag in zip(chosen, diagnoses, strict=True)
+    ]
     return verdicts, not_found
 
 

@@ -13,7 +13,7 @@ before a byte is sent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -217,9 +217,7 @@ class Api:
             f"/api/v1/namespaces/{_seg(pod.namespace)}/events",
             [("fieldSelector", selector), ("limit", LIST_PAGE)],
         )
-        events = [parse_event(item) for item in _items(doc)]
-        events.sort(key=lambda e: (e.last_seen is None, e.last_seen or e.first_seen, e.name))
-        return tuple(events)
+        return in_event_order(parse_event(item) for item in _items(doc))
 
     # -- workloads (raw: rollout needs the exact template JSON) ------------------------------------
     def get_replicaset(self, namespace: str, name: str) -> dict[str, Any]:
@@ -443,6 +441,11 @@ class _Fetch:
         if self._error is not None:
             raise self._error
         return self._body
+
+
+def in_event_order(events: Iterable[Event]) -> tuple[Event, ...]:
+    """Events oldest first, as `kubectl describe` lists them (undated ones last)."""
+    return tuple(sorted(events, key=lambda e: (e.last_seen is None, e.last_seen or e.first_seen, e.name)))
 
 
 HEAD_LIMIT = 64 * 1024

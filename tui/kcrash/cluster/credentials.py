@@ -49,7 +49,11 @@ USER_KEYS = frozenset(
     }
 )
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
-MAX_POOLS = 4  # one server; a few connections are kept for the LIST, the WATCH and the drill-down
+MAX_POOLS = 4  # pools by host: there is one server
+CONNECTIONS = 16
+"""Connections kept open to the server: the WATCH holds one, and the drill-down's reads (or
+`diagnose`'s) run side by side; with urllib3's default of one, each of those opened a new TLS
+connection and dropped it after."""
 
 
 @dataclass(frozen=True, slots=True)
