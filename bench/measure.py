@@ -132,25 +132,57 @@ def memory_kib(pid: int) -> dict[str, int]:
     return found
 
 
+# -- CPU -------------------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int, thread: int | None = None) -> float | None:
+    """utime + stime of a process (every thread), or of one of its threads, in seconds."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # the name in parentheses may hold spaces
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of proc(5)
+
+
+def cpu_percent(before: float | None, after: float | None, elapsed: float) -> float:
+    """CPU time over wall time as a percentage of one core (NaN when either reading failed)."""
+    if before is None or after is None or elapsed <= 0:
+        return float("nan")
+    return 100.0 * (after - before) / elapsed
+
+
 # -- idle output -----------------------------------------------------------------------------------
 
 
-def measure_idle_output(term: TmuxTerm, lab: LabProcess, seconds: float, workdir: Path) -> dict[str, Any]:
-    """Bytes the console writes while the user does nothing (the lab's own simulation runs on)."""
+def measure_idle_output(
+    term: TmuxTerm, lab: LabProcess, seconds: float, workdir: Path, pid: int
+) -> dict[str, Any]:
+    """Bytes the console writes and CPU it burns while the user does nothing (the lab's own
+    simulation runs on). CPU is the whole process's; the main thread (Textual's event loop,
+    whose thread id is the pid) is reported beside it."""
     path = workdir / f"pipe-{time.monotonic_ns()}.out"
     path.touch()
     screen = term.capture()
     ticking = sum(row.ticking_cells for row in pane.rows(screen))
     mark = lab.mark()
     term.pipe_to(path)
+    cpu_before, main_before = cpu_seconds(pid), cpu_seconds(pid, pid)
     started = time.monotonic()
     time.sleep(seconds)
+    cpu_after, main_after = cpu_seconds(pid), cpu_seconds(pid, pid)
+    cpu_window = time.monotonic() - started
     term.stop_pipe()
     elapsed = time.monotonic() - started
     time.sleep(0.2)  # let the pipe's `cat` write what it still holds
     summary = termstream.summarize(path.read_bytes(), elapsed, screen, term.width).as_dict()
     summary["ticking_cells"] = float(ticking)
     summary["pod_changes"] = float(lab.pod_changes_since(mark))
+    summary["cpu_percent"] = cpu_percent(cpu_before, cpu_after, cpu_window)
+    summary["main_thread_cpu_percent"] = cpu_percent(main_before, main_after, cpu_window)
     return summary
 
 

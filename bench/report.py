@@ -22,6 +22,8 @@ IDLE_BYTES_PER_TICKING_CELL = 200.0
 one cursor move, one style and a dozen characters for each cell each second, with room to spare."""
 IDLE_FLOOR = 1024.0
 """Bytes per second allowed on top (the odd pod change, a clock column rolling over)."""
+IDLE_CPU_TARGET = 2.0
+"""Percent of one core the console may use while nothing is typed (countdowns still tick)."""
 
 Run = dict[str, Any]
 
@@ -47,6 +49,8 @@ def figures(run: Run) -> dict[str, float]:
         "idle_redundant_share": _get(run, "idle", "redundant_share"),
         "idle_ticking_cells": _get(run, "idle", "ticking_cells"),
         "idle_pod_changes": _get(run, "idle", "pod_changes"),
+        "idle_cpu_percent": _get(run, "idle", "cpu_percent"),
+        "idle_main_thread_cpu_percent": _get(run, "idle", "main_thread_cpu_percent"),
         "idle_bytes_per_changed_char": _get(run, "idle", "bytes_per_changed_char"),
         "idle_writes_from_left_share": _share(
             _get(run, "idle", "writes_from_left"), _get(run, "idle", "writes")
@@ -151,6 +155,12 @@ def judge_size(
     if ticking is not None:
         budget = idle_budget(ticking)
         add("idle_bytes_per_s", median("idle_bytes_per_s"), f"<= {budget:.0f} B/s", lambda v: v <= budget)
+    add(
+        "idle_cpu_percent",
+        median("idle_cpu_percent"),
+        f"< {IDLE_CPU_TARGET:.0f} %",
+        lambda v: v < IDLE_CPU_TARGET,
+    )
     return [asdict(v) for v in verdicts]
 
 
@@ -168,6 +178,8 @@ LABELS = {
     "idle_redundant_share": ("idle bytes rewriting same text", "", 2),
     "idle_ticking_cells": ("ticking cells on screen", "", 0),
     "idle_pod_changes": ("pod changes during idle", "", 0),
+    "idle_cpu_percent": ("idle CPU (one core)", "%", 1),
+    "idle_main_thread_cpu_percent": ("idle CPU, main thread", "%", 1),
     "diagnose_s": ("kcrash diagnose -A -o json", "s", 2),
 }
 

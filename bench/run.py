@@ -128,8 +128,12 @@ def console_run(
         say(f"kcrash -A: {launch.pods} pods on screen after {launch.seconds:.2f} s")
         if "idle" in only:
             time.sleep(SETTLE)
-            out["idle"] = measure.measure_idle_output(term, lab, args.idle_seconds, workdir)
-            say(f"idle output {out['idle']['bytes_per_second']:.0f} B/s")
+            out["idle"] = measure.measure_idle_output(term, lab, args.idle_seconds, workdir, launch.pid)
+            idle = out["idle"]
+            say(
+                f"idle output {idle['bytes_per_second']:.0f} B/s, CPU {idle['cpu_percent']:.1f} % "
+                f"(main thread {idle['main_thread_cpu_percent']:.1f} %)"
+            )
         if "api" in only:
             time.sleep(max(0.0, since + args.api_seconds - time.time()))
             out["api"] = measure.api_load(lab, since, args.api_seconds)

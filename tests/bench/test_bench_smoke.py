@@ -7,17 +7,23 @@ tests pin how the harness reads kcrash's screen and the lab's request log.
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from apiload import classify, judge, load_by_resource
 from labproc import Request
+from measure import cpu_percent, cpu_seconds
 from pane import cursor_index, header, ready_cell, rows
+from report import IDLE_CPU_TARGET, judge_size
 from termstream import summarize
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,6 +151,38 @@ def test_terminal_writes_are_told_apart() -> None:
     assert summary.writes_from_left == 1
 
 
+def test_cpu_time_is_read_for_the_process_and_its_main_thread() -> None:
+    pid = os.getpid()
+    before = cpu_seconds(pid)
+    spin_until = time.process_time() + 0.05
+    while time.process_time() < spin_until:
+        pass
+    after, main = cpu_seconds(pid), cpu_seconds(pid, pid)
+    assert before is not None and after is not None and main is not None
+    assert after - before >= 0.03 and 0 < main <= after
+    assert cpu_seconds(2**22 + 1) is None  # beyond pid_max: no such process
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "elapsed", "percent"),
+    [(1.0, 1.5, 10.0, 5.0), (2.0, 2.0, 10.0, 0.0), (None, 1.0, 10.0, math.nan), (1.0, 2.0, 0.0, math.nan)],
+)
+def test_cpu_percent_is_of_one_core(
+    before: float | None, after: float | None, elapsed: float, percent: float
+) -> None:
+    found = cpu_percent(before, after, elapsed)
+    assert found == pytest.approx(percent, nan_ok=True)
+
+
+@pytest.mark.parametrize(("cpu", "passed"), [(IDLE_CPU_TARGET - 0.1, True), (IDLE_CPU_TARGET, False)])
+def test_idle_cpu_is_judged_on_the_median(cpu: float, passed: bool) -> None:
+    summary = {"idle_cpu_percent": {"median": cpu, "min": cpu, "max": cpu, "n": 1.0}}
+    args = argparse.Namespace()
+    verdicts = {v["figure"]: v for v in judge_size(1000, 1021, summary, [], args)}
+    assert verdicts["idle_cpu_percent"]["passed"] is passed
+    assert verdicts["idle_cpu_percent"]["target"] == "< 2 %"
+
+
 @pytest.mark.e2e
 @pytest.mark.kubectl
 @pytest.mark.timeout(90)
@@ -185,8 +223,15 @@ def test_quick_bench_writes_sane_results(tmp_path: Path) -> None:
     assert run["api"]["by_resource"]["pods"]["WATCH"] >= 1
     assert run["api"]["per_object"] == 0
     assert run["idle"]["bytes_per_second"] >= 0
+    assert 0 <= run["idle"]["cpu_percent"] < 200 and 0 <= run["idle"]["main_thread_cpu_percent"] < 100
     churn = run["churn"]["200"]
     assert churn["achieved_rate"] > 100
     assert churn["lag_samples"] >= 1 and churn["lag_p50_ms"] > 0
     assert run["diagnose"]["reported"] >= 1
-    assert {t["figure"] for t in block["targets"]} >= {"launch_s", "ratio", "rss_peak_mib", "api_problems"}
+    assert {t["figure"] for t in block["targets"]} >= {
+        "launch_s",
+        "ratio",
+        "rss_peak_mib",
+        "api_problems",
+        "idle_cpu_percent",
+    }

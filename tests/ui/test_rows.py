@@ -138,6 +138,20 @@ def test_healthy_row_cells() -> None:
     assert row.cell("last_exit", NOW).text == ""
 
 
+def test_only_rows_the_clock_can_change_are_rejudged_and_outdated_says_when() -> None:
+    error = ContainerState(
+        "terminated", reason="Error", exit_code=1, started_at=ago(900), finished_at=ago(540)
+    )
+    restarted = build_row(pod("api-7f9c-a", ready=True, restarts=1, last=error), NOW)  # 9 minutes ago
+    assert restarted.failing and restarted.time_bound
+    assert not restarted.outdated(NOW + timedelta(seconds=30))
+    assert restarted.outdated(NOW + timedelta(minutes=2)), "past the 10-minute window"
+    assert not build_row(restarted.pod, NOW + timedelta(minutes=2)).failing
+    looping = build_row(LOOPING, NOW)
+    assert looping.time_bound and not looping.outdated(NOW + timedelta(seconds=5))
+    assert not build_row(HEALTHY, NOW).time_bound
+
+
 def test_cluster_text_is_cleaned_in_cells() -> None:
     nasty = pod("evil-\x1b]52;c;aGk=\x07-pod")
     row = build_row(nasty, NOW)

@@ -1,30 +1,40 @@
 """The kcrash console: one App fed by the cluster source's reflector, and `make_app` to build it.
 
-Watch events arrive on the reflector's thread. They are put in an inbox under a lock and one
-`PodsArrived` message is posted; consecutive messages collapse, and the handler drains the whole
-inbox into the store at once, so a burst of events costs one table update. The store lives on the
-UI thread and only the UI thread touches it.
+Watch events arrive on the reflector's thread. They are put in an inbox under a lock, which keeps
+only the latest event per pod (each carries the whole object, so the last one decides), and one
+`PodsArrived` message is posted; consecutive messages collapse. The handler moves the inbox into
+the store and the screens a slice at a time for at most `APPLY_BUDGET` seconds; what is left waits
+for the event loop's next turn, still coalesced, so a key pressed during a flood of events is
+answered after one slice, not after the whole backlog (a pod changed twice meanwhile is rebuilt
+once). The store lives on the UI thread and only the UI thread touches it; every slice leaves the
+store and the rows in step.
 
 The rows of a full list are built with the cyclic garbage collector paused and then frozen out
 of its reach, like the records the reflector built (see `reflector.FREEZE_FROM`): otherwise every
 full collection walks millions of objects, a pause of a tenth of a second or more in the middle
 of a busy watch. On a busy cluster the new pod versions pile up the same way, so every
-`SETTLE_SECONDS` what survived since is frozen too, once at least `SETTLE_VERSIONS` arrived. A
-frozen object that later becomes cyclic garbage (a closed screen's widgets) is only reclaimed by
-a full sweep, done every `SWEEP_SECONDS` while anything is frozen.
+`SETTLE_SECONDS` what survived since is frozen too, once at least `SETTLE_VERSIONS` arrived: a
+full collection then walks a thousand pod versions at most (tens of milliseconds), not every
+version since the last freeze. A frozen object that later becomes cyclic garbage (a closed
+screen's widgets) is only reclaimed by a full sweep, done every `SWEEP_SECONDS` while anything is
+frozen; the lines Textual draws no longer are such objects (`_divide_without_self_reference`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.strip import Strip
 from textual.worker import Worker
 
 from kcrash.cluster.reflector import FREEZE_FROM, SyncState, gc_paused
@@ -42,28 +52,73 @@ if TYPE_CHECKING:
     from kcrash.ui.offline import OfflineSource
 
 
-write_only_dirty_spans()
+def _divide_without_self_reference() -> None:
+    """Make `Strip.divide` forget a division that is the strip itself.
 
-SETTLE_SECONDS = 5.0
+    Textual caches each division in the strip; cut where it already ends, the division is
+    `[strip]`, cached in the strip: a reference cycle for nearly every line drawn (the compositor
+    divides each line at the edges of the widgets on it). Every line drawn then became garbage only
+    the cyclic collector frees, half the objects a collection walked during a busy watch, and a
+    line alive when the app freezes the heap (see `_settle_garbage`) was never freed until the next
+    sweep. Dropping that entry keeps the cache for real divisions.
+    """
+    divide = Strip.divide
+    if getattr(divide, "_kcrash", False):
+        return
+
+    def divide_acyclic(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
+        strips = divide(self, cuts)
+        if len(strips) == 1 and strips[0] is self:
+            self._divide_cache.clear()
+        return strips
+
+    divide_acyclic._kcrash = True  # type: ignore[attr-defined]
+    Strip.divide = divide_acyclic  # type: ignore[method-assign]
+
+
+write_only_dirty_spans()
+_divide_without_self_reference()
+
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread holds the interpreter lock while another waits for it (Python's default is
+0.005). The watch thread decodes events in long runs of bytecode; with the default, a key's answer
+waited up to 5 ms at each hand-over to and from it (measured at 20,000 pods and 1,000 events/s:
+cursor key p95 73 -> 56 ms, the process's CPU no higher)."""
+
+SETTLE_SECONDS = 1.0
 SETTLE_VERSIONS = 1000
-"""Pod versions received since the last freeze that make the next settle freeze again."""
+"""Pod versions received since the last freeze that make the next settle collect and freeze."""
 SWEEP_SECONDS = 3600.0
 """How often frozen objects are let go and swept (about half a second at 20,000 pods)."""
 
+APPLY_BUDGET = 0.008
+"""Seconds spent applying watch events before keys and the screen get a turn."""
+APPLY_SLICE = 64
+"""Events applied between looks at the clock (a few milliseconds' worth at most)."""
+
+Key = tuple[str, str]
+
 
 class _Inbox:
-    """Watch deliveries waiting for the UI thread; the only state shared across threads."""
+    """Watch deliveries waiting for the UI thread; the only state shared across threads.
+
+    Only the latest event of each pod is kept: every event carries the whole object, so applying
+    the last one leaves the store as applying them all would (a pod added then deleted meanwhile
+    is deleted from a store that never had it: no change).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._events: list[tuple[str, Pod]] = []
+        self._events: dict[Key, tuple[str, Pod]] = {}
         self._resync: list[Pod] | None = None
         self._posted = False
 
     def add_events(self, events: Sequence[tuple[str, Pod]]) -> bool:
         """Queue events; True when the caller should post a message (none is pending)."""
         with self._lock:
-            self._events.extend(events)
+            latest = self._events
+            for kind, pod in events:
+                latest[pod.key] = (kind, pod)
             return self._claim()
 
     def add_resync(self, pods: Sequence[Pod]) -> bool:
@@ -79,11 +134,21 @@ class _Inbox:
         self._posted = True
         return True
 
-    def drain(self) -> tuple[list[Pod] | None, list[tuple[str, Pod]]]:
+    def take(self, limit: int) -> tuple[list[Pod] | None, list[tuple[str, Pod]], bool]:
+        """The pending relist (if any), up to `limit` events (oldest pods first) and whether more
+        wait. While more wait the inbox stays claimed: the watch thread posts no message, the
+        taker comes back for them."""
         with self._lock:
-            resync, events = self._resync, self._events
-            self._resync, self._events, self._posted = None, [], False
-            return resync, events
+            resync, self._resync = self._resync, None
+            pending = self._events
+            if len(pending) <= limit:
+                events, self._events = list(pending.values()), {}
+            else:
+                events = [pending.pop(key) for key in list(islice(pending, limit))]
+            more = bool(self._events)
+            if not more:
+                self._posted = False
+            return resync, events, more
 
 
 class KcrashApp(App[int]):
@@ -120,12 +185,15 @@ class KcrashApp(App[int]):
         """Keys of the pods judged failing (kept by the pods screen, read by every header)."""
         self._drilled: set[tuple[str, str]] = set()  # pods drilled into this session
         self._history_keys: frozenset[tuple[str, str]] = frozenset()
+        self._history_lock = threading.Lock()  # one hand-over to the sampler at a time
         self.sync_state = SyncState("connecting")
         self.access: Access | None = None
         self.tick_seconds = tick_seconds
         self.metrics_seconds = metrics_seconds
         self._inbox = _Inbox()
+        self._switch_interval = sys.getswitchinterval()  # put back when the app ends
         self._unfrozen_versions = 0
+        self._frozen = False  # gc.get_freeze_count() would say, but it walks every frozen object
         self._swept_at = time.monotonic()
         self.kcrash_themes = load_themes()
         for theme_obj in self.kcrash_themes:
@@ -160,13 +228,23 @@ class KcrashApp(App[int]):
         wanted = frozenset(self.failing | self._drilled)
         if wanted != self._history_keys:
             self._history_keys = wanted
-            self.source.keep_history(wanted)
+            self._tell_sampler()
+
+    @work(thread=True, exit_on_error=False, group="memory-history")
+    def _tell_sampler(self) -> None:
+        """Hand the sampler the latest marks. Not on the UI thread: the sampler holds its lock
+        through a whole round (a quarter to half a second at 20,000 pods), and a header update
+        that waited for it froze keys and the screen. Whichever worker comes last reads the
+        latest marks, so they never go back to older ones."""
+        with self._history_lock:
+            self.source.keep_history(self._history_keys)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         from kcrash.ui.screens.pods import PodsScreen
 
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self.set_interval(SETTLE_SECONDS, self._settle_garbage)
         self.push_screen(PodsScreen())
         self._begin_watch()
@@ -193,6 +271,7 @@ class KcrashApp(App[int]):
 
     def on_unmount(self) -> None:
         self.source.stop()
+        sys.setswitchinterval(self._switch_interval)
 
     # ---- reflector thread side -------------------------------------------------------------
 
@@ -210,29 +289,41 @@ class KcrashApp(App[int]):
     # ---- UI thread side --------------------------------------------------------------------
 
     def on_pods_arrived(self, _: PodsArrived) -> None:
-        resync, events = self._inbox.drain()
-        if resync is None:
-            self._take(None, events)
-            return
-        with gc_paused():  # a full list builds a row per pod: no collections half way through
-            self._take(resync, events)
-        if len(resync) >= FREEZE_FROM:
-            gc.freeze()
-            self._unfrozen_versions = 0
+        """Apply what the watch delivered for at most APPLY_BUDGET; the rest on the loop's next turn."""
+        started = time.monotonic()
+        while True:
+            resync, events, more = self._inbox.take(APPLY_SLICE)
+            if resync is None:
+                self._take(None, events)
+            else:
+                with gc_paused():  # a full list builds a row per pod: no collections half way through
+                    self._take(resync, events)
+                if len(resync) >= FREEZE_FROM:
+                    gc.freeze()
+                    self._frozen = True
+                    self._unfrozen_versions = 0
+            if not more:
+                return
+            if time.monotonic() - started >= APPLY_BUDGET:
+                # Come back on the event loop's next turn, after the keys and the frame due by
+                # then (a message posted now would be handled next, before them). The inbox
+                # stays claimed meanwhile, so the watch thread posts nothing.
+                asyncio.get_running_loop().call_soon(self.post_message, PodsArrived())
+                return
 
     def _settle_garbage(self) -> None:
         """Freeze the pod versions that arrived since the last freeze (see the module docstring)."""
         now = time.monotonic()
-        if gc.get_freeze_count() and now - self._swept_at >= SWEEP_SECONDS:
+        if self._frozen and now - self._swept_at >= SWEEP_SECONDS:
             self._swept_at = now
             gc.unfreeze()
             gc.collect()
-            gc.freeze()
         elif self._unfrozen_versions >= SETTLE_VERSIONS:
             gc.collect(1)  # young cycles (messages, finished workers) die now, not frozen
-            gc.freeze()
         else:
             return
+        gc.freeze()
+        self._frozen = True
         self._unfrozen_versions = 0
 
     def _take(self, resync: list[Pod] | None, events: list[tuple[str, Pod]]) -> None:

@@ -16,7 +16,7 @@ from kcrash.core.backoff import estimate_backoff
 from kcrash.core.exitcodes import exit_label
 from kcrash.core.humanize import countdown, human_duration
 from kcrash.core.quantity import format_bytes
-from kcrash.core.records import Pod
+from kcrash.core.records import ContainerStatus, Pod
 from kcrash.core.sanitize import clean_line as clean
 from kcrash.core.status import is_failing, pod_summary, severity
 from kcrash.ui.widgets.pod_table import Cell, Column, Tone
@@ -79,6 +79,7 @@ class PodRow:
     memory: Cell
     created_at: datetime | None
     search: str  # lower-cased text the filter matches against
+    container_status: ContainerStatus | None  # the primary container's, which the countdown is about
 
     def cell(self, column: str, now: datetime) -> Cell:
         if column == "namespace":
@@ -102,6 +103,21 @@ class PodRow:
                 return Cell("<unknown>", "muted")
             return Cell(human_duration((now - self.created_at).total_seconds()), "muted")
         return Cell("")
+
+    @property
+    def time_bound(self) -> bool:
+        """Whether the clock alone may change this row's verdict or countdown (failing, warning,
+        not ready, or backing off); a ready, healthy pod stays so until an event says otherwise."""
+        return self.failing or self.rank >= 2 or self.next_restart_at is not None or not self.all_ready
+
+    def outdated(self, now: datetime) -> bool:
+        """Whether the verdict or the next restart would differ if the row were built `now`
+        (cheaper than building it: the columns and the primary container stay as they are)."""
+        pod = self.pod
+        return (
+            is_failing(pod, now) != self.failing
+            or next_restart(pod, self.container_status, now) != self.next_restart_at
+        )
 
     @property
     def all_ready(self) -> bool:
@@ -140,9 +156,6 @@ def build_row(pod: Pod, now: datetime, memory_used: int | None = None) -> PodRow
     container = summary.container
     code, reason = summary.exit_code, summary.exit_reason
     container_status = summary.container_status
-    next_at = None
-    if container_status is not None and container_status.state.reason == "CrashLoopBackOff":
-        next_at = estimate_backoff(container_status, now, restart_policy=pod.restart_policy).next_restart_at
     limit = None
     if memory_used is not None:
         spec = pod.spec_for(container)
@@ -168,11 +181,19 @@ def build_row(pod: Pod, now: datetime, memory_used: int | None = None) -> PodRow
         last_restart=columns.last_restart,
         last_exit=exit_cell,
         container=_clean(container),
-        next_restart_at=next_at,
+        next_restart_at=next_restart(pod, container_status, now),
         memory=memory_cell(memory_used, limit),
         created_at=pod.created_at,
         search=f"{namespace}/{name} {status} {exit_cell.text}".lower(),
+        container_status=container_status,
     )
+
+
+def next_restart(pod: Pod, status: ContainerStatus | None, now: datetime) -> datetime | None:
+    """When the kubelet should next start a container that is backing off (None if it is not)."""
+    if status is None or status.state.reason != "CrashLoopBackOff":
+        return None
+    return estimate_backoff(status, now, restart_policy=pod.restart_policy).next_restart_at
 
 
 _NO_EXIT = Cell("", exit_tone(None, ""))

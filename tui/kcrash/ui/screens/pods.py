@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -36,12 +37,18 @@ from kcrash.ui.widgets.status_line import HeaderFacts, StatusLine
 SIDE_BY_SIDE_WIDTH = 140
 """From this terminal width the drill-down opens beside the list instead of over it."""
 
+HEADER_SECONDS = 0.2
+"""While the watch is busy the header's counts are redrawn at most this often, the last change
+always shown: at a thousand events a second the failing count changed with nearly every batch,
+and each redraw was a frame of its own (a tenth of the UI thread's time)."""
+
 FILTER_DELAY = 0.12
 """Seconds after the last key typed in the filter before the table is filtered."""
 
 RECHECK_SECONDS = 15.0
-"""How often every pod is re-judged: "restarted 9m ago" stops counting at 10m with no event. The
-rows are re-judged a share per tick, not all at once: at 20,000 pods that took a tenth of a second."""
+"""How often the pods whose verdict time alone can change are re-judged: "restarted 9m ago" stops
+counting at 10m with no event. Only those rows are looked at (`PodRow.time_bound`), a share per
+tick, not all at once: every row of 20,000 pods took a tenth of a second."""
 
 
 class MemoryRead(Message):
@@ -77,7 +84,11 @@ class PodsScreen(PodScreen):
         self._memory_read_once = False
         self._ready = False  # mounted: store changes before this are read in on_mount
         self._filter_timer: Timer | None = None
-        self._recheck_queue: list[RowKey] = []
+        self._header_at = -HEADER_SECONDS  # time.monotonic() of the last header update
+        self._header_timer: Timer | None = None  # the update held back until HEADER_SECONDS passed
+        self._time_bound: set[tuple[str, str]] = set()  # keys of the rows `time_bound` holds for
+        self._recheck_queue: list[tuple[str, str]] = []
+        self._recheck_share = 1  # rows per tick for the current round of the queue
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -149,11 +160,13 @@ class PodsScreen(PodScreen):
         store, failing, now = app.store, app.failing, app.clock.now()
         rows: list[PodRow] = []
         removed: list[tuple[str, str]] = []
+        bound = self._time_bound
         for key in keys:
             pod = store.get(key)
             if pod is None:
                 removed.append(key)
                 failing.discard(key)
+                bound.discard(key)
                 self._memory.pop(key, None)
                 continue
             row = build_row(pod, now, self._memory.get(key))
@@ -162,10 +175,14 @@ class PodsScreen(PodScreen):
                 failing.add(key)
             else:
                 failing.discard(key)
+            if row.time_bound:
+                bound.add(key)
+            else:
+                bound.discard(key)
         if rows:
             self._fit_columns(rows)
         self.table.apply(rows, removed)
-        self._update_header()
+        self._update_header(soon=True)
         if rows and not self._memory_read_once:
             self._memory_read_once = True
             self.call_after_refresh(self._read_memory)
@@ -189,7 +206,18 @@ class PodsScreen(PodScreen):
             self.table.empty_text = "No pods in this scope."
             self.table.refresh()
 
-    def _update_header(self) -> None:
+    def _update_header(self, soon: bool = False) -> None:
+        """Show the counts and modes now, or with `soon` within HEADER_SECONDS of the last update."""
+        if soon:
+            wait = self._header_at + HEADER_SECONDS - time.monotonic()
+            if wait > 0:
+                if self._header_timer is None:
+                    self._header_timer = self.set_timer(wait, self._header_due)
+                return
+        if self._header_timer is not None:
+            self._header_timer.stop()
+            self._header_timer = None
+        self._header_at = time.monotonic()
         self.kcrash.follow_memory()
         self._status.change(
             pods=len(self.kcrash.store),
@@ -200,6 +228,10 @@ class PodsScreen(PodScreen):
             sort=self.sort_by + (" ↑" if self.reverse else ""),
         )
 
+    def _header_due(self) -> None:
+        self._header_timer = None
+        self._update_header()
+
     # ---- time ------------------------------------------------------------------------------
 
     def _tick(self) -> None:
@@ -209,10 +241,15 @@ class PodsScreen(PodScreen):
         self._recheck_some()
 
     def _recheck_some(self) -> None:
-        """Re-judge this tick's share of the rows, so each is re-judged every RECHECK_SECONDS."""
+        """Re-judge this tick's share of the time-bound rows, each every RECHECK_SECONDS."""
         if not self._recheck_queue:
-            self._recheck_queue = [row.key for row in self.table.rows()]
-        share = max(1, math.ceil(self.table.total_count * self.kcrash.tick_seconds / RECHECK_SECONDS))
+            if not self._time_bound:
+                return
+            self._recheck_queue = list(self._time_bound)
+            self._recheck_share = max(
+                1, math.ceil(len(self._recheck_queue) * self.kcrash.tick_seconds / RECHECK_SECONDS)
+            )
+        share = self._recheck_share
         keys, self._recheck_queue = self._recheck_queue[-share:], self._recheck_queue[:-share]
         self._recheck(keys)
 
@@ -222,12 +259,8 @@ class PodsScreen(PodScreen):
         stale = []
         for key in keys:
             row = self.table.row(key)
-            if not isinstance(row, PodRow):
-                continue  # gone since the queue was filled
-            if row.failing or row.rank >= 2 or row.next_restart_at is not None or not row.all_ready:
-                fresh = build_row(row.pod, now, self._memory.get(row.key))
-                if fresh.failing != row.failing or fresh.next_restart_at != row.next_restart_at:
-                    stale.append(row.key)
+            if isinstance(row, PodRow) and row.time_bound and row.outdated(now):
+                stale.append(row.key)
         if stale:
             self._upsert_keys(stale)
 

@@ -42,6 +42,7 @@ from kcrash.ui.clock import Clock, SystemClock
 
 Tone = Literal["normal", "muted", "ok", "warning", "error", "crashloop", "oom"]
 TONES: tuple[Tone, ...] = ("normal", "muted", "ok", "warning", "error", "crashloop", "oom")
+_TONE_COMPONENTS: dict[str, str] = {tone: f"pod-table--{tone}" for tone in TONES}
 RowKey = Hashable  # and orderable among themselves: ties in the sort key fall back to it
 
 
@@ -654,16 +655,18 @@ class PodTable(ScrollView, can_focus=True):
             line_style = self._style(name)
         else:
             line_style = base
+        # One segment per cell, its padding included (a space shows the line's background all
+        # the same): Textual crops, divides, filters and writes a line segment by segment.
         segments: list[Segment] = []
+        length = 0
         for placed in self._placed:
             cell = row.cell(placed.column.key, now)
             if placed.column.ticking:
                 self._shown[(key, placed.column.key)] = cell
-            tone = self._style(f"pod-table--{cell.tone}", over=line_style)
-            segments.append(Segment(" ", line_style))
-            segments.append(Segment(self._aligned(cell.text, placed), tone))
-            segments.append(Segment(" ", line_style))
-        return Strip(segments).adjust_cell_length(width, line_style)
+            tone = self._style(_TONE_COMPONENTS[cell.tone], over=line_style)
+            segments.append(Segment(f" {self._aligned(cell.text, placed)} ", tone))
+            length += placed.width + 2
+        return Strip(segments, length).adjust_cell_length(width, line_style)
 
     @staticmethod
     def _aligned(text: str, placed: _Placed) -> str:
