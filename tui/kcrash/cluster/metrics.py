@@ -214,13 +214,12 @@ class MetricsSampler:
 
     def record(self, items: list[dict[str, Any]]) -> None:
         """Keep one round of PodMetrics (decoded JSON, what the LIST answered)."""
-        seen: set[PodKey] = set()
+        # Parsed before the lock is taken: the UI thread's views and `keep_history` must not wait
+        # for 20,000 items to be read.
+        parsed = [(_pod_key(item), parse_pod_metrics(item)) for item in items]
+        seen = {key for key, _ in parsed}
         with self._lock:
-            for item in items:
-                meta = item.get("metadata") or {}
-                key = (str(meta.get("namespace") or "default"), str(meta.get("name") or ""))
-                seen.add(key)
-                samples = parse_pod_metrics(item)
+            for key, samples in parsed:
                 if samples:
                     self._keep(key, samples)
             self._newest = max(self._newest, max(self._micros.values(), default=0))
@@ -248,3 +247,8 @@ class MetricsSampler:
             rings = [ring for ring in self._series[key].values() if ring.at]
             if not rings or max(ring.at[-1] for ring in rings) < horizon:
                 del self._series[key]
+
+
+def _pod_key(item: dict[str, Any]) -> PodKey:
+    meta = item.get("metadata") or {}
+    return (str(meta.get("namespace") or "default"), str(meta.get("name") or ""))
