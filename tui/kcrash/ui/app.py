@@ -232,10 +232,10 @@ class KcrashApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="memory-history")
     def _tell_sampler(self) -> None:
-        """Hand the sampler the latest marks. Not on the UI thread: the sampler holds its lock
-        through a whole round (a quarter to half a second at 20,000 pods), and a header update
-        that waited for it froze keys and the screen. Whichever worker comes last reads the
-        latest marks, so they never go back to older ones."""
+        """Hand the sampler the latest marks. Not on the UI thread: re-marking trims the rings of
+        the pods unmarked under the sampler's lock, which a round of 20,000 samples also holds
+        while it stores them. Whichever worker comes last reads the latest marks, so they never
+        go back to older ones."""
         with self._history_lock:
             self.source.keep_history(self._history_keys)
 
