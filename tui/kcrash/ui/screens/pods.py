@@ -100,7 +100,7 @@ class PodsScreen(PodScreen):
             empty_text="Waiting for the first list of pods…",
             id="pods",
         )
-        self._side = DetailPane(id="side")
+        self._side: DetailPane | None = None  # mounted on first use: a launch styles fewer widgets
         self._status = StatusLine(
             HeaderFacts(
                 context=app.source.context,
@@ -111,10 +111,8 @@ class PodsScreen(PodScreen):
             id="status",
         )
         yield self._status
-        yield Input(placeholder="filter: words in name, status or last exit", id="filter", compact=True)
         with Horizontal(id="body"):
             yield self._table
-            yield self._side
         yield Footer(compact=True)
 
     # Kept, not queried: a watch batch asks for them several times, and a batch that lands while
@@ -124,12 +122,23 @@ class PodsScreen(PodScreen):
         return self._table
 
     @property
-    def side(self) -> DetailPane:
+    def side_open(self) -> bool:
+        """The drill-down is open beside the list."""
+        return self._side is not None and self._side.display
+
+    async def _side_pane(self) -> DetailPane:
+        """The drill-down beside the list, mounted the first time it opens."""
+        if self._side is None:
+            self._side = DetailPane(id="side")
+            await self.query_one("#body", Horizontal).mount(self._side)
         return self._side
 
+    def _filter_box(self) -> Input | None:
+        """The filter line, once `/` has mounted it."""
+        boxes = self.query("#filter").results(Input)
+        return next(boxes, None)
+
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
-        self.side.display = False
         self.table.set_order(sort_key(self.sort_by))
         self.table.focus()
         app = self.kcrash
@@ -152,8 +161,8 @@ class PodsScreen(PodScreen):
         if message.resync:
             self.table.empty_text = "No pods in this scope." if not len(self.kcrash.store) else ""
         self._upsert_keys(message.keys)
-        if self.side.display and self.side.pod_key in message.keys:
-            self.side.pod_changed()
+        if self._side is not None and self._side.display and self._side.pod_key in message.keys:
+            self._side.pod_changed()
 
     def _upsert_keys(self, keys: Iterable[tuple[str, str]]) -> None:
         app = self.kcrash
@@ -236,8 +245,8 @@ class PodsScreen(PodScreen):
 
     def _tick(self) -> None:
         self.table.tick()
-        if self.side.display:
-            self.side.tick()
+        if self._side is not None and self._side.display:
+            self._side.tick()
         self._recheck_some()
 
     def _recheck_some(self) -> None:
@@ -289,13 +298,14 @@ class PodsScreen(PodScreen):
     # ---- opening a pod ---------------------------------------------------------------------
 
     @on(PodTable.Selected)
-    def _open(self, event: PodTable.Selected) -> None:
+    async def _open(self, event: PodTable.Selected) -> None:
         key = event.key
         if not isinstance(key, tuple):
             return
         if self.size.width >= SIDE_BY_SIDE_WIDTH:
-            self.side.display = True
-            self.side.show(key)
+            side = await self._side_pane()
+            side.display = True
+            side.show(key)
         else:
             from kcrash.ui.screens.detail import DetailScreen
 
@@ -303,22 +313,27 @@ class PodsScreen(PodScreen):
 
     @on(PodTable.Highlighted)
     def _follow_cursor(self, event: PodTable.Highlighted) -> None:
-        if self.side.display and isinstance(event.key, tuple) and event.key != self.side.pod_key:
-            self.side.show(event.key)
+        side = self._side
+        if side is not None and side.display and isinstance(event.key, tuple) and event.key != side.pod_key:
+            side.show(event.key)
 
     def on_resize(self, event: Resize) -> None:
         """Too narrow for two panes: the open drill-down moves to a screen of its own."""
-        if self.side.display and event.size.width < SIDE_BY_SIDE_WIDTH:
-            self.side.display = False
-            if self.side.pod_key is not None and self.app.screen is self:
+        side = self._side
+        if side is not None and side.display and event.size.width < SIDE_BY_SIDE_WIDTH:
+            side.display = False
+            if side.pod_key is not None and self.app.screen is self:
                 from kcrash.ui.screens.detail import DetailScreen
 
-                self.app.push_screen(DetailScreen(self.side.pod_key))
+                self.app.push_screen(DetailScreen(side.pod_key))
 
     # ---- filter, sort, toggles -------------------------------------------------------------
 
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+    async def action_filter(self) -> None:
+        box = self._filter_box()
+        if box is None:
+            box = Input(placeholder="filter: words in name, status or last exit", id="filter", compact=True)
+            await self.mount(box, before="#body")
         box.display = True
         box.focus()
 
@@ -337,7 +352,9 @@ class PodsScreen(PodScreen):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._filter_box()
+        if box is None:
+            return
         if self._filter_timer is not None:
             self._filter_timer.stop()
         self._set_filter_text(box.value)
@@ -346,15 +363,15 @@ class PodsScreen(PodScreen):
         self.table.focus()
 
     def action_escape(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.has_focus or (not self.side.display and self.filter_text):
+        box = self._filter_box()
+        if box is not None and (box.has_focus or (not self.side_open and self.filter_text)):
             box.value = ""
             box.display = False
             self._set_filter_text("")
             self.table.focus()
             return
-        if self.side.display:
-            self.side.display = False
+        if self._side is not None and self._side.display:
+            self._side.display = False
             self.table.focus()
 
     def action_toggle_healthy(self) -> None:
@@ -377,5 +394,5 @@ class PodsScreen(PodScreen):
         self._update_header()
 
     def action_refresh(self) -> None:
-        if self.side.display:
-            self.side.reload()
+        if self._side is not None and self._side.display:
+            self._side.reload()
