@@ -17,7 +17,7 @@ of a busy watch. On a busy cluster the new pod versions pile up the same way, so
 full collection then walks a thousand pod versions at most (tens of milliseconds), not every
 version since the last freeze. A frozen object that later becomes cyclic garbage (a closed
 screen's widgets) is only reclaimed by a full sweep, done every `SWEEP_SECONDS` while anything is
-frozen; the lines Textual draws no longer are such objects (`_divide_without_self_reference`).
+frozen; the lines Textual draws no longer are such objects (`kcrash.ui.strips`).
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ import gc
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.strip import Strip
 from textual.worker import Worker
 
 from kcrash.cluster.reflector import FREEZE_FROM, SyncState, gc_paused
@@ -45,6 +44,7 @@ from kcrash.ui.clock import Clock, SystemClock
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
 from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged
+from kcrash.ui.strips import install as cheaper_strips
 from kcrash.ui.terminal_output import install as write_only_dirty_spans
 from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
 
@@ -52,32 +52,8 @@ if TYPE_CHECKING:
     from kcrash.ui.offline import OfflineSource
 
 
-def _divide_without_self_reference() -> None:
-    """Make `Strip.divide` forget a division that is the strip itself.
-
-    Textual caches each division in the strip; cut where it already ends, the division is
-    `[strip]`, cached in the strip: a reference cycle for nearly every line drawn (the compositor
-    divides each line at the edges of the widgets on it). Every line drawn then became garbage only
-    the cyclic collector frees, half the objects a collection walked during a busy watch, and a
-    line alive when the app freezes the heap (see `_settle_garbage`) was never freed until the next
-    sweep. Dropping that entry keeps the cache for real divisions.
-    """
-    divide = Strip.divide
-    if getattr(divide, "_kcrash", False):
-        return
-
-    def divide_acyclic(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
-        strips = divide(self, cuts)
-        if len(strips) == 1 and strips[0] is self:
-            self._divide_cache.clear()
-        return strips
-
-    divide_acyclic._kcrash = True  # type: ignore[attr-defined]
-    Strip.divide = divide_acyclic  # type: ignore[method-assign]
-
-
 write_only_dirty_spans()
-_divide_without_self_reference()
+cheaper_strips()
 
 SWITCH_INTERVAL = 0.001
 """Seconds a thread holds the interpreter lock while another waits for it (Python's default is

@@ -102,6 +102,22 @@ def fit_text(text: str, width: int, how: Literal["end", "middle"] = "end") -> st
     return set_cell_size(text, width - 1) + "…"
 
 
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A drawn row's segments, with blanks where the ticking cells go (`PodTable._line`)."""
+
+    row: TableRow  # the version drawn: rows are replaced, never changed, on an update
+    style: Style
+    segments: list[Segment]
+    ticking: tuple[tuple[int, _Placed], ...]  # (segment index, column) of each ticking cell
+    length: int
+
+
+_BLANK = Segment("")
+
+LINE_CACHE_ROWS = 512
+"""Drawn rows kept for the next tick (a few screens' worth); past this the cache starts over."""
+
 BULK_ROWS = 1000
 """A batch touching more rows than this (and a quarter of the table) is placed by one sort."""
 
@@ -303,6 +319,7 @@ class PodTable(ScrollView, can_focus=True):
         self._shown: dict[tuple[RowKey, str], Cell] = {}
         self._painted: list[RowKey] | None = None  # the rows on screen when it was last painted whole
         self._style_cache: dict[tuple[str, Style | None], Style] = {}
+        self._lines: dict[RowKey, _Line] = {}  # each drawn row's segments, for the next tick's redraw
         self.empty_text = empty_text
         self.last_refresh_regions = 0
         """How many row regions the last batch asked to repaint, -1 for all (tests read it)."""
@@ -575,6 +592,7 @@ class PodTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width or self.size.width
         self._placed = layout_columns(self._columns, width, self._flex_cap)
         self._shown.clear()
+        self._lines.clear()
         self._painted = None
 
     def on_resize(self) -> None:
@@ -619,6 +637,7 @@ class PodTable(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         self._style_cache.clear()
+        self._lines.clear()
         self._painted = None
         super().notify_style_update()
 
@@ -655,18 +674,40 @@ class PodTable(ScrollView, can_focus=True):
             line_style = self._style(name)
         else:
             line_style = base
-        # One segment per cell, its padding included (a space shows the line's background all
-        # the same): Textual crops, divides, filters and writes a line segment by segment.
-        segments: list[Segment] = []
-        length = 0
-        for placed in self._placed:
+        line = self._lines.get(key)
+        if line is None or line.row is not row or line.style is not line_style:
+            line = self._line(row, line_style, now)
+            self._lines[key] = line
+        # Only the cells the clock changes are formatted again: a tick redraws every row on
+        # screen that shows a countdown or an "ago", whose other cells stay as they were.
+        segments = line.segments.copy()
+        for index, placed in line.ticking:
             cell = row.cell(placed.column.key, now)
+            self._shown[(key, placed.column.key)] = cell
+            segments[index] = self._segment(cell, placed, line_style)
+        return Strip(segments, line.length).adjust_cell_length(width, line_style)
+
+    def _line(self, row: TableRow, line_style: Style, now: datetime) -> _Line:
+        """A row's cells as segments, the ticking ones left to fill in. One segment per cell, its
+        padding included (a space shows the line's background all the same): Textual crops,
+        divides, filters and writes a line segment by segment."""
+        if len(self._lines) > LINE_CACHE_ROWS:
+            self._lines.clear()
+        segments: list[Segment] = []
+        ticking: list[tuple[int, _Placed]] = []
+        length = 0
+        for index, placed in enumerate(self._placed):
             if placed.column.ticking:
-                self._shown[(key, placed.column.key)] = cell
-            tone = self._style(_TONE_COMPONENTS[cell.tone], over=line_style)
-            segments.append(Segment(f" {self._aligned(cell.text, placed)} ", tone))
+                ticking.append((index, placed))
+                segments.append(_BLANK)
+            else:
+                segments.append(self._segment(row.cell(placed.column.key, now), placed, line_style))
             length += placed.width + 2
-        return Strip(segments, length).adjust_cell_length(width, line_style)
+        return _Line(row, line_style, segments, tuple(ticking), length)
+
+    def _segment(self, cell: Cell, placed: _Placed, line_style: Style) -> Segment:
+        tone = self._style(_TONE_COMPONENTS[cell.tone], over=line_style)
+        return Segment(f" {self._aligned(cell.text, placed)} ", tone)
 
     @staticmethod
     def _aligned(text: str, placed: _Placed) -> str:
