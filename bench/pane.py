@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 HEADER = re.compile(
     r"kcrash\s+│\s+(?P<context>.+?)\s+│\s+(?P<scope>all namespaces|ns \S+)\s+│\s+"
-    r"(?P<sync>[●○◌■] [\w-]+)[^│]*│\s+(?P<pods>\d+) pods(?:, (?P<failing>\d+) failing)?"
+    r"(?P<sync>[●○◌■] [\w-]+)[^│]*│\s+(?P<pods>\d+) pods?(?:, (?P<failing>\d+) failing)?"
     r"(?P<rest>.*)$"
 )
 TITLES = ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "LAST EXIT", "MEM/LIMIT", "NEXT RESTART", "AGE")

@@ -42,6 +42,7 @@ class DetailScreen(PodScreen):
                 namespace=app.source.namespace,
                 state=app.sync_state,
                 pods=len(app.store),
+                failing=len(app.failing),
                 shown=len(app.store),
                 read_only=app.read_only,
             ),
@@ -65,7 +66,8 @@ class DetailScreen(PodScreen):
             return
         if self.key in message.keys:
             self.query_one(DetailPane).pod_changed()
-        self.query_one(StatusLine).change(pods=len(self.kcrash.store), shown=len(self.kcrash.store))
+        app = self.kcrash
+        self.query_one(StatusLine).change(pods=len(app.store), failing=len(app.failing), shown=len(app.store))
 
     def sync_changed(self, message: SyncChanged) -> None:
         if not self._ready:

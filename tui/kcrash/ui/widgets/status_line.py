@@ -54,7 +54,7 @@ def header_content(facts: HeaderFacts) -> Content:
         sep,
         *_where(facts, sep),
         sep,
-        (f"{facts.pods} pods", ""),
+        (f"{facts.pods} pod" if facts.pods == 1 else f"{facts.pods} pods", ""),
     ]
     if facts.failing:
         parts += [", ", (f"{facts.failing} failing", "bold $crashloop")]
