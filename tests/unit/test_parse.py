@@ -11,6 +11,7 @@ import pytest
 
 from kcrash.cluster.parse import (
     ParsedObjects,
+    memory_usage,
     parse_deployment,
     parse_event,
     parse_objects,
@@ -392,6 +393,25 @@ def test_metrics_snapshots_merge_in_time_order() -> None:
 def test_parse_pod_metrics_single_object() -> None:
     sample = parse_pod_metrics(load("parse/mixed-list.json")["items"][-1])
     assert sample == (MemorySample(at("2026-11-20T10:01:00"), "web", 10 * MI),)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"timestamp": "2026-11-20T10:01:00Z", "containers": [{"name": "a", "usage": {"memory": "40960Ki"}}]},
+        {"timestamp": "2026-11-20T10:01:00Z", "containers": [{"name": "a", "usage": {"cpu": "5m"}}]},
+        {"timestamp": "2026-11-20T10:01:00Z", "containers": [{"name": "a", "usage": "broken"}, "junk"]},
+        {"timestamp": "2026-11-20T10:01:00Z", "containers": [{"name": "b", "usage": {"memory": "1.5Gi"}}]},
+        {"timestamp": "2026-11-20T10:01:00Z", "containers": [{"name": "b", "usage": {"memory": "lots"}}]},
+        {"containers": [{"name": "a", "usage": {"memory": "1Mi"}}]},
+        {"timestamp": "2026-11-20T10:01:00Z", "containers": "none"},
+    ],
+)
+def test_memory_usage_reads_what_parse_pod_metrics_reads(item: dict[str, Any]) -> None:
+    stamp, usage = memory_usage(item)
+    samples = parse_pod_metrics(item)
+    assert usage == [(s.container, s.bytes) for s in samples] or not stamp
+    assert all(s.at == at(stamp.removesuffix("Z")) for s in samples)
 
 
 # --- documents --------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from kcrash.cluster.errors import KcrashError
-from kcrash.cluster.parse import parse_pod_metrics
+from kcrash.cluster.parse import memory_usage, parse_time
 from kcrash.core.records import MemorySample, Pod
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class MetricsSampler:
         self._series: dict[PodKey, dict[str, _Ring]] = {}
         self._interesting: frozenset[PodKey] = frozenset()
         self._newest = 0  # microseconds since the epoch of the newest sample seen
-        self._micros: dict[datetime, int] = {}  # this round's timestamps: a few per node
+        self._micros: dict[str, int | None] = {}  # this round's timestamp texts: a few per node
         self._available: bool | None = None  # None: not asked yet
         self._note = ""
         self._stopping = threading.Event()
@@ -216,29 +216,32 @@ class MetricsSampler:
         """Keep one round of PodMetrics (decoded JSON, what the LIST answered)."""
         # Parsed before the lock is taken: the UI thread's views and `keep_history` must not wait
         # for 20,000 items to be read.
-        parsed = [(_pod_key(item), parse_pod_metrics(item)) for item in items]
+        parsed = [(_pod_key(item), memory_usage(item)) for item in items]
         seen = {key for key, _ in parsed}
         with self._lock:
-            for key, samples in parsed:
-                if samples:
-                    self._keep(key, samples)
-            self._newest = max(self._newest, max(self._micros.values(), default=0))
+            for key, (stamp, usage) in parsed:
+                if usage:
+                    self._keep(key, stamp, usage)
+            self._newest = max(self._newest, max((m for m in self._micros.values() if m), default=0))
             self._micros.clear()
             self._forget_old(seen)
 
-    def _keep(self, key: PodKey, samples: tuple[MemorySample, ...]) -> None:
+    def _keep(self, key: PodKey, stamp: str, usage: list[tuple[str, int]]) -> None:
+        at = self._micros.get(stamp, -1)
+        if at == -1:
+            when = parse_time(stamp)
+            at = self._micros[stamp] = None if when is None else (when - _EPOCH) // _MICROSECOND
+        if at is None:
+            return  # no time, no sample
         keep = self._history if key in self._interesting else self._short_history
         per_container = self._series.setdefault(key, {})
-        for sample in samples:
-            if sample.bytes not in _INT64:
+        for container, used in usage:
+            if used not in _INT64:
                 continue  # no memory is that large: a broken answer, not a sample
-            at = self._micros.get(sample.at)
-            if at is None:
-                at = self._micros[sample.at] = (sample.at - _EPOCH) // _MICROSECOND
-            ring = per_container.get(sample.container)
+            ring = per_container.get(container)
             if ring is None:
-                ring = per_container[sample.container] = _Ring()
-            ring.push(at, sample.bytes, keep)
+                ring = per_container[container] = _Ring()
+            ring.push(at, used, keep)
 
     def _forget_old(self, seen: set[PodKey]) -> None:
         """Drop pods not seen for longer than the history window (deleted pods)."""
