@@ -11,10 +11,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kcrash.cluster.metrics import DEFAULT_HISTORY, SHORT_HISTORY, MetricsSampler
+import pytest
+
+from kcrash.cluster.metrics import DEFAULT_HISTORY, SHORT_HISTORY, MetricsSampler, round_interval
 from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import MemorySample, Pod
 from kcrash.core.status import primary_container
+from kcrash.lab.app import Lab
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MI = 2**20
@@ -29,6 +32,9 @@ class NoApi:
         raise AssertionError("the ring tests make no request")
 
     def list_pod_metrics(self, namespace: str | None) -> list[dict[str, Any]]:
+        raise AssertionError("the ring tests make no request")
+
+    def pod_metrics(self, namespace: str, name: str) -> dict[str, Any] | None:
         raise AssertionError("the ring tests make no request")
 
 
@@ -159,3 +165,42 @@ def test_marked_pod_keeps_more_than_the_others_against_the_lab(source: ClusterSo
 
 def primary_samples(source: ClusterSource, pod: Pod) -> list[MemorySample]:
     return [s for s in source.memory(pod).samples if s.container == primary_container(pod)]
+
+
+def test_an_older_sample_than_the_last_is_not_kept() -> None:
+    s = sampler()
+    s.record([pod_metrics(WATCHED, START + timedelta(seconds=30), app=130)])
+    s.record([pod_metrics(WATCHED, START + timedelta(seconds=15), app=115)])  # crossed on the way
+    s.record([pod_metrics(WATCHED, START + timedelta(seconds=30), app=130)])  # repeated
+    assert used(s, WATCHED) == [130]
+
+
+def test_costly_rounds_are_spaced_out_cheap_ones_are_not() -> None:
+    assert round_interval(15.0, 0.02) == 15.0  # 1,000 pods
+    assert round_interval(15.0, 0.3) == pytest.approx(60.0)  # 20,000 pods: 0.5% of a core
+    assert round_interval(15.0, 0.3) * 0.005 == pytest.approx(0.3)
+
+
+def test_the_pod_on_screen_is_sampled_on_its_own(source: ClusterSource, lab: Lab) -> None:
+    source.metrics = sampler = MetricsSampler(source.api, "crashlab")
+    assert sampler.sample_once(), sampler.note
+    pod = next(p for p in source.list_pods() if p.name.startswith("healthy-web-"))  # runs throughout
+    lab.faults.clear_requests()
+    assert not sampler.sample_charted()  # no chart on screen, nothing asked
+    assert primary_samples(source, pod) and not sampler.sample_charted()  # a row's value is no chart
+    assert lab.faults.requests() == []
+
+    before = len(primary_samples(source, pod))
+    deadline = time.monotonic() + 20
+    while len(primary_samples(source, pod)) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+        source.chart_shown(pod.key)  # as the drill-down does each time it redraws the chart
+        sampler.sample_charted()
+    assert len(primary_samples(source, pod)) == before + 1
+    asked = {r.path for r in lab.faults.requests()}
+    assert asked == {f"/apis/metrics.k8s.io/v1beta1/namespaces/crashlab/pods/{pod.name}"}  # one pod, no LIST
+
+    lab.faults.clear_requests()
+    sampler._charted = (pod.key, time.monotonic() - 3 * sampler.interval)  # closed long ago
+    assert not sampler.sample_charted()
+    assert lab.faults.requests() == []

@@ -289,6 +289,17 @@ class Api:
             if not token:
                 return items
 
+    def pod_metrics(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """One pod's PodMetrics; None when the server has no sample for it (not running yet)."""
+        path = f"/apis/{METRICS_GROUP}/{METRICS_VERSION}/namespaces/{_seg(namespace)}/pods/{_seg(name)}"
+        try:
+            doc = self.read_json(f'get pod metrics of pod "{name}" in namespace "{namespace}"', path)
+        except KcrashError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return doc if isinstance(doc, dict) else None
+
     # -- logs --------------------------------------------------------------------------------------
     def pod_log(
         self,

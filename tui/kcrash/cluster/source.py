@@ -218,6 +218,10 @@ class ClusterSource:
             self.metrics.start()  # the console is watching: keep sampling from now on
         return self.metrics.view(pod)
 
+    def chart_shown(self, key: tuple[str, str]) -> None:
+        """The pod whose memory chart is on screen now (sampled on its own between costly rounds)."""
+        self.metrics.chart_shown(key)
+
     def keep_history(self, keys: Iterable[tuple[str, str]]) -> None:
         """The pods (namespace, name) whose whole memory history is kept, replacing those named
         before: the chart's hour for these, the last few samples for every other pod."""

@@ -147,6 +147,9 @@ class OfflineSource:
         note = f"The pastes hold one memory sample ({format_bytes(sample.bytes)} at {at}), no history."
         return MemoryView(p.memory, False, note)
 
+    def chart_shown(self, key: tuple[str, str]) -> None:
+        """Pasted memory does not change: there is nothing to sample."""
+
     def keep_history(self, keys: Iterable[tuple[str, str]]) -> None:
         """Pasted memory is kept whole: there is nothing to choose."""
 

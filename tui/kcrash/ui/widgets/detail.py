@@ -224,7 +224,9 @@ class DetailPane(VerticalScroll):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail-memory")
     def _load_memory(self, pod: Pod) -> None:
-        self.post_message(Loaded(pod.key, "memory", self.kcrash.source.memory(pod)))
+        source = self.kcrash.source
+        source.chart_shown(pod.key)
+        self.post_message(Loaded(pod.key, "memory", source.memory(pod)))
 
     # ---- drawing what arrived --------------------------------------------------------------
 
