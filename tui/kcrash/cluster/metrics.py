@@ -180,6 +180,7 @@ class MetricsSampler:
     # -- sampling ----------------------------------------------------------------------------------
     def sample_once(self) -> bool:
         """One LIST for the whole scope; returns whether a sample was recorded."""
+        began = time.thread_time()
         if self._available is None:
             self._discover()
         if not self._available:
@@ -195,6 +196,7 @@ class MetricsSampler:
         self.record(items)
         self._note = ""
         self.samples_taken += 1
+        self.round_interval = round_interval(self.interval, time.thread_time() - began)
         if self._on_sample is not None:
             self._on_sample()
         return True
@@ -210,8 +212,9 @@ class MetricsSampler:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        if self.samples_taken:  # a round was just taken on demand (the console's first look)
+            self._between_rounds(time.monotonic() + self.round_interval)
         while not self._stopping.is_set():
-            began = time.thread_time()
             try:
                 self.sample_once()
             except KcrashError as exc:
@@ -220,7 +223,6 @@ class MetricsSampler:
                 log.debug("metrics sampling failed", exc_info=True)
             if self._available is False:
                 return
-            self.round_interval = round_interval(self.interval, time.thread_time() - began)
             self._between_rounds(time.monotonic() + self.round_interval)
 
     def _between_rounds(self, due: float) -> None:

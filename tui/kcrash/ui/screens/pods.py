@@ -192,7 +192,15 @@ class PodsScreen(PodScreen):
             self._fit_columns(rows)
         self.table.apply(rows, removed)
         self._update_header(soon=True)
-        if rows and not self._memory_read_once:
+        if rows:
+            self._first_memory_read()
+
+    def _first_memory_read(self) -> None:
+        """Read memory for the rows on screen once the first list is in (then every few seconds).
+        Not sooner: the first round of PodMetrics for the whole scope (0.3 s of CPU at 20,000
+        pods) would compete with the rest of the pod list for the interpreter."""
+        listed = self.kcrash.sync_state.phase != "connecting"  # synced, or pastes ("stopped")
+        if not self._memory_read_once and listed and len(self.kcrash.store):
             self._memory_read_once = True
             self.call_after_refresh(self._read_memory)
 
@@ -211,6 +219,7 @@ class PodsScreen(PodScreen):
         if not self._ready:
             return
         self._status.change(state=message.state)
+        self._first_memory_read()
         if message.state.phase == "synced" and not len(self.kcrash.store):
             self.table.empty_text = "No pods in this scope."
             self.table.refresh()
