@@ -36,7 +36,7 @@ class DetailScreen(PodScreen):
 
     def compose(self) -> ComposeResult:
         app = self.kcrash
-        yield StatusLine(
+        self._status = StatusLine(
             HeaderFacts(
                 context=app.source.context,
                 namespace=app.source.namespace,
@@ -48,7 +48,9 @@ class DetailScreen(PodScreen):
             ),
             id="status",
         )
-        yield DetailPane(id="detail")
+        self._pane = DetailPane(id="detail")
+        yield self._status
+        yield self._pane
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -61,18 +63,20 @@ class DetailScreen(PodScreen):
     def selected_pod(self) -> Pod | None:
         return self.kcrash.store.get(self.key)
 
+    # Kept, not queried: a watch batch that lands while this screen closes finds them after the
+    # screen lost its children.
     def store_changed(self, message: PodsChanged) -> None:
-        if not self._ready:
+        if not self._ready or not self._status.is_attached:
             return
         if self.key in message.keys:
-            self.query_one(DetailPane).pod_changed()
+            self._pane.pod_changed()
         app = self.kcrash
-        self.query_one(StatusLine).change(pods=len(app.store), failing=len(app.failing), shown=len(app.store))
+        self._status.change(pods=len(app.store), failing=len(app.failing), shown=len(app.store))
 
     def sync_changed(self, message: SyncChanged) -> None:
-        if not self._ready:
+        if not self._ready or not self._status.is_attached:
             return
-        self.query_one(StatusLine).change(state=message.state)
+        self._status.change(state=message.state)
 
     def action_back(self) -> None:
         self.dismiss()
