@@ -126,6 +126,14 @@ class _Connecting:
         self._thread = threading.Thread(target=self._connect, name="kcrash-connect", daemon=True)
 
     def start(self) -> _Connecting:
+        # Everything the thread imports is imported here first, on the calling thread, which goes
+        # on to import Textual: with both threads importing at once, about one launch in a hundred
+        # died inside importlib itself (`NameError: name 'sys' is not defined` in
+        # `_find_and_load`, CPython 3.11). The thread then only loads, connects and lists.
+        import encodings.idna  # noqa: F401  # what ssl asks for at the first connection
+
+        from kcrash.cluster import config, source  # noqa: F401
+
         self._thread.start()
         return self
 
