@@ -107,3 +107,24 @@ def test_the_pods_list_loads_neither_the_kubernetes_package_nor_plotext() -> Non
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_connect_thread_imports_nothing(lab: Lab, tmp_path: Path) -> None:
+    """Two threads importing at once failed inside importlib about once in a hundred launches: the
+    connect thread's modules are imported before it starts, and it lists and watches with no
+    import of its own while the main thread loads Textual."""
+    kubeconfig = lab.write_kubeconfig(tmp_path / "config")
+    script = (
+        "import sys\n"
+        "from kcrash.ui.launch import METRICS_INTERVAL, _Connecting, build_parser\n"
+        f"args = build_parser().parse_args(['--kubeconfig', {str(kubeconfig)!r}, '-A'])\n"
+        "early = _Connecting(args, METRICS_INTERVAL).start()\n"
+        "before = set(sys.modules)\n"
+        "source = early.source()\n"
+        "assert source.wait_answered(10)\n"
+        "import time; time.sleep(0.5)  # the watch is open\n"
+        "print(sorted(set(sys.modules) - before))\n"
+        "source.stop()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
