@@ -671,13 +671,13 @@ def memory_usage(obj: Mapping[str, Any]) -> tuple[str, list[tuple[str, int]]]:
     stamp = obj.get("timestamp")
     usage: list[tuple[str, int]] = []
     containers = obj.get("containers")
-    if type(stamp) is not str or type(containers) is not list:
+    if not isinstance(stamp, str) or not isinstance(containers, list):
         return "", usage
     for container in containers:
-        if type(container) is not dict:
+        if not isinstance(container, Mapping):
             continue
         used = container.get("usage")
-        memory = used.get("memory") if type(used) is dict else None
+        memory = used.get("memory") if isinstance(used, Mapping) else None
         if memory is not None:
             memory_bytes = _bytes_of(str(memory))
             if memory_bytes is not None:
@@ -687,15 +687,11 @@ def memory_usage(obj: Mapping[str, Any]) -> tuple[str, list[tuple[str, int]]]:
 
 def parse_pod_metrics(obj: Mapping[str, Any]) -> tuple[MemorySample, ...]:
     """A metrics.k8s.io PodMetrics as one working-set sample per container, at its timestamp."""
-    at = _time(obj, "timestamp")
+    stamp, usage = memory_usage(obj)
+    at = parse_time(stamp)
     if at is None:
         return ()
-    samples: list[MemorySample] = []
-    for container in _list(obj, "containers"):
-        memory = _bytes(_map(container, "usage").get("memory"))
-        if memory is not None:
-            samples.append(MemorySample(at=at, container=_str(container, "name"), bytes=memory))
-    return tuple(samples)
+    return tuple(MemorySample(at=at, container=name, bytes=used) for name, used in usage)
 
 
 # --- documents --------------------------------------------------------------------------------------

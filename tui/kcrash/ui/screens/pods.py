@@ -121,10 +121,10 @@ class PodsScreen(PodScreen):
     def table(self) -> PodTable:
         return self._table
 
-    @property
-    def side_open(self) -> bool:
-        """The drill-down is open beside the list."""
-        return self._side is not None and self._side.display
+    def _open_side(self) -> DetailPane | None:
+        """The drill-down beside the list, if it is open."""
+        side = self._side
+        return side if side is not None and side.display else None
 
     async def _side_pane(self) -> DetailPane:
         """The drill-down beside the list, mounted the first time it opens."""
@@ -161,8 +161,9 @@ class PodsScreen(PodScreen):
         if message.resync:
             self.table.empty_text = "No pods in this scope." if not len(self.kcrash.store) else ""
         self._upsert_keys(message.keys)
-        if self._side is not None and self._side.display and self._side.pod_key in message.keys:
-            self._side.pod_changed()
+        side = self._open_side()
+        if side is not None and side.pod_key in message.keys:
+            side.pod_changed()
 
     def _upsert_keys(self, keys: Iterable[tuple[str, str]]) -> None:
         app = self.kcrash
@@ -254,8 +255,8 @@ class PodsScreen(PodScreen):
 
     def _tick(self) -> None:
         self.table.tick()
-        if self._side is not None and self._side.display:
-            self._side.tick()
+        if (side := self._open_side()) is not None:
+            side.tick()
         self._recheck_some()
 
     def _recheck_some(self) -> None:
@@ -322,14 +323,14 @@ class PodsScreen(PodScreen):
 
     @on(PodTable.Highlighted)
     def _follow_cursor(self, event: PodTable.Highlighted) -> None:
-        side = self._side
-        if side is not None and side.display and isinstance(event.key, tuple) and event.key != side.pod_key:
+        side = self._open_side()
+        if side is not None and isinstance(event.key, tuple) and event.key != side.pod_key:
             side.show(event.key)
 
     def on_resize(self, event: Resize) -> None:
         """Too narrow for two panes: the open drill-down moves to a screen of its own."""
-        side = self._side
-        if side is not None and side.display and event.size.width < SIDE_BY_SIDE_WIDTH:
+        side = self._open_side()
+        if side is not None and event.size.width < SIDE_BY_SIDE_WIDTH:
             side.display = False
             if side.pod_key is not None and self.app.screen is self:
                 from kcrash.ui.screens.detail import DetailScreen
@@ -373,14 +374,15 @@ class PodsScreen(PodScreen):
 
     def action_escape(self) -> None:
         box = self._filter_box()
-        if box is not None and (box.has_focus or (not self.side_open and self.filter_text)):
+        side = self._open_side()
+        if box is not None and (box.has_focus or (side is None and self.filter_text)):
             box.value = ""
             box.display = False
             self._set_filter_text("")
             self.table.focus()
             return
-        if self._side is not None and self._side.display:
-            self._side.display = False
+        if side is not None:
+            side.display = False
             self.table.focus()
 
     def action_toggle_healthy(self) -> None:
@@ -403,5 +405,5 @@ class PodsScreen(PodScreen):
         self._update_header()
 
     def action_refresh(self) -> None:
-        if self._side is not None and self._side.display:
-            self._side.reload()
+        if (side := self._open_side()) is not None:
+            side.reload()
