@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
+import msgspec.structs
 import pytest
 
 from kcrash.cluster.actions import what_happens_next
@@ -71,7 +71,7 @@ def test_delete_sends_one_delete_and_a_replacement_appears(lab: Any, source: Clu
 
 def test_a_stale_uid_deletes_nothing(lab: Any, source: ClusterSource) -> None:
     pod = _healthy_pod(source)
-    impostor = dataclasses.replace(pod, uid="00000000-0000-0000-0000-000000000000")
+    impostor = msgspec.structs.replace(pod, uid="00000000-0000-0000-0000-000000000000")
     lab.faults.clear_requests()
     with pytest.raises(KcrashError) as info:
         source.delete_pod(impostor)

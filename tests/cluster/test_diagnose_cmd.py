@@ -7,12 +7,12 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from kcrash.cluster.api import LIST_PAGE, Api
 from kcrash.cluster.config import connect

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from msgspec.structs import replace
 from rich.segment import Segment
 from textual.strip import Strip
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import get_args
 
 import orjson
 import pytest
+from msgspec.structs import replace
 
 from kcrash.cluster.parse import parse_objects
 from kcrash.cluster.pastes import inputs_from_pastes

@@ -10,10 +10,10 @@ report missing, the pasted lines evidence must quote, and the cause the diagnosi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -643,7 +643,7 @@ def _corpus_rows() -> dict[str, PasteFacts]:
         paste = parse_paste(path.read_text(), name=path.name)
         for facts in paste.pods:
             if facts.status_text:
-                found[f"{path.parent.name}/{path.name}: {facts.sources['status']}"] = replace(
+                found[f"{path.parent.name}/{path.name}: {facts.sources['status']}"] = dataclasses.replace(
                     paste, pods=(facts,), events=(), logs=()
                 )
     return found

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
+from msgspec.structs import replace
 
 from kcrash.cluster.parse import ParsedObjects, parse_objects
 from kcrash.core.diagnose import diagnose

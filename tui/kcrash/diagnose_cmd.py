@@ -22,11 +22,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import orjson
+from msgspec.structs import replace
 
 from kcrash.cluster.pastes import (
     NAME_THE_LOG,

@@ -4,10 +4,10 @@ Requests go through the connection's transport (`transport.py`: kcrash's own for
 the `kubernetes` client's `ApiClient` for exec plugins, OIDC and the rest), never through the
 client's generated API classes: those validate every call with pydantic, importing CoreV1Api alone
 costs ~0.7 s of launch, and their models are never wanted here (5,000 pods take ~2 s as models,
-~0.25 s as raw JSON). Bodies are parsed with orjson and turned into records by `parse.py`. Every
-request has a timeout and every body names its content type. HTTP errors become `KcrashError`
-carrying the server's Status message. With `read_only`, every write method raises
-before a byte is sent.
+~0.25 s as raw JSON). Pod pages and watch lines are decoded straight into records by `podwire.py`;
+other bodies are parsed with orjson and turned into records by `parse.py`. Every request has a
+timeout and every body names its content type. HTTP errors become `KcrashError` carrying the
+server's Status message. With `read_only`, every write method raises before a byte is sent.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from kcrash.cluster.errors import (
     from_transport_error,
 )
 from kcrash.cluster.parse import parse_event, parse_pod
+from kcrash.cluster.podwire import decode_pod_event, decode_pod_list
 from kcrash.cluster.reflector import WatchStream, gc_paused
 from kcrash.cluster.transport import HttpError, Timeout
 from kcrash.core.records import Event, Pod
@@ -195,7 +196,7 @@ class Api:
             query,
             timeout=(REQUEST_TIMEOUT[0], timeout_seconds + WATCH_READ_SLACK),
         )
-        return WatchStream(response, parse_pod)
+        return WatchStream(response, parse_pod, decode_pod_event)
 
     def get_pod(self, namespace: str, name: str) -> Pod:
         doc = self.read_json(f"get pod {namespace}/{name}", f"{_pods_path(namespace)}/{_seg(name)}")
@@ -482,6 +483,10 @@ def continue_in_head(body: bytes) -> str | None:
 
 def _pod_page(namespace: str | None, body: bytes) -> Page[Pod]:
     with gc_paused():
+        decoded = decode_pod_list(body)
+        if decoded is not None:
+            pods, resource_version, continue_token = decoded
+            return Page(tuple(pods), resource_version, continue_token)
         return _page(_decode(_list_pods_action(namespace), body), parse_pod)
 
 

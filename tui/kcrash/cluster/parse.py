@@ -21,6 +21,7 @@ import orjson
 
 from kcrash.core.quantity import parse_bytes, parse_cpu
 from kcrash.core.records import (
+    UNKNOWN_STATE,
     ContainerSpec,
     ContainerState,
     ContainerStatus,
@@ -43,7 +44,7 @@ DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 TEMPLATE_HASH_LABEL = "pod-template-hash"
 
 # Go's zero time and the Unix epoch both mean "never set" in API objects.
-_UNSET_YEARS = (1, 1970)
+UNSET_YEARS = (1, 1970)
 
 _EMPTY: Mapping[str, Any] = {}
 
@@ -193,16 +194,16 @@ def _parse_time(value: str) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     parsed = parsed.astimezone(UTC)
-    if parsed.year in _UNSET_YEARS and parsed.month == 1 and parsed.day == 1:
+    if parsed.year in UNSET_YEARS and parsed.month == 1 and parsed.day == 1:
         return None
     return parsed
 
 
 def _time(obj: Mapping[str, Any] | None, key: str) -> datetime | None:
-    return _when(obj.get(key) if obj else None)
+    return when(obj.get(key) if obj else None)
 
 
-def _when(value: Any) -> datetime | None:
+def when(value: Any) -> datetime | None:
     """`_time` of a value already fetched: only strings are times."""
     if type(value) is str:
         try:
@@ -327,7 +328,7 @@ def _whole_ref(
     return EnvRef(kind=kind, name=_str(ref, name_key), optional=_bool(ref, "optional"), via=via)
 
 
-def _volume_refs(volume: Mapping[str, Any]) -> list[EnvRef]:
+def volume_refs(volume: Mapping[str, Any]) -> list[EnvRef]:
     """ConfigMap/Secret references of one pod volume, one per projected key when items are listed."""
     sources: list[tuple[RefKind, Mapping[str, Any], str]] = []
     if _map(volume, "secret"):
@@ -352,7 +353,7 @@ def _volume_refs(volume: Mapping[str, Any]) -> list[EnvRef]:
     return refs
 
 
-_SHARED_CACHE_SIZE = 4096
+SHARED_CACHE_SIZE = 4096
 _volume_refs_seen: dict[bytes, tuple[EnvRef, ...]] = {}
 _specs_seen: dict[tuple[bytes, tuple[EnvRef, ...], bool], ContainerSpec] = {}
 """Container specs by content. Pods of one ReplicaSet carry the same containers, differing only in
@@ -378,7 +379,7 @@ def _shared(cache: dict[Any, Any], key: Any, build: Any) -> Any:
     found = cache.get(key)
     if found is None:
         found = build()
-        if len(cache) >= _SHARED_CACHE_SIZE:
+        if len(cache) >= SHARED_CACHE_SIZE:
             cache.clear()
         cache[key] = found
     return found
@@ -387,8 +388,8 @@ def _shared(cache: dict[Any, Any], key: Any, build: Any) -> Any:
 def _refs_of_volume(volume: Mapping[str, Any]) -> tuple[EnvRef, ...]:
     body = _fingerprint(volume, "name")
     if body is None:
-        return tuple(_volume_refs(volume))
-    refs: tuple[EnvRef, ...] = _shared(_volume_refs_seen, body, lambda: tuple(_volume_refs(volume)))
+        return tuple(volume_refs(volume))
+    refs: tuple[EnvRef, ...] = _shared(_volume_refs_seen, body, lambda: tuple(volume_refs(volume)))
     return refs
 
 
@@ -413,14 +414,14 @@ def _container_spec(container: Mapping[str, Any], volumes: _Volumes, *, init: bo
     mounted = tuple(ref for m in _list(container, "volumeMounts") for ref in volumes.refs(_str(m, "name")))
     body = _fingerprint(container, "volumeMounts")
     if body is None:
-        return _build_container_spec(container, mounted, init)
+        return build_container_spec(container, mounted, init)
     spec: ContainerSpec = _shared(
-        _specs_seen, (body, mounted, init), lambda: _build_container_spec(container, mounted, init)
+        _specs_seen, (body, mounted, init), lambda: build_container_spec(container, mounted, init)
     )
     return spec
 
 
-def _build_container_spec(
+def build_container_spec(
     container: Mapping[str, Any], mounted: tuple[EnvRef, ...], init: bool
 ) -> ContainerSpec:
     resources = _map(container, "resources")
@@ -458,24 +459,21 @@ def _state(state: Mapping[str, Any] | None) -> ContainerState | None:
             _text(get("message")),
             _whole(get("exitCode")),
             _whole(get("signal")) or None,
-            _when(get("startedAt")),
-            _when(get("finishedAt")),
+            when(get("startedAt")),
+            when(get("finishedAt")),
             _text(get("containerID")),
         )
     if "waiting" in state:
         get = _map(state, "waiting").get
         return ContainerState("waiting", _text(get("reason")), _text(get("message")))
     if "running" in state:
-        return ContainerState("running", started_at=_when(_map(state, "running").get("startedAt")))
+        return ContainerState("running", started_at=when(_map(state, "running").get("startedAt")))
     return None
 
 
 def _whole(value: Any) -> int | None:
     """`_opt_int` of a value already fetched."""
     return value if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)) else None
-
-
-_UNKNOWN = ContainerState("unknown")
 
 
 def _container_status(status: Mapping[str, Any]) -> ContainerStatus:
@@ -487,7 +485,7 @@ def _container_status(status: Mapping[str, Any]) -> ContainerStatus:
         started if isinstance(started, bool) else None,
         _int(status, "restartCount"),
         _text(get("image")),
-        _state(_map(status, "state")) or _UNKNOWN,
+        _state(_map(status, "state")) or UNKNOWN_STATE,
         _state(_map(status, "lastState")),
     )
 
@@ -521,7 +519,7 @@ def _condition(cond: Mapping[str, Any]) -> PodCondition:
         _text(get("status")),
         _text(get("reason")),
         _text(get("message")),
-        _when(get("lastTransitionTime")),
+        when(get("lastTransitionTime")),
     )
 
 
@@ -536,8 +534,8 @@ def parse_pod(obj: Mapping[str, Any]) -> Pod:
         name=_text(m("name")),
         uid=_text(m("uid")),
         resource_version=_text(m("resourceVersion")),
-        created_at=_when(m("creationTimestamp")),
-        deletion_timestamp=_when(m("deletionTimestamp")),
+        created_at=when(m("creationTimestamp")),
+        deletion_timestamp=when(m("deletionTimestamp")),
         labels=_labels(_map(meta, "labels")),
         owners=_owners(meta),
         phase=_text(st("phase")),
@@ -545,7 +543,7 @@ def parse_pod(obj: Mapping[str, Any]) -> Pod:
         message=_text(st("message")),
         node_name=_str(spec, "nodeName"),
         pod_ip=_text(st("podIP")),
-        start_time=_when(st("startTime")),
+        start_time=when(st("startTime")),
         conditions=tuple(_condition(c) for c in _list(status, "conditions")),
         restart_policy=_str(spec, "restartPolicy") or "Always",
         containers=containers,

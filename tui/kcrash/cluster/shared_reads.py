@@ -28,10 +28,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeGuard
 from urllib.parse import quote
+
+from msgspec.structs import replace
 
 from kcrash.cluster import rollout
 from kcrash.cluster.api import LIST_PAGE, LIST_TIMEOUT, Api, in_event_order

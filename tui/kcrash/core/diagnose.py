@@ -21,8 +21,10 @@ import math
 import re
 import shlex
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from msgspec.structs import replace
 
 from kcrash.core.exitcodes import explain_exit
 from kcrash.core.quantity import format_bytes

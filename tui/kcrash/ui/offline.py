@@ -18,9 +18,11 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TextIO
+
+from msgspec.structs import replace
 
 from kcrash.cluster.access import Access, Permission
 from kcrash.cluster.errors import KcrashError

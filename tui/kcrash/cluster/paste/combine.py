@@ -15,12 +15,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
+
+from msgspec.structs import replace
 
 from kcrash.cluster.parse import ParsedObjects
 from kcrash.cluster.paste.model import (
@@ -277,7 +280,7 @@ def _resolve(pasted: PastedEvent, anchor: datetime | None, pod: Pod) -> PastedEv
         if spec is not None:
             kind = "initContainers" if spec.init else "containers"
             event = replace(event, field_path=f"spec.{kind}{{{spec.name}}}")
-    return replace(
+    return dataclasses.replace(
         pasted,
         event=replace(
             event, namespace=event.namespace or pod.namespace, involved_name=event.involved_name or pod.name
@@ -309,7 +312,7 @@ def _events(
         old = kept[index]
         best = resolved if resolved.event.count > old.event.count else old
         field_path = old.event.field_path or resolved.event.field_path
-        kept[index] = replace(best, event=replace(best.event, field_path=field_path))
+        kept[index] = dataclasses.replace(best, event=replace(best.event, field_path=field_path))
     return sorted(kept, key=lambda e: e.event.last_seen or _EARLIEST)
 
 

@@ -18,10 +18,13 @@ Plain env values are never kept, not even in the quoted source lines.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from msgspec.structs import replace
 
 from kcrash.cluster.paste.events import parse_describe_events
 from kcrash.cluster.paste.model import PastedEvent, PodFacts
@@ -560,7 +563,8 @@ class _Reader:
             default_container=self.annotations.get(_DEFAULT_CONTAINER, ""),
         )
         events = tuple(
-            replace(e, event=replace(e.event, namespace=namespace, involved_name=name)) for e in self.events
+            dataclasses.replace(e, event=replace(e.event, namespace=namespace, involved_name=name))
+            for e in self.events
         )
         return PodFacts(
             pod=pod,

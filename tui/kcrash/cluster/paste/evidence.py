@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from kcrash.cluster.paste.model import PastedPod
 from kcrash.core.diagnose import quote

@@ -6,7 +6,9 @@ A pod's name and namespace missing from the paste itself come from the command l
 
 from __future__ import annotations
 
-from dataclasses import replace
+import dataclasses
+
+from msgspec.structs import replace
 
 from kcrash.cluster.parse import ParsedObjects
 from kcrash.cluster.paste.combine import estimate_as_of
@@ -35,7 +37,7 @@ def _with_command(facts: list[PodFacts], part: Part) -> list[PodFacts]:
         pod = pod_facts.pod
         if (not pod.name and name) or (not pod.namespace and command.namespace):
             pod = replace(pod, name=pod.name or name, namespace=pod.namespace or command.namespace)
-            pod_facts = replace(pod_facts, pod=pod)
+            pod_facts = dataclasses.replace(pod_facts, pod=pod)
         filled.append(pod_facts)
     return filled
 
@@ -49,7 +51,10 @@ def _events_part(part: Part) -> tuple[list[PodFacts], list[PastedEvent]]:
             pod=Pod(namespace=namespace, name=""), events=tuple(table), shows=frozenset({"events"})
         )
         return _with_command([pod], part), []
-    return [], [replace(e, event=replace(e.event, namespace=e.event.namespace or namespace)) for e in table]
+    return [], [
+        dataclasses.replace(e, event=replace(e.event, namespace=e.event.namespace or namespace))
+        for e in table
+    ]
 
 
 def parse_paste(text: str, *, name: str = "") -> PasteFacts:

@@ -11,15 +11,17 @@ each adds its own prefix ("kcrash diagnose: ", "kcrash: ") to the line.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TextIO
 
 import yaml
+from msgspec.structs import replace
 
 from kcrash.cluster.parse import ParsedObjects
 from kcrash.cluster.paste.combine import combine
@@ -174,7 +176,7 @@ def paste_facts(path: str, text: str) -> PasteFacts:
     # The file's own name, not its folders, hints at what it holds ("previous.log").
     facts = parse_paste(text, name=os.path.basename(label(path)))
     if facts.pods or facts.events or facts.logs or facts.objects is not None:
-        return replace(facts, name=label(path))
+        return dataclasses.replace(facts, name=label(path))
     if facts.kind == "objects" and facts.notes:  # JSON that does not load: say where
         raise PasteLoadError(f"{label(path)}: {facts.notes[0].split(': ', 1)[-1]}")
     if problem := yaml_problem(text):
@@ -209,17 +211,20 @@ def previous_log_paste(path: str, text: str) -> PasteFacts:
     if not log.kubectl_lines:
         # Written by `kubectl logs > file`: keep it byte for byte, a last line without its
         # newline is the process dying mid-write.
-        log = replace(log, text=text)
-    return PasteFacts(name=path, kind="logs", logs=(replace(log, which="previous"),), kinds=("logs",))
+        log = dataclasses.replace(log, text=text)
+    return PasteFacts(
+        name=path, kind="logs", logs=(dataclasses.replace(log, which="previous"),), kinds=("logs",)
+    )
 
 
 def _logs_about(paste: PasteFacts, namespace: str, name: str) -> PasteFacts:
     if not any(not log.pod for log in paste.logs):
         return paste
     logs = tuple(
-        log if log.pod else replace(log, pod=name, namespace=log.namespace or namespace) for log in paste.logs
+        log if log.pod else dataclasses.replace(log, pod=name, namespace=log.namespace or namespace)
+        for log in paste.logs
     )
-    return replace(paste, logs=logs)
+    return dataclasses.replace(paste, logs=logs)
 
 
 # -- the files together -----------------------------------------------------------------------------
@@ -231,11 +236,11 @@ def with_other_files(p: PastedPod, pastes: Sequence[PasteFacts]) -> PastedPod:
     if p.deployment is None:
         deployment, revisions = _history(p.pod, objects)
         if deployment is not None:
-            p = replace(p, deployment=deployment, revisions=revisions)
+            p = dataclasses.replace(p, deployment=deployment, revisions=revisions)
     if not p.memory:
         memory = next((m for o in objects if (m := o.metrics_for(p.pod.namespace, p.pod.name))), ())
         if memory:
-            p = replace(p, memory=memory, absent=p.absent - {"metrics"})
+            p = dataclasses.replace(p, memory=memory, absent=p.absent - {"metrics"})
     return p
 
 
@@ -278,7 +283,7 @@ def _named(p: PastedPod) -> PastedPod:
     if p.pod.name:
         return p
     files = ", ".join(os.path.basename(name) or name for name in p.pastes) or "the pastes"
-    return replace(p, pod=replace(p.pod, name=f"(name not in {files})"), name_pasted=False)
+    return dataclasses.replace(p, pod=replace(p.pod, name=f"(name not in {files})"), name_pasted=False)
 
 
 # -- choosing pods ----------------------------------------------------------------------------------

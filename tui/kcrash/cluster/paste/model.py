@@ -13,9 +13,11 @@ facts are about, and "events[i]" for its i-th event. Lines holding plain env val
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+
+from msgspec.structs import replace
 
 from kcrash.cluster.parse import ParsedObjects
 from kcrash.core.records import (

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from itertools import islice
 from typing import Any
 
 import orjson
 import yaml
+from msgspec.structs import replace
 
 from kcrash.cluster.parse import ParsedObjects, objects_in, parse_objects
 from kcrash.cluster.paste.model import PodFacts

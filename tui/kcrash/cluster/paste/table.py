@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+
+from msgspec.structs import replace
 
 from kcrash.cluster.paste.model import PodFacts, placeholder_name
 from kcrash.cluster.paste.text import parse_age
