@@ -17,9 +17,10 @@ the columns, the primary container and its last exit in one pass, for a table of
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+
+from msgspec import Struct
 
 from kcrash.core.humanize import human_duration
 from kcrash.core.records import ContainerSpec, ContainerState, ContainerStatus, Pod, PodCondition
@@ -70,8 +71,7 @@ TERMINATING_OVERDUE = 60.0  # past deletionTimestamp (which already includes the
 UNKNOWN_READY = "?"  # READY of a pod whose containers are not known
 
 
-@dataclass(frozen=True, slots=True)
-class PodColumns:
+class PodColumns(Struct, frozen=True, gc=False):
     """The printPod cells kcrash shows, plus what it needs to tell which container blocks."""
 
     ready: str  # "1/2"; UNKNOWN_READY when the spec's containers are not known
@@ -393,8 +393,7 @@ def _last_exit_of(status: ContainerStatus | None) -> tuple[int | None, str]:
     return (None, "")
 
 
-@dataclass(frozen=True, slots=True)
-class PodSummary:
+class PodSummary(Struct, frozen=True, gc=False):
     """What a pods table shows of one pod version, each part computed once."""
 
     columns: PodColumns

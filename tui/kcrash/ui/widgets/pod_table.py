@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol
 
+from msgspec import Struct
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
@@ -46,8 +47,7 @@ _TONE_COMPONENTS: dict[str, str] = {tone: f"pod-table--{tone}" for tone in TONES
 RowKey = Hashable  # and orderable among themselves: ties in the sort key fall back to it
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(Struct, frozen=True, gc=False):
     """One cell: plain text and a tone the theme colours."""
 
     text: str
