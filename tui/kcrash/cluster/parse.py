@@ -1,12 +1,17 @@
-"""API JSON -> core records: the only module that knows the wire shapes of Kubernetes objects.
+"""API JSON -> core records: the module that knows what the fields of Kubernetes objects mean.
+
+A pod LIST page or watch line goes first through `podwire.py`, which decodes the fields read here
+straight into the same records with msgspec, and builds shared parts (container specs, volumes)
+with this module's functions; whatever it declines comes here.
 
 Every function takes a mapping as `orjson.loads` returns it and tolerates missing or null fields:
 real pastes, old API servers and partial objects all come through here. Nothing of an env value or
 of Secret data is ever kept; a Secret in the input is dropped unread.
 
-This is the hot path of a LIST of 20,000 pods, so the accessors test the exact types orjson builds
-before the general ones, and what pods share is built once: timestamps, quantities, and the
-container specs of pods made from one template (records are immutable, so sharing is safe).
+Pods the fast path declines, events, and pastes of thousands of pods come through here, so the
+accessors test the exact types orjson builds before the general ones, and what pods share is built
+once: timestamps, quantities, and the container specs of pods made from one template (records are
+immutable, so sharing is safe).
 """
 
 from __future__ import annotations
