@@ -35,7 +35,8 @@ RECORDED = recorded_pods()
 
 
 def page(*items: Any, rv: str = "42", token: str = "") -> bytes:
-    return orjson.dumps({"kind": "PodList", "metadata": {"resourceVersion": rv, "continue": token}, "items": items})
+    meta = {"resourceVersion": rv, "continue": token}
+    return orjson.dumps({"kind": "PodList", "metadata": meta, "items": items})
 
 
 def test_the_recordings_hold_pods_of_every_shape() -> None:
@@ -154,18 +155,21 @@ def test_a_watch_line_for_a_pod_is_decoded_and_others_are_left_to_the_stream() -
     error = {"type": "ERROR", "object": {"kind": "Status", "code": 410, "message": "too old"}}
     assert decode_pod_event(orjson.dumps(bookmark)) is None
     assert decode_pod_event(orjson.dumps(error)) is None
-    assert decode_pod_event(orjson.dumps({"type": "ADDED", "object": with_change("metadata.labels", [])})) is None
+    odd = with_change("metadata.labels", [])
+    assert decode_pod_event(orjson.dumps({"type": "ADDED", "object": odd})) is None
 
 
 def test_the_watch_stream_gives_the_same_events_with_and_without_the_fast_path() -> None:
     obj = RECORDED_BY_NAME["pods/oom-leak"]
+    restarted = with_change("status.containerStatuses.0.restartCount", "4")
     lines = [
         orjson.dumps({"type": "ADDED", "object": obj}),
-        orjson.dumps({"type": "MODIFIED", "object": with_change("status.containerStatuses.0.restartCount", "4")}),
+        orjson.dumps({"type": "MODIFIED", "object": restarted}),
         orjson.dumps({"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "77"}}}),
         orjson.dumps({"type": "ERROR", "object": {"kind": "Status", "code": 410, "message": "too old"}}),
     ]
     fast = WatchStream(None, parse_pod, decode_pod_event)
     slow = WatchStream(None, parse_pod)
     assert [fast.decode(line) for line in lines] == [slow.decode(line) for line in lines]
-    assert fast.decode(lines[1]).obj is not None and fast.decode(lines[1]).obj.container_statuses[0].restart_count == 4
+    modified = fast.decode(lines[1]).obj
+    assert modified is not None and modified.container_statuses[0].restart_count == 4
