@@ -50,6 +50,7 @@ def at(text: str) -> datetime:
         ("2026-11-20T12:00:00+02:00", at("2026-11-20T10:00:00")),
         ("2026-11-20T10:00:00", at("2026-11-20T10:00:00")),  # no zone: the API means UTC
         ("0001-01-01T00:00:00Z", None),  # Go's zero time
+        ("0001-01-01T00:00:00+01:00", None),  # ...written east of UTC: before year 1 in UTC
         ("1970-01-01T00:00:00Z", None),  # containerd's "never started"
         ("", None),
         (None, None),

@@ -120,6 +120,7 @@ def test_the_fast_path_declines_what_it_does_not_model(path: str, value: Any) ->
         ("2026-11-20T12:00:00+02:00", datetime(2026, 11, 20, 10, tzinfo=UTC)),
         ("2026-11-20T10:00:00Z", datetime(2026, 11, 20, 10, tzinfo=UTC)),
         ("0001-01-01T00:00:00Z", None),  # Go's zero time
+        ("0001-01-01T00:00:00+01:00", None),  # before year 1 in UTC
         ("1970-01-01T00:00:00Z", None),  # containerd's "never started"
     ],
 )

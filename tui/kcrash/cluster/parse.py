@@ -198,7 +198,10 @@ def _parse_time(value: str) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # Go's zero time written east of UTC: before year 1 in UTC
+        return None
     if parsed.year in UNSET_YEARS and parsed.month == 1 and parsed.day == 1:
         return None
     return parsed

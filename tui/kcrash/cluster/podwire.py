@@ -213,7 +213,10 @@ def _when(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is not UTC:
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:  # as `parse_time`: before year 1 in UTC is no time
+            return None
     if value.day == 1 and value.month == 1 and value.year in parse.UNSET_YEARS:
         return None
     return value
