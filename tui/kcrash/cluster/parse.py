@@ -386,7 +386,8 @@ def _fingerprint(obj: Mapping[str, Any], without: str) -> bytes | None:
     return _plain_json({k: v for k, v in obj.items() if k != without} if without in obj else obj)
 
 
-def _shared(cache: dict[Any, Any], key: Any, build: Any) -> Any:
+def shared(cache: dict[Any, Any], key: Any, build: Any) -> Any:
+    """What `cache` holds for `key`, built by `build()` on a miss (the cache starts over when full)."""
     found = cache.get(key)
     if found is None:
         found = build()
@@ -400,7 +401,7 @@ def _refs_of_volume(volume: Mapping[str, Any]) -> tuple[EnvRef, ...]:
     body = _fingerprint(volume, "name")
     if body is None:
         return tuple(volume_refs(volume))
-    refs: tuple[EnvRef, ...] = _shared(_volume_refs_seen, body, lambda: tuple(volume_refs(volume)))
+    refs: tuple[EnvRef, ...] = shared(_volume_refs_seen, body, lambda: tuple(volume_refs(volume)))
     return refs
 
 
@@ -426,7 +427,7 @@ def _container_spec(container: Mapping[str, Any], volumes: _Volumes, *, init: bo
     body = _fingerprint(container, "volumeMounts")
     if body is None:
         return build_container_spec(container, mounted, init)
-    spec: ContainerSpec = _shared(
+    spec: ContainerSpec = shared(
         _specs_seen, (body, mounted, init), lambda: build_container_spec(container, mounted, init)
     )
     return spec

@@ -172,6 +172,10 @@ class _PodEvent(Struct):
     object: _Pod = field(default_factory=_Pod)
 
 
+class _Declined(Exception):
+    """A raw part that `parse.py` must judge whole: the fast path gives up on the page."""
+
+
 _list_decoder = msgspec.json.Decoder(_PodList)
 _event_decoder = msgspec.json.Decoder(_PodEvent)
 _OBJECT_EVENTS = frozenset({"ADDED", "MODIFIED", "DELETED"})
@@ -197,10 +201,6 @@ def decode_pod_event(line: bytes) -> tuple[str, Pod, str] | None:
         return event.type, _pod(event.object), event.object.metadata.resource_version
     except (msgspec.DecodeError, _Declined):
         return None
-
-
-class _Declined(Exception):
-    """A raw part that `parse.py` must judge whole: the fast path gives up on the page."""
 
 
 # --- records ----------------------------------------------------------------------------------------
@@ -293,7 +293,7 @@ def _container_status(status: _ContainerStatus) -> ContainerStatus:
 # --- shared parts: containers and the volumes they mount ----------------------------------------------
 
 _specs_seen: dict[tuple[Any, ...], ContainerSpec] = {}
-_volume_refs_seen: dict[tuple[bytes, bytes, bytes], tuple[EnvRef, ...]] = {}
+_volume_refs_seen: dict[tuple[bytes, ...], tuple[EnvRef, ...]] = {}
 
 
 def _containers(spec: _Spec) -> tuple[tuple[ContainerSpec, ...], tuple[ContainerSpec, ...]]:
@@ -309,25 +309,32 @@ def _container_spec(container: _Container, volumes: dict[str, _Volume], *, init:
         for mount in container.volume_mounts
         for ref in (_volume_refs(volumes[mount.name]) if mount.name in volumes else ())
     )
-    raw = (
-        container.command,
-        container.args,
-        container.resources,
-        container.liveness_probe,
-        container.readiness_probe,
-        container.startup_probe,
-        container.env,
-        container.env_from,
-    )
-    key = (container.name, container.image, container.restart_policy, *map(bytes, raw), mounted, init)
-    found = _specs_seen.get(key)
-    if found is None:
-        found = parse.build_container_spec(_container_json(container), mounted, init)
-        _remember(_specs_seen, key, found)
-    return found
+    parts = _raw_parts(container, _CONTAINER_RAW)
+    key = (container.name, container.image, container.restart_policy, *parts, mounted, init)
+
+    def build() -> ContainerSpec:
+        doc: dict[str, Any] = {"name": container.name, "image": container.image}
+        if container.restart_policy:
+            doc["restartPolicy"] = container.restart_policy
+        return parse.build_container_spec(_with_parts(doc, parts, _CONTAINER_RAW), mounted, init)
+
+    spec: ContainerSpec = parse.shared(_specs_seen, key, build)
+    return spec
 
 
-_CONTAINER_RAW_KEYS = (
+def _volume_refs(volume: _Volume) -> tuple[EnvRef, ...]:
+    parts = _raw_parts(volume, _VOLUME_RAW)
+
+    def build() -> tuple[EnvRef, ...]:
+        return tuple(parse.volume_refs(_with_parts({"name": volume.name}, parts, _VOLUME_RAW)))
+
+    refs: tuple[EnvRef, ...] = parse.shared(_volume_refs_seen, parts, build)
+    return refs
+
+
+# (attribute, JSON name) of the parts kept raw: they key the caches, and on a miss are loaded back
+# into the mapping `parse.py` builds from.
+_CONTAINER_RAW = (
     ("command", "command"),
     ("args", "args"),
     ("resources", "resources"),
@@ -337,31 +344,21 @@ _CONTAINER_RAW_KEYS = (
     ("env", "env"),
     ("env_from", "envFrom"),
 )
+_VOLUME_RAW = (("secret", "secret"), ("config_map", "configMap"), ("projected", "projected"))
 
 
-def _container_json(container: _Container) -> dict[str, Any]:
-    """The container as `orjson.loads` would have given it (the fields `parse.py` reads)."""
-    doc: dict[str, Any] = {"name": container.name, "image": container.image}
-    if container.restart_policy:
-        doc["restartPolicy"] = container.restart_policy
-    for attr, key in _CONTAINER_RAW_KEYS:
-        raw = bytes(getattr(container, attr))
+def _raw_parts(wire: Struct, fields: tuple[tuple[str, str], ...]) -> tuple[bytes, ...]:
+    return tuple(bytes(getattr(wire, attr)) for attr, _ in fields)
+
+
+def _with_parts(
+    doc: dict[str, Any], parts: tuple[bytes, ...], fields: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """`doc` with each present part loaded under its JSON name, as `orjson.loads` would give it."""
+    for raw, (_, name) in zip(parts, fields, strict=True):
         if raw:
-            doc[key] = _loads(raw)
+            doc[name] = _loads(raw)
     return doc
-
-
-def _volume_refs(volume: _Volume) -> tuple[EnvRef, ...]:
-    key = (bytes(volume.secret), bytes(volume.config_map), bytes(volume.projected))
-    found = _volume_refs_seen.get(key)
-    if found is None:
-        doc: dict[str, Any] = {"name": volume.name}
-        for raw, name in zip(key, ("secret", "configMap", "projected"), strict=True):
-            if raw:
-                doc[name] = _loads(raw)
-        found = tuple(parse.volume_refs(doc))
-        _remember(_volume_refs_seen, key, found)
-    return found
 
 
 def _loads(raw: bytes) -> Any:
@@ -369,9 +366,3 @@ def _loads(raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:  # msgspec accepts what orjson refuses (e.g. huge integers)
         raise _Declined from None
-
-
-def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= parse.SHARED_CACHE_SIZE:
-        cache.clear()
-    cache[key] = value
