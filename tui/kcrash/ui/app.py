@@ -27,13 +27,15 @@ import gc
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Input
 from textual.worker import Worker
 
 from kcrash.cluster.reflector import FREEZE_FROM, SyncState, gc_paused
@@ -41,19 +43,17 @@ from kcrash.cluster.source import Access, ClusterSource
 from kcrash.core.records import Pod
 from kcrash.core.store import Delta, PodStore
 from kcrash.ui.clock import Clock, SystemClock
+from kcrash.ui.crashlog import write_crash_log
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
 from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged
-from kcrash.ui.strips import install as cheaper_strips
-from kcrash.ui.terminal_output import install as write_only_dirty_spans
+from kcrash.ui.patches import apply_textual_patches
+from kcrash.ui.screens.help import HelpScreen
+from kcrash.ui.screens.pods import PodsScreen
 from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
 
 if TYPE_CHECKING:
     from kcrash.ui.offline import OfflineSource
-
-
-write_only_dirty_spans()
-cheaper_strips()
 
 SWITCH_INTERVAL = 0.001
 """Seconds a thread holds the interpreter lock while another waits for it (Python's default is
@@ -139,6 +139,9 @@ class KcrashApp(App[int]):
         Binding("question_mark", "help", "Help"),
         Binding("T", "next_theme", "Theme", show=False),
     ]
+
+    crash_log: str = ""
+    """Where the traceback of an error that ended the app was written ("" if none did)."""
 
     offline_banner = ""
     """`offline · as of TIME · from FILE` when the pods come from pastes (`ui.offline`); "" on a cluster."""
@@ -233,8 +236,6 @@ class KcrashApp(App[int]):
     # ---- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        from kcrash.ui.screens.pods import PodsScreen
-
         sys.setswitchinterval(SWITCH_INTERVAL)
         self.set_interval(SETTLE_SECONDS, self._settle_garbage)
         self.push_screen(PodsScreen())
@@ -348,10 +349,44 @@ class KcrashApp(App[int]):
     # ---- actions ---------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        from kcrash.ui.screens.help import HelpScreen
+        self.open_screen(HelpScreen())
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+    # ---- screens and keys ------------------------------------------------------------------
+
+    def open_screen(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> bool:
+        """Push `screen` unless a screen of its kind is already open; False when it was not pushed.
+
+        Keys that arrive in one read (SSH, `tmux send-keys Enter Enter`) are all queued before the
+        first one has opened anything, so the second Enter asks again for what the first opened:
+        a drill-down, a log view or a dialog is never stacked on one of its own kind."""
+        if any(type(open_) is type(screen) for open_ in self.screen_stack):
+            return False
+        self.push_screen(screen, callback)
+        return True
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Textual calls this, then `App._on_key` (bindings) unless the default is prevented.
+        if self._typed_for_text_box(event):
+            event.prevent_default()
+
+    def _typed_for_text_box(self, event: events.Key) -> bool:
+        """Send on to the focused text box a printable key that reached the app instead of it.
+
+        A box consumes every printable key it receives, so one that bubbles up to the app while a
+        box has focus was queued at the widget focused before: `/seg` read in one go forwards all
+        four keys to the table before `/` has opened the filter. Without this, `s` and `e` were lost
+        and a letter bound on the screen (`l`, `h`) acted instead of being typed."""
+        box = self.focused
+        if not isinstance(box, Input) or not event.is_printable:
+            return False
+        box.post_message(events.Key(event.key, event.character))  # the box consumes it: no loop
+        return True
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual prints the traceback on the terminal it is about to give back, which a tmux pane
+        # closes with: it also goes to a file the launcher names on exit, with a non-zero status.
+        self.crash_log = write_crash_log(error)
+        super()._handle_exception(error)
 
     def action_next_theme(self) -> None:
         names = [t.name for t in self.kcrash_themes]
@@ -374,6 +409,7 @@ def make_app(
     metrics_seconds: float = 5.0,
 ) -> KcrashApp:
     """The one way the CLI, the tests and the screenshot script build the console."""
+    apply_textual_patches()
     return KcrashApp(
         source, clock=clock, theme=theme, tick_seconds=tick_seconds, metrics_seconds=metrics_seconds
     )

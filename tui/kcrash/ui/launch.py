@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kcrash.cluster.source import ClusterSource
+    from kcrash.ui.app import KcrashApp
     from kcrash.ui.clock import Clock
 
 EXIT_USAGE = 2
@@ -184,7 +185,6 @@ class _Connecting:
 def _run(early: _Connecting, theme: str, clock: Clock | None) -> int:
     early.join()
     from kcrash.ui.app import make_app
-    from kcrash.ui.screens import pods  # noqa: F401  # loaded while the server answers, not after
 
     source = early.source()
     app = make_app(source, clock=clock, theme=theme)
@@ -192,6 +192,15 @@ def _run(early: _Connecting, theme: str, clock: Clock | None) -> int:
         result = app.run()
     finally:
         source.stop()
+    return _exit_status(app, result)
+
+
+def _exit_status(app: KcrashApp, result: int | None) -> int:
+    """The app's own status; an error that ended it is status 1 and names its traceback's file."""
+    if app.return_code:
+        where = f": traceback in {app.crash_log}" if app.crash_log else ""
+        print(f"kcrash: the console stopped on an internal error{where}", file=sys.stderr)
+        return app.return_code
     return int(result or 0)
 
 
@@ -212,7 +221,8 @@ def _run_offline(args: argparse.Namespace, theme: str) -> int:
             keys_from_terminal()
     except PasteError as exc:
         return _fail(clean_line(str(exc)))
-    return int(make_offline_app(source, theme=theme).run() or 0)
+    app = make_offline_app(source, theme=theme)
+    return _exit_status(app, app.run())
 
 
 if __name__ == "__main__":

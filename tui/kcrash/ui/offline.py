@@ -41,6 +41,8 @@ from kcrash.core.status import primary_container
 from kcrash.ui.app import KcrashApp
 from kcrash.ui.clock import Clock, FrozenClock
 from kcrash.ui.messages import PodsArrived
+from kcrash.ui.patches import apply_textual_patches
+from kcrash.ui.screens.detail import DetailScreen
 from kcrash.ui.themes import DEFAULT_THEME
 
 OFFLINE = Permission(False, "offline: the pods come from pastes, there is no cluster to change")
@@ -326,15 +328,14 @@ class OfflineApp(KcrashApp):
             self.call_later(self._open_single_pod)
 
     def _open_single_pod(self) -> None:
-        from kcrash.ui.screens.detail import DetailScreen
-
         keys = list(self.store.keys())
         if len(keys) == 1:
-            self.push_screen(DetailScreen(keys[0]))
+            self.open_screen(DetailScreen(keys[0]))
 
 
 def make_offline_app(
     source: OfflineSource, *, clock: Clock | None = None, theme: str = DEFAULT_THEME
 ) -> OfflineApp:
     """The one way the CLI, the tests and the screenshot script open pastes in the console."""
+    apply_textual_patches()
     return OfflineApp(source, clock=clock, theme=theme)

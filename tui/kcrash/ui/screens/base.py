@@ -29,11 +29,11 @@ from kcrash.core.status import pod_status, primary_container
 from kcrash.core.summary import incident_markdown
 from kcrash.ui.clipboard import system_copy, terminal_copy, wants_system_clipboard
 from kcrash.ui.commands import deployment_of, pod_commands
+from kcrash.ui.context import Console, console
 from kcrash.ui.failures import report_worker_failure
 
 if TYPE_CHECKING:
     from kcrash.cluster.rollout import UndoPlan
-    from kcrash.ui.app import KcrashApp
 
 DESTRUCTIVE = frozenset({"undo", "delete"})
 
@@ -88,11 +88,8 @@ class PodScreen(Screen[None]):
             self._bindings = _without(self._bindings, DESTRUCTIVE)
 
     @property
-    def kcrash(self) -> KcrashApp:
-        from kcrash.ui.app import KcrashApp
-
-        assert isinstance(self.app, KcrashApp)
-        return self.app
+    def kcrash(self) -> Console:
+        return console(self)
 
     def selected_pod(self) -> Pod | None:
         """The pod the actions apply to; screens override."""
@@ -167,7 +164,7 @@ class PodScreen(Screen[None]):
             else:
                 self._fetch_summary(pod)
 
-        self.app.push_screen(CopyMenu(clean_line(pod.name), choices), chosen)
+        self.kcrash.open_screen(CopyMenu(clean_line(pod.name), choices), chosen)
 
     def _copy(self, what: str, text: str) -> None:
         if wants_system_clipboard():
@@ -234,7 +231,7 @@ class PodScreen(Screen[None]):
         if pod is None:
             self.notify("No pod selected.", severity="warning", markup=False)
             return
-        self.app.push_screen(LogScreen(pod.key, primary_container(pod)))
+        self.kcrash.open_screen(LogScreen(pod.key, primary_container(pod)))
 
     # ---- undo ------------------------------------------------------------------------------
 
@@ -266,7 +263,7 @@ class PodScreen(Screen[None]):
             if yes:
                 self._execute_undo(plan)
 
-        self.app.push_screen(UndoModal(plan), confirmed)
+        self.kcrash.open_screen(UndoModal(plan), confirmed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="undo")
     def _execute_undo(self, plan: UndoPlan) -> None:
@@ -285,7 +282,7 @@ class PodScreen(Screen[None]):
             if yes:
                 self._delete(pod)
 
-        self.app.push_screen(DeleteModal(pod), confirmed)
+        self.kcrash.open_screen(DeleteModal(pod), confirmed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="delete")
     def _delete(self, pod: Pod) -> None:

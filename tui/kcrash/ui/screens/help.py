@@ -7,7 +7,7 @@ widgets per key made opening the help cost a third of a second.
 from __future__ import annotations
 
 import textwrap
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from kcrash.core.sanitize import clean_line
+from kcrash.ui.context import console
 
 KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
@@ -98,7 +99,25 @@ def help_text(notes: list[str], width: int) -> Content:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]
+    """Every key, in a body that scrolls: at 80x24 it is three screens long.
+
+    | Key | Action |
+    | :- | :- |
+    | up/down, j/k | Scroll a line |
+    | pageup/pagedown, space | Scroll a page |
+    | home/end, g/G | Top, bottom |
+    | escape, q, ? | Close |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close"),
+        Binding("down,j", "scroll('down')", "Scroll", show=False),
+        Binding("up,k", "scroll('up')", "Scroll", show=False),
+        Binding("pagedown,space,ctrl+f", "scroll('page_down')", "Page", show=False),
+        Binding("pageup,ctrl+b", "scroll('page_up')", "Page", show=False),
+        Binding("home,g", "scroll('home')", "Top", show=False),
+        Binding("end,G", "scroll('end')", "Bottom", show=False),
+    ]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog help"):
@@ -112,9 +131,7 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-text", Static).update(help_text(self._notes(), width))
 
     def _notes(self) -> list[str]:
-        from kcrash.ui.app import KcrashApp
-
-        app = cast(KcrashApp, self.app)
+        app = console(self)
         notes: list[str] = []
         if app.read_only:
             notes.append("u, ctrl+d: not bound in read-only mode (--read-only)")
@@ -129,6 +146,18 @@ class HelpScreen(ModalScreen[None]):
                     reason = f": {permission.reason}" if permission.reason else ""
                     notes.append(f"{key}, {what}: not allowed by RBAC{reason}")
         return notes
+
+    def action_scroll(self, where: str) -> None:
+        body = self.query_one("#help-body", VerticalScroll)
+        moves = {
+            "down": body.scroll_down,
+            "up": body.scroll_up,
+            "page_down": body.scroll_page_down,
+            "page_up": body.scroll_page_up,
+            "home": body.scroll_home,
+            "end": body.scroll_end,
+        }
+        moves[where](animate=False)
 
     def action_close(self) -> None:
         self.dismiss()

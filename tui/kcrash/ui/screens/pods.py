@@ -30,6 +30,7 @@ from kcrash.core.status import primary_container
 from kcrash.ui.messages import PodsChanged, SyncChanged
 from kcrash.ui.rows import PodRow, SortBy, build_row, data_widths, pod_columns_for, row_filter, sort_key
 from kcrash.ui.screens.base import POD_BINDINGS, PodScreen
+from kcrash.ui.screens.detail import DetailScreen
 from kcrash.ui.widgets.detail import DetailPane
 from kcrash.ui.widgets.pod_table import PodTable, RowKey
 from kcrash.ui.widgets.status_line import HeaderFacts, StatusLine
@@ -312,14 +313,14 @@ class PodsScreen(PodScreen):
         key = event.key
         if not isinstance(key, tuple):
             return
+        if self.app.screen is not self:
+            return  # a second Enter of one batch, for the drill-down the first one opened
         if self.size.width >= SIDE_BY_SIDE_WIDTH:
             side = await self._side_pane()
             side.display = True
             side.show(key)
         else:
-            from kcrash.ui.screens.detail import DetailScreen
-
-            self.app.push_screen(DetailScreen(key))
+            self.kcrash.open_screen(DetailScreen(key))
 
     @on(PodTable.Highlighted)
     def _follow_cursor(self, event: PodTable.Highlighted) -> None:
@@ -333,9 +334,7 @@ class PodsScreen(PodScreen):
         if side is not None and event.size.width < SIDE_BY_SIDE_WIDTH:
             side.display = False
             if side.pod_key is not None and self.app.screen is self:
-                from kcrash.ui.screens.detail import DetailScreen
-
-                self.app.push_screen(DetailScreen(side.pod_key))
+                self.kcrash.open_screen(DetailScreen(side.pod_key))
 
     # ---- filter, sort, toggles -------------------------------------------------------------
 
@@ -345,7 +344,9 @@ class PodsScreen(PodScreen):
             box = Input(placeholder="filter: words in name, status or last exit", id="filter", compact=True)
             await self.mount(box, before="#body")
         box.display = True
-        box.focus()
+        # Focus now, not on the next turn (`focus()`): the keys typed after `/` in the same
+        # read are already queued and must find the box focused (see `KcrashApp._on_key`).
+        self.set_focus(box)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:

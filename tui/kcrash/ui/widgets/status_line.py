@@ -102,10 +102,9 @@ class StatusLine(Static):
         self.facts = facts
 
     def on_mount(self) -> None:
-        from kcrash.ui.app import KcrashApp
-
-        if isinstance(self.app, KcrashApp) and self.app.offline_banner:
-            self.change(offline=self.app.offline_banner)
+        banner = getattr(self.app, "offline_banner", "")  # any App can host the header
+        if banner:
+            self.change(offline=banner)
 
     def set_facts(self, facts: HeaderFacts) -> None:
         if facts != self.facts:

@@ -1,0 +1,56 @@
+"""What screens and widgets may ask of the console they run in, without importing the App.
+
+Screens and widgets read the store, the source, the clock and the session's modes through
+`console(widget)`, typed by the `Console` protocol below; the App implements it and imports its
+screens at the top. So no screen imports `kcrash.ui.app`, and the import graph has no circle
+(as in Harlequin, whose screens are given their services rather than reaching for the App).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+    from textual.screen import Screen
+
+    from kcrash.cluster.reflector import SyncState
+    from kcrash.cluster.source import Access, ClusterSource
+    from kcrash.core.store import PodStore
+    from kcrash.ui.clock import Clock
+    from kcrash.ui.history import TerminationLog
+    from kcrash.ui.offline import OfflineSource
+
+
+@runtime_checkable
+class Console(Protocol):
+    """The kcrash App as its screens and widgets see it."""
+
+    store: PodStore
+    clock: Clock
+    failing: set[tuple[str, str]]
+    sync_state: SyncState
+    access: Access | None
+    terminations: TerminationLog
+    tick_seconds: float
+    metrics_seconds: float
+    offline_banner: str
+
+    @property
+    def source(self) -> ClusterSource | OfflineSource: ...
+
+    @property
+    def read_only(self) -> bool: ...
+
+    @property
+    def all_namespaces(self) -> bool: ...
+
+    def follow_memory(self, opened: tuple[str, str] | None = None) -> None: ...
+
+    def open_screen(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> bool: ...
+
+
+def console(node: DOMNode) -> Console:
+    """The console `node` belongs to."""
+    return cast(Console, node.app)
