@@ -119,7 +119,7 @@ def test_crash_looping_row_cells() -> None:
     row = build_row(LOOPING, NOW, memory_used=240 * MI)
     assert row.failing
     assert row.cell("status", NOW) == Cell("CrashLoopBackOff", "crashloop")
-    assert row.cell("last_exit", NOW) == Cell("137 OOMKilled", "oom")
+    assert row.cell("last_exit", NOW) == Cell("137 OOMKilled", "oom", "137 OOM")
     assert row.cell("restarts", NOW).text == "4 (30s ago)"
     assert row.cell("ready", NOW) == Cell("0/1", "warning")
     assert row.cell("memory", NOW) == Cell("94%", "error")

@@ -7,9 +7,10 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-import kcrash.ui.app  # noqa: F401  # installs the patches
 from kcrash.ui import strips
+from kcrash.ui.patches import apply_textual_patches
 
+apply_textual_patches()  # as building a console does
 PATCHED = bool(getattr(Strip.__init__, "_kcrash", False))
 
 

@@ -67,6 +67,7 @@ class PodRow(Struct, frozen=True, gc=False):
     pod: Pod
     namespace: str
     name: str
+    short_name: str  # without the pod-template hash ("" when there is none to drop)
     ready: str
     status: str
     tone: Tone
@@ -86,7 +87,7 @@ class PodRow(Struct, frozen=True, gc=False):
         if column == "namespace":
             return Cell(self.namespace, "muted")
         if column == "name":
-            return Cell(self.name, "normal")
+            return Cell(self.name, "normal", self.short_name)
         if column == "ready":
             return Cell(self.ready, "normal" if self.all_ready else "warning")
         if column == "status":
@@ -132,7 +133,11 @@ class PodRow(Struct, frozen=True, gc=False):
             return Cell(str(self.restarts), "normal")
         ago = (now - self.last_restart).total_seconds()
         tone: Tone = "warning" if ago < 600 else "normal"
-        return Cell(f"{self.restarts} ({human_duration(ago)} ago)", tone)
+        return Cell(
+            f"{self.restarts} ({human_duration(ago)} ago)",
+            tone,
+            f"{self.restarts} ({coarse_duration(ago)} ago)",
+        )
 
     def _next_restart_cell(self, now: datetime) -> Cell:
         if self.next_restart_at is None:
@@ -162,8 +167,9 @@ def build_row(pod: Pod, now: datetime, memory_used: int | None = None) -> PodRow
         spec = pod.spec_for(container)
         limit = spec.memory_limit if spec is not None else None
     namespace, name = _clean(pod.namespace), _clean(pod.name)
+    template_hash = next((v for k, v in pod.labels if k == "pod-template-hash"), "")
     exit_cell = (
-        Cell(_clean(exit_label(code, reason)), exit_tone(code, reason))
+        Cell(_clean(exit_label(code, reason)), exit_tone(code, reason), short_exit_label(code, reason))
         if reason or code is not None
         else _NO_EXIT
     )
@@ -173,6 +179,7 @@ def build_row(pod: Pod, now: datetime, memory_used: int | None = None) -> PodRow
         pod=pod,
         namespace=namespace,
         name=name,
+        short_name=without_template_hash(name, template_hash),
         ready=columns.ready,
         status=status,
         tone=status_tone(status),
@@ -188,6 +195,41 @@ def build_row(pod: Pod, now: datetime, memory_used: int | None = None) -> PodRow
         search=f"{namespace}/{name} {status} {exit_cell.text}".lower(),
         container_status=container_status,
     )
+
+
+def without_template_hash(name: str, template_hash: str) -> str:
+    """`api-7d9f8c6b5-xk2lp` as `api…xk2lp`: the ReplicaSet's hash is the same for every pod of a
+    revision, so it is what a narrow NAME column gives up first; "" when there is none."""
+    marker = f"-{template_hash}-" if template_hash else ""
+    if not marker or marker not in name:
+        return ""
+    head, _, tail = name.rpartition(marker)
+    return f"{head}…{tail}"
+
+
+SHORT_REASONS = {"OOMKilled": "OOM", "Completed": "done"}
+"""Termination reasons in a few letters, for LAST EXIT on a narrow terminal."""
+
+SHORT_EXIT_CELLS = 9
+"""LAST EXIT's narrowest width (its title's)."""
+
+
+def short_exit_label(code: int | None, reason: str) -> str:
+    """ "137 OOM", "0 done": LAST EXIT in nine cells; the code alone when the reason does not fit
+    ("128" for StartError): a cut word would say less than the number."""
+    if code is None or len(exit_label(code, reason)) <= SHORT_EXIT_CELLS:
+        return ""
+    short = f"{code} {SHORT_REASONS.get(reason, '')}".rstrip()
+    return short if len(short) <= SHORT_EXIT_CELLS else str(code)
+
+
+def coarse_duration(seconds: float) -> str:
+    """A duration to its largest unit ("4m", "3h", "2d"), for RESTARTS on a narrow terminal."""
+    text = human_duration(seconds)
+    for index, char in enumerate(text):
+        if char.isalpha():
+            return text[: index + 1] if text[:index].isdigit() else text
+    return text
 
 
 def next_restart(pod: Pod, status: ContainerStatus | None, now: datetime) -> datetime | None:
@@ -233,7 +275,7 @@ def row_filter(text: str, hide_healthy: bool) -> Callable[[Any], bool] | None:
     return keep
 
 
-COLUMN_LIMITS = {"namespace": (9, 24), "status": (7, 26), "last_exit": (9, 24)}
+COLUMN_LIMITS = {"name": (20, 28), "namespace": (9, 24), "status": (7, 26), "last_exit": (9, 24)}
 """(narrowest, widest) for the columns whose width follows the data."""
 
 
@@ -250,11 +292,15 @@ def pod_columns_for(all_namespaces: bool, widths: dict[str, int] | None = None) 
         return max(low, len(title), min(high, seen.get(key, 0)))
 
     columns = [
-        Column("name", "NAME", 30, min_width=22, priority=0, flex=True, truncate="middle"),
+        # NAME keeps room for the names without their hash: they are what tells pods apart.
+        Column("name", "NAME", 30, min_width=fit("name", "NAME"), priority=0, flex=True, truncate="middle"),
         Column("ready", "READY", 5, priority=8, optional=True),
-        Column("status", "STATUS", fit("status", "STATUS"), min_width=18, priority=1),
-        Column("restarts", "RESTARTS", 14, min_width=13, priority=3, ticking=True),
-        Column("last_exit", "LAST EXIT", fit("last_exit", "LAST EXIT"), min_width=13, priority=4),
+        # STATUS is never cut: CreateContainerConfigError cut looks like CreateContainerError.
+        Column("status", "STATUS", fit("status", "STATUS"), priority=1),
+        Column("restarts", "RESTARTS", 14, min_width=11, priority=3, ticking=True),
+        Column(
+            "last_exit", "LAST EXIT", fit("last_exit", "LAST EXIT"), min_width=SHORT_EXIT_CELLS, priority=4
+        ),
         Column("memory", "MEM/LIMIT", 9, priority=6, align="right", optional=True),
         Column("next_restart", "NEXT RESTART", 12, priority=5, ticking=True, optional=True),
         Column("age", "AGE", 5, priority=7, ticking=True, optional=True),
@@ -265,8 +311,9 @@ def pod_columns_for(all_namespaces: bool, widths: dict[str, int] | None = None) 
 
 
 def data_widths(rows: list[PodRow]) -> dict[str, int]:
-    """The longest namespace, status and last-exit texts among `rows`."""
+    """The longest short name, namespace, status and last-exit texts among `rows`."""
     return {
+        "name": max((len(r.short_name or r.name) for r in rows), default=0),
         "namespace": max((len(r.namespace) for r in rows), default=0),
         "status": max((len(r.status) for r in rows), default=0),
         "last_exit": max((len(r.last_exit.text) for r in rows), default=0),

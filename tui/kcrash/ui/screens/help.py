@@ -31,6 +31,10 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("escape", "close the side panel / clear the filter"),
             ("tab  shift+tab", "move between the list and the side panel (to scroll it)"),
             ("h", "hide or show healthy pods"),
+            (
+                "w  ← →",
+                "wide: every column at full width (READY, MEM/LIMIT, NEXT RESTART, AGE); arrows scroll",
+            ),
             ("P S R A N", "sort: problems first (default), status, restarts, age, name; again reverses"),
         ),
     ),

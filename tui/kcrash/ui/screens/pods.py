@@ -5,6 +5,7 @@
 | enter | Open the drill-down (beside the list on wide terminals, full screen otherwise) |
 | / | Filter by text (all words must match); enter keeps it, escape clears it |
 | h | Hide / show healthy pods |
+| w | Wide: every column at full width, scrolled with left/right |
 | P / S / R / A / N | Sort: problems first (default) / status / restarts / age / name; again reverses |
 | escape | Close the side panel, or clear the filter |
 """
@@ -64,6 +65,7 @@ class PodsScreen(PodScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter"),
         Binding("h", "toggle_healthy", "Healthy"),
+        Binding("w", "toggle_wide", "Wide", tooltip="Every column at full width; left/right scroll"),
         Binding("escape", "escape", "Back", show=False),
         Binding("P", "sort('problems')", "Problems first", show=False),
         Binding("S", "sort('status')", "Sort status", show=False),
@@ -221,6 +223,8 @@ class PodsScreen(PodScreen):
         if not self._ready:
             return
         self._status.change(state=message.state)
+        # Rows that may be out of date look it: dimmed until the watch is live again.
+        self.table.set_class(message.state.stale, "-stale")
         self._first_memory_read()
         if message.state.phase == "synced" and not len(self.kcrash.store):
             self.table.empty_text = "No pods in this scope."
@@ -398,6 +402,17 @@ class PodsScreen(PodScreen):
         if self.filter_text or self.hide_healthy:
             self.table.empty_text = "No pod matches the filter."
         self._update_header()
+
+    def action_toggle_wide(self) -> None:
+        wide = not self.table.wide
+        self.table.set_wide(wide)
+        self.notify(
+            "Every column at full width: left/right scroll, w again fits the screen."
+            if wide
+            else "Columns fit the screen.",
+            timeout=3,
+            markup=False,
+        )
 
     def action_sort(self, by: SortBy) -> None:
         self.reverse = not self.reverse if by == self.sort_by else False

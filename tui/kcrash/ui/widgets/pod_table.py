@@ -48,10 +48,12 @@ RowKey = Hashable  # and orderable among themselves: ties in the sort key fall b
 
 
 class Cell(Struct, frozen=True, gc=False):
-    """One cell: plain text and a tone the theme colours."""
+    """One cell: plain text, a tone the theme colours, and a shorter form of the same facts to
+    show before the text is cut (a name without its pod-template hash, "7 (4m ago)")."""
 
     text: str
     tone: Tone = "normal"
+    short: str = ""
 
 
 EMPTY = Cell("")
@@ -96,6 +98,10 @@ def fit_text(text: str, width: int, how: Literal["end", "middle"] = "end") -> st
     if width == 1:
         return "…"
     if how == "middle" and width >= 7:
+        if "…" in text:  # already shortened around a mark ("api…xk2lp"): keep what follows it
+            before, after = text.rsplit("…", 1)
+            if cell_len(after) + 4 <= width:
+                return set_cell_size(before, width - 1 - cell_len(after)) + "…" + after
         tail = (width - 1) // 2
         head = width - 1 - tail
         return set_cell_size(text, head) + "…" + text[-tail:]
@@ -123,6 +129,10 @@ BULK_ROWS = 1000
 
 COMFORTABLE_FLEX = 32
 """The width the flexible column gets before optional columns are shown."""
+
+WIDE_ROOM = 10_000
+"""The width a wide table is laid out in: every column fits at its preferred width, and the
+flexible one stops growing at the longest name."""
 
 
 def layout_columns(columns: Sequence[Column], width: int, flex_cap: int) -> list[_Placed]:
@@ -237,6 +247,8 @@ class PodTable(ScrollView, can_focus=True):
         Binding("home,g", "first", "First", show=False),
         Binding("end,G", "last", "Last", show=False),
         Binding("enter", "select", "Open"),
+        Binding("left", "scroll_columns(-1)", "Left", show=False),
+        Binding("right", "scroll_columns(1)", "Right", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -253,6 +265,7 @@ class PodTable(ScrollView, can_focus=True):
         color: $foreground;
         scrollbar-size-vertical: 1;
         overflow-x: hidden;
+        &.-stale { text-opacity: 55%; }
         & > .pod-table--header { color: $text-muted; text-style: bold; }
         & > .pod-table--cursor { background: $primary 35%; text-style: bold; }
         & > .pod-table--cursor-blurred { background: $primary 15%; }
@@ -320,6 +333,9 @@ class PodTable(ScrollView, can_focus=True):
         self._painted: list[RowKey] | None = None  # the rows on screen when it was last painted whole
         self._style_cache: dict[tuple[str, Style | None], Style] = {}
         self._lines: dict[RowKey, _Line] = {}  # each drawn row's segments, for the next tick's redraw
+        self._laid_out_width = 0  # the content width the columns were placed for
+        self._wide = False  # every column at its preferred width, scrolled sideways
+        self._x = 0  # cells scrolled to the right (wide mode)
         self.empty_text = empty_text
         self.last_refresh_regions = 0
         """How many row regions the last batch asked to repaint, -1 for all (tests read it)."""
@@ -359,6 +375,18 @@ class PodTable(ScrollView, can_focus=True):
         self._columns = list(columns)
         self._layout()
         self.refresh()
+
+    @property
+    def wide(self) -> bool:
+        """Whether every column is shown at full width, the view scrolled with left/right."""
+        return self._wide
+
+    def set_wide(self, wide: bool) -> None:
+        if wide != self._wide:
+            self._wide = wide
+            self._x = 0
+            self._layout()
+            self.refresh()
 
     @property
     def flex_cap(self) -> int:
@@ -590,7 +618,13 @@ class PodTable(ScrollView, can_focus=True):
 
     def _layout(self) -> None:
         width = self.scrollable_content_region.width or self.size.width
-        self._placed = layout_columns(self._columns, width, self._flex_cap)
+        self._laid_out_width = width
+        if self._wide:  # room for everything: full names and every optional column
+            self._placed = layout_columns(self._columns, WIDE_ROOM, self._flex_cap)
+            self._x = min(self._x, max(0, self._line_length() - width))
+        else:
+            self._placed = layout_columns(self._columns, width, self._flex_cap)
+            self._x = 0
         self._shown.clear()
         self._lines.clear()
         self._painted = None
@@ -616,7 +650,30 @@ class PodTable(ScrollView, can_focus=True):
 
     @property
     def visible_columns(self) -> list[str]:
-        return [p.column.key for p in self._placed]
+        """The columns on screen (in wide mode, those the sideways scroll shows at least in part)."""
+        if not self._wide:
+            return [p.column.key for p in self._placed]
+        right = self._x + (self.scrollable_content_region.width or self.size.width)
+        return [p.column.key for p in self._placed if p.x + p.width + 2 > self._x and p.x < right]
+
+    def _line_length(self) -> int:
+        last = self._placed[-1] if self._placed else None
+        return last.x + last.width + 2 if last else 0
+
+    def action_scroll_columns(self, direction: int) -> None:
+        """Scroll the wide table sideways by a column's width (left/right)."""
+        if not self._wide:
+            return
+        width = self.scrollable_content_region.width or self.size.width
+        edges = [p.x for p in self._placed]
+        if direction > 0:
+            x = next((e for e in edges if e > self._x), self._x)
+        else:
+            x = next((e for e in reversed(edges) if e < self._x), 0)
+        x = max(0, min(x, self._line_length() - width))
+        if x != self._x:
+            self._x = x
+            self.refresh()
 
     def _style(self, component: str, over: Style | None = None) -> Style:
         """The widget's style plus a component's, cached until the styles change (a theme switch):
@@ -645,6 +702,13 @@ class PodTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        if (self.scrollable_content_region.width or width) != self._laid_out_width:
+            # The vertical scrollbar came or went without a resize (the filter line took a row):
+            # lay out again and repaint every line, the header with them, or rows and header
+            # disagree by a column until something else repaints the header.
+            self._layout()
+            self.refresh()
+            self._painted = self.keys_on_screen()  # the refresh paints them all
         base = self._style("")
         if y == 0:
             return self._render_header(width, base)
@@ -663,7 +727,11 @@ class PodTable(ScrollView, can_focus=True):
     def _render_header(self, width: int, base: Style) -> Strip:
         style = self._style("pod-table--header")
         segments = [Segment(" " + self._aligned(p.column.title, p) + " ", style) for p in self._placed]
-        return Strip(segments).adjust_cell_length(width, style)
+        return self._sideways(Strip(segments), width).adjust_cell_length(width, style)
+
+    def _sideways(self, strip: Strip, width: int) -> Strip:
+        """The part of a wide line the sideways scroll shows."""
+        return strip.crop(self._x, self._x + width) if self._x else strip
 
     def _render_row(self, index: int, width: int, base: Style) -> Strip:
         key = self._key_at(index)
@@ -685,7 +753,7 @@ class PodTable(ScrollView, can_focus=True):
             cell = row.cell(placed.column.key, now)
             self._shown[(key, placed.column.key)] = cell
             segments[index] = self._segment(cell, placed, line_style)
-        return Strip(segments, line.length).adjust_cell_length(width, line_style)
+        return self._sideways(Strip(segments, line.length), width).adjust_cell_length(width, line_style)
 
     def _line(self, row: TableRow, line_style: Style, now: datetime) -> _Line:
         """A row's cells as segments, the ticking ones left to fill in. One segment per cell, its
@@ -707,7 +775,10 @@ class PodTable(ScrollView, can_focus=True):
 
     def _segment(self, cell: Cell, placed: _Placed, line_style: Style) -> Segment:
         tone = self._style(_TONE_COMPONENTS[cell.tone], over=line_style)
-        return Segment(f" {self._aligned(cell.text, placed)} ", tone)
+        text = cell.text
+        if cell.short and cell_len(text) > placed.width:
+            text = cell.short
+        return Segment(f" {self._aligned(text, placed)} ", tone)
 
     @staticmethod
     def _aligned(text: str, placed: _Placed) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from rich.cells import cell_len
 from textual.content import Content
 from textual.widgets import Static
 
@@ -28,60 +29,159 @@ class HeaderFacts:
     offline: str = ""  # banner for pods from pastes, shown instead of context, namespace and connection
 
 
+Piece = tuple[str, str]  # (text, style)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A fact of the header: its full form, a compact one, and when each gives way as room runs out:
+    `squeeze` and `drop` are steps in one order (lower first); `drop` None: never dropped."""
+
+    full: tuple[Piece, ...]
+    compact: tuple[Piece, ...] | None = None
+    squeeze: int = 0
+    drop: int | None = None
+
+
 def sync_label(state: SyncState) -> tuple[str, str]:
     """("● live", style) and friends; stale views say since when (local wall time)."""
+    return _sync_text(state, compact=False), _sync_style(state)
+
+
+def _sync_style(state: SyncState) -> str:
     if state.phase == "synced":
-        return "● live", "$success"
+        return "$success"
     if state.phase == "connecting" and state.since is None and not state.last_error:
-        return "○ connecting", "$text-muted"
-    since = ""
-    if state.since is not None:
-        since = " · stale since " + state.since.astimezone().strftime("%H:%M:%S")
+        return "$text-muted"
+    return "$warning" if state.phase != "stopped" else "$error"
+
+
+def _sync_text(state: SyncState, *, compact: bool) -> str:
+    """ "● live"; "◌ reconnecting · stale since 09:29:41 · refused" or, compact,
+    "stale 09:29:41: refused"."""
+    if state.phase == "synced":
+        return "● live"
+    if state.phase == "connecting" and state.since is None and not state.last_error:
+        return "○ connecting"
+    why = clean_line(state.last_error)
+    since = state.since.astimezone().strftime("%H:%M:%S") if state.since is not None else ""
+    if compact:
+        why = why.split(": ", 1)[0]  # errors nest, the outermost clause names the trouble
+        head = f"stale {since}" if since else {"stopped": "stopped"}.get(state.phase, state.phase)
+        return head + (f": {why}" if why else "")
     label = {
         "connecting": "○ connecting",
         "relisting": "◌ re-listing",
         "reconnecting": "◌ reconnecting",
         "stopped": "■ stopped",
     }[state.phase]
-    why = f" · {clean_line(state.last_error)}" if state.last_error else ""
-    return label + since + why, "$warning" if state.phase != "stopped" else "$error"
+    return label + (f" · stale since {since}" if since else "") + (f" · {why}" if why else "")
 
 
-def header_content(facts: HeaderFacts) -> Content:
-    sep = ("  │  ", "$text-muted")
-    parts: list[str | tuple[str, str]] = [
-        ("kcrash", "bold $primary"),
-        sep,
-        *_where(facts, sep),
-        sep,
-        (f"{facts.pods} pod" if facts.pods == 1 else f"{facts.pods} pods", ""),
-    ]
-    if facts.failing:
-        parts += [", ", (f"{facts.failing} failing", "bold $crashloop")]
-    if facts.shown != facts.pods:
-        parts.append((f" ({facts.shown} shown)", "$text-muted"))
-    if facts.filter_text:
-        parts += [sep, ("/" + facts.filter_text, "$accent")]
-    if facts.hide_healthy:
-        parts += [sep, ("healthy hidden", "$accent")]
-    if facts.sort != "problems":
-        parts += [sep, ("by " + facts.sort, "$text-muted")]
-    if facts.read_only and not facts.offline:
-        parts += [sep, ("read-only", "bold $warning")]
-    return Content.assemble(*parts)
+WIDE_SEP: Piece = ("  │  ", "$text-muted")
+NARROW_SEP: Piece = (" │ ", "$text-muted")
 
 
-def _where(facts: HeaderFacts, sep: tuple[str, str]) -> list[str | tuple[str, str]]:
-    """Context │ namespace │ connection on a cluster; the offline banner for pastes."""
+def _parts(facts: HeaderFacts) -> list[_Part]:
+    """The header's facts in display order. The steps, when room runs out: the brand goes, then
+    compact forms, then the filter and modes, the context, the namespace; the connection state
+    and the counts stay (cut between words at the very last)."""
+    parts = [_Part((("kcrash", "bold $primary"),), drop=1)]
     if facts.offline:
-        return [(clean_line(facts.offline), "bold $warning")]
-    return [
-        (clean_line(facts.context), "bold"),
-        sep,
-        ("all namespaces" if facts.namespace is None else "ns " + clean_line(facts.namespace), ""),
-        sep,
-        sync_label(facts.state),
-    ]
+        parts.append(_Part(((clean_line(facts.offline), "bold $warning"),)))
+    else:
+        where = "all namespaces" if facts.namespace is None else "ns " + clean_line(facts.namespace)
+        short_where = "all ns" if facts.namespace is None else clean_line(facts.namespace)
+        sync_style = _sync_style(facts.state)
+        parts += [
+            _Part(((clean_line(facts.context), "bold"),), drop=14),
+            _Part(((where, ""),), ((short_where, ""),), squeeze=2, drop=15),
+            _Part(
+                ((_sync_text(facts.state, compact=False), sync_style),),
+                ((_sync_text(facts.state, compact=True), sync_style),),
+                squeeze=6,
+            ),
+        ]
+    parts.append(_counts(facts))
+    if facts.filter_text:
+        parts.append(_Part((("/" + facts.filter_text, "$accent"),), drop=12))
+    if facts.hide_healthy:
+        parts.append(_Part((("healthy hidden", "$accent"),), (("-healthy", "$accent"),), squeeze=3, drop=11))
+    if facts.sort != "problems":
+        parts.append(_Part((("by " + facts.sort, "$text-muted"),), squeeze=4, drop=10))
+    if facts.read_only and not facts.offline:
+        parts.append(_Part((("read-only", "bold $warning"),), (("ro", "bold $warning"),), squeeze=8, drop=13))
+    return parts
+
+
+def _counts(facts: HeaderFacts) -> _Part:
+    pods = f"{facts.pods} pod" if facts.pods == 1 else f"{facts.pods} pods"
+    full: list[Piece] = [(pods, "")]
+    compact: list[Piece] = [(pods, "")]
+    if facts.failing:
+        full += [(", ", ""), (f"{facts.failing} failing", "bold $crashloop")]
+        compact = [(f"{facts.failing} failing", "bold $crashloop"), (f" of {facts.pods}", "")]
+    if facts.shown != facts.pods:
+        full.append((f" ({facts.shown} shown)", "$text-muted"))
+        compact.append((f", {facts.shown} shown", "$text-muted"))
+    return _Part(tuple(full), tuple(compact), squeeze=7)
+
+
+def _length(pieces: list[Piece]) -> int:
+    return sum(cell_len(text) for text, _ in pieces)
+
+
+def _assemble(parts: list[_Part], compact: set[int], dropped: set[int], sep: Piece) -> list[Piece]:
+    pieces: list[Piece] = []
+    for number, part in enumerate(parts):
+        if number in dropped:
+            continue
+        if pieces:
+            pieces.append(sep)
+        pieces += part.compact if number in compact and part.compact else part.full
+    return pieces
+
+
+def header_content(facts: HeaderFacts, width: int = 0) -> Content:
+    """The header for `width` cells (0: no limit). When it does not fit, separators narrow, then
+    facts take their compact forms or give way in the order `_parts` sets; a text is only ever
+    cut between words, so no fact is left with half a word."""
+    parts = _parts(facts)
+    compact: set[int] = set()
+    dropped: set[int] = set()
+    pieces = _assemble(parts, compact, dropped, WIDE_SEP)
+    if width <= 0 or _length(pieces) <= width:
+        return Content.assemble(*pieces)
+    steps = sorted(
+        [(p.squeeze, 0, i) for i, p in enumerate(parts) if p.compact]
+        + [(p.drop, 1, i) for i, p in enumerate(parts) if p.drop is not None]
+    )
+    pieces = _assemble(parts, compact, dropped, NARROW_SEP)
+    for _, drop, number in steps:
+        if _length(pieces) <= width:
+            break
+        (dropped if drop else compact).add(number)
+        pieces = _assemble(parts, compact, dropped, NARROW_SEP)
+    return Content.assemble(*_cut_between_words(pieces, width))
+
+
+def _cut_between_words(pieces: list[Piece], width: int) -> list[Piece]:
+    """`pieces` within `width` cells, the last text that overflows cut after a whole word."""
+    kept: list[Piece] = []
+    room = width
+    for text, style in pieces:
+        if cell_len(text) <= room:
+            kept.append((text, style))
+            room -= cell_len(text)
+            continue
+        words = text[: max(0, room - 1)].rsplit(" ", 1)
+        head = words[0].rstrip(" ·:,") if len(words) > 1 else ""
+        if head:
+            kept.append((head + "…", style))
+        break
+    while kept and kept[-1] in (WIDE_SEP, NARROW_SEP):
+        kept.pop()
+    return kept
 
 
 class StatusLine(Static):
@@ -100,6 +200,13 @@ class StatusLine(Static):
     def __init__(self, facts: HeaderFacts, *, id: str | None = None) -> None:
         super().__init__(header_content(facts), id=id)
         self.facts = facts
+        self._width = 0
+
+    def on_resize(self) -> None:
+        width = self.content_region.width
+        if width != self._width:
+            self._width = width
+            self.update(header_content(self.facts, width), layout=False)
 
     def on_mount(self) -> None:
         banner = getattr(self.app, "offline_banner", "")  # any App can host the header
@@ -110,7 +217,7 @@ class StatusLine(Static):
         if facts != self.facts:
             self.facts = facts
             # One line, always: no layout pass (that repaints the whole screen at every watch batch).
-            self.update(header_content(facts), layout=False)
+            self.update(header_content(facts, self._width), layout=False)
 
     def change(self, **changes: object) -> None:
         self.set_facts(replace(self.facts, **changes))  # type: ignore[arg-type]
