@@ -46,6 +46,7 @@ from kcrash.ui.clock import Clock, SystemClock
 from kcrash.ui.crashlog import write_crash_log
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
+from kcrash.ui.keygate import POLL_S, KeyGate
 from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged
 from kcrash.ui.patches import apply_textual_patches
 from kcrash.ui.screens.help import HelpScreen
@@ -170,6 +171,8 @@ class KcrashApp(App[int]):
         self.tick_seconds = tick_seconds
         self.metrics_seconds = metrics_seconds
         self._inbox = _Inbox()
+        self._keys = KeyGate()
+        self._key_timer_armed = False
         self._switch_interval = sys.getswitchinterval()  # put back when the app ends
         self._unfrozen_versions = 0
         self._frozen = False  # gc.get_freeze_count() would say, but it walks every frozen object
@@ -364,10 +367,30 @@ class KcrashApp(App[int]):
         self.push_screen(screen, callback)
         return True
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and not self._keys.admit(event):
+            self._release_keys_soon()
+            return  # its turn comes when the key before it is done (`kcrash.ui.keygate`)
+        await super().on_event(event)
+
+    def _release_keys_soon(self) -> None:
+        if not self._key_timer_armed:
+            self._key_timer_armed = True
+            self.set_timer(POLL_S, self._release_keys)
+
+    async def _release_keys(self) -> None:
+        self._key_timer_armed = False
+        key = self._keys.next_key()
+        if key is not None:
+            await super().on_event(key)
+        if self._keys.waiting:
+            self._release_keys_soon()
+
     async def _on_key(self, event: events.Key) -> None:
         # Textual calls this, then `App._on_key` (bindings) unless the default is prevented.
         if self._typed_for_text_box(event):
             event.prevent_default()
+        self._keys.came_back(event)
 
     def _typed_for_text_box(self, event: events.Key) -> bool:
         """Send on to the focused text box a printable key that reached the app instead of it.

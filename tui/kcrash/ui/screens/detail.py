@@ -33,6 +33,7 @@ class DetailScreen(PodScreen):
         super().__init__(id="detail-screen")
         self.key = key
         self._ready = False
+        self._dismissed_early = False
 
     def compose(self) -> ComposeResult:
         app = self.kcrash
@@ -54,6 +55,8 @@ class DetailScreen(PodScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        if self._dismissed_early:
+            return  # an Escape of the same read closed it before it was mounted: nothing to show
         pane = self.query_one(DetailPane)
         pane.show(self.key)
         pane.focus()
@@ -79,6 +82,7 @@ class DetailScreen(PodScreen):
         self._status.change(state=message.state)
 
     def action_back(self) -> None:
+        self._dismissed_early = True
         self.dismiss()
 
     def action_reload(self) -> None:

@@ -143,7 +143,7 @@ class PodsScreen(PodScreen):
 
     def on_mount(self) -> None:
         self.table.set_order(sort_key(self.sort_by))
-        self.table.focus()
+        self.set_focus(self.table)
         app = self.kcrash
         self.set_interval(app.tick_seconds, self._tick)
         self.set_interval(app.metrics_seconds, self._read_memory)
@@ -375,7 +375,7 @@ class PodsScreen(PodScreen):
         self._set_filter_text(box.value)
         if not box.value.strip():
             box.display = False
-        self.table.focus()
+        self.set_focus(self.table)
 
     def action_escape(self) -> None:
         box = self._filter_box()
@@ -384,11 +384,11 @@ class PodsScreen(PodScreen):
             box.value = ""
             box.display = False
             self._set_filter_text("")
-            self.table.focus()
+            self.set_focus(self.table)  # now: the next key of the same read goes to the list
             return
         if side is not None:
             side.display = False
-            self.table.focus()
+            self.set_focus(self.table)  # now: the next key of the same read goes to the list
 
     def action_toggle_healthy(self) -> None:
         self.hide_healthy = not self.hide_healthy
