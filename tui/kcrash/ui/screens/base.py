@@ -285,7 +285,7 @@ class PodScreen(Screen[None]):
             if yes:
                 self._delete(pod)
 
-        self.app.push_screen(DeleteModal(pod), confirmed)
+        self.app.push_screen(DeleteModal(pod, failing=pod.key in self.kcrash.failing), confirmed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="delete")
     def _delete(self, pod: Pod) -> None:
