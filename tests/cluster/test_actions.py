@@ -8,7 +8,7 @@ from typing import Any
 import msgspec.structs
 import pytest
 
-from kcrash.cluster.actions import what_happens_next
+from kcrash.cluster.actions import after_delete, what_happens_next
 from kcrash.cluster.errors import KcrashError
 from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import OwnerRef, Pod
@@ -25,12 +25,37 @@ from kcrash.core.records import OwnerRef, Pod
             (OwnerRef("StatefulSet", "db", controller=True),),
             "its StatefulSet db will recreate it with the same name",
         ),
-        ((), "nothing owns it, so it will not come back"),
+        ((), "nothing owns it, so it is gone for good"),
         ((OwnerRef("Rollout", "r", controller=True),), "its Rollout r decides whether it comes back"),
     ],
 )
 def test_what_happens_next(owners: tuple[OwnerRef, ...], expected: str) -> None:
     assert what_happens_next(Pod("ns", "p", owners=owners)) == expected
+
+
+RS = (OwnerRef("ReplicaSet", "web-5d8f", controller=True),)
+
+
+@pytest.mark.parametrize(
+    ("owners", "failing", "says", "never_says"),
+    [
+        ((), True, ["gone for good", "nothing replaces it"], ["replacement", "same way", "come back"]),
+        ((), False, ["gone for good"], ["replacement", "same way"]),
+        (
+            RS,
+            True,
+            ["ReplicaSet web-5d8f will create a replacement", "likely fail the same way"],
+            ["gone for good"],
+        ),
+        (RS, False, ["ReplicaSet web-5d8f will create a replacement"], ["same way", "gone for good"]),
+    ],
+)
+def test_the_delete_dialog_tells_one_story(
+    owners: tuple[OwnerRef, ...], failing: bool, says: list[str], never_says: list[str]
+) -> None:
+    text = after_delete(Pod("ns", "p", owners=owners), failing=failing)
+    assert all(words in text for words in says), text
+    assert not any(words in text for words in never_says), text
 
 
 def _healthy_pod(source: ClusterSource) -> Pod:

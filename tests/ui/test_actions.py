@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import Static
+
 from kcrash.core.status import pod_columns
 from kcrash.lab.app import Lab
 from kcrash.ui.app import KcrashApp
@@ -135,3 +137,27 @@ async def test_rbac_denied_delete_is_shown_disabled_with_its_reason(fresh_lab: L
         assert not isinstance(app.screen, DeleteModal)
         assert any("cannot delete pods" in n for n in notifications(app))
         assert [w for w in writes(lab) if w[0] == "DELETE"] == []
+
+
+def dialog_text(app: KcrashApp) -> str:
+    return " ".join(str(static.render()) for static in app.screen.query(Static))
+
+
+async def test_delete_dialog_of_a_bare_pod_and_of_an_owned_one(lab: Lab, tmp_path: Path) -> None:
+    app = lab_app(lab, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_synced(pilot, app)
+        await select(pilot, app, "oom-batch")  # a bare pod, OOM-killed once
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeleteModal), what="the delete dialog")
+        text = dialog_text(app)
+        assert "gone for good" in text and "same way" not in text and "replacement" not in text
+        await pilot.press("escape")
+        await pilot.press("escape")
+        await select(pilot, app, "crash-missing-env")
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DeleteModal), what="the delete dialog")
+        text = dialog_text(app)
+        assert "will create a replacement" in text and "likely fail the same way" in text
+        assert "gone for good" not in text
+        await pilot.press("escape")

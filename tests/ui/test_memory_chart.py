@@ -8,7 +8,7 @@ import pytest
 
 from kcrash.core.records import MemorySample
 from kcrash.ui.history import Termination
-from kcrash.ui.widgets.memory_chart import chart_data, minute_ticks, tick_label
+from kcrash.ui.widgets.memory_chart import chart_data, marker_labels, minute_ticks, tick_label
 
 NOW = datetime(2025, 3, 14, 9, 30, 0, tzinfo=UTC)
 MI = 1024 * 1024
@@ -84,3 +84,28 @@ def test_minute_ticks(left: float, ticks: list[float]) -> None:
 )
 def test_tick_label(minutes: float, label: str) -> None:
     assert tick_label(minutes) == label
+
+
+@pytest.mark.parametrize(
+    ("markers", "columns", "labels"),
+    [
+        # A restart marker is labelled like an OOM one; the label starts at its line.
+        ([(-5.0, "restart")], 60, [(-5.0, "restart", "left")]),
+        ([(-5.0, "OOM"), (-2.0, "restart")], 60, [(-2.0, "restart", "left"), (-5.0, "OOM", "left")]),
+        # Near now the label ends at its line instead of running off the plot.
+        ([(-0.1, "restart")], 60, [(-0.1, "restart", "right")]),
+        # Markers too close for two labels: the newer keeps its label.
+        ([(-5.0, "restart"), (-4.8, "restart")], 60, [(-4.8, "restart", "left")]),
+        # At 80 columns (a plot of about 64) a crash loop every minute labels every other line.
+        (
+            [(-4.0, "restart"), (-3.0, "restart"), (-2.0, "restart"), (-1.0, "restart")],
+            64,
+            [(-1.0, "restart", "left"), (-3.0, "restart", "left")],
+        ),
+        ([(-1.0, "restart")], 0, []),
+    ],
+)
+def test_marker_labels_fit_without_touching(
+    markers: list[tuple[float, str]], columns: int, labels: list[tuple[float, str, str]]
+) -> None:
+    assert marker_labels(markers, -10.0, columns) == labels

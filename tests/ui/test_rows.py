@@ -9,6 +9,7 @@ import pytest
 from kcrash.cluster.reflector import SyncState
 from kcrash.core.records import ContainerSpec, ContainerState, ContainerStatus, OwnerRef, Pod
 from kcrash.ui.rows import (
+    NO_MEMORY,
     build_row,
     data_widths,
     exit_tone,
@@ -122,11 +123,25 @@ def test_crash_looping_row_cells() -> None:
     assert row.cell("last_exit", NOW) == Cell("137 OOMKilled", "oom", "137 OOM")
     assert row.cell("restarts", NOW).text == "4 (30s ago)"
     assert row.cell("ready", NOW) == Cell("0/1", "warning")
-    assert row.cell("memory", NOW) == Cell("94%", "error")
+    assert row.cell("memory", NOW) == NO_MEMORY, "a dead container's last reading is not shown"
     # Back-off from the kubelet's message: 40 s after the exit 30 s ago -> 10 s left.
     assert row.cell("next_restart", NOW) == Cell("10s", "crashloop")
     assert row.cell("next_restart", NOW + timedelta(seconds=11)) == Cell("due", "warning")
     assert row.cell("age", NOW).text == "60m"
+
+
+@pytest.mark.parametrize(
+    ("state", "cell"),
+    [
+        (ContainerState("running", started_at=ago(60)), Cell("94%", "error")),
+        (ContainerState("waiting", reason="CrashLoopBackOff"), NO_MEMORY),
+        (ContainerState("waiting", reason="ContainerCreating"), NO_MEMORY),
+        (ContainerState("terminated", reason="OOMKilled", exit_code=137), NO_MEMORY),
+        (ContainerState("terminated", reason="Completed", exit_code=0), NO_MEMORY),
+    ],
+)
+def test_memory_only_for_a_running_container(state: ContainerState, cell: Cell) -> None:
+    assert build_row(pod("p-1", state=state, last=OOM_LAST), NOW, memory_used=240 * MI).memory == cell
 
 
 def test_healthy_row_cells() -> None:

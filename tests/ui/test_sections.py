@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
 from kcrash.core.records import (
@@ -129,3 +130,80 @@ def test_a_part_never_read_is_not_called_empty() -> None:
     assert unknown == "No rollout history in the pastes."
     deployment = Deployment("shop", "worker", revision=1, replicas=1, ready_replicas=1)
     assert sections.rollout_content(deployment, (), NOW, unknown="x").plain.startswith("deployment/worker")
+
+
+def _with_last(last: ContainerState) -> Pod:
+    status = ContainerStatus(
+        "app", restart_count=8, state=ContainerState("waiting", reason="CrashLoopBackOff")
+    )
+    return Pod(
+        "shop",
+        "notifier-1",
+        containers=(ContainerSpec("app", "img:1"),),
+        container_statuses=(msgspec.structs.replace(status, last_state=last),),
+    )
+
+
+@pytest.mark.parametrize(
+    ("last", "started", "ran_for"),
+    [
+        # The runtime could not start the process: startedAt is the zero time (read as unset).
+        (
+            ContainerState("terminated", reason="StartError", exit_code=128, finished_at=ago(4)),
+            "never started",
+            False,
+        ),
+        (ContainerState("terminated", reason="ContainerCannotRun", exit_code=128), "never started", False),
+        (
+            ContainerState("terminated", reason="Error", exit_code=1, finished_at=ago(4)),
+            "not recorded",
+            False,
+        ),
+        (OOM, "2025-03-14 09:25:00 UTC  5m ago", True),
+    ],
+)
+def test_started_says_never_when_the_container_never_ran(
+    last: ContainerState, started: str, ran_for: bool
+) -> None:
+    text = sections.last_state_content(_with_last(last), "app", NOW).plain
+    assert f"Started    {started}\n" in text
+    assert "unknown" not in text
+    assert ("Ran for" in text) is ran_for
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("a\tb", "a       b"),
+        ("key:\tvalue\tend", "key:    value   end"),
+        ("\tindented", "        indented"),
+        ("\x1b[31mred\x1b[0m\tnext", "␛[31mred␛[0m    next"),  # stops counted on the shown text
+    ],
+)
+def test_log_tabs_reach_eight_column_stops_and_controls_stay_inert(raw: str, shown: str) -> None:
+    assert sections.log_content(raw + "\n", "", current=False).plain == shown
+
+
+def test_title_keeps_each_label_with_its_value() -> None:
+    pod = msgspec.structs.replace(POD, node_name="ip-10-0-12-34.eu-west-1.compute.internal")
+    rows = sections.title_content(pod, "app", NOW).wrap(60).plain.split("\n")
+    assert rows[-1].endswith("node ip-10-0-12-34.eu-west-1.compute.internal")
+    assert not any(row.rstrip().endswith("node") for row in rows)
+    assert all(len(row) <= 60 for row in rows)
+
+
+def test_title_and_last_state_read_the_clock() -> None:
+    later = NOW + timedelta(seconds=5)
+    assert "(60s ago)" in sections.title_content(POD, "app", NOW).plain
+    assert "(65s ago)" in sections.title_content(POD, "app", later).plain
+    assert "UTC  60s ago\n" in sections.last_state_content(POD, "app", NOW).plain
+    assert "UTC  65s ago\n" in sections.last_state_content(POD, "app", later).plain
+
+
+@pytest.mark.parametrize(
+    ("current", "heading"), [(False, "Previous logs"), (True, "Current log, never restarted")]
+)
+def test_log_heading_names_the_instance_shown(current: bool, heading: str) -> None:
+    assert sections.log_heading("current" if current else "previous").startswith(heading)
+    empty = sections.log_content("", "", current=current).plain
+    assert empty == ("The container" if current else "The previous container") + " wrote nothing to its log."

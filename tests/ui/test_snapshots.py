@@ -79,11 +79,12 @@ async def settled(pilot: Pilot[int], app: KcrashApp) -> None:
     screen = next(s for s in app.screen_stack if isinstance(s, PodsScreen))
     table = screen.query_one("#pods", PodTable)
 
-    def memory_shown() -> bool:
-        row = table.row(OOM_POD)
-        return row is not None and row.cell("memory", SNAPSHOT_NOW).text != "-"
+    def memory_read() -> bool:
+        # The pod is backing off: its MEM/LIMIT stays "-" (no running container), but the sample
+        # must have arrived for the chart.
+        return table.row(OOM_POD) is not None and screen._memory.get(OOM_POD) is not None
 
-    await wait_for(pilot, memory_shown, what="the memory column")
+    await wait_for(pilot, memory_read, what="the memory sample")
 
 
 async def feed_memory(pilot: Pilot[int], lab: Lab, source: ClusterSource) -> None:

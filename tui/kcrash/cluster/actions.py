@@ -38,6 +38,23 @@ def delete_pod(api: Api, pod: Pod) -> str:
 def what_happens_next(pod: Pod) -> str:
     owner = pod.controller
     if owner is None:
-        return "nothing owns it, so it will not come back"
+        return "nothing owns it, so it is gone for good"
     template = _REPLACED_BY.get(owner.kind, "its {kind} {name} decides whether it comes back")
     return template.format(kind=owner.kind, name=owner.name)
+
+
+def after_delete(pod: Pod, *, failing: bool) -> str:
+    """What follows a delete, as the confirm dialog tells it: one story, no contradiction."""
+    if pod.controller is None:
+        return (
+            "Nothing owns this pod: once deleted it is gone for good and nothing replaces it. "
+            "Whatever made it fail is not fixed by deleting it."
+        )
+    text = f"After deletion {what_happens_next(pod)}."
+    if failing:
+        text += (
+            " A replacement starts from the same template with a fresh back-off: unless the cause "
+            "lies outside the pod (its node, a dependency that has since recovered), it will likely "
+            "fail the same way."
+        )
+    return text

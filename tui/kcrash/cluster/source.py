@@ -26,7 +26,8 @@ from kcrash.cluster.errors import KcrashError
 from kcrash.cluster.logs import LogFollower, LogResult
 from kcrash.cluster.metrics import MemoryView, MetricsSampler
 from kcrash.cluster.reflector import Backoff, PageLike, Reflector, SyncState
-from kcrash.core.records import Deployment, Diagnosis, DiagnosisInput, Event, Pod, Revision
+from kcrash.core.logchoice import has_previous_log
+from kcrash.core.records import ContainerStatus, Deployment, Diagnosis, DiagnosisInput, Event, Pod, Revision
 from kcrash.core.status import primary_container
 
 if TYPE_CHECKING:
@@ -249,10 +250,7 @@ class ClusterSource:
         as it lands, so a drill-down can draw its sections from the same answers."""
         container = primary_container(pod)
         status = pod.status_for(container)
-        wants_previous = status is not None and (
-            status.restart_count > 0
-            or (status.last_state is not None and status.last_state.kind == "terminated")
-        )
+        wants_previous = has_previous_log(status)
         wants_current = status is not None and status.state.kind in ("running", "terminated")
         configmaps = {
             ref.name
@@ -273,7 +271,7 @@ class ClusterSource:
                 futures["current_log"] = pool.submit(self.read_log, pod, container, False, DIAGNOSE_TAIL)
             if on_piece is not None:
                 if not wants_previous:
-                    on_piece("previous_log", LogResult("", error=_no_previous_log(container)))
+                    on_piece("previous_log", LogResult("", error=_no_previous_log(container, status)))
                 names = {future: name for name, future in futures.items()}
                 for future in as_completed(names):
                     on_piece(names[future], _outcome(future))
@@ -343,6 +341,8 @@ def _log_text(future: Future[LogResult] | None) -> str | None:
     return None if result.error else result.text
 
 
-def _no_previous_log(container: str) -> str:
-    """What the server would answer for a container that never terminated, without asking it."""
+def _no_previous_log(container: str, status: ContainerStatus | None) -> str:
+    """Why there is no previous instance to read, without asking the server."""
+    if status is not None and status.state.kind == "terminated":
+        return f'no previous log: container "{container}" exited and never restarted: read its current log'
     return f'no previous log: container "{container}" has not terminated yet (it has never restarted)'

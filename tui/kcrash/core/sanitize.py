@@ -94,9 +94,15 @@ def clean(text: str | bytes, *, max_line: int = 4000) -> str:
     return "\n".join(_cut(line, max_line) for line in safe.split("\n"))
 
 
-def clean_line(text: str | bytes, *, max_len: int = 4000) -> str:
-    """One line for a table cell or title: like `clean`, with "\\n" shown as "␤" and tabs as spaces."""
-    line = _as_text(text).replace("\r\n", "\n").translate(_LINE_TABLE)
+def clean_line(text: str | bytes, *, max_len: int = 4000, tab_size: int = 0) -> str:
+    """One line for a table cell or title: like `clean`, with "\\n" shown as "␤" and tabs as spaces
+    (one each, or up to the next multiple of `tab_size` columns, as a terminal sets a log line)."""
+    line = _as_text(text).replace("\r\n", "\n")
+    if tab_size > 0 and "\t" in line:
+        # Controls first: the tab stops are counted on the text as it will be shown.
+        line = _neutralise(line).replace("\n", _NEWLINE_PICTURE).expandtabs(tab_size)
+    else:
+        line = line.translate(_LINE_TABLE)
     return _cut(line, max_len)
 
 

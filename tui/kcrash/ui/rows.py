@@ -155,13 +155,16 @@ def _clean(text: str) -> str:
 
 
 def build_row(pod: Pod, now: datetime, memory_used: int | None = None) -> PodRow:
-    """The row for one pod version; `memory_used` is the latest sample of its primary container."""
+    """The row for one pod version; `memory_used` is the latest sample of its primary container,
+    shown only while that container runs."""
     summary = pod_summary(pod)
     columns = summary.columns
     status = _clean(columns.status)
     container = summary.container
     code, reason = summary.exit_code, summary.exit_reason
     container_status = summary.container_status
+    if container_status is None or container_status.state.kind != "running":
+        memory_used = None  # a dead container's last reading is not its use now (`kubectl top` drops it)
     limit = None
     if memory_used is not None:
         spec = pod.spec_for(container)

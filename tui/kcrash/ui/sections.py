@@ -1,7 +1,9 @@
-"""The drill-down's sections as Content: pure functions from records to styled plain text.
+"""The drill-down's sections: pure functions from records (and the time now) to styled text.
 
-Every string from the cluster is cleaned and placed as text, never parsed as markup; styles come
-from theme variables only.
+Each section is a `Block`, which wraps with a hanging indent under its labels at the width it is
+drawn at. Every string from the cluster is cleaned and placed as text, never parsed as markup;
+styles come from theme variables only. Functions that take `now` are drawn again as the clock
+moves, so their "ago" texts tick.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from kcrash.core.humanize import human_duration
 from kcrash.core.records import ContainerState, Deployment, Diagnosis, Event, Pod, Revision
 from kcrash.core.sanitize import clean_line, clean_lines
 from kcrash.core.status import pod_columns
+from kcrash.ui.wrapping import GLUE, HANG, LOG_INDENT, Block, Line, Part
 
-Part = str | tuple[str, str]
+TAB_SIZE = 8
+NEVER_STARTED = frozenset({"StartError", "ContainerCannotRun"})
+"""Reasons of a container the runtime could not start: it has no start time and no run time."""
 
 LOG_LINES = 14
 DYING_LINES = 3
@@ -52,18 +57,22 @@ def _moment(moment: datetime | None, now: datetime) -> list[Part]:
 
 
 def _field(label: str, *value: Part, width: int = 11) -> list[Part]:
-    return [(label.ljust(width), "$text-muted"), *value, "\n"]
+    return [(label.ljust(width), "$text-muted"), HANG, *value, "\n"]
 
 
-def _join(parts: list[Part]) -> Content:
-    content = Content.assemble(*parts)
-    return content.rstrip("\n")
+def _pair(label: str, value: str, style: str = "") -> list[Part]:
+    """ "  label value" in running text, label and value kept on one row."""
+    return [("  " + label + GLUE, "$text-muted"), (value.replace(" ", GLUE), style)]
+
+
+def _join(parts: list[Part]) -> Block:
+    return Block.of(parts)
 
 
 # ---- title ---------------------------------------------------------------------------------
 
 
-def title_content(pod: Pod, container: str, now: datetime) -> Content:
+def title_content(pod: Pod, container: str, now: datetime) -> Block:
     columns = pod_columns(pod)
     from kcrash.ui.rows import status_tone
 
@@ -79,36 +88,34 @@ def title_content(pod: Pod, container: str, now: datetime) -> Content:
         ("  " + clean_line(pod.namespace), "$text-muted"),
         "\n",
         (clean_line(columns.status), style),
-        ("  ready ", "$text-muted"),
-        columns.ready,
-        ("  restarts ", "$text-muted"),
-        clean_line(columns.restarts_cell(now)),
-        ("  container ", "$text-muted"),
-        clean_line(container) or "-",
+        *_pair("ready", columns.ready),
+        *_pair("restarts", clean_line(columns.restarts_cell(now))),
+        *_pair("container", clean_line(container) or "-"),
     ]
     if pod.node_name:
-        parts += [("  node ", "$text-muted"), clean_line(pod.node_name)]
-    return Content.assemble(*parts)
+        parts += _pair("node", clean_line(pod.node_name))
+    return _join(parts)
 
 
 # ---- diagnosis -----------------------------------------------------------------------------
 
 
-def diagnosis_content(diagnosis: Diagnosis) -> Content:
+def diagnosis_content(diagnosis: Diagnosis) -> Block:
     parts: list[Part] = [
         (clean_line(diagnosis.headline), CAUSE_STYLE.get(diagnosis.cause, "bold $error")),
         "\n",
     ]
     if diagnosis.rollout_hint:
-        parts += [("↳ ", "$accent"), (clean_line(diagnosis.rollout_hint), "$accent"), "\n"]
+        parts += [("↳ ", "$accent"), HANG, (clean_line(diagnosis.rollout_hint), "$accent"), "\n"]
     if diagnosis.evidence:
         parts += [("\nEvidence\n", "bold $text-muted")]
         for item in diagnosis.evidence:
-            parts += [("  " + clean_line(item.source) + ": ", "$text-muted"), clean_line(item.quote), "\n"]
+            source = "  " + clean_line(item.source) + ": "
+            parts += [(source, "$text-muted"), HANG, clean_line(item.quote), "\n"]
     if diagnosis.next_steps:
         parts += [("\nNext steps\n", "bold $text-muted")]
         for number, step in enumerate(diagnosis.next_steps, start=1):
-            parts += [(f"  {number}. ", "bold $accent"), clean_line(step), "\n"]
+            parts += [(f"  {number}. ", "bold $accent"), HANG, clean_line(step), "\n"]
     return _join(parts)
 
 
@@ -126,10 +133,19 @@ def _termination(pod: Pod, container: str) -> ContainerState | None:
     return None
 
 
-def last_state_content(pod: Pod, container: str, now: datetime) -> Content:
+def _started(term: ContainerState, now: datetime) -> list[Part]:
+    """When the terminated instance started; a container the runtime could not start never did."""
+    if term.started_at is None:
+        if term.reason in NEVER_STARTED:
+            return [("never started", "$text-muted")]
+        return [("not recorded", "$text-muted")]
+    return [_clock(term.started_at), ("  " + _ago(term.started_at, now), "$text-muted")]
+
+
+def last_state_content(pod: Pod, container: str, now: datetime) -> Block:
     status = pod.status_for(container)
     if status is None:
-        return Content.styled("No status for this container yet (not started).", "$text-muted")
+        return _muted("No status for this container yet (not started).")
     term = _termination(pod, container)
     parts: list[Part] = []
     if term is None:
@@ -140,12 +156,8 @@ def last_state_content(pod: Pod, container: str, now: datetime) -> Content:
         code = "?" if term.exit_code is None else str(term.exit_code)
         parts += _field("Reason", (clean_line(term.reason) or "-", reason_style))
         parts += _field("Exit code", (code, "bold"), ("  " + meaning.short, "$text-muted"))
-        parts += _field(
-            "Started", _clock(term.started_at), ("  " + _ago(term.started_at, now), "$text-muted")
-        )
-        parts += _field(
-            "Finished", _clock(term.finished_at), ("  " + _ago(term.finished_at, now), "$text-muted")
-        )
+        parts += _field("Started", *_started(term, now))
+        parts += _field("Finished", *_moment(term.finished_at, now))
         if term.started_at is not None and term.finished_at is not None:
             parts += _field("Ran for", human_duration((term.finished_at - term.started_at).total_seconds()))
         if term.message:
@@ -159,21 +171,25 @@ def last_state_content(pod: Pod, container: str, now: datetime) -> Content:
     return _join(parts)
 
 
-def backoff_line(pod: Pod, container: str, now: datetime) -> Content:
-    """The countdown line; the only part of the drill-down that changes every second."""
+def backoff_line(pod: Pod, container: str, now: datetime) -> Block:
+    """The back-off countdown."""
     status = pod.status_for(container)
     if status is None:
-        return Content("")
+        return _join([])
     estimate = estimate_backoff(status, now, restart_policy=pod.restart_policy)
     style = "bold $crashloop" if estimate.phase == "backoff" else "$text-muted"
-    return Content.assemble(("Back-off".ljust(11), "$text-muted"), (estimate.describe(), style))
+    return _join(_field("Back-off", (estimate.describe(), style)))
 
 
-def exit_detail(pod: Pod, container: str) -> Content:
+def exit_detail(pod: Pod, container: str) -> Block:
     term = _termination(pod, container)
     if term is None:
-        return Content("")
-    return Content.styled(explain_exit(term.exit_code, term.signal, term.reason).detail, "$text-muted")
+        return _join([])
+    return _muted(explain_exit(term.exit_code, term.signal, term.reason).detail)
+
+
+def _muted(text: str) -> Block:
+    return _join([(text, "$text-muted")])
 
 
 # ---- events --------------------------------------------------------------------------------
@@ -193,13 +209,11 @@ def ordered_events(events: Sequence[Event]) -> list[Event]:
     return sorted(events, key=key)
 
 
-def events_content(events: Sequence[Event], now: datetime, limit: int = 12, *, unknown: str = "") -> Content:
+def events_content(events: Sequence[Event], now: datetime, limit: int = 12, *, unknown: str = "") -> Block:
     """The pod's events; `unknown` is said instead of "no events" when they were not read at all
     (offline: the pastes did not include them)."""
     if not events:
-        return Content.styled(
-            unknown or "No events for this pod (events expire after about an hour).", "$text-muted"
-        )
+        return _muted(unknown or "No events for this pod (events expire after about an hour).")
     shown = ordered_events(events)[:limit]
     parts: list[Part] = []
     for event in shown:
@@ -210,6 +224,7 @@ def events_content(events: Sequence[Event], now: datetime, limit: int = 12, *, u
             ("⚠ " if warning else "  ", "bold $warning" if warning else ""),
             (clean_line(event.reason).ljust(17), "bold $warning" if warning else "$text-muted"),
             (age.rjust(5) + " " + count.ljust(5), "$text-muted"),
+            HANG,
             clean_line(event.message),
             "\n",
         ]
@@ -232,28 +247,43 @@ def dying_words(lines: Sequence[str]) -> set[int]:
     return marked
 
 
-def log_lines_content(lines: Sequence[str], *, dying: bool) -> Content:
-    """Log lines as text; the dying words in bold error colour, trouble words underlined."""
+def log_lines_content(lines: Sequence[str], *, dying: bool) -> Block:
+    """Log lines as text, tabs set at 8-column stops; the dying words in bold error colour,
+    trouble words in the warning colour. Continuation rows are indented a little."""
     marked = dying_words(lines) if dying else set()
-    parts: list[Part] = []
-    for index, line in enumerate(lines):
+    rows: list[Line] = []
+    for index, raw in enumerate(lines):
+        line = clean_line(raw, tab_size=TAB_SIZE)
         if index in marked:
-            parts.append((line, "bold $error"))
+            content = Content.styled(line, "bold $error")
         elif TROUBLE.search(line):
-            parts.append((line, "$warning"))
+            content = Content.styled(line, "$warning")
         else:
-            parts.append(line)
-        parts.append("\n")
-    return _join(parts)
+            content = Content(line)
+        rows.append(Line(content, indent=LOG_INDENT))
+    return Block(rows)
 
 
-def previous_log_content(text: str, error: str, limit: int = LOG_LINES) -> Content:
+def previous_log_content(text: str, error: str, limit: int = LOG_LINES) -> Block:
+    return log_content(text, error, current=False, limit=limit)
+
+
+def log_content(text: str, error: str, *, current: bool, dying: bool = True, limit: int = LOG_LINES) -> Block:
+    """A log tail, or why there is none; `dying` marks the last lines (the instance has exited)."""
     if error:
-        return Content.styled(clean_line(error), "$text-muted")
+        return _muted(clean_line(error))
     lines = clean_lines(text, limit)
     if not lines:
-        return Content.styled("The previous container wrote nothing to its log.", "$text-muted")
-    return log_lines_content(lines, dying=True)
+        which = "The container" if current else "The previous container"
+        return _muted(f"{which} wrote nothing to its log.")
+    return log_lines_content(lines, dying=dying)
+
+
+def log_heading(kind: str) -> str:
+    """The logs section's heading for the instance it shows."""
+    if kind == "current":
+        return "Current log, never restarted  (l: full log view)"
+    return "Previous logs  (l: full log view)"
 
 
 # ---- rollout -------------------------------------------------------------------------------
@@ -261,11 +291,11 @@ def previous_log_content(text: str, error: str, limit: int = LOG_LINES) -> Conte
 
 def rollout_content(
     deployment: Deployment | None, revisions: Sequence[Revision], now: datetime, *, unknown: str = ""
-) -> Content:
+) -> Block:
     """The Deployment's revisions; `unknown` is said instead of "not run by a Deployment" when
     whether one runs the pod was not read (offline: the pastes did not show it)."""
     if deployment is None:
-        return Content.styled(unknown or "Not run by a Deployment: no rollout history.", "$text-muted")
+        return _muted(unknown or "Not run by a Deployment: no rollout history.")
     parts: list[Part] = [
         ("deployment/" + clean_line(deployment.name), "bold"),
         (f"  {deployment.ready_replicas}/{deployment.replicas} ready", "$text-muted"),
@@ -284,6 +314,7 @@ def rollout_content(
             ("▶ " if current else "  ", "bold $accent"),
             (f"rev {revision.number}".ljust(7), "bold" if current else ""),
             (age.rjust(5) + "  ", "$text-muted"),
+            HANG,
             (images, "bold" if current else ""),
         ]
         if revision.change_cause:

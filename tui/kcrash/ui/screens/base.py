@@ -282,7 +282,7 @@ class PodScreen(Screen[None]):
             if yes:
                 self._delete(pod)
 
-        self.kcrash.open_screen(DeleteModal(pod), confirmed)
+        self.kcrash.open_screen(DeleteModal(pod, failing=pod.key in self.kcrash.failing), confirmed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="delete")
     def _delete(self, pod: Pod) -> None:

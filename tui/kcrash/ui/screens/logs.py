@@ -10,7 +10,9 @@
 | escape | Close search, or back |
 
 The buffer is bounded (MAX_LINES); following appends and never reloads. Lines are cleaned and
-written as text, so nothing a container prints can steer the terminal or the app.
+written as text, so nothing a container prints can steer the terminal or the app; tabs are set at
+8-column stops. A container that never restarted has no previous instance: the view opens on
+the current one and says why.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterator
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -31,13 +33,17 @@ from textual.widgets import Footer, Input, RichLog, Static
 from textual.worker import Worker, get_current_worker
 
 from kcrash.cluster.logs import LogResult
+from kcrash.core.logchoice import log_to_open
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
+from kcrash.ui.context import console
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.sections import TROUBLE, dying_words
 
 MAX_LINES = 5000
 TAIL_LINES = 1000
+TAB_SIZE = 8
+NO_PREVIOUS = "never restarted: no previous instance"
 
 
 class LogView(RichLog):
@@ -85,11 +91,14 @@ class LogScreen(Screen[None]):
         Binding("end,G", "bottom", "Bottom", show=False),
     ]
 
-    def __init__(self, key: tuple[str, str], container: str, previous: bool = True) -> None:
+    def __init__(self, key: tuple[str, str], container: str, previous: bool | None = None) -> None:
+        """`previous` None: the previous instance when there is one, else the current one."""
         super().__init__(id="log-screen")
         self.key = key
         self.container = container
-        self.previous = previous
+        self._note = ""
+        self._choose = previous is None  # decided on mount, from the pod as the store has it
+        self.previous = previous is not False
         self.following = False
         self.query_text = ""
         self.lines: deque[str] = deque(maxlen=MAX_LINES)
@@ -118,16 +127,21 @@ class LogScreen(Screen[None]):
         return self.query_one("#log", LogView)
 
     def on_mount(self) -> None:
+        if self._choose:
+            self.previous = self._previous_exists()
+            self._note = "" if self.previous else NO_PREVIOUS
         self.query_one("#log-search", Input).display = False
         self.view.focus()
         self._reload()
 
     @property
     def pod(self) -> Pod | None:
-        from kcrash.ui.app import KcrashApp
-
-        app = cast(KcrashApp, self.app)
+        app = console(self)
         return app.store.get(self.key)
+
+    def _previous_exists(self) -> bool:
+        pod = self.pod
+        return pod is None or log_to_open(pod.status_for(self.container)) == "previous"
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self.app, event)
@@ -145,6 +159,8 @@ class LogScreen(Screen[None]):
         if self.query_text:
             found = f"{self.match_index + 1}/{len(self.matches)}" if self.matches else "no match"
             parts += [sep, ("/" + self.query_text + " ", "$accent"), (found, "bold")]
+        if self._note and not self.previous:
+            parts += [sep, (self._note, "$warning")]
         if self._status:
             parts += [sep, (self._status, "$text-muted")]
         parts += [sep, (clean_line(self.container), "bold"), sep, ("pod/" + clean_line(self.key[1]), "")]
@@ -170,9 +186,7 @@ class LogScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="log-load")
     def _load(self, generation: int, pod: Pod, container: str, previous: bool) -> None:
-        from kcrash.ui.app import KcrashApp
-
-        app = cast(KcrashApp, self.app)
+        app = console(self)
         result = app.source.read_log(pod, container, previous=previous, tail_lines=TAIL_LINES)
         self.post_message(LogLoaded(generation, result))
 
@@ -182,13 +196,17 @@ class LogScreen(Screen[None]):
         result = message.result
         if result.error:
             self._status = ""
-            self.view.write(Text(clean_line(result.error), style="italic", end=""))
+            # Wrapped like the log lines: the reason must be readable whole.
+            error = Text(clean_line(result.error), style="italic", end="")
+            for piece in error.wrap(self.app.console, self._wrap_width, overflow="fold"):
+                piece.end = ""
+                self.view.write(piece)
             self._draw_title()
             return
         text = result.text
         if text.endswith("\n"):
             text = text[:-1]
-        lines = [clean_line(line) for line in text.split("\n")] if text else []
+        lines = [clean_line(line, tab_size=TAB_SIZE) for line in text.split("\n")] if text else []
         self.lines.extend(lines)
         self._status = f"{len(self.lines)} lines" + (
             " (cut to fit the size limit)" if result.truncated else ""
@@ -266,9 +284,7 @@ class LogScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="log-follow")
     def _follow(self, generation: int, pod: Pod, container: str) -> None:
-        from kcrash.ui.app import KcrashApp
-
-        app = cast(KcrashApp, self.app)
+        app = console(self)
         follower = app.source.follow_log(pod, container)
         self._follower = follower
         worker = get_current_worker()
@@ -295,11 +311,11 @@ class LogScreen(Screen[None]):
         start = len(self.lines)
         if len(self.lines) + len(new) > MAX_LINES:
             # The bounded buffer drops its oldest lines: redraw so positions stay true.
-            self.lines.extend(clean_line(raw) for raw in new)
+            self.lines.extend(clean_line(raw, tab_size=TAB_SIZE) for raw in new)
             self._render_all(keep_position=not at_bottom)
             return
         for raw in new:
-            line = clean_line(raw)
+            line = clean_line(raw, tab_size=TAB_SIZE)
             self.lines.append(line)
             self._write(line, False, scroll_end=at_bottom)
         if self.query_text:

@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from kcrash.cluster.actions import what_happens_next
+from kcrash.cluster.actions import after_delete
 from kcrash.cluster.rollout import UndoPlan
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean, clean_line
@@ -114,9 +114,10 @@ def dry_run_content(plan: UndoPlan) -> Content:
 class DeleteModal(ConfirmModal):
     """Names the pod and what happens after it is gone."""
 
-    def __init__(self, pod: Pod) -> None:
+    def __init__(self, pod: Pod, *, failing: bool = True) -> None:
         super().__init__(classes="kcrash-modal")
         self.pod = pod
+        self.failing = failing
 
     def compose(self) -> ComposeResult:
         pod = self.pod
@@ -131,12 +132,10 @@ class DeleteModal(ConfirmModal):
                     (clean_line(pod.namespace), "bold"),
                 )
             )
-            yield Static(Content(clean("After deletion " + what_happens_next(pod) + ".")))
+            yield Static(Content(clean(after_delete(pod, failing=self.failing))))
             yield Static(
                 Content.styled(
-                    "Deleting resets the crash-loop back-off, but if the cause is unchanged the new pod "
-                    "loops the same way. The request carries this pod's UID, so a newer pod with the "
-                    "same name is never deleted.",
+                    "The request carries this pod's UID, so a newer pod with the same name is never deleted.",
                     "$text-muted",
                 )
             )

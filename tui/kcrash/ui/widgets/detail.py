@@ -4,7 +4,9 @@ What the pod record says is drawn at once; what must be asked of the cluster (di
 logs, rollout history, memory) is fetched by one worker per pod that posts each piece as it
 arrives. On a cluster the pieces are fetched once, by `ClusterSource.gather`, and the diagnosis
 is made from the very answers the sections show. Answers for a pod that is no longer shown are
-dropped. The back-off countdown is the only line that changes every second.
+dropped. Every second `tick` draws again only the sections that read the clock (the title's
+"restarts 8 (4s ago)", Last State, the back-off countdown, the ages of events and revisions) and
+repaints those whose text changed.
 """
 
 from __future__ import annotations
@@ -19,26 +21,35 @@ from textual.app import ComposeResult
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
+from textual.visual import Visual
 from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
 from kcrash.cluster.logs import LogResult
 from kcrash.cluster.metrics import MemoryView
 from kcrash.cluster.source import ClusterSource
+from kcrash.core.logchoice import telling_log
 from kcrash.core.records import Deployment, Diagnosis, Event, Pod, Revision
 from kcrash.core.status import pod_columns, primary_container
 from kcrash.ui import sections
+from kcrash.ui.context import Console, console
 from kcrash.ui.failures import one_line, report_worker_failure
+from kcrash.ui.wrapping import Block
 
 if TYPE_CHECKING:
-    from kcrash.ui.app import KcrashApp
     from kcrash.ui.offline import PastedPart
     from kcrash.ui.widgets.memory_chart import ChartData
 
 Key = tuple[str, str]
 
 LOADING = Content.styled("loading…", "$text-muted")
-SECTION_OF_PIECE = {"events": "events", "previous_log": "logs", "rollout": "rollout", "memory": "memory"}
+SECTION_OF_PIECE = {
+    "events": "events",
+    "previous_log": "logs",
+    "current_log": "current_log",
+    "rollout": "rollout",
+    "memory": "memory",
+}
 """`ClusterSource.gather`'s pieces that a section draws, and which section."""
 WIDE_COLUMNS = 110
 """From this width the drill-down sets its sections in two columns."""
@@ -74,13 +85,11 @@ class DetailPane(VerticalScroll):
         self._loaded_for: tuple[int, str] | None = None  # (restarts, status) the fetched data is about
         self._memory_timer_started = False
         self.pieces: dict[str, object] = {}
+        self._shown: dict[str, Visual] = {}  # what each section shows, to repaint only on change
 
     @property
-    def kcrash(self) -> KcrashApp:
-        from kcrash.ui.app import KcrashApp
-
-        assert isinstance(self.app, KcrashApp)
-        return self.app
+    def kcrash(self) -> Console:
+        return console(self)
 
     def compose(self) -> ComposeResult:
         yield Static(id="d-title")
@@ -126,7 +135,7 @@ class DetailPane(VerticalScroll):
         self.pieces = {}
         self._loaded_for = None
         for id in ("#d-diagnosis", "#d-events", "#d-logs", "#d-rollout", "#d-memory-caption"):
-            self.query_one(id, Static).update(LOADING)
+            self._set(id, LOADING)
         for chart in self.query("#d-memory"):
             chart.display = False
         self.scroll_home(animate=False)
@@ -141,9 +150,8 @@ class DetailPane(VerticalScroll):
             return
         self.container = primary_container(pod)
         now = self.kcrash.clock.now()
-        self.query_one("#d-title", Static).update(sections.title_content(pod, self.container, now))
-        self.query_one("#d-laststate", Static).update(sections.last_state_content(pod, self.container, now))
-        self.query_one("#d-exit-detail", Static).update(sections.exit_detail(pod, self.container))
+        self._set("#d-exit-detail", sections.exit_detail(pod, self.container))
+        self._draw_log()
         self.tick()
         columns = pod_columns(pod)
         facts = (columns.restarts, columns.status)
@@ -158,16 +166,34 @@ class DetailPane(VerticalScroll):
             self._refresh_memory()
 
     def tick(self) -> None:
+        """Draw again what reads the clock; repaint only what changed."""
         pod = self.pod
-        if pod is not None:
-            line = sections.backoff_line(pod, self.container, self.kcrash.clock.now())
-            backoff = self.query_one("#d-backoff", Static)
-            last = getattr(backoff, "_kcrash_last", None)
-            if line != last:
-                backoff._kcrash_last = line  # type: ignore[attr-defined]
-                # A countdown of the same length wraps the same: no layout pass (it repaints the
-                # whole screen every second).
-                backoff.update(line, layout=last is None or len(line.plain) != len(last.plain))
+        if pod is None:
+            return
+        now, container = self.kcrash.clock.now(), self.container
+        self._set("#d-title", sections.title_content(pod, container, now))
+        self._set("#d-laststate", sections.last_state_content(pod, container, now))
+        self._set("#d-backoff", sections.backoff_line(pod, container, now))
+        for piece in ("events", "rollout"):
+            if piece in self.pieces:
+                self._draw_piece(piece, now)
+
+    def _set(self, id: str, visual: Visual) -> None:
+        """Show `visual` in a section unless it shows that already. Without a layout pass when
+        it wraps to as many rows as before: a layout pass repaints the whole screen."""
+        last = self._shown.get(id)
+        if last is not None and _same(last, visual):
+            return
+        self._shown[id] = visual
+        static = self.query_one(id, Static)
+        width = static.content_region.width
+        same_rows = (
+            width > 0
+            and isinstance(last, Block)
+            and isinstance(visual, Block)
+            and len(last.wrap(width).plain.split("\n")) == len(visual.wrap(width).plain.split("\n"))
+        )
+        static.update(visual, layout=not same_rows)
 
     # ---- fetching --------------------------------------------------------------------------
 
@@ -187,6 +213,8 @@ class DetailPane(VerticalScroll):
             "rollout": lambda: source.deployment_history(pod),
             "memory": lambda: source.memory(pod),
         }
+        if telling_log(pod.status_for(container)) == "current":
+            fetches["current_log"] = lambda: source.read_log(pod, container, previous=False, tail_lines=200)
         with ThreadPoolExecutor(max_workers=len(fetches), thread_name_prefix="kcrash-detail") as pool:
             futures = {pool.submit(fetch): piece for piece, fetch in fetches.items()}
             for future in as_completed(futures):
@@ -235,32 +263,56 @@ class DetailPane(VerticalScroll):
         if message.key != self.pod_key:
             return
         self.pieces[message.piece] = message.value
-        value, now = message.value, self.kcrash.clock.now()
+        if message.piece in ("logs", "current_log"):
+            self._draw_log()
+        else:
+            self._draw_piece(message.piece, self.kcrash.clock.now())
+
+    def _draw_piece(self, piece: str, now: datetime) -> None:
+        value = self.pieces[piece]
         target = {
             "diagnosis": "#d-diagnosis",
             "events": "#d-events",
-            "logs": "#d-logs",
             "rollout": "#d-rollout",
             "memory": "#d-memory-caption",
-        }[message.piece]
-        static = self.query_one(target, Static)
+        }[piece]
         if isinstance(value, Exception):
-            static.update(Content.styled(f"Could not load: {one_line(value)}", "$error"))
-            return
-        if message.piece == "diagnosis" and isinstance(value, Diagnosis):
-            static.update(sections.diagnosis_content(value))
-        elif message.piece == "events" and isinstance(value, tuple):
+            self._set(target, _failed(value))
+        elif piece == "diagnosis" and isinstance(value, Diagnosis):
+            self._set(target, sections.diagnosis_content(value))
+        elif piece == "events" and isinstance(value, tuple):
             events: tuple[Event, ...] = value
-            static.update(sections.events_content(events, now, unknown=self._not_pasted("events")))
-        elif message.piece == "logs" and isinstance(value, LogResult):
-            static.update(sections.previous_log_content(value.text, value.error))
-        elif message.piece == "rollout" and isinstance(value, tuple):
+            self._set(target, sections.events_content(events, now, unknown=self._not_pasted("events")))
+        elif piece == "rollout" and isinstance(value, tuple):
             deployment: Deployment | None = value[0]
             revisions: tuple[Revision, ...] = value[1]
             unknown = self._not_pasted("rollout")
-            static.update(sections.rollout_content(deployment, revisions, now, unknown=unknown))
-        elif message.piece == "memory" and isinstance(value, MemoryView):
+            self._set(target, sections.rollout_content(deployment, revisions, now, unknown=unknown))
+        elif piece == "memory" and isinstance(value, MemoryView):
             self._draw_memory(value, now)
+
+    def _draw_log(self) -> None:
+        """The log that exists: the previous instance's, else the current one of a container that
+        exited without a restart or runs without being ready."""
+        pod = self.pod
+        if pod is None:
+            return
+        status = pod.status_for(self.container)
+        kind = telling_log(status)
+        piece = "current_log" if kind == "current" else "logs"
+        self._set("#h-logs", Content.styled(sections.log_heading(kind), "bold"))
+        value = self.pieces.get(piece)
+        if value is None:
+            if piece not in self.pieces:
+                self._set("#d-logs", LOADING)
+            return
+        if isinstance(value, Exception):
+            self._set("#d-logs", _failed(value))
+        elif isinstance(value, LogResult):
+            exited = status is not None and status.state.kind == "terminated"
+            current = kind == "current"
+            dying = not current or exited  # a running container's last lines are not its last words
+            self._set("#d-logs", sections.log_content(value.text, value.error, current=current, dying=dying))
 
     def _not_pasted(self, part: PastedPart) -> str:
         """Offline, what a section says when the pastes left its part out; "" on a cluster."""
@@ -288,7 +340,7 @@ class DetailPane(VerticalScroll):
             interval=self.kcrash.source.metrics.interval,
         )
         self._show_chart(data)
-        self.query_one("#d-memory-caption", Static).update(Content.styled(data.caption, "$text-muted"))
+        self._set("#d-memory-caption", Content.styled(data.caption, "$text-muted"))
 
     def _show_chart(self, data: ChartData) -> None:
         """Draw `data`, mounting the chart the first time there is something to draw."""
@@ -304,3 +356,13 @@ class DetailPane(VerticalScroll):
             return
         chart.display = data.drawable
         chart.show_data(data)
+
+
+def _failed(error: Exception) -> Content:
+    return Content.styled(f"Could not load: {one_line(error)}", "$error")
+
+
+def _same(a: Visual, b: Visual) -> bool:
+    if isinstance(a, Content) and isinstance(b, Content):
+        return a.is_same(b)
+    return isinstance(a, Block) and a == b

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, cast
 
 from textual.color import Color
 from textual_plotext import PlotextPlot
@@ -21,6 +22,8 @@ from kcrash.ui.history import Termination
 
 MIB = 1024 * 1024
 MIN_SAMPLES = 2
+Align = Literal["left", "right"]
+Label = tuple[float, str, Align]  # x, text, plotext alignment
 OOM_SPIKE_WARNING = 0.9  # the last sample before an OOM kill below this share of the limit is suspicious
 
 
@@ -177,12 +180,37 @@ class MemoryChart(PlotextPlot):
             plt.vline(x, color=self._colour("warning"))
         for x in data.ooms:
             plt.vline(x, color=self._colour("oom"))
-            plt.text("OOM", x, top * 1.08, color=self._colour("oom"))
+        markers = [(x, "restart") for x in data.restarts] + [(x, "OOM") for x in data.ooms]
+        widest_tick = max(len(label) for label in labels)
+        for x, text, alignment in marker_labels(markers, left, self.size.width - widest_tick - 3):
+            colour = self._colour("oom" if text == "OOM" else "warning")
+            plt.text(text, x, top * 1.08, color=colour, alignment=alignment)
         plt.xlim(left, 0)
         plt.ylim(0, top * 1.15)
         plt.yticks(ticks, labels)
         xticks = minute_ticks(left)
         plt.xticks(xticks, [tick_label(t) for t in xticks])
+
+
+def marker_labels(markers: Sequence[tuple[float, str]], left: float, columns: int) -> list[Label]:
+    """Labels for the markers (x in minutes before now, text) that fit the plot's `columns`
+    without touching each other, the newest first: each starts at its line, or ends there when it
+    would run past the right edge."""
+    if columns <= 0 or left >= 0:
+        return []
+    kept: list[tuple[int, int]] = []
+    labels: list[Label] = []
+    for x, text in sorted(markers, reverse=True):
+        column = round((x - left) / -left * (columns - 1))
+        start, alignment = column, "left"
+        if start + len(text) > columns:
+            start, alignment = column - len(text) + 1, "right"
+        end = start + len(text)
+        if start < 0 or any(start <= b and a <= end for a, b in kept):
+            continue  # one cell apart at least, or the two read as one word
+        kept.append((start, end))
+        labels.append((x, text, cast(Align, alignment)))
+    return labels
 
 
 def minute_ticks(left: float, count: int = 5) -> list[float]:
