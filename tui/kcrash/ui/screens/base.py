@@ -13,6 +13,7 @@ does not allow stay visible but disabled (`check_action` returns None) and say w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -23,7 +24,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from kcrash.cluster.source import ClusterSource
-from kcrash.core.records import Pod
+from kcrash.core.records import Pod, Revision
 from kcrash.core.sanitize import clean_line
 from kcrash.core.status import pod_status, primary_container
 from kcrash.core.summary import incident_markdown
@@ -58,6 +59,15 @@ class ActionDone(Message):
         super().__init__()
         self.text = text
         self.error = error
+
+
+class NothingToDo(Message):
+    """An action has nothing to act on (no earlier revision): one line, no dialog."""
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title = title
+        self.text = text
 
 
 class Copied(Message):
@@ -254,7 +264,18 @@ class PodScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="undo")
     def _plan_undo(self, pod: Pod) -> None:
-        self.post_message(UndoPlanned(self.kcrash.source.plan_undo(pod)))
+        source = self.kcrash.source
+        deployment, revisions = source.deployment_history(pod)
+        if deployment is not None:
+            reason = no_earlier_revision(deployment.name, revisions)
+            if reason:
+                self.post_message(NothingToDo("Undo", reason))
+                return
+        self.post_message(UndoPlanned(source.plan_undo(pod)))
+
+    def on_nothing_to_do(self, message: NothingToDo) -> None:
+        self.app.clear_notifications()
+        self.notify(message.text, title=message.title, severity="warning", timeout=6, markup=False)
 
     def on_undo_planned(self, message: UndoPlanned) -> None:
         from kcrash.ui.screens.modals import UndoModal
@@ -328,6 +349,15 @@ def _summary_of_gathered(source: ClusterSource, pod: Pod, now: datetime) -> str:
         revisions=gathered.revisions,
         now=now,
     )
+
+
+def no_earlier_revision(deployment: str, revisions: Sequence[Revision]) -> str:
+    """Why `rollout undo` has nowhere to go, or "" when an earlier revision exists."""
+    numbers = sorted({revision.number for revision in revisions})
+    if len(numbers) >= 2:
+        return ""
+    only = f"only revision {numbers[0]}" if numbers else "no revision recorded"
+    return f"deployment/{clean_line(deployment)} has {only}: there is no earlier revision to go back to."
 
 
 def _because(reason: str) -> str:

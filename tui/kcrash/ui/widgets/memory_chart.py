@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, cast
 
 from textual.color import Color
 from textual_plotext import PlotextPlot
@@ -21,7 +22,8 @@ from kcrash.ui.history import Termination
 
 MIB = 1024 * 1024
 MIN_SAMPLES = 2
-Label = tuple[float, str, str]  # x, text, plotext alignment
+Align = Literal["left", "right"]
+Label = tuple[float, str, Align]  # x, text, plotext alignment
 OOM_SPIKE_WARNING = 0.9  # the last sample before an OOM kill below this share of the limit is suspicious
 
 
@@ -207,7 +209,7 @@ def marker_labels(markers: Sequence[tuple[float, str]], left: float, columns: in
         if start < 0 or any(start <= b and a <= end for a, b in kept):
             continue  # one cell apart at least, or the two read as one word
         kept.append((start, end))
-        labels.append((x, text, alignment))
+        labels.append((x, text, cast(Align, alignment)))
     return labels
 
 
