@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 
+from kcrash.core.records import Revision
 from kcrash.core.status import pod_columns
 from kcrash.lab.app import Lab
 from kcrash.ui.app import KcrashApp
+from kcrash.ui.screens.base import no_earlier_revision
 from kcrash.ui.screens.modals import DeleteModal, UndoModal
 from kcrash.ui.screens.pods import PodsScreen
 from kcrash.ui.widgets.pod_table import PodTable
@@ -161,3 +164,35 @@ async def test_delete_dialog_of_a_bare_pod_and_of_an_owned_one(lab: Lab, tmp_pat
         assert "will create a replacement" in text and "likely fail the same way" in text
         assert "gone for good" not in text
         await pilot.press("escape")
+
+
+async def test_undo_with_one_revision_says_so_without_a_dialog(lab: Lab, tmp_path: Path) -> None:
+    app = lab_app(lab, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_synced(pilot, app)
+        await select(pilot, app, "healthy-web")
+        lab.faults.clear_requests()
+        await pilot.press("u")
+        await wait_for(
+            pilot, lambda: any("no earlier revision" in n for n in notifications(app)), what="the one line"
+        )
+        line = next(n for n in notifications(app) if "no earlier revision" in n)
+        assert (
+            line == "deployment/healthy-web has only revision 1: there is no earlier revision to go back to."
+        )
+        assert not isinstance(app.screen, UndoModal)
+        assert not writes(lab), "not even a dry run is sent"
+
+
+@pytest.mark.parametrize(
+    ("numbers", "says"),
+    [
+        ([1], "has only revision 1: there is no earlier revision to go back to."),
+        ([3, 3], "has only revision 3: there is no earlier revision to go back to."),
+        ([], "has no revision recorded: there is no earlier revision to go back to."),
+        ([1, 2], ""),
+    ],
+)
+def test_no_earlier_revision(numbers: list[int], says: str) -> None:
+    revisions = [Revision(f"web-{n}", n) for n in numbers]
+    assert no_earlier_revision("web", revisions) == (f"deployment/web {says}" if says else "")

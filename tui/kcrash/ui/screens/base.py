@@ -13,6 +13,7 @@ does not allow stay visible but disabled (`check_action` returns None) and say w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -23,11 +24,20 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from kcrash.cluster.source import ClusterSource
-from kcrash.core.records import Pod
+from kcrash.core.records import Pod, Revision
 from kcrash.core.sanitize import clean_line
 from kcrash.core.status import pod_status, primary_container
 from kcrash.core.summary import incident_markdown
-from kcrash.ui.clipboard import system_copy, terminal_copy, wants_system_clipboard
+from kcrash.ui.clipboard import (
+    SystemOutcome,
+    TmuxClipboard,
+    report,
+    system_copy,
+    system_result,
+    terminal_copy,
+    tmux_clipboard,
+    wants_system_clipboard,
+)
 from kcrash.ui.commands import deployment_of, pod_commands
 from kcrash.ui.context import Console, console
 from kcrash.ui.failures import report_worker_failure
@@ -60,14 +70,24 @@ class ActionDone(Message):
         self.error = error
 
 
-class Copied(Message):
-    """The system clipboard took the text (`via`), or did not ("": use the terminal's)."""
+class NothingToDo(Message):
+    """An action has nothing to act on (no earlier revision): one line, no dialog."""
 
-    def __init__(self, what: str, text: str, via: str) -> None:
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title = title
+        self.text = text
+
+
+class Copied(Message):
+    """How the system clipboard took the text, and tmux's options when the terminal's must follow."""
+
+    def __init__(self, what: str, text: str, outcome: SystemOutcome, tmux: TmuxClipboard | None) -> None:
         super().__init__()
         self.what = what
         self.text = text
-        self.via = via
+        self.outcome = outcome
+        self.tmux = tmux
 
 
 class CopyReady(Message):
@@ -167,27 +187,21 @@ class PodScreen(Screen[None]):
         self.kcrash.open_screen(CopyMenu(clean_line(pod.name), choices), chosen)
 
     def _copy(self, what: str, text: str) -> None:
-        if wants_system_clipboard():
-            self._system_copy(what, text)
-        else:
-            self._copied(what, text, terminal_copy(self.app, text).via)
+        self._copy_out(what, text, wants_system_clipboard())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="clipboard")
-    def _system_copy(self, what: str, text: str) -> None:
-        self.post_message(Copied(what, text, "system clipboard" if system_copy(text) else ""))
+    def _copy_out(self, what: str, text: str, system: bool) -> None:
+        """The system clipboard first (read back); tmux's options when the terminal must do."""
+        outcome: SystemOutcome = system_copy(text) if system else "skipped"
+        tmux = tmux_clipboard() if system_result(outcome) is None else None
+        self.post_message(Copied(what, text, outcome, tmux))
 
     def on_copied(self, message: Copied) -> None:
-        via = message.via
-        if via:
-            self.app.copy_to_clipboard(message.text)  # keeps app.clipboard in step
-        else:
-            via = terminal_copy(self.app, message.text).via
-        self._copied(message.what, message.text, via)
-
-    def _copied(self, what: str, text: str, via: str) -> None:
-        lines = text.count("\n") + 1
-        size = f" ({lines} lines)" if lines > 1 else ""
-        self.notify(f"Copied {what}{size} to the {via}.", title="Copied", timeout=4, markup=False)
+        result = system_result(message.outcome)
+        if result is None:
+            result = terminal_copy(self.app, message.text, message.tmux)
+        title, text, severity = report(message.what, message.text, result)
+        self.notify(text, title=title, severity=severity, timeout=6, markup=False)
 
     def on_copy_ready(self, message: CopyReady) -> None:
         self._copy(message.what, message.text)
@@ -251,7 +265,18 @@ class PodScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="undo")
     def _plan_undo(self, pod: Pod) -> None:
-        self.post_message(UndoPlanned(self.kcrash.source.plan_undo(pod)))
+        source = self.kcrash.source
+        deployment, revisions = source.deployment_history(pod)
+        if deployment is not None:
+            reason = no_earlier_revision(deployment.name, revisions)
+            if reason:
+                self.post_message(NothingToDo("Undo", reason))
+                return
+        self.post_message(UndoPlanned(source.plan_undo(pod)))
+
+    def on_nothing_to_do(self, message: NothingToDo) -> None:
+        self.app.clear_notifications()
+        self.notify(message.text, title=message.title, severity="warning", timeout=6, markup=False)
 
     def on_undo_planned(self, message: UndoPlanned) -> None:
         from kcrash.ui.screens.modals import UndoModal
@@ -325,6 +350,15 @@ def _summary_of_gathered(source: ClusterSource, pod: Pod, now: datetime) -> str:
         revisions=gathered.revisions,
         now=now,
     )
+
+
+def no_earlier_revision(deployment: str, revisions: Sequence[Revision]) -> str:
+    """Why `rollout undo` has nowhere to go, or "" when an earlier revision exists."""
+    numbers = sorted({revision.number for revision in revisions})
+    if len(numbers) >= 2:
+        return ""
+    only = f"only revision {numbers[0]}" if numbers else "no revision recorded"
+    return f"deployment/{clean_line(deployment)} has {only}: there is no earlier revision to go back to."
 
 
 def _because(reason: str) -> str:
