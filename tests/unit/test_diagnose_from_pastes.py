@@ -284,8 +284,8 @@ def test_a_nameless_log_among_several_failing_pods_needs_the_pod_named() -> None
     code, _, err = run("--from", str(pods), "--logs", str(log))
     assert code == 2
     assert err == (
-        f"kcrash diagnose: the log in {log} belongs to one pod but the files hold 5: "
-        "name the pod (kcrash diagnose POD --from ...), "
+        f"kcrash diagnose: the log in {log} belongs to one pod but the files hold 5 (it could be "
+        "payments/payments-api-7d4c9b8f6-v5n2x, shop/storefront-6b8d7c5f9-t2q8v): name the pod (kcrash diagnose POD --from ...), "
         "or put the `kubectl logs POD` line that printed it above the log\n"
     )
     code, rows, err = run_json(
@@ -447,7 +447,8 @@ def test_load_pastes_gives_pods_notes_and_the_files_as_named(tmp_path: Path) -> 
             [str(CORPUS / "image-pull-get-pods-wide-all-and-events" / "get-pods.txt")],
             [str(CORPUS / "app-error-missing-env" / "previous.log")],
             OrphanLogError,
-            "belongs to one pod but the files hold 5: put the `kubectl logs POD` line",
+            "belongs to one pod but the files hold 5 (it could be payments/payments-api-7d4c9b8f6-v5n2x, "
+            "shop/storefront-6b8d7c5f9-t2q8v): put the `kubectl logs POD` line",
         ),
     ],
 )

@@ -35,6 +35,7 @@ from kcrash.cluster.pastes import (
     OrphanLogError,
     PastedPod,
     PasteLoadError,
+    Skipped,
     label,
     load_pastes,
     quote_pasted,
@@ -71,6 +72,7 @@ class Verdict:
     failing: bool
     at: datetime  # now, or the moment the pastes describe
     missing: tuple[Missing, ...] = ()  # facts no paste holds, with the command that gets each
+    skipped: tuple[Skipped, ...] = ()  # parts of the files that could not be read
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +229,7 @@ def offline(args: argparse.Namespace, now: datetime, stdin: TextIO, err: TextIO)
             diag = quote_pasted(diagnose(p.diagnosis_input(now)), p)
             if not diag.container and p.container:
                 diag = replace(diag, container=p.container)
-            verdicts.append(Verdict(p.pod, diag, failing, at, p.missing))
+            verdicts.append(Verdict(p.pod, diag, failing, at, p.missing, loaded.skipped))
     return Offline(verdicts, not_found, list(loaded.notes))
 
 
@@ -287,6 +289,8 @@ def as_json(verdict: Verdict) -> dict[str, Any]:
     code, _reason = last_exit(pod)
     row = diagnosis_json(pod, verdict.diagnosis, pod_status(pod, verdict.at), restart_count(pod), code)
     row["missing"] = [{"what": m.what, "command": m.command} for m in verdict.missing]
+    # File names and what they held are the user's text: made safe like every other quote.
+    row["skipped"] = [{"file": clean_line(s.file), "why": clean_line(s.why)} for s in verdict.skipped]
     return row
 
 

@@ -44,6 +44,7 @@ from kcrash.cluster.paste.model import (
     PasteFacts,
     PasteKind,
     PodFacts,
+    Skipped,
 )
 from kcrash.core.records import DiagnosisInput
 
@@ -61,6 +62,7 @@ __all__ = [
     "PastedEvent",
     "PastedPod",
     "PodFacts",
+    "Skipped",
     "combine",
     "detect",
     "inputs_from_pastes",

@@ -50,6 +50,7 @@ from kcrash.core.records import (
 from kcrash.core.status import primary_container
 
 _T = TypeVar("_T")
+ATTRIBUTED = "pod not named"
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _IMAGE_IN_MESSAGE = re.compile(r'image "(?P<image>[^"]+)"')
 # `kubectl logs` says "is waiting to start: <this>" for a container that never ran.
@@ -69,6 +70,7 @@ class _Group:
     events: list[tuple[PastedEvent, PasteFacts]] = field(default_factory=list)
     logs: list[LogFacts] = field(default_factory=list)
     pastes: list[str] = field(default_factory=list)
+    remarks: list[tuple[str, str]] = field(default_factory=list)
 
     def matches(self, name: str, namespace: str) -> bool:
         return self.name == name and (not namespace or not self.namespace or namespace == self.namespace)
@@ -156,12 +158,26 @@ def _group(pastes: Sequence[PasteFacts]) -> list[_Group]:
         group = _home(groups, "", facts.pod.namespace)
         group.facts.append((facts, paste))
         group.saw(paste)
+        _say_attributed(groups, group, f"what {paste.name} shows")
     for paste in pastes:
         for log in paste.logs:
             group = _home(groups, log.pod, log.namespace)
             group.logs.append(log)
             group.saw(paste)
+            if not log.pod:
+                _say_attributed(groups, group, f"the log in {paste.name}")
     return groups.groups
+
+
+def _say_attributed(groups: _Groups, group: _Group, what: str) -> None:
+    """Among several pods, a paste that names none was given to this one: say so, and why."""
+    named = groups.named()
+    if not group.name or len(named) < 2:
+        return
+    said = f"{what} names no pod: read as {group.name}'s, the one of {len(named)} pods failing"
+    remark = (ATTRIBUTED, said)
+    if remark not in group.remarks:
+        group.remarks.append(remark)
 
 
 def _home(groups: _Groups, name: str, namespace: str) -> _Group:
@@ -480,6 +496,7 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
         revisions=revisions,
         memory=memory,
         absent=_absent(shows, events, basis, memory),
+        remarks=(*(r for f in facts for r in f.remarks), *group.remarks),
     )
 
 

@@ -14,24 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kcrash.cluster.paste import events, table
+from kcrash.cluster.paste.mixed import block_kind, blocks, looks_like_describe
 from kcrash.cluster.paste.model import PasteKind
 from kcrash.cluster.paste.objects import sniff_objects
 from kcrash.cluster.paste.text import Command, parse_command, prepare
-
-_DESCRIBE_LABELS = re.compile(
-    r"^\s*(Namespace|Node|Start Time|Controlled By|QoS Class|Container ID|Image ID|Restart Count|"
-    r"Last State|Init Containers|Containers|Conditions|Service Account|Priority):(?:\s|$)"
-)
-_LOG_HINTS = re.compile(
-    r"^\s*(?:\d{4}-\d\d-\d\dT\d\d:\d\d|\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d|[IWEF]\d{4} \d\d:\d\d|"
-    r"\{\s*\"|(?:\[\s*)?(?:INFO|WARN|WARNING|ERROR|DEBUG|FATAL|CRITICAL|TRACE|PANIC)\b|"
-    r"Traceback \(most recent call last\)|panic:|Exception in thread|\s+at [\w$.]+\(|"
-    r"Error:|error:|Caused by:|goroutine \d+|npm ERR!|node:internal|level=|time=\"?\d)"
-)
-_KUBECTL_LOG_LINES = re.compile(
-    r'^(?:Defaulted container "|unable to retrieve container logs for |Error from server \(BadRequest\): '
-    r'(?:previous terminated container|container "|a container name))'
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +27,8 @@ class Part:
     kind: PasteKind
     lines: tuple[str, ...]
     command: Command | None = None
+    # Read block by block (`mixed.read_pieces`): no header or whole form told the kind.
+    pieces: bool = False
     # YAML objects as detection loaded them, so that a big list is not loaded twice.
     docs: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
@@ -64,33 +52,37 @@ def detect_lines(lines: Sequence[str]) -> PasteKind:
     return _detect(lines)[0]
 
 
-def _detect(lines: Sequence[str]) -> tuple[PasteKind, list[Any] | None]:
-    """The kind of the lines, with the documents when telling it took loading them."""
+def _detect(lines: Sequence[str]) -> tuple[PasteKind, list[Any] | None, bool]:
+    """The kind of the lines, the documents when telling it took loading them, and whether the
+    kind is only that of the first block that shows one (the part is read block by block)."""
     if not any(line.strip() for line in lines):
-        return "unknown", None
+        return "unknown", None, False
     objects, docs = sniff_objects(lines)  # blank lines kept: they belong to block scalars
     if objects:
-        return "objects", docs
-    return _text_kind([line for line in lines if line.strip()]), None
+        return "objects", docs, False
+    kind = _text_kind([line for line in lines if line.strip()])
+    if kind != "unknown":
+        return kind, None, False
+    return _first_block_kind(lines), None, True
 
 
 def _text_kind(body: Sequence[str]) -> PasteKind:
+    """A form a whole output shows: a describe, or a table under its header."""
     head = body[:400]
-    if (
-        any(line.startswith("Name:") for line in head[:3])
-        or sum(1 for line in head if _DESCRIBE_LABELS.match(line)) >= 2
-    ):
+    if looks_like_describe(head):
         return "describe"
     if any(table.HEADER.match(line) for line in head):
         return "get-pods"
-    if any(
-        events.GET_HEADER.match(line) or events.OLD_HEADER.match(line) or events.DESCRIBE_HEADER.match(line)
-        for line in head
-    ):
+    if any(header.match(line) for line in head for header in events.HEADERS):
         return "events"
-    if any(_KUBECTL_LOG_LINES.match(line.strip()) or _LOG_HINTS.match(line) for line in head):
-        return "logs"
     return "unknown"
+
+
+def _first_block_kind(lines: Sequence[str]) -> PasteKind:
+    """The form of the first block that shows one; log lines only when no block shows another."""
+    kinds = [block_kind(lines[start:end]) for start, end in blocks(lines[:2000])]
+    known = [kind for kind in kinds if kind not in ("unknown", "logs")]
+    return known[0] if known else ("logs" if "logs" in kinds else "unknown")
 
 
 def _is_table_header(line: str) -> bool:
@@ -128,11 +120,13 @@ class _Chunk:
         if not self.lines and self.command is None:
             return None
         kind = _kind_of_command(self.command)
-        detected, docs = _detect(self.lines)
+        detected, docs, pieces = _detect(self.lines)
         if kind is None or (kind == "objects" and detected != "objects"):
             kind = detected
+        else:
+            pieces = False  # the command line tells the form
         loaded = tuple(docs) if docs is not None and kind == "objects" else None
-        return Part(kind=kind, lines=tuple(self.lines), command=self.command, docs=loaded)
+        return Part(kind=kind, lines=tuple(self.lines), command=self.command, pieces=pieces, docs=loaded)
 
 
 # A line that may be a command line or open an output: one holding a kubectl word, or starting with

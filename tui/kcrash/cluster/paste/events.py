@@ -6,6 +6,9 @@
   NAMESPACE column first, with -o wide `... OBJECT SUBOBJECT SOURCE MESSAGE FIRST SEEN COUNT NAME`.
 - the old `kubectl get events`: `LASTSEEN FIRSTSEEN COUNT NAME KIND SUBOBJECT TYPE REASON SOURCE MESSAGE`.
 - `kubectl events`: `LAST SEEN TYPE REASON OBJECT MESSAGE`, OBJECT "Pod/x", LAST SEEN "2m (x4 over 3m)".
+- describe's Events before kubectl 1.8: `FirstSeen LastSeen Count From SubObjectPath Type Reason
+  Message`, From "{kubelet node01}"; before 1.3 no Type column, lowercase reasons ("backoff") and,
+  in 1.0 and 1.1, absolute times instead of ages.
 
 Rows are read by pattern, not by column position: a chat client may squeeze the padding. A line
 that is no row continues the message above it (chat text re-wraps long messages).
@@ -16,9 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from kcrash.cluster.paste.model import PastedEvent
-from kcrash.cluster.paste.text import parse_age, parse_interval
+from kcrash.cluster.paste.text import parse_age, parse_interval, parse_kube_time
 from kcrash.core.records import Event
 
 _AGE = r"(?:<invalid>|<unknown>|\S+)"
@@ -27,9 +31,20 @@ _SOURCE = r"[^\s,]+(?:,\s*[^\s,]+)?"  # "kubelet" or "kubelet, node01"
 _SUBOBJECT = r"(?:spec|status)\.\S+"
 
 DESCRIBE_HEADER = re.compile(r"^\s*Type\s+Reason\s+Age\s+From\s+Message\s*$")
-_DESCRIBE_ROW = re.compile(
+DESCRIBE_ROW = re.compile(
     rf"^\s*(?P<type>Normal|Warning)\s+(?P<reason>\S+)\s+(?P<interval>{_INTERVAL})\s+"
     rf"(?P<source>{_SOURCE})\s+(?P<message>.*)$"
+)
+OLD_DESCRIBE_HEADER = re.compile(
+    r"^\s*FirstSeen\s+LastSeen\s+Count\s+From\s+Sub[oO]bject[pP]ath\s+(?:Type\s+)?Reason\s+Message\s*$"
+)
+# Ages, or the absolute times of kubectl 1.0 and 1.1 ("Tue, 20 Oct 2015 10:00:00 +0000").
+_WHEN = (
+    r"(?:[A-Z][a-z]{2},\s+\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}\s+\d\d:\d\d:\d\d\s+(?:[+-]\d{4}|[A-Z]{1,5})|\S+)"
+)
+OLD_DESCRIBE_ROW = re.compile(
+    rf"^\s*(?P<first>{_WHEN})\s+(?P<last>{_WHEN})\s+(?P<count>\d+)\s+(?P<source>\{{[^}}]*\}})\s+"
+    rf"(?:(?P<subobject>{_SUBOBJECT})\s+)?(?:(?P<type>Normal|Warning)\s+)?(?P<reason>[A-Za-z]+)\s+(?P<message>.*)$"
 )
 _DASHES = re.compile(r"^\s*-{2,}(?:\s+-{2,})*\s*$")
 
@@ -52,6 +67,7 @@ _OLD_ROW = (
     rf"(?:(?P<subobject>{_SUBOBJECT})\s+)?(?P<type>Normal|Warning)\s+(?P<reason>\S+)\s+"
     rf"(?P<source>{_SOURCE})\s+(?P<message>.*)$"
 )
+HEADERS = (GET_HEADER, OLD_HEADER, DESCRIBE_HEADER, OLD_DESCRIBE_HEADER)
 # An event's name is its object's name and a hex suffix: "web-7d9f8b6c5d-x2x9z.17a8c3b2e4f1d0a9".
 _EVENT_SUFFIX = re.compile(r"\.[0-9a-f]{8,}$")
 
@@ -116,12 +132,12 @@ class _Row:
         self.fields["message"] = f"{message} {line.strip()}".strip()
 
 
-def _rows(lines: Sequence[str], row: re.Pattern[str]) -> list[_Row]:
+def _rows(lines: Sequence[str], *patterns: re.Pattern[str]) -> list[_Row]:
     rows: list[_Row] = []
     for line in lines:
         if not line.strip() or _DASHES.match(line):
             continue
-        match = row.match(line)
+        match = next((m for m in (p.match(line) for p in patterns) if m), None)
         if match:
             fields = {k: v for k, v in match.groupdict().items() if v is not None}
             rows.append(_Row(fields, [line]))
@@ -130,29 +146,78 @@ def _rows(lines: Sequence[str], row: re.Pattern[str]) -> list[_Row]:
     return rows
 
 
+# Reasons as kubectl before 1.3 printed them, and the type today's kubectl would show beside them.
+_OLD_REASONS = {
+    r.lower(): r
+    for r in (
+        "BackOff",
+        "Unhealthy",
+        "Killing",
+        "Failed",
+        "FailedSync",
+        "FailedScheduling",
+        "FailedMount",
+        "Pulling",
+        "Pulled",
+        "Created",
+        "Started",
+        "Scheduled",
+    )
+}
+_WARNINGS = frozenset({"BackOff", "Unhealthy", "Failed", "FailedSync", "FailedMount", "FailedScheduling"})
+
+
+def normal_reason(reason: str) -> str:
+    """A reason as today's kubectl prints it ("backoff" -> "BackOff")."""
+    return _OLD_REASONS.get(reason, reason)
+
+
+def reason_type(reason: str) -> str:
+    """The type of an event whose row shows none: a failure is a Warning."""
+    return "Warning" if reason in _WARNINGS or reason.startswith(("Failed", "Err")) else "Normal"
+
+
+def source_text(text: str) -> str:
+    """ "kubelet,node01" and the old "{kubelet node01}" read as today's "kubelet, node01"."""
+    inner = text.strip().removeprefix("{").removesuffix("}").strip()
+    if text.strip().startswith("{"):
+        inner = re.sub(r"\s+", ", ", inner)
+    return re.sub(r",\s*", ", ", inner)
+
+
+def _when(text: str) -> tuple[int | None, datetime | None]:
+    """An age in seconds, or an absolute time as kubectl 1.0 printed it."""
+    moment = parse_kube_time(text) if "," in text else None
+    return (None, moment) if moment is not None else (parse_age(text), None)
+
+
 def _event(row: _Row, *, namespace: str, kind: str, name: str, field_path: str) -> PastedEvent:
     fields = row.fields
+    first_at = last_at = None
     if "interval" in fields:
         last, count, first = parse_interval(fields["interval"])
     else:
-        last, count, first = parse_age(fields.get("last", "")), 1, None
+        (last, last_at), count, first = _when(fields.get("last", "")), 1, None
     if "count" in fields:
         count = int(fields["count"])
     if "first" in fields:
-        first = parse_age(fields["first"])
+        first, first_at = _when(fields["first"])
     message = fields.get("message", "").strip()
+    reason = normal_reason(fields["reason"])
     return PastedEvent(
         event=Event(
             namespace=namespace,
             name=fields.get("name", ""),
-            type=fields["type"],
-            reason=fields["reason"],
+            type=fields.get("type") or reason_type(reason),
+            reason=reason,
             message=message,
             involved_kind=kind,
             involved_name=name,
             field_path=field_path or _field_path(message),
             count=max(count, 1),
-            source=re.sub(r",\s*", ", ", fields.get("source", "")),
+            first_seen=first_at,
+            last_seen=last_at,
+            source=source_text(fields.get("source", "")),
         ),
         last_age=last,
         first_age=first if first is not None else last,
@@ -167,16 +232,17 @@ def _field_path(message: str) -> str:
 
 def parse_describe_events(lines: Sequence[str], *, namespace: str = "", pod: str = "") -> list[PastedEvent]:
     """The rows of describe's Events table (header and dashes may or may not be among `lines`)."""
+    body = [line for line in lines if not (DESCRIBE_HEADER.match(line) or OLD_DESCRIBE_HEADER.match(line))]
     return [
-        _event(row, namespace=namespace, kind="Pod", name=pod, field_path="")
-        for row in _rows([line for line in lines if not DESCRIBE_HEADER.match(line)], _DESCRIBE_ROW)
+        _event(row, namespace=namespace, kind="Pod", name=pod, field_path=row.fields.get("subobject", ""))
+        for row in _rows(body, DESCRIBE_ROW, OLD_DESCRIBE_ROW)
     ]
 
 
 def parse_event_table(lines: Sequence[str]) -> list[PastedEvent]:
     """`kubectl get events` (any form) or `kubectl events`; the header must be among `lines`."""
     for index, line in enumerate(lines):
-        if DESCRIBE_HEADER.match(line):
+        if DESCRIBE_HEADER.match(line) or OLD_DESCRIBE_HEADER.match(line):
             return parse_describe_events(lines[index + 1 :])
         old = OLD_HEADER.match(line)
         if old:

@@ -81,4 +81,6 @@ def quote_pasted(diagnosis: Diagnosis, pasted: PastedPod) -> Diagnosis:
         replace(e, quote=line) if (line := _pasted_quote(e, pasted, container)) else e
         for e in diagnosis.evidence
     )
-    return replace(diagnosis, evidence=evidence)
+    # What the pastes themselves tell (a trend over rows, a log given to the failing pod), last.
+    remarks = tuple(Evidence(source, quote(text)) for source, text in pasted.remarks)
+    return replace(diagnosis, evidence=(*evidence, *remarks))

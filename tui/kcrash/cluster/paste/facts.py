@@ -7,6 +7,7 @@ A pod's name and namespace missing from the paste itself come from the command l
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 
 from msgspec.structs import replace
 
@@ -15,11 +16,14 @@ from kcrash.cluster.paste.combine import estimate_as_of
 from kcrash.cluster.paste.describe import parse_describe
 from kcrash.cluster.paste.detect import Part, split
 from kcrash.cluster.paste.events import parse_event_table
+from kcrash.cluster.paste.fragments import fragment_facts
 from kcrash.cluster.paste.logs import parse_logs
+from kcrash.cluster.paste.mixed import Pieces, read_pieces, runtime_events
 from kcrash.cluster.paste.model import AsOfBasis, LogFacts, PastedEvent, PasteFacts, PasteKind, PodFacts
 from kcrash.cluster.paste.objects import ObjectsError, parse_objects_paste
 from kcrash.cluster.paste.table import parse_get_pods
 from kcrash.cluster.paste.text import pod_name_of
+from kcrash.cluster.paste.watch import newest_rows
 from kcrash.core.records import Pod
 
 _UNKNOWN: AsOfBasis = "unknown"
@@ -42,66 +46,121 @@ def _with_command(facts: list[PodFacts], part: Part) -> list[PodFacts]:
     return filled
 
 
-def _events_part(part: Part) -> tuple[list[PodFacts], list[PastedEvent]]:
-    """An events table; describe's Events section pasted alone belongs to a pod it does not name."""
-    table = parse_event_table(part.lines)
+def _events_part(part: Part, table: list[PastedEvent]) -> tuple[list[PodFacts], list[PastedEvent]]:
+    """Event rows; those that name no pod (describe's Events pasted alone, lines out of a chat)
+    belong to the one pod the block names, or to a pod the paste does not name."""
     namespace = part.command.namespace if part.command else ""
-    if table and all(not e.event.involved_name for e in table):
-        pod = PodFacts(
-            pod=Pod(namespace=namespace, name=""), events=tuple(table), shows=frozenset({"events"})
-        )
-        return _with_command([pod], part), []
-    return [], [
+    names = {(e.event.involved_name, e.event.namespace) for e in table if e.event.involved_name}
+    if len(names) == 1:
+        name, pod_namespace = names.pop()
+        table = [
+            e
+            if e.event.involved_name or e.event.involved_kind not in ("", "Pod")
+            else dataclasses.replace(
+                e, event=replace(e.event, involved_kind="Pod", involved_name=name, namespace=pod_namespace)
+            )
+            for e in table
+        ]
+    nameless = tuple(e for e in table if not e.event.involved_name and e.event.involved_kind in ("", "Pod"))
+    named = [
         dataclasses.replace(e, event=replace(e.event, namespace=e.event.namespace or namespace))
         for e in table
+        if e.event.involved_name
     ]
+    if not nameless:
+        return [], named
+    pod = PodFacts(pod=Pod(namespace=namespace, name=""), events=nameless, shows=frozenset({"events"}))
+    return _with_command([pod], part), named
+
+
+@dataclass(slots=True)
+class _Read:
+    """What the parts of one paste said so far."""
+
+    pods: list[PodFacts] = field(default_factory=list)
+    events: list[PastedEvent] = field(default_factory=list)
+    logs: list[LogFacts] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add_events(self, part: Part, found: list[PastedEvent]) -> None:
+        pods, events = _events_part(part, found)
+        self.pods += pods
+        self.events += events
+
+
+def _read_pieces(part: Part, number: int, read: _Read, *, as_log: bool) -> PasteKind:
+    """A part read block by block; the kind is its first block's that kcrash reads."""
+    pieces: Pieces = read_pieces(part.lines, as_log=as_log)
+    read.pods += _with_command(pieces.pods, part)
+    read.add_events(part, pieces.events)
+    if pieces.log:
+        read.logs.append(parse_logs(pieces.log, command=part.command))
+    known = [kind for kind in pieces.kinds if kind != "unknown"]
+    if not known:
+        read.notes.append(f"part {number}: not kubectl output kcrash reads ({len(part.lines)} lines)")
+        return "unknown"
+    unread = "not kubectl output kcrash reads"
+    read.notes += [f"part {number}, lines {start}-{end}: {unread}" for start, end in pieces.skipped]
+    return part.kind if part.kind != "unknown" else known[0]
 
 
 def parse_paste(text: str, *, name: str = "") -> PasteFacts:
     """What one paste says. Never raises on bad input: what cannot be read is named in `notes`."""
-    pods: list[PodFacts] = []
-    events: list[PastedEvent] = []
-    logs: list[LogFacts] = []
-    notes: list[str] = []
+    read = _Read()
     objects: ParsedObjects | None = None
-    parts = split(text)
     kinds: list[PasteKind] = []
-    for number, part in enumerate(parts, 1):
+    for number, part in enumerate(split(text), 1):
         kind = part.kind
-        if kind == "unknown" and any(hint in name.lower() for hint in _LOG_NAMES):
-            kind = "logs"
-        kinds.append(kind)
+        log_named = any(hint in name.lower() for hint in _LOG_NAMES)
         if kind == "objects":
             try:
                 found, objects = parse_objects_paste(part.lines, part.docs)
             except ObjectsError as error:
-                notes.append(f"part {number}: {error}")
-                continue
-            pods += found
-            events += [PastedEvent(event=event) for event in objects.events]  # times already absolute
+                fragment = fragment_facts(part.lines)
+                if fragment is None:
+                    read.notes.append(f"part {number}: {error}")
+                else:
+                    read.pods.append(fragment)
+            else:
+                read.pods += found
+                read.events += [PastedEvent(event=e) for e in objects.events]  # times already absolute
         elif kind == "describe":
-            pods += _with_command(parse_describe(part.lines), part)
-        elif kind == "get-pods":
-            pods += _with_command(parse_get_pods(part.lines), part)
-        elif kind == "events":
-            table_pods, table_events = _events_part(part)
-            pods += table_pods
-            events += table_events
-        elif kind == "logs":
-            logs.append(parse_logs(part.lines, command=part.command, name=name))
+            read.pods += _with_command(parse_describe(part.lines), part)
+        elif kind == "get-pods" and not part.pieces:
+            read.pods += _with_command(parse_get_pods(part.lines), part)
+        elif kind == "events" and not part.pieces:
+            read.add_events(part, parse_event_table(part.lines))
+        elif kind == "logs" and (part.command is not None or log_named):
+            log = parse_logs(part.lines, command=part.command, name=name)
+            read.logs.append(log)
+            read.add_events(part, _named_events(runtime_events(part.lines), log))
         else:
-            notes.append(f"part {number}: not kubectl output kcrash reads ({len(part.lines)} lines)")
+            kind = _read_pieces(part, number, read, as_log=log_named or kind == "logs")
+        kinds.append(kind)
+    pods = newest_rows(read.pods)
     times = [(t, basis) for t, basis in (estimate_as_of(f) for f in pods if f.rank >= 2) if t is not None]
     as_of, basis = max(times, key=lambda pair: pair[0]) if times else (None, _UNKNOWN)
     return PasteFacts(
         name=name,
         kind=next((k for k in kinds if k != "unknown"), "unknown"),
         pods=tuple(pods),
-        events=tuple(events),
-        logs=tuple(logs),
+        events=tuple(read.events),
+        logs=tuple(read.logs),
         objects=objects,
         as_of=as_of,
         as_of_basis=basis,
         kinds=tuple(kinds),
-        notes=tuple(notes),
+        notes=tuple(read.notes),
     )
+
+
+def _named_events(found: list[PastedEvent], log: LogFacts) -> list[PastedEvent]:
+    """The runtime's lines in a log are about the log's pod, when its command line names one."""
+    if not log.pod:
+        return found
+    return [
+        dataclasses.replace(
+            e, event=replace(e.event, involved_kind="Pod", involved_name=log.pod, namespace=log.namespace)
+        )
+        for e in found
+    ]

@@ -27,7 +27,7 @@ from kcrash.cluster.parse import ParsedObjects
 from kcrash.cluster.paste.combine import combine
 from kcrash.cluster.paste.facts import parse_paste
 from kcrash.cluster.paste.logs import parse_logs
-from kcrash.cluster.paste.model import PastedPod, PasteFacts
+from kcrash.cluster.paste.model import PastedPod, PasteFacts, Skipped, is_placeholder
 from kcrash.core.records import Deployment, Pod, Revision
 
 STDIN, STDIN_NAME = "-", "<stdin>"
@@ -38,6 +38,7 @@ STDIN_HINT = "reading the paste from standard input; end it with Ctrl-D"
 # A log's own command line names its pod, whichever command reads it.
 NAME_THE_LOG = "put the `kubectl logs POD` line that printed it above the log"
 # The top-level keys a saved object (or a stanza of one) opens with, to explain YAML that won't load.
+_CHOICES_SHOWN = 6
 _YAML_OBJECT = re.compile(r"^(?:apiVersion|kind|metadata|spec|status|items|containerStatuses):(?:\s|$)")
 
 
@@ -45,18 +46,31 @@ class PasteLoadError(Exception):
     """Files kcrash cannot read, or cannot put together without guessing: one line, exit status 2."""
 
 
-class OrphanLogError(PasteLoadError):
-    """A log no paste names a pod for, among several pods: it would be guessed onto one.
+class NothingToRead(PasteLoadError):
+    """A file with nothing kcrash reads: refused alone, skipped beside files that have something."""
 
-    The message's way out works in both commands; `saying` puts a command's own way first.
+    def __init__(self, message: str, *, file: str, why: str) -> None:
+        super().__init__(message)
+        self.file, self.why = file, why
+
+
+class OrphanLogError(PasteLoadError):
+    """A log no paste names a pod for, among several failing pods: it would be guessed onto one.
+
+    The message names the pods it could belong to; its way out works in both commands, and
+    `saying` puts a command's own way first.
     """
 
-    def __init__(self, files: str, pods: int) -> None:
-        self.files, self.pods = files, pods
+    def __init__(self, files: str, pods: int, choices: Sequence[str] = ()) -> None:
+        self.files, self.pods, self.choices = files, pods, tuple(choices)
         super().__init__(self.saying(NAME_THE_LOG))
 
     def saying(self, fix: str) -> str:
-        return f"the log in {self.files} belongs to one pod but the files hold {self.pods}: {fix}"
+        shown = ", ".join(self.choices[:_CHOICES_SHOWN])
+        beyond = len(self.choices) - _CHOICES_SHOWN
+        more = f", and {beyond} more" if beyond > 0 else ""
+        which = f" (it could be {shown}{more})" if shown else ""
+        return f"the log in {self.files} belongs to one pod but the files hold {self.pods}{which}: {fix}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +81,7 @@ class LoadedPastes:
     notes: tuple[str, ...]  # "pods.txt: part 2: not kubectl output kcrash reads (3 lines)", one each
     files: tuple[str, ...]  # the --from files, `<stdin>` for `-`
     logs: tuple[str, ...] = ()  # the --logs files, likewise
+    skipped: tuple[Skipped, ...] = ()  # the notes as (file, why)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -101,8 +116,8 @@ def load_pastes(
     if [*files, *logs].count(STDIN) > 1:
         raise PasteLoadError("standard input can be read once: give - once, to --from or to --logs")
     source = stdin or sys.stdin
-    pastes = [paste_facts(path, read_paste(path, source, say)) for path in files]
-    notes = tuple(f"{paste.name}: {note}" for paste in pastes for note in paste.notes)
+    pastes, skipped = _read_files(files, source, say)
+    skipped += [Skipped(paste.name, note) for paste in pastes for note in paste.notes]
     pastes += [previous_log_paste(label(path), read_log(path, source, say)) for path in logs]
     if log_pod:
         pod_namespace, _, pod_name = log_pod.rpartition("/")
@@ -115,8 +130,28 @@ def load_pastes(
     if selector:
         pasted = [p for p in pasted if matches_selector(p.pod, selector)]
     return LoadedPastes(
-        tuple(pasted), notes, tuple(label(path) for path in files), tuple(label(path) for path in logs)
+        tuple(pasted),
+        tuple(str(s) for s in skipped),
+        tuple(label(path) for path in files),
+        tuple(label(path) for path in logs),
+        tuple(skipped),
     )
+
+
+def _read_files(
+    files: Sequence[str], stdin: TextIO, say: Callable[[str], object] | None
+) -> tuple[list[PasteFacts], list[Skipped]]:
+    """Each file's facts; a file with nothing kcrash reads is skipped when another has something."""
+    pastes: list[PasteFacts] = []
+    refused: list[NothingToRead] = []
+    for path in files:
+        try:
+            pastes.append(paste_facts(path, read_paste(path, stdin, say)))
+        except NothingToRead as error:
+            refused.append(error)
+    if refused and not pastes:
+        raise refused[0]
+    return pastes, [Skipped(error.file, error.why) for error in refused]
 
 
 # -- reading files ----------------------------------------------------------------------------------
@@ -177,12 +212,16 @@ def paste_facts(path: str, text: str) -> PasteFacts:
     facts = parse_paste(text, name=os.path.basename(label(path)))
     if facts.pods or facts.events or facts.logs or facts.objects is not None:
         return dataclasses.replace(facts, name=label(path))
+    name = label(path)
     if facts.kind == "objects" and facts.notes:  # JSON that does not load: say where
-        raise PasteLoadError(f"{label(path)}: {facts.notes[0].split(': ', 1)[-1]}")
+        why = facts.notes[0].split(": ", 1)[-1]
+        raise NothingToRead(f"{name}: {why}", file=name, why=why)
     if problem := yaml_problem(text):
-        raise PasteLoadError(f"{label(path)}: {problem}")
+        raise NothingToRead(f"{name}: {problem}", file=name, why=problem)
     empty = " (it is empty)" if not text.strip() else ""
-    raise PasteLoadError(f"nothing kcrash reads in {label(path)}{empty}: {FORMS}")
+    raise NothingToRead(
+        f"nothing kcrash reads in {name}{empty}: {FORMS}", file=name, why=f"nothing kcrash reads{empty}"
+    )
 
 
 def yaml_problem(text: str) -> str:
@@ -260,13 +299,28 @@ def _history(pod: Pod, groups: Iterable[ParsedObjects]) -> tuple[Deployment | No
 
 
 def refuse_orphan_logs(pasted: Sequence[PastedPod]) -> None:
-    """A log no paste names a pod for, among several pods, would be guessed onto one: ask instead."""
+    """A log no paste names a pod for, among several failing pods, would be guessed onto one:
+    ask instead, naming the pods it could be about."""
     orphans = [p for p in pasted if not p.pod.name and _only_logs(p)]
-    others = len(pasted) - len(orphans)
+    others = [p for p in pasted if p not in orphans]
     if not orphans or not others:
         return
     files = ", ".join(name for p in orphans for name in p.pastes)
-    raise OrphanLogError(files, others)
+    troubled = [p for p in others if _in_trouble(p)]
+    choices = [_pod_label(p.pod) for p in (troubled or others)]
+    raise OrphanLogError(files, len(others), choices)
+
+
+def _in_trouble(p: PastedPod) -> bool:
+    statuses = (*p.pod.container_statuses, *p.pod.init_container_statuses)
+    shown = [s for s in statuses if not is_placeholder(s.name)]
+    return any(s.restart_count or s.state.kind in ("waiting", "terminated") for s in shown) or any(
+        e.type == "Warning" for e in p.events
+    )
+
+
+def _pod_label(pod: Pod) -> str:
+    return f"{pod.namespace}/{pod.name}" if pod.namespace else pod.name
 
 
 def _only_logs(p: PastedPod) -> bool:

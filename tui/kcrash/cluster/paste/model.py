@@ -63,6 +63,8 @@ class PodFacts:
     status_text: str = ""  # `get pods` STATUS as printed
     cut_off: str = ""  # the section a describe paste broke off in, "" when it ran to the end
     terminating: bool = False  # `get pods` STATUS Terminating: being deleted, since no paste tells when
+    # Evidence the reader adds beside the diagnosis's own: (source, text), e.g. a row's trend.
+    remarks: tuple[tuple[str, str], ...] = ()
 
 
 def placeholder_name(index: int, total: int, *, init: bool = False) -> str:
@@ -108,6 +110,17 @@ class PasteFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """A part of a file kcrash could not read, and why; the rest of the file is read."""
+
+    file: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.why}"
+
+
+@dataclass(frozen=True, slots=True)
 class Missing:
     """A fact the pastes lack, and the command whose output would settle it."""
 
@@ -139,6 +152,9 @@ class PastedPod:
     # False when no paste names the pod and `pod.name` is a placeholder saying so, for people to
     # read: the diagnosis is given the pod without it, so no command it suggests names it.
     name_pasted: bool = True
+    # Evidence about the pastes themselves, (source, text): a trend over `get pods` rows, a log
+    # given to this pod because it is the one failing.
+    remarks: tuple[tuple[str, str], ...] = ()
 
     def quote(self, source: str, container: str = "") -> str | None:
         """The pasted line behind `source` ("lastState.terminated.reason"), for `container`."""

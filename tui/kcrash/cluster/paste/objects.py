@@ -104,7 +104,7 @@ def _objects(docs: list[Any]) -> list[Any]:
 _BACKOFF_POD = re.compile(r"\bpod=(?P<name>[a-z0-9.-]+)_(?P<namespace>[a-z0-9-]+)\((?P<uid>[0-9a-f-]+)\)")
 
 
-def _named(pod: Pod, obj: Mapping[str, Any] | None) -> Pod:
+def named_pod(pod: Pod, obj: Mapping[str, Any] | None) -> Pod:
     """A pod whose object names no namespace has none ("default" is parse_pod's guess); a bare
     stanza's pod takes its name from the back-off message."""
     meta = obj.get("metadata") if obj is not None else None
@@ -134,11 +134,11 @@ def parse_objects_paste(
     blocks = _pod_blocks(lines, [kind for kind, _ in leaves])
     facts = []
     for pod, obj, block in zip(parsed.pods, pod_objects, blocks, strict=True):
-        named = _named(pod, obj)
+        named = named_pod(pod, obj)
         facts.append(
             PodFacts(
                 pod=named,
-                sources=_sources(lines[block[0] : block[1]], named) if block else {},
+                sources=pod_sources(lines[block[0] : block[1]], named) if block else {},
                 shows=frozenset({"spec", "status"} if named.containers else {"status"}),
                 rank=3,
             )
@@ -299,8 +299,8 @@ def _key_line(key: str) -> re.Pattern[str]:
 
 
 _NAME = _key_line("name")
-_LAST_STATE = _key_line("lastState")
-_STATE = _key_line("state")
+LAST_STATE = _key_line("lastState")
+STATE = _key_line("state")
 _RESTARTS = _key_line("restartCount")
 _STATUS_LIST = re.compile(r"""^\s*"?(containerStatuses|initContainerStatuses)"?\s*:""")
 
@@ -328,7 +328,7 @@ def _under(line: str, indent: int) -> bool:
     return not line.strip() or depth > indent or (depth == indent and line.lstrip().startswith("- "))
 
 
-def _sources(lines: Sequence[str], pod: Pod) -> dict[str, str]:
+def pod_sources(lines: Sequence[str], pod: Pod) -> dict[str, str]:
     """Container name/field -> the line it is on, from the lines of this pod's object only."""
     sources: dict[str, str] = {}
     names = {s.name for s in (*pod.container_statuses, *pod.init_container_statuses)}
@@ -337,15 +337,15 @@ def _sources(lines: Sequence[str], pod: Pod) -> dict[str, str]:
         name = next((_value(line) for line in block if _NAME.match(line) and _value(line) in names), "")
         if not name:
             continue
-        for which, pattern in (("lastState", _LAST_STATE), ("state", _STATE)):
-            sources.update(_state_lines(block, name, which, pattern))
+        for which, pattern in (("lastState", LAST_STATE), ("state", STATE)):
+            sources.update(state_lines(block, name, which, pattern))
         restarts = next((line for line in block if _RESTARTS.match(line)), None)
         if restarts is not None:
             sources[f"{name}/restartCount"] = restarts
     return sources
 
 
-def _state_lines(block: Sequence[str], name: str, which: str, anchor: re.Pattern[str]) -> dict[str, str]:
+def state_lines(block: Sequence[str], name: str, which: str, anchor: re.Pattern[str]) -> dict[str, str]:
     """The reason/exitCode/signal/message lines nested under `lastState:` or `state:` in one item."""
     found: dict[str, str] = {}
     start = next((i for i, line in enumerate(block) if anchor.match(line)), None)

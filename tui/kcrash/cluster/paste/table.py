@@ -225,8 +225,18 @@ def _row_facts(match: re.Match[str], line: str) -> PodFacts:
     )
 
 
-def parse_get_pods(lines: Sequence[str]) -> list[PodFacts]:
-    """Every pod row under a `get pods` header (several tables in one paste are fine)."""
+_PLAIN_ROW = re.compile("^" + _ROW)
+_NAMESPACED_ROW = re.compile(r"^(?P<namespace>\S+)\s+" + _ROW)
+
+
+def is_row(line: str) -> bool:
+    """A `get pods` row copied without its header (`kubectl get pods -w` prints it once)."""
+    return bool(_PLAIN_ROW.match(line) or _NAMESPACED_ROW.match(line))
+
+
+def parse_get_pods(lines: Sequence[str], *, headerless: bool = False) -> list[PodFacts]:
+    """Every pod row under a `get pods` header (several tables in one paste are fine); with
+    `headerless`, rows before any header too, with or without a NAMESPACE cell."""
     facts: list[PodFacts] = []
     row: re.Pattern[str] | None = None
     for line in lines:
@@ -235,6 +245,8 @@ def parse_get_pods(lines: Sequence[str]) -> list[PodFacts]:
             row = re.compile("^" + (r"(?P<namespace>\S+)\s+" if header.group("ns") else "") + _ROW)
             continue
         match = row.match(line) if row else None
+        if match is None and row is None and headerless:
+            match = _PLAIN_ROW.match(line) or _NAMESPACED_ROW.match(line)
         if match:
             facts.append(_row_facts(match, line))
     return facts

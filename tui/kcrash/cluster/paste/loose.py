@@ -1,0 +1,221 @@
+"""Event lines pasted without their table: copied out of describe's Events, `kubectl get events`,
+`kubectl describe node`, or typed into a chat message.
+
+A line is read as the fullest row it is: describe's (today's or the one before kubectl 1.8),
+`get events`' (today's or the old one), then `Type Reason ... Message` with columns left out or
+elided (`...`), and last a message kcrash knows wherever it starts in the line ("Back-off
+restarting failed container", "Liveness probe failed: ...", "0/3 nodes are available: ...").
+A known message gives its reason when the line shows none. A line that is no row continues the
+row above it (chat text re-wraps long messages); a blank line ends that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from kcrash.cluster.paste.events import (
+    DESCRIBE_ROW,
+    OLD_DESCRIBE_ROW,
+    container_in_message,
+    normal_reason,
+    parse_event_table,
+    reason_type,
+    source_text,
+)
+from kcrash.cluster.paste.model import PastedEvent
+from kcrash.cluster.paste.text import parse_interval
+from kcrash.core.records import Event
+
+# What a message says of its reason, for a line that shows only the message: (start, type, reason).
+_KNOWN: tuple[tuple[str, str, str], ...] = (
+    (r"Back-off restarting failed (?:docker )?container", "Warning", "BackOff"),
+    (r"Back-off pulling image", "Normal", "BackOff"),
+    (r"(?:Liveness|Readiness|Startup) probe (?:failed|errored)", "Warning", "Unhealthy"),
+    (r"Container \S+ failed (?:liveness|startup) probe", "Normal", "Killing"),
+    (r"(?:Stopping container \S+|Killing container with id )", "Normal", "Killing"),
+    (r"System OOM encountered", "Warning", "SystemOOM"),
+    (r"(?:Memory cgroup out of memory|Out of memory): Kill(?:ed)? process", "Warning", "OOMKilling"),
+    (r"\d+/\d+ nodes are available", "Warning", "FailedScheduling"),
+    (r"MountVolume\.\w+ failed for volume", "Warning", "FailedMount"),
+    (r"Unable to (?:attach or )?mount volumes", "Warning", "FailedMount"),
+    (r"Failed to pull image", "Warning", "Failed"),
+    (r"Error: (?:ErrImagePull|ImagePullBackOff|ErrImageNeverPull|InvalidImageName)\b", "Warning", "Failed"),
+    (r"Error: (?:secret|configmap|config map) \"[^\"]+\" not found", "Warning", "Failed"),
+    (r"Error: couldn't find key \S+ in (?:Secret|ConfigMap)", "Warning", "Failed"),
+    (r"Error syncing pod", "Warning", "FailedSync"),
+)
+_MESSAGE = re.compile("|".join(f"(?P<m{i}>{start})" for i, (start, _, _) in enumerate(_KNOWN)))
+# Where a message may start: the line's start, or after a space, a colon or a quote mark.
+_BEFORE_MESSAGE = frozenset(" \t:>\"'`")
+
+# `Type Reason rest`: the row with its middle columns left out or elided.
+_TYPED = re.compile(r"^\s*(?P<type>Normal|Warning)\s+(?P<reason>[A-Z][A-Za-z]+)(?:\s+(?P<rest>.*))?$")
+_REASONS = frozenset(reason for _, _, reason in _KNOWN) | {"Pulling", "Pulled", "Created", "Started"}
+_UNTYPED = re.compile(r"^\s*(?P<reason>[A-Z][A-Za-z]+)\s+(?P<rest>.*)$")
+# Columns before a message: ages, an interval, an elision, a source.
+_LEADING = re.compile(
+    r"^(?:<invalid>|<unknown>|\.{2,}|…|\d+(?:[ydhms]\d*)+[ydhms]?|\(x\d+\s+over\s+\S+\)|"
+    r"\{[^}]*\}|kubelet,\s*\S+|kubelet|default-scheduler|kernel-monitor|node-controller|"
+    r"attachdetach-controller|taint-controller)(?:\s+|$)"
+)
+_GET_ROW = re.compile(
+    r"^\s*(?:(?P<namespace>[a-z0-9-]+)\s+)?(?P<interval>\S+(?:\s+\(x\d+\s+over\s+\S+\))?)\s+"
+    r"(?P<type>Normal|Warning)\s+(?P<reason>[A-Z]\w+)\s+(?P<object>[A-Za-z]+/\S+)\s+(?P<message>.*)$"
+)
+# The kubelet's back-off message names its pod: "... in pod web-1_shop(uid)" / "pod=web-1_shop(uid)".
+_POD_IN_MESSAGE = re.compile(r"(?:\bin pod |\bpod=)(?P<name>[a-z0-9.-]+)_(?P<namespace>[a-z0-9-]+)\(")
+
+
+@dataclass(slots=True)
+class _Loose:
+    """A row read from one line; re-wrapped lines still to come."""
+
+    type: str
+    reason: str
+    message: str
+    lines: list[str]
+    interval: str = ""
+    source: str = ""
+    field_path: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str = ""
+    count: int = 1
+    extra: list[str] = field(default_factory=list)
+
+
+def _known(text: str) -> re.Match[str] | None:
+    """The first known message in `text` that starts where a message can."""
+    for match in _MESSAGE.finditer(text):
+        if match.start() == 0 or text[match.start() - 1] in _BEFORE_MESSAGE:
+            return match
+    return None
+
+
+def _reason_of(match: re.Match[str]) -> tuple[str, str]:
+    index = int(next(key for key, value in match.groupdict().items() if value is not None)[1:])
+    return _KNOWN[index][1], _KNOWN[index][2]
+
+
+def _age_like(text: str) -> bool:
+    last, _, _ = parse_interval(text)
+    return last is not None or text.strip() in ("<invalid>", "<unknown>", "...", "…")
+
+
+def _strip_columns(rest: str) -> tuple[str, str]:
+    """(columns before the message, the message) of what follows `Type Reason`."""
+    done = 0
+    while match := _LEADING.match(rest, done):
+        done = match.end()
+    message = rest[done:]
+    known = _known(rest)
+    if known is not None and known.start() > done and _known(message) is None:
+        message = rest[known.start() :]  # a column kcrash does not know (a node's name) before it
+    return rest[: len(rest) - len(message)].strip(), message.strip()
+
+
+def read_line(line: str) -> _Loose | None:
+    """The event one line shows, or None when it shows none."""
+    described = DESCRIBE_ROW.match(line)
+    # Sources are lowercase ("kubelet", "kubelet, node01"): "Liveness" is a message's first word.
+    if described and _age_like(described["interval"]) and described["source"][:1].islower():
+        fields = (described["type"], described["reason"], described["message"])
+        return _Loose(*fields, [line], described["interval"], described["source"])
+    if match := OLD_DESCRIBE_ROW.match(line):
+        return _Loose(
+            match["type"] or "",
+            match["reason"],
+            match["message"],
+            [line],
+            match["last"] if _age_like(match["last"]) else "",
+            source=match["source"],
+            field_path=match["subobject"] or "",
+            count=int(match["count"]),
+        )
+    if (match := _GET_ROW.match(line)) and _age_like(match["interval"]):
+        kind, _, name = match["object"].partition("/")
+        loose = _Loose(match["type"], match["reason"], match["message"], [line], match["interval"])
+        loose.kind, loose.name, loose.namespace = kind.capitalize(), name, match["namespace"] or ""
+        return loose
+    typed = _TYPED.match(line)
+    untyped = _UNTYPED.match(line)
+    if typed or (untyped and untyped["reason"] in _REASONS):
+        found = typed or untyped
+        assert found is not None
+        columns, message = _strip_columns(found["rest"] or "")
+        if message:
+            kind = typed["type"] if typed else ""
+            interval = columns.split("{")[0].strip() if columns else ""
+            return _Loose(kind, found["reason"], message, [line], interval if _age_like(interval) else "")
+    known = _known(line)
+    if known is None:
+        return None
+    kind, reason = _reason_of(known)
+    return _Loose(kind, reason, line[known.start() :].strip(), [line])
+
+
+def is_event_line(line: str) -> bool:
+    """Whether a line shows an event, with or without its table."""
+    return read_line(line) is not None
+
+
+def _pasted(loose: _Loose) -> PastedEvent:
+    message = " ".join([loose.message, *loose.extra]).strip()
+    last, count, first = parse_interval(loose.interval) if loose.interval else (None, 1, None)
+    named = _POD_IN_MESSAGE.search(message)
+    name = loose.name or (named["name"] if named else "")
+    namespace = loose.namespace or (named["namespace"] if named else "")
+    kind = loose.kind or ("Pod" if name else "")
+    container = container_in_message(message)
+    reason = normal_reason(loose.reason)
+    return PastedEvent(
+        event=Event(
+            namespace=namespace,
+            name="",
+            type=loose.type or reason_type(reason),
+            reason=reason,
+            message=message,
+            involved_kind=kind,
+            involved_name=name if kind == "Pod" else "",
+            field_path=loose.field_path or (f"spec.containers{{{container}}}" if container else ""),
+            count=max(count, loose.count, 1),
+            source=source_text(loose.source),
+        ),
+        last_age=last,
+        first_age=first if first is not None else last,
+        line=" ".join(part.strip() if i else part for i, part in enumerate(loose.lines)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LooseEvents:
+    """The events some lines show, and the lines that were no part of any (chat around them)."""
+
+    events: tuple[PastedEvent, ...]
+    unread: tuple[str, ...]
+
+
+def read_events(lines: Sequence[str]) -> LooseEvents:
+    """Every event the lines show, a table with its header or lines without one."""
+    table = parse_event_table(lines)
+    if table:
+        return LooseEvents(tuple(table), ())
+    rows: list[_Loose] = []
+    unread: list[str] = []
+    joining = False
+    for line in lines:
+        if not line.strip() or set(line.strip()) <= {"-", " "}:
+            joining = False
+            continue
+        row = read_line(line)
+        if row is not None:
+            rows.append(row)
+            joining = True
+        elif joining:
+            rows[-1].extra.append(line.strip())
+            rows[-1].lines.append(line)
+        else:
+            unread.append(line)
+    return LooseEvents(tuple(_pasted(row) for row in rows), tuple(unread))

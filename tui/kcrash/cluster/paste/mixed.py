@@ -1,0 +1,145 @@
+"""A paste of pieces: whatever a person copied, in any order, with chat between.
+
+The text is cut into blocks at blank lines, and each block is read by the form it shows: describe
+lines (a Containers block, the State/Last State lines), `get pods` rows with or without their
+header, event lines, YAML or JSON pieces, log lines. A block that is none of them is named as
+skipped; a block of a log paste that is none of them is log. Lines where the container runtime
+explains why a process could not start ("failed to create containerd task: ... executable file
+not found in $PATH", "exec user process caused: exec format error") are the kubelet's to report:
+wherever they were pasted they are read as the `Failed` event that carries them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kcrash.cluster.paste import table
+from kcrash.cluster.paste.describe import parse_describe
+from kcrash.cluster.paste.events import HEADERS
+from kcrash.cluster.paste.fragments import fragment_facts, looks_like_fragment
+from kcrash.cluster.paste.loose import is_event_line, read_events
+from kcrash.cluster.paste.model import PastedEvent, PodFacts
+from kcrash.core.records import Event
+
+BlockKind = Literal["describe", "get-pods", "events", "objects", "logs", "unknown"]
+
+DESCRIBE_LABELS = re.compile(
+    r"^\s*(Namespace|Node|Start Time|Controlled By|Controllers|QoS Class|Container ID|Image ID|"
+    r"Restart Count|State|Last State|Last Termination State|Exit Code|Init Containers|Containers|"
+    r"Conditions|Service Account|Priority):(?:\s|$)"
+)
+LOG_HINTS = re.compile(
+    r"^\s*(?:\d{4}-\d\d-\d\dT\d\d:\d\d|\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d|[IWEF]\d{4} \d\d:\d\d|"
+    r"\{\s*\"|(?:\[\s*)?(?:INFO|WARN|WARNING|ERROR|DEBUG|FATAL|CRITICAL|TRACE|PANIC)\b|"
+    r"Traceback \(most recent call last\)|panic:|Exception in thread|\s+at [\w$.]+\(|"
+    r"Error:|error:|Caused by:|goroutine \d+|npm ERR!|node:internal|level=|time=\"?\d)"
+)
+KUBECTL_LOG_LINES = re.compile(
+    r'^(?:Defaulted container "|unable to retrieve container logs for |Error from server \(BadRequest\): '
+    r'(?:previous terminated container|container "|a container name))'
+)
+_RUNTIME = re.compile(
+    r"(?:failed to (?:create containerd task|create shim task|start container|create task)|"
+    r"OCI runtime (?:create|exec|start) failed|Error response from daemon:|"
+    r"exec user process caused|standard_init_linux\.go:\d+:)"
+)
+
+
+def looks_like_describe(lines: Sequence[str]) -> bool:
+    """`Name:` on top, or two of describe's labels: a describe, whole or in part."""
+    head = lines[:400]
+    return any(line.startswith("Name:") for line in head[:3]) or (
+        sum(1 for line in head if DESCRIBE_LABELS.match(line)) >= 2
+    )
+
+
+def block_kind(lines: Sequence[str]) -> BlockKind:
+    """The form one block of lines shows."""
+    body = [line for line in lines if line.strip()]
+    if not body:
+        return "unknown"
+    if looks_like_describe(body):
+        return "describe"
+    if any(table.HEADER.match(line) for line in body) or sum(map(table.is_row, body)) * 2 >= len(body):
+        return "get-pods"
+    if any(header.match(line) for line in body for header in HEADERS) or any(map(is_event_line, body)):
+        return "events"
+    if looks_like_fragment(body) and fragment_facts(body) is not None:
+        return "objects"
+    if any(KUBECTL_LOG_LINES.match(line.strip()) or LOG_HINTS.match(line) for line in body):
+        return "logs"
+    return "unknown"
+
+
+def blocks(lines: Sequence[str]) -> list[tuple[int, int]]:
+    """(start, end) of each run of lines between blank lines."""
+    found: list[tuple[int, int]] = []
+    start: int | None = None
+    for index, line in enumerate([*lines, ""]):
+        if line.strip() and start is None:
+            start = index
+        elif not line.strip() and start is not None:
+            found.append((start, index))
+            start = None
+    return found
+
+
+@dataclass(slots=True)
+class Pieces:
+    """What the blocks of one part say, and the line ranges (1-based, inclusive) none of them read."""
+
+    pods: list[PodFacts] = field(default_factory=list)
+    events: list[PastedEvent] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    kinds: list[BlockKind] = field(default_factory=list)
+    skipped: list[tuple[int, int]] = field(default_factory=list)
+
+
+def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
+    """Every block read by its form; with `as_log`, a block of no form is log text."""
+    found = Pieces()
+    for start, end in blocks(lines):
+        block = list(lines[start:end])
+        kind = block_kind(block)
+        found.kinds.append(kind)
+        if kind == "describe":
+            found.pods += parse_describe(block)
+        elif kind == "get-pods":
+            found.pods += table.parse_get_pods(block, headerless=True)
+        elif kind == "events":
+            _events(block, found)
+        elif kind == "objects":
+            facts = fragment_facts(block)
+            found.pods += [facts] if facts is not None else []
+        elif kind == "logs" or as_log:
+            if found.log:
+                found.log.append("")
+            found.log += block
+        else:
+            found.skipped.append((start + 1, end))
+    runtime = runtime_events(found.log)
+    found.events += runtime
+    return found
+
+
+def _events(block: list[str], found: Pieces) -> None:
+    read = read_events(block)
+    found.events += read.events
+    if read.unread:
+        first = block.index(read.unread[0])
+        found.skipped.append((first + 1, first + len(read.unread)))
+
+
+def runtime_events(lines: Sequence[str]) -> list[PastedEvent]:
+    """The runtime's explanations among log lines, as the `Failed` events the kubelet makes of them."""
+    return [
+        PastedEvent(
+            event=Event(namespace="", name="", type="Warning", reason="Failed", message=line.strip()),
+            line=line,
+        )
+        for line in lines
+        if _RUNTIME.search(line)
+    ]
