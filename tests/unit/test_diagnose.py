@@ -21,7 +21,7 @@ from msgspec.structs import replace
 from kcrash.cluster.parse import parse_objects
 from kcrash.cluster.pastes import inputs_from_pastes
 from kcrash.core import diagnose as engine
-from kcrash.core.diagnose import diagnose
+from kcrash.core.diagnose import diagnose, probe_window
 from kcrash.core.records import (
     AbsentPart,
     Cause,
@@ -34,6 +34,7 @@ from kcrash.core.records import (
     Event,
     MemorySample,
     Pod,
+    Probe,
     Revision,
 )
 
@@ -142,11 +143,11 @@ CASES = [
         "slow-start-liveness",
         "liveness-probe",
         "web",
-        headline=("before it finishes starting", "killed 20s after start", "gives it at most 20 s"),
+        headline=("before it finishes starting", "killed 20s after start", "gives it 15 s (up to 20 s"),
         sources=("event Unhealthy ×21", "event Killing ×7", "spec container web livenessProbe"),
         quotes=(
             "Container web failed liveness probe, will be restarted",
-            "5 + periodSeconds 5 × failureThreshold 3",
+            "5 + periodSeconds 5 × (failureThreshold 3 - 1) = 15 s",
         ),
         steps=(
             "startupProbe",
@@ -159,9 +160,9 @@ CASES = [
         "startup-probe-kill",
         "liveness-probe",
         "app",
-        headline=("startup probe", "at most 60 s"),
+        headline=("startup probe", "gives it 50 s (up to 60 s"),
         sources=("event Killing ×4",),
-        steps=("failureThreshold 12 with periodSeconds 10 allows 120 s instead of 60 s",),
+        steps=("failureThreshold 13 with periodSeconds 10 allows 120 s instead of 50 s",),
     ),
     Expect(
         "liveness-hang",
@@ -1466,3 +1467,26 @@ def test_the_spec_lookup_without_a_container_name_shows_every_container(
 ) -> None:
     diag = diagnose(unsaid(as_pasted(load_case("oom-no-metrics"), "spec"), *unknown))
     assert any(step in s for s in diag.next_steps), diag.next_steps
+
+
+@pytest.mark.parametrize(
+    ("initial_delay", "period", "threshold", "budget"),
+    [
+        (10, 5, 3, 20),  # probes at 10, 15, 20 s: the third failure kills at 20 s
+        (0, 10, 3, 20),  # the defaults: periodSeconds 10, failureThreshold 3
+        (5, 5, 3, 15),
+        (30, 10, 1, 30),  # one failure is enough
+        (0, 10, 30, 290),  # a startupProbe sized for five minutes
+    ],
+)
+def test_probe_budget_as_the_kubelet_counts_it(
+    initial_delay: int, period: int, threshold: int, budget: int
+) -> None:
+    probe = Probe(
+        kind="liveness",
+        handler="httpGet /healthz",
+        initial_delay_seconds=initial_delay,
+        period_seconds=period,
+        failure_threshold=threshold,
+    )
+    assert probe_window(probe) == budget

@@ -1022,17 +1022,18 @@ _STARTUP_TIME = re.compile(
 
 
 def probe_window(probe: Probe) -> int:
-    """The latest a probe can have failed failureThreshold times after the container started.
-
-    The kubelet's first probe lands between initialDelaySeconds and one period later, so a kill can
-    come up to a period earlier than this."""
-    return probe.initial_delay_seconds + probe.period_seconds * probe.failure_threshold
+    """The kubelet's budget: the seconds after the container started by which a probe that always
+    fails has failed failureThreshold times in a row. The first probe runs at initialDelaySeconds,
+    the others a period apart, so the last failure lands (failureThreshold - 1) periods after it
+    (10 s delay, period 5 s, threshold 3: probes at 10, 15, 20 s, killed at 20 s). The prober's
+    ticker can put the first probe up to a period later, so a kill may come that much after."""
+    return probe.initial_delay_seconds + probe.period_seconds * max(0, probe.failure_threshold - 1)
 
 
 def probe_numbers(probe: Probe) -> str:
     return (
         f"initialDelaySeconds {probe.initial_delay_seconds} + periodSeconds {probe.period_seconds} × "
-        f"failureThreshold {probe.failure_threshold} = {probe_window(probe)} s"
+        f"(failureThreshold {probe.failure_threshold} - 1) = {probe_window(probe)} s"
     )
 
 
@@ -1066,11 +1067,12 @@ def startup_steps(kind: str, probe: Probe, observed: float | None, lower_bound: 
     """The probe change that lets a slow starter finish, with numbers."""
     allow, basis = startup_allowance(observed, lower_bound)
     if kind == "startup":
-        threshold = math.ceil(allow / probe.period_seconds)
+        # The budget is initialDelaySeconds + (failureThreshold - 1) periods (see probe_window).
+        threshold = math.ceil(max(0.0, allow - probe.initial_delay_seconds) / probe.period_seconds) + 1
+        allowed = probe_window(replace(probe, failure_threshold=threshold))
         return [
             f"Give the startupProbe more time: failureThreshold {threshold} with periodSeconds "
-            f"{probe.period_seconds} allows {threshold * probe.period_seconds} s instead of "
-            f"{probe_window(probe)} s ({basis})"
+            f"{probe.period_seconds} allows {allowed} s instead of {probe_window(probe)} s ({basis})"
         ]
     threshold = math.ceil(allow / STARTUP_PERIOD_S)
     return [
@@ -1193,7 +1195,8 @@ def rule_probe_kill(f: Facts) -> Diagnosis | None:
         and f.spec.startup is None
         and delay - slack <= probe_window(probe) + 2 * probe.period_seconds
     ):
-        allows = f"the probe gives it at most {probe_window(probe)} s"
+        window = probe_window(probe)
+        allows = f"the probe gives it {window} s (up to {window + probe.period_seconds} s as its ticks fall)"
         headline = f"The {what} kills {f.container} before it finishes starting: " + (
             f"dead {fmt_seconds(delay)} after start ({allows}, then up to {slack:.0f} s grace period)"
             if slack
