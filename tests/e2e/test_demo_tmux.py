@@ -78,3 +78,25 @@ def test_demo_filter_open_oom(tmux: Callable[..., str]) -> None:
     assert "Diagnosis" in pane and "pod/oom-leak" in pane
     tmux("send-keys", "-t", "{session}", "q")
     wait_for_pane(tmux, lambda pane: "kcrash  │" not in pane, timeout=10)
+
+
+def test_batched_keys_at_80x24(tmux: Callable[..., str]) -> None:
+    """Keys sent in one write, as SSH delivers them, on an 80x24 terminal: nothing crashes, the
+    filter gets every letter, the help reaches its last line, names stay apart."""
+    tmux("resize-window", "-t", "{session}", "-x", "80", "-y", "24")
+    pane = wait_for_pane(tmux, lambda pane: "● live" in pane and "oom-leak" in pane)
+    assert "…" not in pane.splitlines()[0], "the header cuts a word"
+    tmux("send-keys", "-t", "{session}", "Enter", "Enter")
+    wait_for_pane(tmux, lambda pane: "Diagnosis" in pane)
+    tmux("send-keys", "-t", "{session}", "Escape", "Enter", "Escape", "Enter", "Escape")
+    pane = wait_for_pane(tmux, lambda pane: "NAME" in pane and "STATUS" in pane)
+    tmux("send-keys", "-t", "{session}", "/", "s", "e", "g")
+    pane = wait_for_pane(tmux, lambda pane: "segfault" in pane and "oom-leak" not in pane)
+    tmux("send-keys", "-t", "{session}", "Escape", "?", "G")
+    pane = wait_for_pane(tmux, lambda pane: "quit" in pane and "next theme" in pane)
+    tmux("send-keys", "-t", "{session}", "Escape")
+    pane = wait_for_pane(tmux, lambda pane: "NAME" in pane and "oom-leak" in pane)
+    names = [line.split()[0] for line in pane.splitlines()[2:-1] if line.strip()]
+    assert len(set(names)) == len(names), f"two pods look alike at 80 columns: {names}"
+    tmux("send-keys", "-t", "{session}", "q")
+    wait_for_pane(tmux, lambda pane: "NAME" not in pane, timeout=10)

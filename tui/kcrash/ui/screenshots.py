@@ -113,6 +113,21 @@ async def _all(directory: Path) -> None:
 
         await _session(demo, directory, "dark", pods)
 
+        async def narrow(pilot: Pilot[int], app: KcrashApp) -> None:
+            """80x24, as over SSH on a bastion: help scrolled to its end, a drill-down, a log."""
+            await pilot.resize_terminal(80, 24)
+            await pilot.press("question_mark", "G")
+            await pilot.pause(0.5)
+            _shot(app, directory, "help-80x24-scrolled")
+            await pilot.press("escape")
+            await _open(pilot, "oom-leak")
+            _shot(app, directory, "drill-oom-leak-80x24")
+            await pilot.press("l")
+            await pilot.pause(2.0)
+            _shot(app, directory, "logs-80x24")
+
+        await _session(demo, directory, "dark", narrow)
+
         for cause in CAUSES:
 
             async def drill(pilot: Pilot[int], app: KcrashApp, cause: str = cause) -> None:
