@@ -285,7 +285,8 @@ def test_a_nameless_log_among_several_failing_pods_needs_the_pod_named() -> None
     assert code == 2
     assert err == (
         f"kcrash diagnose: the log in {log} belongs to one pod but the files hold 5 (it could be "
-        "payments/payments-api-7d4c9b8f6-v5n2x, shop/storefront-6b8d7c5f9-t2q8v): name the pod (kcrash diagnose POD --from ...), "
+        "payments/payments-api-7d4c9b8f6-v5n2x, shop/storefront-6b8d7c5f9-t2q8v): "
+        "name the pod (kcrash diagnose POD --from ...), "
         "or put the `kubectl logs POD` line that printed it above the log\n"
     )
     code, rows, err = run_json(
