@@ -251,7 +251,8 @@ def test_banner_text(files: list[str], basis: AsOfBasis, banner: str) -> None:
         (["--from", str(CUT_OFF), "-n", "elsewhere"], "no pods in"),
         (
             ["--from", str(GET_PODS), "--logs", str(MISSING_ENV / "previous.log")],
-            "belongs to one pod but the files hold 5 (it could be ",
+            "belongs to one pod but the files hold 5 (it could be payments/payments-api-7d4c9b8f6-v5n2x, "
+            "shop/storefront-6b8d7c5f9-t2q8v): put the `kubectl logs POD` line",
         ),
     ],
 )

@@ -13,7 +13,9 @@ and the console's `--from` alike (refusals are `PasteLoadError`, one line). Form
 `kubectl get pods` (-o wide, -A), `kubectl get events` (today's, -A, -o wide, and the old
 LASTSEEN/FIRSTSEEN form), `kubectl events`, `kubectl logs` (with kubectl's own error lines read as
 facts), and `kubectl get -o yaml|json` through `cluster.parse` (a bare `status:` stanza too). One
-paste may hold several outputs one after another, each under its prompt line.
+paste may hold several outputs one after another, each under its prompt line, or pieces of them
+without prompts (event lines, YAML or JSON fragments, describe's State lines, `get pods -w` rows),
+read block by block (`paste.mixed`).
 """
 
 from __future__ import annotations

@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from msgspec.structs import replace
 
 from kcrash.cluster.parse import ParsedObjects
+from kcrash.cluster.paste.gaps import absent, missing, pod_logs, waiting_from_log
 from kcrash.cluster.paste.model import (
     AsOfBasis,
     LogFacts,
-    Missing,
     PastedEvent,
     PastedPod,
     PasteFacts,
@@ -38,8 +37,6 @@ from kcrash.cluster.paste.model import (
 )
 from kcrash.cluster.paste.text import ago
 from kcrash.core.records import (
-    AbsentPart,
-    ContainerState,
     ContainerStatus,
     Deployment,
     Event,
@@ -53,11 +50,6 @@ _T = TypeVar("_T")
 ATTRIBUTED = "pod not named"
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _IMAGE_IN_MESSAGE = re.compile(r'image "(?P<image>[^"]+)"')
-# `kubectl logs` says "is waiting to start: <this>" for a container that never ran.
-_WAITING_TEXT = {
-    "trying and failing to pull image": "ImagePullBackOff",
-    "image can't be pulled": "ErrImagePull",
-}
 
 
 @dataclass(slots=True)
@@ -98,40 +90,6 @@ class _Groups:
 
     def named(self) -> list[_Group]:
         return [group for group in self.groups if group.name]
-
-
-def estimate_as_of(facts: PodFacts) -> tuple[datetime | None, AsOfBasis]:
-    """When a describe was taken, from its absolute times and the ages of its events.
-
-    The latest container start plus the age of the latest `Started` event; failing that (nothing
-    ever started) the pod's start plus the age of its `Scheduled` event; never earlier than the
-    latest time the paste shows.
-    """
-    pod = facts.pod
-    starts: list[datetime] = []
-    latest: list[datetime] = [t for t in (pod.start_time,) if t is not None]
-    for status in (*pod.container_statuses, *pod.init_container_statuses):
-        for state in (status.state, status.last_state):
-            if state is None:
-                continue
-            starts += [t for t in (state.started_at,) if t is not None]
-            latest += [t for t in (state.started_at, state.finished_at) if t is not None]
-    lower = max(latest) if latest else None
-    calibrated = _plus_age(max(starts) if starts else None, _youngest(facts, "Started"))
-    if calibrated is None:
-        calibrated = _plus_age(pod.start_time, _youngest(facts, "Scheduled"))
-    if calibrated is None or (lower is not None and lower > calibrated):
-        return lower, "latest-time" if lower is not None else "unknown"
-    return calibrated, "events"
-
-
-def _youngest(facts: PodFacts, reason: str) -> int | None:
-    ages = [e.last_age for e in facts.events if e.event.reason == reason and e.last_age is not None]
-    return min(ages) if ages else None
-
-
-def _plus_age(moment: datetime | None, age: int | None) -> datetime | None:
-    return moment + timedelta(seconds=age) if moment is not None and age is not None else None
 
 
 # --- grouping -----------------------------------------------------------------------------------
@@ -239,9 +197,30 @@ def _merge_pod(group: _Group, pods: list[Pod]) -> Pod:
 
 
 def _statuses(candidates: list[tuple[ContainerStatus, ...]]) -> tuple[ContainerStatus, ...]:
-    """The best-ranked statuses that name their containers, else a `get pods` summary."""
+    """The best-ranked statuses that name their containers, else a `get pods` summary; pieces of
+    one container's status pasted apart (a `lastState:` block, a row) fill each other in."""
     named = next((s for s in candidates if s and all(status.name for status in s)), None)
-    return named if named is not None else next((s for s in candidates if s), ())
+    chosen = named if named is not None else next((s for s in candidates if s), ())
+    if len(chosen) != 1:
+        return chosen
+    pieces = [s[0] for s in candidates if len(s) == 1 and s[0] is not chosen[0]]
+    pieces = [p for p in pieces if not p.name or p.name == chosen[0].name or is_placeholder(p.name)]
+    return (_filled(chosen[0], pieces),)
+
+
+def _filled(status: ContainerStatus, pieces: list[ContainerStatus]) -> ContainerStatus:
+    """A status with what it lacks taken from other pastes of the same container, best first."""
+    for piece in pieces:
+        if piece.name and piece.name != status.name:
+            continue
+        status = replace(
+            status,
+            name=status.name or piece.name,
+            state=piece.state if status.state.kind == "unknown" else status.state,
+            last_state=status.last_state or piece.last_state,
+            restart_count=status.restart_count or piece.restart_count,
+        )
+    return status
 
 
 def _name_summary(pod: Pod, group: _Group, events: list[PastedEvent]) -> Pod:
@@ -332,120 +311,6 @@ def _events(
     return sorted(kept, key=lambda e: e.event.last_seen or _EARLIEST)
 
 
-# --- logs ---------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Logs:
-    previous: str | None = None
-    current: str | None = None
-    sources: dict[str, str] = field(default_factory=dict)
-    gone: bool = False
-    no_previous: bool = False  # kubectl: "previous terminated container ... not found"
-    other_container: str = ""
-
-
-def _logs(logs: list[LogFacts], pod: Pod, container: str) -> _Logs:
-    result = _Logs()
-    status = pod.status_for(container)
-    running = status is not None and status.state.kind == "running"
-    for log in logs:
-        if log.container and container and log.container != container:
-            result.other_container = log.container
-            continue
-        which = log.which if log.which != "unknown" else ("current" if running else "previous")
-        quote = "\n".join(log.kubectl_lines)
-        if log.no_previous:
-            result.no_previous = True
-            result.sources["previous log"] = quote
-        elif log.unavailable:
-            result.gone = True
-            result.sources[f"{which} log"] = quote
-        elif which == "previous" and log.text:
-            result.previous = log.text
-        elif which == "current" and log.text:
-            result.current = log.text
-        if log.waiting_reason and quote:
-            result.sources[f"{container}/state.waiting.reason"] = quote
-    return result
-
-
-def _waiting_from_log(pod: Pod, logs: list[LogFacts]) -> Pod:
-    """`is waiting to start: <reason>` gives a state to a container no other paste shows."""
-    for log in logs:
-        if not log.waiting_reason or not log.container or pod.status_for(log.container) is not None:
-            continue
-        reason = _WAITING_TEXT.get(log.waiting_reason, log.waiting_reason)
-        if " " in reason:
-            continue
-        waiting = ContainerStatus(name=log.container, state=ContainerState("waiting", reason=reason))
-        pod = replace(pod, container_statuses=(*pod.container_statuses, waiting))
-    return pod
-
-
-# --- missing ------------------------------------------------------------------------------------
-
-
-def _crashed(status: ContainerStatus) -> bool:
-    return status.restart_count > 0 or status.state.reason == "CrashLoopBackOff"
-
-
-def _missing(
-    pod: Pod, container: str, shows: set[str], events: list[PastedEvent], logs: _Logs, cut_off: str
-) -> tuple[Missing, ...]:
-    # Pasted names are untrusted text: quoted for the shell, a placeholder or no flag when absent.
-    name = shlex.quote(pod.name) if pod.name else "<pod>"
-    ns = f" -n {shlex.quote(pod.namespace)}" if pod.namespace else ""
-    describe = f"kubectl describe pod {name}{ns}"
-    status = pod.status_for(container)
-    found: list[Missing] = []
-    if not pod.name:
-        found.append(Missing("pod name", f"kubectl get pods{ns}"))
-    if status is None or (status.state.kind == "unknown" and status.last_state is None):
-        found.append(Missing("no container state (exit code, reason)", describe))
-    elif _crashed(status) and status.last_state is None and status.state.kind != "terminated":
-        found.append(Missing("no last state (exit code and reason of the last crash)", describe))
-    if not container and (pod.container_statuses or pod.init_container_statuses):
-        found.append(Missing("container name", describe))
-    if "spec" not in shows:
-        found.append(
-            Missing("no pod spec (probes, limits, env references)", f"kubectl get pod {name}{ns} -o yaml")
-        )
-    if "events" not in shows and not events:
-        what = f"no events (the describe paste stops in {cut_off})" if cut_off else "no events"
-        found.append(Missing(what, f"kubectl get events{ns} --field-selector involvedObject.name={name}"))
-    restarted = status is None or _crashed(status) or status.state.kind == "terminated"
-    flag = f" -c {shlex.quote(container)}" if container else ""
-    if logs.previous is None and restarted:
-        if logs.gone or logs.no_previous:
-            # kubectl found no previous container although this one restarted: it was removed.
-            found.append(Missing("no previous log (the node no longer has the previous container)", ""))
-        else:
-            what = "no previous log"
-            if logs.other_container:
-                what = f"no previous log of {container} (the pasted log is of {logs.other_container})"
-            found.append(Missing(what, f"kubectl logs {name}{ns}{flag} --previous"))
-    return tuple(found)
-
-
-def _absent(
-    shows: set[str], events: list[PastedEvent], basis: AsOfBasis, memory: tuple[MemorySample, ...]
-) -> frozenset[AbsentPart]:
-    """The parts no paste shows, so the diagnosis reads their emptiness as unknown, not as none."""
-    absent: set[AbsentPart] = set()
-    if "spec" not in shows:
-        absent.add("spec")
-    if "events" not in shows and not events:
-        absent.add("events")
-    # "events" puts the moment near the truth; the latest time shown is only a lower bound.
-    # With no times at all, every time was counted back from `now` itself and stays consistent.
-    if basis not in ("events", "now"):
-        absent.add("as-of")
-    if not memory:
-        absent.add("metrics")
-    return frozenset(absent)
-
-
 # --- the whole ----------------------------------------------------------------------------------
 
 
@@ -464,9 +329,12 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
         # Being deleted when the paste was taken; its deadline is not in the row: say no later.
         pod = replace(pod, deletion_timestamp=as_of)
     events = _events(group, pod, ranked, as_of)
-    pod = _waiting_from_log(_name_summary(pod, group, events), group.logs)
+    pod = waiting_from_log(_name_summary(pod, group, events), group.logs)
     container = primary_container(pod) or next((log.container for log in group.logs if log.container), "")
-    logs = _logs(group.logs, pod, container)
+    if not container and not (pod.container_statuses or pod.containers):
+        named = {e.event.container for e in events if e.event.container}
+        container = named.pop() if len(named) == 1 else ""  # events alone: the one container they name
+    logs = pod_logs(group.logs, pod, container)
     shows = {part for f in facts for part in f.shows}
     cut_off = next((f.cut_off for f in facts if f.rank == 2 and f.cut_off), "")
     sources = _merge_sources(facts, pod)
@@ -488,14 +356,14 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
         previous_log=logs.previous,
         current_log=logs.current,
         sources=sources,
-        missing=_missing(pod, container, shows, events, logs, cut_off),
+        missing=missing(pod, container, shows, events, logs, cut_off),
         as_of=as_of,
         as_of_basis=basis,
         pastes=tuple(group.pastes),
         deployment=deployment,
         revisions=revisions,
         memory=memory,
-        absent=_absent(shows, events, basis, memory),
+        absent=absent(shows, events, basis, memory),
         remarks=(*(r for f in facts for r in f.remarks), *group.remarks),
     )
 

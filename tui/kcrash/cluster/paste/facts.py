@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from msgspec.structs import replace
 
 from kcrash.cluster.parse import ParsedObjects
-from kcrash.cluster.paste.combine import estimate_as_of
+from kcrash.cluster.paste.asof import estimate_as_of
 from kcrash.cluster.paste.describe import parse_describe
 from kcrash.cluster.paste.detect import Part, split
 from kcrash.cluster.paste.events import parse_event_table
@@ -112,7 +112,7 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
     for number, part in enumerate(split(text), 1):
         kind = part.kind
         log_named = any(hint in name.lower() for hint in _LOG_NAMES)
-        if kind == "objects":
+        if kind == "objects" and not part.pieces:
             try:
                 found, objects = parse_objects_paste(part.lines, part.docs)
             except ObjectsError as error:

@@ -228,10 +228,15 @@ def _json_pieces(text: str) -> list[tuple[str, Any]]:
 
     A member pasted without its braces (`"state": {...},`) loads once braces are put around it.
     """
-    whole = _loads("{" + text.strip().rstrip(",") + "}") if text.lstrip().startswith('"') else None
-    if isinstance(whole, Mapping):
-        return list(whole.items())
     pieces: list[tuple[str, Any]] = []
+    if text.lstrip().startswith('"'):
+        whole = _loads("{" + text.strip().rstrip(",") + "}")
+        if isinstance(whole, Mapping):
+            return list(whole.items())
+        # Members before the object they belong to closes: the end of a state cut at its top.
+        head = _loads("{" + text[: _unopened_close(text)].strip().rstrip(",") + "}")
+        if isinstance(head, Mapping):
+            pieces.append(("", head))
     position = 0
     budget = _MOST_WINDOWS
     while budget > 0 and (found := _next_opener(text, position)) is not None:
@@ -267,17 +272,23 @@ def _name_from_members(text: str, statuses: list[dict[str, Any]]) -> None:
                 status.setdefault(key, values[0])
 
 
-def _next_opener(text: str, start: int) -> int | None:
-    found = [i for i in (text.find("{", start), text.find("[", start)) if i >= 0]
-    return min(found) if found else None
-
-
-def _closing(text: str, start: int) -> int | None:
-    """The index after the bracket that closes the one at `start`, strings skipped."""
+def _unopened_close(text: str) -> int:
+    """The index of the first bracket that closes one opened before the text, or its length."""
     depth = 0
+    for index, char in _outside_strings(text):
+        if char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth < 0:
+                return index
+    return len(text)
+
+
+def _outside_strings(text: str) -> Iterator[tuple[int, str]]:
+    """The characters of JSON text that are not inside a string, with their indexes."""
     in_string = escaped = False
-    for index in range(start, len(text)):
-        char = text[index]
+    for index, char in enumerate(text):
         if in_string:
             if escaped:
                 escaped = False
@@ -287,12 +298,25 @@ def _closing(text: str, start: int) -> int | None:
                 in_string = False
         elif char == '"':
             in_string = True
-        elif char in "{[":
+        else:
+            yield index, char
+
+
+def _next_opener(text: str, start: int) -> int | None:
+    found = [i for i in (text.find("{", start), text.find("[", start)) if i >= 0]
+    return min(found) if found else None
+
+
+def _closing(text: str, start: int) -> int | None:
+    """The index after the bracket that closes the one at `start`, strings skipped."""
+    depth = 0
+    for index, char in _outside_strings(text[start:]):
+        if char in "{[":
             depth += 1
         elif char in "}]":
             depth -= 1
             if depth == 0:
-                return index + 1
+                return start + index + 1
     return None
 
 

@@ -65,7 +65,12 @@ _GET_ROW = re.compile(
     r"(?P<type>Normal|Warning)\s+(?P<reason>[A-Z]\w+)\s+(?P<object>[A-Za-z]+/\S+)\s+(?P<message>.*)$"
 )
 # The kubelet's back-off message names its pod: "... in pod web-1_shop(uid)" / "pod=web-1_shop(uid)".
-_POD_IN_MESSAGE = re.compile(r"(?:\bin pod |\bpod=)(?P<name>[a-z0-9.-]+)_(?P<namespace>[a-z0-9-]+)\(")
+_POD_IN_MESSAGE = re.compile(
+    r"(?:\bin pod |\bpod=)(?P<name>[a-z0-9.-]+)_(?P<namespace>[a-z0-9-]+)\("
+    r"|^Successfully assigned (?P<ns2>[a-z0-9-]+)/(?P<name2>[a-z0-9.-]+) to "
+)
+# A chat line (a time stamp, a nick) after an event row starts talk, not the row's wrapped tail.
+_CHAT = re.compile(r"^\s*(?:\[[^\]]*\]|<[^>]+>|@\w)")
 
 
 @dataclass(slots=True)
@@ -165,8 +170,8 @@ def _pasted(loose: _Loose) -> PastedEvent:
     message = " ".join([loose.message, *loose.extra]).strip()
     last, count, first = parse_interval(loose.interval) if loose.interval else (None, 1, None)
     named = _POD_IN_MESSAGE.search(message)
-    name = loose.name or (named["name"] if named else "")
-    namespace = loose.namespace or (named["namespace"] if named else "")
+    name = loose.name or (named["name"] or named["name2"] if named else "")
+    namespace = loose.namespace or (named["namespace"] or named["ns2"] if named else "")
     kind = loose.kind or ("Pod" if name else "")
     container = container_in_message(message)
     reason = normal_reason(loose.reason)
@@ -194,7 +199,7 @@ class LooseEvents:
     """The events some lines show, and the lines that were no part of any (chat around them)."""
 
     events: tuple[PastedEvent, ...]
-    unread: tuple[str, ...]
+    unread: tuple[int, ...]  # indexes of the lines
 
 
 def read_events(lines: Sequence[str]) -> LooseEvents:
@@ -203,9 +208,9 @@ def read_events(lines: Sequence[str]) -> LooseEvents:
     if table:
         return LooseEvents(tuple(table), ())
     rows: list[_Loose] = []
-    unread: list[str] = []
+    unread: list[int] = []
     joining = False
-    for line in lines:
+    for index, line in enumerate(lines):
         if not line.strip() or set(line.strip()) <= {"-", " "}:
             joining = False
             continue
@@ -213,9 +218,10 @@ def read_events(lines: Sequence[str]) -> LooseEvents:
         if row is not None:
             rows.append(row)
             joining = True
-        elif joining:
+        elif joining and not _CHAT.match(line):
             rows[-1].extra.append(line.strip())
             rows[-1].lines.append(line)
         else:
-            unread.append(line)
+            joining = False
+            unread.append(index)
     return LooseEvents(tuple(_pasted(row) for row in rows), tuple(unread))

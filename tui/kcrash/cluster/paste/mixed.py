@@ -110,7 +110,7 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
         elif kind == "get-pods":
             found.pods += table.parse_get_pods(block, headerless=True)
         elif kind == "events":
-            _events(block, found)
+            _events(block, start, found)
         elif kind == "objects":
             facts = fragment_facts(block)
             found.pods += [facts] if facts is not None else []
@@ -125,12 +125,16 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
     return found
 
 
-def _events(block: list[str], found: Pieces) -> None:
+def _events(block: list[str], start: int, found: Pieces) -> None:
+    """Event lines, and the runs of chat among them (1-based line numbers in the part)."""
     read = read_events(block)
     found.events += read.events
-    if read.unread:
-        first = block.index(read.unread[0])
-        found.skipped.append((first + 1, first + len(read.unread)))
+    for index in read.unread:
+        line = start + index + 1
+        if found.skipped and found.skipped[-1][1] == line - 1:
+            found.skipped[-1] = (found.skipped[-1][0], line)
+        else:
+            found.skipped.append((line, line))
 
 
 def runtime_events(lines: Sequence[str]) -> list[PastedEvent]:
