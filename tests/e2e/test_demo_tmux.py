@@ -88,11 +88,17 @@ def test_batched_keys_at_80x24(tmux: Callable[..., str]) -> None:
     assert "…" not in pane.splitlines()[0], "the header cuts a word"
     tmux("send-keys", "-t", "{session}", "Enter", "Enter")
     wait_for_pane(tmux, lambda pane: "Diagnosis" in pane)
-    tmux("send-keys", "-t", "{session}", "Escape", "Enter", "Escape", "Enter", "Escape")
+    for key in ("Escape", "Enter", "Escape", "Enter", "Escape"):
+        tmux("send-keys", "-t", "{session}", key)  # ESC then a key in one write reads as Alt+key
     pane = wait_for_pane(tmux, lambda pane: "NAME" in pane and "STATUS" in pane)
     tmux("send-keys", "-t", "{session}", "/", "s", "e", "g")
     pane = wait_for_pane(tmux, lambda pane: "segfault" in pane and "oom-leak" not in pane)
-    tmux("send-keys", "-t", "{session}", "Escape", "?", "G")
+    # Escape alone: a terminal reads ESC followed at once by a key as Alt+key.
+    tmux("send-keys", "-t", "{session}", "Escape")
+    time.sleep(0.3)
+    tmux("send-keys", "-t", "{session}", "?")
+    wait_for_pane(tmux, lambda pane: "kcrash keys" in pane)
+    tmux("send-keys", "-t", "{session}", "G")
     pane = wait_for_pane(tmux, lambda pane: "quit" in pane and "next theme" in pane)
     tmux("send-keys", "-t", "{session}", "Escape")
     pane = wait_for_pane(tmux, lambda pane: "NAME" in pane and "oom-leak" in pane)
