@@ -30,6 +30,11 @@ class MissingConfig:
     name: str
     key: str = ""  # "" when the whole object is missing
 
+    @property
+    def detail(self) -> str:
+        """`missing-secret`, `missing-configmap-key`, ..."""
+        return f"missing-{self.kind.lower()}" + ("-key" if self.key else "")
+
 
 def parse_missing_config(text: str) -> MissingConfig | None:
     key = _MISSING_KEY.search(text)
@@ -76,7 +81,10 @@ def never_started(f: Facts) -> bool:
     waiting_reason = f.waiting.reason if f.waiting else ""
     if waiting_reason in CONFIG_REASONS | START_REASONS:
         return True
-    return f.status is None or (waiting_reason in ("ContainerCreating", "") and f.termination is None)
+    if f.status is None:
+        return True
+    running = f.status.state.kind == "running"
+    return not running and waiting_reason in ("ContainerCreating", "") and f.termination is None
 
 
 def rule_config_missing(f: Facts) -> Diagnosis | None:
@@ -129,7 +137,7 @@ def rule_config_missing(f: Facts) -> Diagnosis | None:
             "Mark the reference `optional: true` only if the app really runs without it",
         ]
     steps.append("The kubelet retries by itself: the container starts once the reference resolves")
-    return diagnosis("config-missing", headline, f, evidence, steps)
+    return diagnosis("config-missing", headline, f, evidence, steps, detail=missing.detail)
 
 
 def _close_key(f: Facts, missing: MissingConfig) -> str:

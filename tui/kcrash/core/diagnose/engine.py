@@ -70,26 +70,26 @@ RULES: tuple[Rule, ...] = (
     # Not a crash loop: a settled pod's old deaths are history, not the story.
     Rule("healthy", fine, rule_healthy),
     Rule("unknown", running_unready, rule_not_ready),
-    Rule("unknown", evicted, rule_evicted),
+    Rule("evicted", evicted, rule_evicted),
     # Labels the kubelet and the runtime recorded.
     Rule("image-pull", waits_for_image, rule_image_pull),
     Rule("config-missing", never_started, rule_config_missing),
     Rule("oom-killed", oom_killed, rule_oom),
     Rule("command-not-found", cannot_start, rule_command_not_found),
-    Rule("liveness-probe", startup_probe_complained, rule_startup_probe_kill),
+    Rule("startup-probe", startup_probe_complained, rule_startup_probe_kill),
     Rule("liveness-probe", liveness_probe_complained, rule_liveness_probe_kill),
     # The dying words.
     Rule("app-error", has_dying_words, rule_missing_env),
     Rule("dependency-unreachable", has_dying_words, rule_dependency),
     # The exit code.
     Rule("exits-zero", restarted_after_exit_zero, rule_exits_zero),
-    Rule("unknown", sigkilled, rule_sigkill),
-    Rule("unknown", sigtermed, rule_sigterm),
+    Rule("killed", sigkilled, rule_sigkill),
+    Rule("killed", sigtermed, rule_sigterm),
     Rule("app-error", exited_with_error, rule_app_error),
     Rule("app-error", exit_unrecorded, rule_unrecorded_exit),
     # Never started.
-    Rule("unknown", unplaced, rule_unschedulable),
-    Rule("unknown", waits_for_volume, rule_stuck_mount),
+    Rule("unschedulable", unplaced, rule_unschedulable),
+    Rule("volume-mount", waits_for_volume, rule_stuck_mount),
     # Nothing fits: say what is known.
     Rule("unknown", always, rule_unknown),
 )

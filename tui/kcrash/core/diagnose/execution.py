@@ -25,18 +25,21 @@ _EXEC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r'exec: "([^"]+)": executable file not found in \$PATH'), "not-in-path"),
     (re.compile(r'exec: "([^"]+)": (?:stat \S+: )?no such file or directory'), "no-such-file"),
     (re.compile(r"exec (\S+): no such file or directory"), "no-such-file"),
-    (re.compile(r"(?:exec format error)"), "exec-format"),
-    (re.compile(r'exec: "([^"]+)": permission denied'), "permission"),
+    (re.compile(r"(?:exec format error)"), "exec-format-error"),
+    (re.compile(r'exec: "([^"]+)": permission denied'), "permission-denied"),
     (
         re.compile(
             r"(?:^|\s)(?:/bin/)?(?:ba|da)?sh: (?:\d+: )?(?:line \d+: )?(\S+?): (?:command )?not found"
         ),
-        "shell-not-found",
+        "not-found",
     ),
-    (re.compile(r"/usr/bin/env: ['‘\"]?([^'’\":]+)['’\"]?: No such file or directory"), "interpreter"),
+    (
+        re.compile(r"/usr/bin/env: ['‘\"]?([^'’\":]+)['’\"]?: No such file or directory"),
+        "missing-interpreter",
+    ),
     (
         re.compile(r"(?:^|\s)(?:/bin/)?(?:ba|da)?sh: (?:\d+: )?(?:line \d+: )?(\S+?): Permission denied"),
-        "permission",
+        "permission-denied",
     ),
     (re.compile(r"executable file not found"), "not-in-path"),
 )
@@ -90,20 +93,18 @@ def rule_command_not_found(f: Facts) -> Diagnosis | None:
     code = f.exit_code
     problem = find_exec_problem(f, read_log=start_labelled(f))
     kind = (
-        problem.kind
-        if problem
-        else ("cannot-execute" if code == 126 else "shell-not-found" if code == 127 else "")
+        problem.kind if problem else ("cannot-execute" if code == 126 else "not-found" if code == 127 else "")
     )
     name = problem.command if problem else ""
     shown = f"`{name}`" if name else "the command"
     explanations = {
         "not-in-path": f"{shown} is not in the image's $PATH",
         "no-such-file": f"{shown} doesn't exist in the image (a wrong path, or a missing interpreter)",
-        "exec-format": "the binary is built for another CPU architecture (exec format error)",
-        "permission": f"{shown} is not executable (permission denied)",
+        "exec-format-error": "the binary is built for another CPU architecture (exec format error)",
+        "permission-denied": f"{shown} is not executable (permission denied)",
         "cannot-execute": "the command was found but could not be executed (exit 126)",
-        "shell-not-found": f"the shell could not find {shown} (exit 127)",
-        "interpreter": f"the script's interpreter {shown} is not in the image",
+        "not-found": f"the shell could not find {shown} (exit 127)",
+        "missing-interpreter": f"the script's interpreter {shown} is not in the image",
         "": "the runtime could not start the process",
     }
     headline = f"{f.subject} can't start its command: {explanations[kind]}"
@@ -127,7 +128,7 @@ def rule_command_not_found(f: Facts) -> Diagnosis | None:
     close = difflib.get_close_matches(name, _COMMON_COMMANDS, n=1, cutoff=0.75) if name else []
     if close and close[0] != name:
         steps.insert(0, f"`{name}` looks like a typo of `{close[0]}`")
-    if kind == "exec-format":
+    if kind == "exec-format-error":
         steps.append(
             "Build or pull the image for the node's architecture (`kubectl get node -o wide`; "
             "multi-arch images)"
@@ -139,4 +140,4 @@ def rule_command_not_found(f: Facts) -> Diagnosis | None:
             f"Check the image's entrypoint: `docker inspect {sh(image)} --format "
             f"'{{{{.Config.Entrypoint}}}} {{{{.Config.Cmd}}}}'`"
         )
-    return diagnosis("command-not-found", headline, f, ev, steps)
+    return diagnosis("command-not-found", headline, f, ev, steps, detail=kind)

@@ -70,7 +70,12 @@ def rule_app_error(f: Facts) -> Diagnosis | None:
     steps.append(
         f"Check the env vars, ConfigMaps and Secrets it reads, and the Last State in `{cmd_describe(f)}`"
     )
-    return diagnosis("app-error", headline, f, ev, steps)
+    return diagnosis("app-error", headline, f, ev, steps, detail=signal_detail(meaning.signal_name))
+
+
+def signal_detail(signal_name: str) -> str:
+    """`sigsegv` for an exit that means SIGSEGV (139): the finer reason of an app's error exit."""
+    return signal_name.lower().replace(" ", "-")
 
 
 def rule_unrecorded_exit(f: Facts) -> Diagnosis | None:
@@ -84,6 +89,7 @@ def rule_unrecorded_exit(f: Facts) -> Diagnosis | None:
         f,
         [Evidence("lastState", "(empty: the last termination was not recorded)"), log_evidence(f, line)],
         [f"Read the whole error: `{cmd_logs(f, tail=50)}`", f"Restarts and events: `{cmd_describe(f)}`"],
+        detail="unrecorded-exit",
     )
 
 
@@ -120,23 +126,8 @@ def rule_exits_zero(f: Facts) -> Diagnosis | None:
     cmd = command_words(f.spec)
     if cmd:
         ev.append(Evidence(f"spec {f.label} command", quote(cmd)))
-    steps: list[str] = []
-    log_text = " ".join(f.log_lines)
-    if _DAEMON.search(log_text):
-        steps.append(
-            "The log suggests it daemonizes: run it in the foreground "
-            "(e.g. `nginx -g 'daemon off;'`, no `&`, no --daemon)"
-        )
-    if cmd and re.search(r"\b(?:sh|bash)\b.*-c|\.sh\b", cmd):
-        steps.append(
-            "The command is a shell script that finishes: end it with `exec <server>` so the server "
-            "becomes the main process"
-        )
-    if _ONE_SHOT.search(last):
-        steps.append(
-            "It looks like a one-shot task that finished: run it as a Job (or an init container), "
-            "not a Deployment"
-        )
+    hints = exit_zero_hints(f, cmd, last)
+    steps = [step for _, step in hints]
     steps.append(
         "The main process must stay in the foreground: a Deployment (restartPolicy Always) restarts "
         "anything that exits, even with 0"
@@ -146,7 +137,37 @@ def rule_exits_zero(f: Facts) -> Diagnosis | None:
         f"{f.subject} exits 0 and is restarted (restartPolicy Always): "
         "its main process finishes instead of staying in the foreground"
     )
-    return diagnosis("exits-zero", headline, f, ev, steps)
+    return diagnosis("exits-zero", headline, f, ev, steps, detail=hints[0][0] if hints else "")
+
+
+def exit_zero_hints(f: Facts, cmd: str, last: str) -> list[tuple[str, str]]:
+    """(detail, step) for each sign of why the main process finishes, the strongest first."""
+    hints: list[tuple[str, str]] = []
+    if _DAEMON.search(" ".join(f.log_lines)):
+        hints.append(
+            (
+                "daemonized",
+                "The log suggests it daemonizes: run it in the foreground "
+                "(e.g. `nginx -g 'daemon off;'`, no `&`, no --daemon)",
+            )
+        )
+    if cmd and re.search(r"\b(?:sh|bash)\b.*-c|\.sh\b", cmd):
+        hints.append(
+            (
+                "script-ends",
+                "The command is a shell script that finishes: end it with `exec <server>` so the "
+                "server becomes the main process",
+            )
+        )
+    if _ONE_SHOT.search(last):
+        hints.append(
+            (
+                "one-shot",
+                "It looks like a one-shot task that finished: run it as a Job (or an init container), "
+                "not a Deployment",
+            )
+        )
+    return hints
 
 
 # --- killed by a signal nobody owned up to ----------------------------------------------------------
@@ -186,7 +207,8 @@ def rule_sigkill(f: Facts) -> Diagnosis | None:
         if f.lacks("events")
         else f"Events expire after an hour; read what is left: `{cmd_events(f)}`",
     ]
-    if limit and trend is not None and trend.peak >= 0.9 * limit:
+    near_limit = bool(limit and trend is not None and trend.peak >= 0.9 * limit)
+    if limit and trend is not None and near_limit:
         steps.insert(
             0,
             f"Memory reached {trend.peak * 100 // limit}% of the {fmt_bytes(limit)} limit: an OOM kill "
@@ -197,7 +219,7 @@ def rule_sigkill(f: Facts) -> Diagnosis | None:
             f"Check the node for MemoryPressure and evictions: `kubectl describe node {sh(f.pod.node_name)}`"
         )
     steps.append(f"See the dying words: `{cmd_logs(f)}`")
-    return diagnosis("unknown", headline, f, ev, steps)
+    return diagnosis("killed", headline, f, ev, steps, detail="likely-oom" if near_limit else "sigkill")
 
 
 def rule_sigterm(f: Facts) -> Diagnosis | None:
@@ -219,4 +241,4 @@ def rule_sigterm(f: Facts) -> Diagnosis | None:
         f"What the kubelet did: `{cmd_events(f)}`",
         f"What the app saw: `{cmd_logs(f, tail=50)}`",
     ]
-    return diagnosis("unknown", headline, f, ev, steps)
+    return diagnosis("killed", headline, f, ev, steps, detail="sigterm")

@@ -24,7 +24,8 @@ def rule_unknown(f: Facts) -> Diagnosis:
     ev: list[Evidence | None] = [termination_evidence(f)]
     if f.waiting is not None:
         ev.append(waiting_evidence(f.waiting))
-    if f.status is not None and f.status.last_state is None and f.termination is None and f.restarts:
+    lost = f.status is not None and f.status.last_state is None and f.termination is None and f.restarts
+    if lost:
         ev.append(Evidence("lastState", "(empty: the last termination was not recorded)"))
     backoff = events_with(f, "BackOff")
     ev.append(merged(backoff, "BackOff"))
@@ -42,4 +43,4 @@ def rule_unknown(f: Facts) -> Diagnosis:
         f"Last State and Events: `{cmd_describe(f)}`",
         f"The dying words of the previous instance: `{cmd_logs(f)}`",
     ]
-    return diagnosis("unknown", headline, f, ev, steps)
+    return diagnosis("unknown", headline, f, ev, steps, detail="last-state-lost" if lost else "")

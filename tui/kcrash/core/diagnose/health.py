@@ -91,6 +91,7 @@ def rule_healthy(f: Facts) -> Diagnosis | None:
             f,
             [Evidence("status.phase", "Succeeded")],
             [],
+            detail="completed",
         )
     status = f.status
     ev: list[Evidence | None] = [Evidence("status.phase", pod.phase or "Running"), running_evidence(f)]
@@ -109,7 +110,7 @@ def rule_healthy(f: Facts) -> Diagnosis | None:
         ev.append(Evidence("lastState.terminated", termination_quote(last)))
         if last.reason == "OOMKilled":
             steps.append("It was OOM-killed before: keep an eye on memory against the limit")
-    return diagnosis("healthy", headline, f, ev, steps)
+    return diagnosis("healthy", headline, f, ev, steps, detail="recovered" if f.restarts else "")
 
 
 def rule_not_ready(f: Facts) -> Diagnosis | None:
@@ -132,4 +133,5 @@ def rule_not_ready(f: Facts) -> Diagnosis | None:
             f"See why the readiness check fails: `{cmd_describe(f)}`",
             f"`{cmd_logs(f, previous=False, tail=50)}`",
         ],
+        detail="readiness-only",
     )

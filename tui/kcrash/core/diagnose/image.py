@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from kcrash.core.diagnose.facts import Facts, events_with, latest
+from kcrash.core.diagnose.network import connection_problem
 from kcrash.core.diagnose.wording import (
     cmd_debug,
     cmd_describe,
@@ -153,4 +154,26 @@ def rule_image_pull(f: Facts) -> Diagnosis | None:
         f,
         ev,
         [*steps_by_problem[problem], f"`{cmd_describe(f)}` shows the pull attempts under Events"],
+        detail=pull_detail(problem, texts),
     )
+
+
+_TLS = re.compile(r"x509|certificate", re.I)
+_PULL_DETAIL = {
+    "denied": "unauthorized",
+    "not-found": "not-found",
+    "invalid": "invalid-name",
+    "never-pull": "never-pull",
+    "": "",
+}
+
+
+def pull_detail(problem: str, text: str) -> str:
+    """The detail of a pull failure: what the registry answered, or how it could not be reached."""
+    if problem != "unreachable":
+        return _PULL_DETAIL[problem]
+    if _TLS.search(text):
+        return "tls"
+    if "handshake timeout" in text.lower():
+        return "timeout"
+    return connection_problem(text) or "unreachable"

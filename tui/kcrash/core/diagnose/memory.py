@@ -205,8 +205,25 @@ def rule_oom(f: Facts) -> Diagnosis | None:
             "No memory samples to size the limit from: watch it after the change with "
             f"`kubectl top pod {pod_word(f)}{ns_flag(f)} --containers`"
         )
+    if f.exit_code == 0:
+        steps.insert(
+            0,
+            "Exit 0 with reason OOMKilled: the kernel killed a process in the container (often a child, "
+            "such as a worker or a shell command) and the main process then exited by itself",
+        )
     steps.append(f"`{cmd_logs(f)}` shows what it was doing when it died")
-    return diagnosis("oom-killed", headline, f, ev, steps)
+    return diagnosis("oom-killed", headline, f, ev, steps, detail=oom_detail(f, limit, trend))
+
+
+def oom_detail(f: Facts, limit: int | None, trend: MemoryTrend | None) -> str:
+    """Which OOM kill this is, as far as the spec and the samples tell."""
+    if f.exit_code == 0:
+        return "oom-exit-0"
+    if not f.spec_known:
+        return ""  # the limit it hit is unknown
+    if limit is None:
+        return "node-oom"
+    return "memory-leak" if trend is not None and trend.climbing else "over-limit"
 
 
 def oom_steps_without_spec(f: Facts, target: str) -> list[str]:

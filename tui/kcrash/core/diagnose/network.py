@@ -230,7 +230,7 @@ def rule_missing_env(f: Facts) -> Diagnosis | None:
     headline = f"{f.subject} exits"
     headline += f" with code {f.exit_code}" if f.exit_code not in (None,) else ""
     headline += f": environment variable {var} is not set"
-    return diagnosis("app-error", headline, f, ev, steps)
+    return diagnosis("app-error", headline, f, ev, steps, detail="missing-env")
 
 
 def rule_dependency(f: Facts) -> Diagnosis | None:
@@ -282,4 +282,4 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
         "Make the app retry with backoff at startup instead of exiting while the dependency is not ready"
     )
     steps.append(f"The full error: `{cmd_logs(f, tail=50)}`")
-    return diagnosis("dependency-unreachable", headline, f, ev, steps)
+    return diagnosis("dependency-unreachable", headline, f, ev, steps, detail=found.problem)

@@ -18,7 +18,7 @@ from kcrash.core.diagnose.wording import (
     quote,
     termination_evidence,
 )
-from kcrash.core.records import Diagnosis, Event, Evidence, Probe, ProbeKind
+from kcrash.core.records import Cause, Diagnosis, Event, Evidence, Probe, ProbeKind
 
 _STARTUP_TIME = re.compile(
     r"\b(?:started|ready|listening|startup (?:complete|finished)|initiali[sz]ed)\b[^\n]*?"
@@ -172,28 +172,20 @@ def kill_delay(f: Facts, kill: ProbeKill) -> tuple[float | None, float]:
     return ran, float(DEFAULT_GRACE_S) if f.exit_code == 137 else 0.0
 
 
-def probe_failure_flavour(message: str) -> str:
+def probe_failure(message: str) -> tuple[str, str]:
+    """(detail, words) for what a probe failure says: ("refused", "nothing answered ...")."""
     text = message.lower()
     if "connection refused" in text:
-        return "nothing answered on the probe port (connection refused)"
+        return "refused", "nothing answered on the probe port (connection refused)"
     if "deadline exceeded" in text or "timeout" in text or "timed out" in text:
-        return "the endpoint answered too slowly (probe timeout)"
+        return "timeout", "the endpoint answered too slowly (probe timeout)"
     match = re.search(r"statuscode: (\d+)", text)
     if match:
-        return f"the endpoint answered HTTP {match.group(1)}"
-    return ""
+        return "http-status", f"the endpoint answered HTTP {match.group(1)}"
+    return "", ""
 
 
-def probe_kill_verdict(f: Facts, kind: ProbeKind) -> Diagnosis | None:
-    kill = find_probe_kill(f, kind)
-    if kill is None:
-        return None
-    probe = (f.spec.startup if kill.kind == "startup" else f.spec.liveness) if f.spec else None
-    what = f"{kill.kind} probe"
-    last_failure = latest(kill.unhealthy)
-    flavour = probe_failure_flavour(last_failure.message) if last_failure else ""
-    observed = startup_seconds_from_logs(f.log_lines)
-    delay, slack = kill_delay(f, kill)
+def probe_evidence(f: Facts, kill: ProbeKill, probe: Probe | None, observed: float | None) -> list[Evidence]:
     ev: list[Evidence | None] = [
         merged(kill.unhealthy, "Unhealthy"),
         merged(kill.killing, "Killing"),
@@ -211,6 +203,46 @@ def probe_kill_verdict(f: Facts, kind: ProbeKind) -> Diagnosis | None:
         ev.append(
             Evidence(f.log_source or "log", f"the app reports its startup took {fmt_seconds(observed)}")
         )
+    return [e for e in ev if e is not None]
+
+
+def killed_while_starting(f: Facts, kill: ProbeKill, probe: Probe, delay: float, slack: float) -> bool:
+    """A startup probe kill, or a liveness kill within the probe's window of a start with no
+    startupProbe to hold it back."""
+    return kill.kind == "startup" or (
+        f.spec is not None
+        and f.spec.startup is None
+        and delay - slack <= probe_window(probe) + 2 * probe.period_seconds
+    )
+
+
+def hang_steps(f: Facts, probe: Probe, delay: float, failure: str) -> list[str]:
+    """What to look at when a probe kills a container that had been up and answering."""
+    steps = [
+        f"It was up for {fmt_seconds(delay)} before failing {probe.handler}: look for a hang, a deadlock "
+        f"or overload at the end of `{cmd_logs(f)}`"
+    ]
+    if failure == "timeout":
+        steps.append(
+            f"timeoutSeconds is {probe.timeout_seconds}: raise it if the endpoint is only slow under load"
+        )
+    if failure == "refused":
+        steps.append(f"Check that {probe.handler} is the port the app listens on")
+    steps.append("Keep the liveness check local: it must not fail because a dependency is down")
+    return steps
+
+
+def probe_kill_verdict(f: Facts, kind: ProbeKind) -> Diagnosis | None:
+    kill = find_probe_kill(f, kind)
+    if kill is None:
+        return None
+    probe = (f.spec.startup if kind == "startup" else f.spec.liveness) if f.spec else None
+    what = f"{kind} probe"
+    last_failure = latest(kill.unhealthy)
+    failure, flavour = probe_failure(last_failure.message) if last_failure else ("", "")
+    detail = failure
+    observed = startup_seconds_from_logs(f.log_lines)
+    delay, slack = kill_delay(f, kill)
     steps: list[str] = []
     if probe is None or delay is None:
         headline = f"The {what} kills {f.container}" + (f": {flavour}" if flavour else "")
@@ -219,37 +251,26 @@ def probe_kill_verdict(f: Facts, kind: ProbeKind) -> Diagnosis | None:
             if probe
             else f"Compare how long the app takes to start with the {what} in {edit_target(f)}"
         )
-    elif kill.kind == "startup" or (
-        f.spec is not None
-        and f.spec.startup is None
-        and delay - slack <= probe_window(probe) + 2 * probe.period_seconds
-    ):
+    elif killed_while_starting(f, kill, probe, delay, slack):
         allows = f"the probe gives it at most {probe_window(probe)} s"
         headline = f"The {what} kills {f.container} before it finishes starting: " + (
             f"dead {fmt_seconds(delay)} after start ({allows}, then up to {slack:.0f} s grace period)"
             if slack
             else f"killed {fmt_seconds(delay)} after start, {allows}"
         )
-        steps.extend(startup_steps(kill.kind, probe, observed, delay - slack))
+        steps.extend(startup_steps(kind, probe, observed, delay - slack))
+        # A startup probe's kill is a slow start by definition: its cause says so already.
+        detail = "slow-start" if kind == "liveness" else failure
     else:
         headline = f"The {what} kills {f.container} after {fmt_seconds(delay)} of running: " + (
             flavour or "it stops answering"
         )
-        steps.append(
-            f"It was up for {fmt_seconds(delay)} before failing {probe.handler}: look for a hang, a deadlock "
-            f"or overload at the end of `{cmd_logs(f)}`"
-        )
-        if "too slowly" in flavour:
-            steps.append(
-                f"timeoutSeconds is {probe.timeout_seconds}: raise it if the endpoint is only slow under load"
-            )
-        if "connection refused" in flavour:
-            steps.append(f"Check that {probe.handler} is the port the app listens on")
-        steps.append("Keep the liveness check local: it must not fail because a dependency is down")
+        steps.extend(hang_steps(f, probe, delay, failure))
     if events_with(f, "Unhealthy", "Readiness probe failed"):
         steps.append(
             "Readiness failures only take the pod out of Service endpoints; the restarts come from "
             f"the {what}"
         )
     steps.append(f"Watch the probe events: `{cmd_describe(f)}`")
-    return diagnosis("liveness-probe", headline, f, ev, steps)
+    cause: Cause = "startup-probe" if kind == "startup" else "liveness-probe"
+    return diagnosis(cause, headline, f, probe_evidence(f, kill, probe, observed), steps, detail=detail)

@@ -198,7 +198,13 @@ def fmt_mib(mib: int) -> str:
 
 
 def diagnosis(
-    cause: Cause, headline: str, f: Facts, evidence: Iterable[Evidence | None], steps: Iterable[str]
+    cause: Cause,
+    headline: str,
+    f: Facts,
+    evidence: Iterable[Evidence | None],
+    steps: Iterable[str],
+    *,
+    detail: str = "",
 ) -> Diagnosis:
     # Names and messages in every part come from the cluster: all of it is cleaned, once, here.
     ev = (Evidence(tidy(e.source), e.quote) for e in evidence if e is not None)
@@ -208,6 +214,7 @@ def diagnosis(
         container=tidy(f.container),
         evidence=tuple(dict.fromkeys(ev)),
         next_steps=tuple(dict.fromkeys(tidy(s) for s in steps if s)),
+        detail=detail,
     )
 
 
