@@ -290,6 +290,17 @@ def test_a_named_pod_as_text(lab: Any, kubeconfig: Path, api: Any) -> None:
     )
 
 
+def test_explain_rules_against_a_cluster(kubeconfig: Path, api: Any) -> None:
+    pod = next(p for p in api.list_all_pods("crashlab").items if p.name.startswith("oom-leak-"))
+    code, out, err = run(
+        pod.name, "-n", "crashlab", "--kubeconfig", str(kubeconfig), "-o", "json", "--explain-rules"
+    )
+    assert (code, err) == (1, "")
+    row = json.loads(out)[0]
+    winners = [t["rule"] for t in row["explain"] if t["winner"]]
+    assert (row["cause"], winners) == ("oom-killed", ["oom"])
+
+
 def test_a_healthy_named_pod_exits_zero(kubeconfig: Path, api: Any) -> None:
     pod = next(p for p in api.list_all_pods("crashlab").items if p.name.startswith("healthy-web-"))
     code, out, _ = run(pod.name, "--kubeconfig", str(kubeconfig), "-o", "json")

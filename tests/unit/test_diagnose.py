@@ -21,7 +21,8 @@ from msgspec.structs import replace
 from kcrash.cluster.parse import parse_objects
 from kcrash.cluster.pastes import inputs_from_pastes
 from kcrash.core import diagnose as engine
-from kcrash.core.diagnose import diagnose, probe_window
+from kcrash.core.diagnose import diagnose
+from kcrash.core.diagnose.probes import probe_window
 from kcrash.core.records import (
     AbsentPart,
     Cause,
@@ -83,6 +84,7 @@ class Expect:
     fixture: str
     cause: str
     container: str
+    detail: str = ""
     headline: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()  # evidence sources that must be cited
     quotes: tuple[str, ...] = ()  # text that must appear in some evidence quote
@@ -97,6 +99,7 @@ CASES = [
         "crash-missing-env",
         "app-error",
         "api",
+        detail="missing-env",
         headline=("code 1", "DATABASE_URL is not set"),
         sources=("lastState.terminated", "previous log"),
         quotes=("FATAL required environment variable DATABASE_URL is not set", "not set in the pod spec"),
@@ -106,6 +109,7 @@ CASES = [
         "missing-env-keyerror",
         "app-error",
         "api",
+        detail="missing-env",
         headline=("DATABASE_URL",),
         quotes=("KeyError: 'DATABASE_URL'", "env DATABASE_URL ← Secret reports-db key url"),
         steps=("kubectl describe secret reports-db -n crashlab",),
@@ -114,6 +118,7 @@ CASES = [
         "oom-leak",
         "oom-killed",
         "worker",
+        detail="memory-leak",
         headline=("OOM-killed", "256Mi", "leak", "52.0 Mi/min"),
         sources=("lastState.terminated", "memory samples", "memory trend"),
         quotes=(
@@ -127,6 +132,7 @@ CASES = [
         "oom-spike",
         "oom-killed",
         "api",
+        detail="over-limit",
         headline=("512Mi",),
         quotes=("peak 182Mi of the 512Mi limit (35%)",),
         steps=("--limits=memory=768Mi", "fell between samples", "180Mi"),
@@ -135,6 +141,7 @@ CASES = [
         "oom-no-metrics",
         "oom-killed",
         "cache",
+        detail="over-limit",
         quotes=("metrics.k8s.io is not available",),
         steps=("--limits=memory=192Mi", "No memory samples", "kubectl top pod session-cache-5d7c8b9f6-m4hxk"),
         metrics_available=False,
@@ -143,6 +150,7 @@ CASES = [
         "slow-start-liveness",
         "liveness-probe",
         "web",
+        detail="slow-start",
         headline=("before it finishes starting", "killed 20s after start", "gives it 15 s (up to 20 s"),
         sources=("event Unhealthy ×21", "event Killing ×7", "spec container web livenessProbe"),
         quotes=(
@@ -158,8 +166,9 @@ CASES = [
     ),
     Expect(
         "startup-probe-kill",
-        "liveness-probe",
+        "startup-probe",
         "app",
+        detail="refused",
         headline=("startup probe", "gives it 50 s (up to 60 s"),
         sources=("event Killing ×4",),
         steps=("failureThreshold 13 with periodSeconds 10 allows 120 s instead of 50 s",),
@@ -168,6 +177,7 @@ CASES = [
         "liveness-hang",
         "liveness-probe",
         "api",
+        detail="timeout",
         headline=("after 2h26m of running", "too slowly"),
         steps=("hang, a deadlock", "timeoutSeconds is 1", "local"),
     ),
@@ -175,6 +185,7 @@ CASES = [
         "unhealthy-137",  # old server: no Killing event, only Unhealthy before a SIGKILL
         "liveness-probe",
         "web",
+        detail="slow-start",
         headline=("before it finishes starting", "grace period"),
         quotes=("HTTP probe failed with statuscode: 503",),
         steps=("startupProbe",),
@@ -183,6 +194,7 @@ CASES = [
         "exit-zero",
         "exits-zero",
         "worker",
+        detail="script-ends",
         headline=("exits 0", "foreground"),
         sources=("spec.restartPolicy",),
         quotes=("exitCode: 0, reason: Completed", "done"),
@@ -192,6 +204,7 @@ CASES = [
         "bad-command",
         "command-not-found",
         "api",
+        detail="not-in-path",
         headline=("`pyhton`", "$PATH"),
         sources=("lastState.terminated.message",),
         quotes=("executable file not found in $PATH", "pyhton app.py"),
@@ -201,6 +214,7 @@ CASES = [
         "shell-127",
         "command-not-found",
         "web",
+        detail="not-found",
         headline=("`gunicron`", "exit 127"),
         quotes=("/bin/sh: 1: gunicron: not found",),
         steps=("typo of `gunicorn`",),
@@ -209,6 +223,7 @@ CASES = [
         "db-unreachable",
         "dependency-unreachable",
         "api",
+        detail="refused",
         headline=("postgres:5432", "connection refused"),
         quotes=('connection to server at "postgres" (10.96.140.12), port 5432 failed: Connection refused',),
         steps=(
@@ -222,6 +237,7 @@ CASES = [
         "dependency-dns",
         "dependency-unreachable",
         "api",
+        detail="dns",
         headline=("redis-master:6379", "doesn't resolve"),
         sources=("assumed",),
         steps=(
@@ -234,6 +250,7 @@ CASES = [
         "bad-image-tag",
         "image-pull",
         "web",
+        detail="not-found",
         headline=("ghcr.io/kcrash/web:1.4.3", "doesn't exist"),
         sources=("state.waiting", "event Failed ×7", "event BackOff ×30"),
         quotes=("ghcr.io/kcrash/web:1.4.3: not found",),
@@ -248,6 +265,7 @@ CASES = [
         "image-denied",
         "image-pull",
         "api",
+        detail="unauthorized",
         headline=("denied access", "registry.internal.example.com"),
         quotes=("insufficient_scope: authorization failed",),
         steps=("imagePullSecrets", "kubernetes.io/dockerconfigjson"),
@@ -256,6 +274,7 @@ CASES = [
         "missing-secret",
         "config-missing",
         "api",
+        detail="missing-secret",
         headline=("Secret db-credentials doesn't exist", "env DATABASE_PASSWORD"),
         sources=("state.waiting", "event Failed ×40"),
         quotes=('secret "db-credentials" not found',),
@@ -265,6 +284,7 @@ CASES = [
         "missing-secret-key",
         "config-missing",
         "api",
+        detail="missing-secret-key",
         headline=("Key 'password' is missing from Secret db-credentials",),
         quotes=("couldn't find key password in Secret crashlab/db-credentials",),
         steps=("kubectl describe secret db-credentials -n crashlab", "without printing values"),
@@ -273,6 +293,7 @@ CASES = [
         "missing-configmap",
         "config-missing",
         "web",
+        detail="missing-configmap",
         headline=("ConfigMap app-config doesn't exist", "volume"),
         sources=("event FailedMount ×12",),
         quotes=('configmap "app-config" not found',),
@@ -282,6 +303,7 @@ CASES = [
         "missing-configmap-key",
         "config-missing",
         "api",
+        detail="missing-configmap-key",
         headline=("Key 'log-level'", "ConfigMap app-settings"),
         steps=("kubectl get configmap app-settings -n crashlab -o yaml", "has 'log_level': a typo"),
         configmap_keys=(("app-settings", ("log_level", "feature_flags")),),
@@ -300,13 +322,15 @@ CASES = [
         "recovered-worker",
         "healthy",
         "worker",
+        detail="recovered",
         headline=("3 earlier restarts", "2h29m ago", "OOMKilled"),
         steps=("memory",),
     ),
     Expect(
         "sigkill-no-oom",  # 137 without an OOMKilled reason and without probe events: not OOM
-        "unknown",
+        "killed",
         "api",
+        detail="sigkill",
         headline=("SIGKILL", "not marked OOMKilled"),
         quotes=("exitCode: 137, reason: Error", "peak 409Mi of the 1Gi limit"),
         steps=("eviction", "terminationGracePeriodSeconds", "kubectl describe node kind-worker"),
@@ -321,6 +345,7 @@ CASES = [
         "not-ready",
         "unknown",
         "web",
+        detail="readiness-only",
         headline=("not ready", "readiness"),
         quotes=("Readiness probe failed: HTTP probe failed with statuscode: 500",),
     ),
@@ -342,8 +367,37 @@ CASES = [
         "missing-laststate",
         "unknown",
         "api",
+        detail="last-state-lost",
         quotes=("not recorded",),
         steps=("kubectl describe pod ledger-8b7c6d5f9-s3gtn -n crashlab", "--previous"),
+    ),
+    Expect(
+        "evicted",  # memory pressure on the node: the pod using far more than it requests goes first
+        "evicted",
+        "builder",
+        detail="low-on-memory",
+        headline=("Not a crash loop", "low on resource: memory"),
+        sources=("status.reason",),
+        steps=("kubectl describe node kind-worker", "memory requests", "replacement"),
+    ),
+    Expect(
+        "unschedulable",
+        "unschedulable",
+        "trainer",
+        detail="insufficient-memory",
+        headline=("not scheduled", "0/3 nodes are available"),
+        sources=("event FailedScheduling ×6", "condition PodScheduled"),
+        steps=("kubectl describe pod ml-trainer-7f8d9c6b5-zk4pv -n crashlab",),
+    ),
+    Expect(
+        "stuck-mount",  # the volume is still attached to the node the previous pod ran on
+        "volume-mount",
+        "postgres",
+        detail="multi-attach",
+        headline=("doesn't mount", "Multi-Attach error"),
+        sources=("event FailedAttachVolume", "event FailedMount ×10"),
+        quotes=("timed out waiting for the condition",),
+        steps=("kubectl get volumeattachments", "kubectl get pvc -n crashlab"),
     ),
 ]
 
@@ -353,7 +407,11 @@ def test_diagnosis_of_recorded_pods(expect: Expect) -> None:
     diag = run(
         expect.fixture, metrics_available=expect.metrics_available, configmap_keys=expect.configmap_keys
     )
-    assert (diag.cause, diag.container) == (expect.cause, expect.container), diag.headline
+    assert (diag.cause, diag.container, diag.detail) == (
+        expect.cause,
+        expect.container,
+        expect.detail,
+    ), diag.headline
     for words in expect.headline:
         assert words in diag.headline
     sources = [e.source for e in diag.evidence]
@@ -417,7 +475,7 @@ def test_exit_137_with_probe_events_is_a_probe_kill_but_without_them_is_not_oom(
     assert diagnose(inp).cause == "liveness-probe"
     without_events = replace(inp, events=())
     diag = diagnose(without_events)
-    assert (diag.cause, "SIGKILL" in diag.headline) == ("unknown", True)
+    assert (diag.cause, diag.detail, "SIGKILL" in diag.headline) == ("killed", "sigkill", True)
 
 
 def test_a_killing_event_from_an_earlier_instance_does_not_explain_this_death() -> None:
@@ -837,7 +895,7 @@ def test_evicted_pod_is_not_called_a_crash() -> None:
         containers=(ContainerSpec("c", "img"),),
     )
     diag = diagnose(DiagnosisInput(pod=pod, now=NOW))
-    assert (diag.cause, "evicted" in diag.headline) == ("unknown", True)
+    assert (diag.cause, diag.detail, "evicted" in diag.headline) == ("evicted", "low-on-memory", True)
 
 
 def test_deployment_name_is_derived_from_the_replicaset_without_the_deployment_object() -> None:
@@ -875,7 +933,7 @@ def test_sigterm_without_probe_events_cites_what_the_log_says() -> None:
     )
     inp = with_exit(replace(load_case("readiness-only"), previous_log=log, events=()), "api", 143)
     diag = diagnose(inp)
-    assert diag.cause == "unknown"
+    assert (diag.cause, diag.detail) == ("killed", "sigterm")
     assert diag.headline.endswith(
         "its log says: ERROR watchdog: no broker heartbeat for 45s, sending SIGTERM to pid 1"
     )
@@ -1192,13 +1250,13 @@ GAPS = [
     Gap(
         "sigkill-live",
         lambda: load_case("sigkill-no-oom"),
-        "unknown",
+        "killed",
         said=("and no probe failed: something else killed it",),
     ),
     Gap(
         "sigkill-no-events-pasted",
         lambda: as_pasted(load_case("sigkill-no-oom"), "events", "metrics"),
-        "unknown",
+        "killed",
         said=(
             "the events that would show a probe kill are not in the input",
             "events: not in the input: a probe kill can't be ruled out",
@@ -1209,7 +1267,7 @@ GAPS = [
     Gap(
         "sigterm-no-events-pasted",
         lambda: as_pasted(with_termination(load_case("readiness-only"), "api", exit_code=143), "events"),
-        "unknown",
+        "killed",
         said=("SIGTERM (exit 143) and the events that would show a probe kill are not in the input",),
         unsaid=("no probe failure explains it",),
     ),
@@ -1240,10 +1298,11 @@ GAPS = [
         said=("3 earlier restarts, the last at 2026-11-20 ",),
         unsaid=(" ago",),
     ),
-    Gap(  # event times counted back from a `now` ten minutes early seem to predate the instance
+    Gap(  # event times counted back from a `now` ten minutes early seem to predate the instance:
+        # the SIGKILL is all that is left
         "probe-kill-shifted-events-live",
         lambda: shifted_events(load_case("slow-start-liveness"), 600),
-        "unknown",
+        "killed",
     ),
     Gap(
         "probe-kill-shifted-events-as-of-lower-bound-pasted",

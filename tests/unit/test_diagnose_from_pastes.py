@@ -460,3 +460,39 @@ def test_load_pastes_refuses_in_one_line(
         load_pastes(files, logs, stdin=io.StringIO(""), now=datetime(2026, 5, 16, tzinfo=UTC))
     message = str(refused.value)
     assert says in message and "\n" not in message and "kcrash diagnose" not in message
+
+
+# --- --explain-rules ---------------------------------------------------------------------------------
+
+
+def test_explain_rules_as_text_follows_each_pod() -> None:
+    code, out, err = run(*pasted("oom-killed-get-pod-yaml"), "--explain-rules")
+    assert (code, err) == (FAILING, "")
+    lines = out.splitlines()
+    start = lines.index("  rules (asked in this order; the first with a verdict wins):")
+    assert start > lines.index("  next steps:")
+    rules = lines[start + 1 :]
+    assert [line.split()[1] for line in rules][:3] == ["healthy", "not-ready", "evicted"]
+    winners = [line for line in rules if line.startswith("   *")]
+    assert len(winners) == 1
+    assert winners[0].split()[2:4] == ["oom", "oom-killed"]
+    assert winners[0].endswith("the first rule in order with a verdict")
+    assert any("sigkill" in line and "a verdict too, but oom comes first" in line for line in rules)
+
+
+def test_explain_rules_as_json_is_a_list_per_pod() -> None:
+    _, rows, _ = run_json(*pasted("dependency-unreachable-two-pods-termination-message"), "--explain-rules")
+    assert len(rows) >= 2
+    for row in rows:
+        winners = [t for t in row["explain"] if t["winner"]]
+        assert len(winners) == 1 and winners[0]["verdict"] and winners[0]["applied"]
+        assert winners[0]["cause"] == row["cause"]
+        assert set(row["explain"][0]) == {"rule", "cause", "applied", "verdict", "winner", "why"}
+        assert row["explain"][-1]["rule"] == "unknown"
+
+
+def test_without_explain_rules_there_is_no_explain() -> None:
+    _, rows, _ = run_json(*pasted("oom-killed-get-pod-yaml"))
+    assert rows and all("explain" not in row for row in rows)
+    _, out, _ = run(*pasted("oom-killed-get-pod-yaml"))
+    assert "rules (asked" not in out

@@ -60,6 +60,7 @@ def test_diagnosis_json_fields_and_types() -> None:
         "restarts",
         "exit_code",
         "cause",
+        "detail",
         "headline",
         "evidence",
         "next_steps",
@@ -70,11 +71,12 @@ def test_diagnosis_json_fields_and_types() -> None:
         "oom-leak-7f6b5c4d9-r8tnm",
         "worker",
     )
-    assert (data["status"], data["restarts"], data["exit_code"], data["cause"]) == (
+    assert (data["status"], data["restarts"], data["exit_code"], data["cause"], data["detail"]) == (
         "CrashLoopBackOff",
         4,
         137,
         "oom-killed",
+        "over-limit",  # no memory samples here to show the climb
     )
     assert data["evidence"][0] == {
         "source": "lastState.terminated",
@@ -87,7 +89,12 @@ def test_diagnosis_json_fields_and_types() -> None:
 def test_diagnosis_json_without_an_exit() -> None:
     _, pod, diag, _ = recorded("missing-secret")
     data = diagnosis_json(pod, diag, "CreateContainerConfigError", 0, None)
-    assert (data["exit_code"], data["cause"], data["rollout_hint"]) == (None, "config-missing", "")
+    assert (data["exit_code"], data["cause"], data["detail"], data["rollout_hint"]) == (
+        None,
+        "config-missing",
+        "missing-secret",
+        "",
+    )
 
 
 # --- Markdown ---------------------------------------------------------------------------------------

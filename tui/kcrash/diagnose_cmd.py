@@ -1,7 +1,7 @@
 """`kcrash diagnose`: the console's verdict on the command line, for a cluster or for what people paste.
 
     kcrash diagnose [POD ...] [-n NS | -A] [-l SELECTOR] [--context C] [--kubeconfig F]
-                    [-o text|json] [--from FILE]... [--logs FILE]
+                    [-o text|json] [--from FILE]... [--logs FILE] [--explain-rules]
 
 With POD names, each named pod is diagnosed; without, every failing pod in the scope. The pods are
 diagnosed side by side, and what they share (a namespace's events and workloads, ConfigMaps, the
@@ -13,6 +13,9 @@ several of them — detecting each file's form on its own and putting the files 
 together (`cluster.pastes.load_pastes`, which the console's `--from` reads them with too). It needs
 no cluster: the client libraries are not even imported. `--logs` adds a previous-log excerpt
 (`-` for standard input, which can be read once in all).
+
+`--explain-rules` adds, per pod, what every rule of the diagnosis made of it, in the order they are
+asked: whether it applied, whether it had a verdict, and which one won.
 
 Exit status: 0 nothing is failing, 1 something is, 2 usage or connection error (one line on stderr).
 """
@@ -41,8 +44,8 @@ from kcrash.cluster.pastes import (
     quote_pasted,
 )
 from kcrash.cluster.pastes import matches_selector as matches_selector  # where callers found it
-from kcrash.core.diagnose import diagnose
-from kcrash.core.records import Diagnosis, Pod
+from kcrash.core.diagnose import RuleTrace, diagnose, explain_rules
+from kcrash.core.records import Diagnosis, DiagnosisInput, Pod
 from kcrash.core.sanitize import clean_line
 from kcrash.core.status import is_failing, last_exit, pod_status, restart_count
 from kcrash.core.summary import diagnosis_json
@@ -73,6 +76,7 @@ class Verdict:
     at: datetime  # now, or the moment the pastes describe
     missing: tuple[Missing, ...] = ()  # facts no paste holds, with the command that gets each
     skipped: tuple[Skipped, ...] = ()  # parts of the files that could not be read
+    rules: tuple[RuleTrace, ...] = ()  # with --explain-rules: what every rule made of the pod
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--logs",
         metavar="FILE",
         help="with --from: the crashed container's previous log (- reads standard input)",
+    )
+    parser.add_argument(
+        "--explain-rules",
+        action="store_true",
+        help="after each pod, the diagnosis rules in order: which applied, which had a verdict, which won",
     )
     return parser
 
@@ -167,13 +176,18 @@ def online(args: argparse.Namespace, now: datetime) -> tuple[list[Verdict], list
         pods, not_found = _chosen_pods(source, args.pods)
         judged = [(pod, is_failing(pod, now)) for pod in pods]
         chosen = [(pod, failing) for pod, failing in judged if failing or args.pods]
-        diagnoses = source.diagnose_all([pod for pod, _ in chosen], now)
+        inputs = source.gather_all([pod for pod, _ in chosen], now)
     except KcrashError as exc:
         raise CommandError(str(exc)) from None
     verdicts = [
-        Verdict(pod, diag, failing, now) for (pod, failing), diag in zip(chosen, diagnoses, strict=True)
+        Verdict(pod, diagnose(inp), failing, now, rules=_rules(args, inp))
+        for (pod, failing), inp in zip(chosen, inputs, strict=True)
     ]
     return verdicts, not_found
+
+
+def _rules(args: argparse.Namespace, inp: DiagnosisInput) -> tuple[RuleTrace, ...]:
+    return tuple(explain_rules(inp)) if args.explain_rules else ()
 
 
 def _chosen_pods(source: ClusterSource, names: Sequence[str]) -> tuple[list[Pod], list[str]]:
@@ -226,10 +240,11 @@ def offline(args: argparse.Namespace, now: datetime, stdin: TextIO, err: TextIO)
         at = p.as_of or now
         failing = _failing(p, at)
         if args.pods or failing:
-            diag = quote_pasted(diagnose(p.diagnosis_input(now)), p)
+            inp = p.diagnosis_input(now)
+            diag = quote_pasted(diagnose(inp), p)
             if not diag.container and p.container:
                 diag = replace(diag, container=p.container)
-            verdicts.append(Verdict(p.pod, diag, failing, at, p.missing, loaded.skipped))
+            verdicts.append(Verdict(p.pod, diag, failing, at, p.missing, loaded.skipped, _rules(args, inp)))
     return Offline(verdicts, not_found, list(loaded.notes))
 
 
@@ -291,6 +306,18 @@ def as_json(verdict: Verdict) -> dict[str, Any]:
     row["missing"] = [{"what": m.what, "command": m.command} for m in verdict.missing]
     # File names and what they held are the user's text: made safe like every other quote.
     row["skipped"] = [{"file": clean_line(s.file), "why": clean_line(s.why)} for s in verdict.skipped]
+    if verdict.rules:
+        row["explain"] = [
+            {
+                "rule": t.rule,
+                "cause": t.cause,
+                "applied": t.applied,
+                "verdict": t.verdict,
+                "winner": t.winner,
+                "why": t.why,
+            }
+            for t in verdict.rules
+        ]
     return row
 
 
@@ -314,8 +341,21 @@ def text_block(verdict: Verdict) -> str:
     if diag.next_steps:
         lines.append("  next steps:")
         lines.extend(f"    - {step}" for step in diag.next_steps)
+    lines.extend(rules_lines(verdict.rules))
     # Every piece may carry cluster text: nothing reaches the terminal unsanitized.
     return "\n".join(clean_line(line) for line in lines)
+
+
+def rules_lines(traces: Sequence[RuleTrace]) -> list[str]:
+    """The rules in the order they are asked, one a line; the winner marked `*`."""
+    if not traces:
+        return []
+    width = max(len(t.rule) for t in traces)
+    lines = ["  rules (asked in this order; the first with a verdict wins):"]
+    for number, t in enumerate(traces, 1):
+        mark = "*" if t.winner else " "
+        lines.append(f"   {mark}{number:>3}. {t.rule:<{width}}  {t.cause:<22}  {t.why}")
+    return lines
 
 
 def _state_words(pod: Pod, at: datetime) -> str:

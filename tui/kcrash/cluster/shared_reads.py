@@ -66,6 +66,10 @@ class SharedSource(ClusterSource):
         """The diagnosis of each pod, in order."""
         from kcrash.core.diagnose import diagnose
 
+        return [diagnose(found) for found in self.gather_all(pods, now)]
+
+    def gather_all(self, pods: Sequence[Pod], now: datetime) -> list[DiagnosisInput]:
+        """What the diagnosis looks at for each pod, in order."""
         if not pods:
             return []
         with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="kcrash-diagnose") as pool:
@@ -78,7 +82,7 @@ class SharedSource(ClusterSource):
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: drop what has not started
                 raise
-        return [diagnose(self._with_memory(found)) for found in inputs]
+        return [self._with_memory(found) for found in inputs]
 
     def _share(self, pool: ThreadPoolExecutor, pods: Sequence[Pod]) -> Future[None]:
         """Start the reads `pods` share; returns the memory sample's."""

@@ -255,11 +255,16 @@ Cause = Literal[
     "app-error",
     "oom-killed",
     "liveness-probe",
+    "startup-probe",
     "exits-zero",
     "command-not-found",
     "image-pull",
     "config-missing",
     "dependency-unreachable",
+    "killed",  # a SIGKILL or SIGTERM nobody owned up to
+    "evicted",
+    "unschedulable",
+    "volume-mount",
     "unknown",
     "healthy",
 ]
@@ -274,6 +279,9 @@ class Diagnosis(Record, frozen=True):
     evidence: tuple[Evidence, ...] = ()
     next_steps: tuple[str, ...] = ()
     rollout_hint: str = ""  # "began with revision 2 (image a → b)" when a rollout is to blame
+    # A finer reason within the cause ("dns", "missing-secret-key", "node-oom"), "" when the rule
+    # can't tell; the values per cause are listed in docs/diagnose.md.
+    detail: str = ""
 
 
 class DiagnosisInput(Record, frozen=True):

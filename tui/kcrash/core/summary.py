@@ -33,6 +33,7 @@ def diagnosis_json(
         "restarts": restarts,
         "exit_code": exit_code,
         "cause": diag.cause,
+        "detail": diag.detail,
         "headline": diag.headline,
         "evidence": [{"source": e.source, "quote": e.quote} for e in diag.evidence],
         "next_steps": list(diag.next_steps),

@@ -37,6 +37,10 @@ CAUSE_STYLE = {
     "oom-killed": "bold $oom",
     "healthy": "bold $success",
     "unknown": "bold $warning",
+    # Not crashing, only not running (yet, or any more): a warning rather than an error.
+    "evicted": "bold $warning",
+    "unschedulable": "bold $warning",
+    "volume-mount": "bold $warning",
 }
 
 

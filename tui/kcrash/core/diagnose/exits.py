@@ -1,0 +1,244 @@
+"""Deaths read from the exit: exit 0 under restartPolicy Always, signals nobody owned up to, an app's
+own error exit."""
+
+from __future__ import annotations
+
+import re
+
+from kcrash.core.diagnose.facts import Facts, dying_words
+from kcrash.core.diagnose.memory import memory_findings
+from kcrash.core.diagnose.wording import (
+    cmd_describe,
+    cmd_events,
+    cmd_logs,
+    command_words,
+    diagnosis,
+    edit_target,
+    fmt_bytes,
+    fmt_seconds,
+    log_evidence,
+    quote,
+    sh,
+    termination_evidence,
+)
+from kcrash.core.exitcodes import explain_exit
+from kcrash.core.records import Diagnosis, Evidence
+
+
+def exited_with_error(f: Facts) -> bool:
+    """An exit code of its own: not 0, and not the 137/143 of a kill from outside."""
+    return f.exit_code is not None and f.exit_code not in (0, 137, 143)
+
+
+def exit_unrecorded(f: Facts) -> bool:
+    """Restarting, but the last termination was not recorded (lastState lost)."""
+    return f.exit_code is None and bool(f.restarts) and f.termination is None
+
+
+def rule_app_error(f: Facts) -> Diagnosis | None:
+    code = f.exit_code
+    meaning = explain_exit(code, f.termination.signal if f.termination else None, f.reason)
+    line = dying_words(f.log_lines)
+    ev: list[Evidence | None] = [termination_evidence(f)]
+    from_message = f.log_source == f"{f.termination_source}.message"
+    if f.termination and f.termination.message and not from_message:
+        ev.append(Evidence(f"{f.termination_source}.message", quote(f.termination.message)))
+    steps: list[str] = []
+    if line:
+        ev.append(log_evidence(f, line))
+        headline = f"{f.subject} exits with code {code}: {line}"
+        steps.append(f"Read the whole error: `{cmd_logs(f, tail=50)}`")
+    elif f.log_lines:
+        ev.append(log_evidence(f, f.log_lines[-1]))
+        where = "termination message" if from_message else "log"
+        headline = (
+            f"{f.subject} exits with code {code} ({meaning.short}); its last {where} line names no error"
+        )
+        steps.append(f"Read more of the log: `{cmd_logs(f, tail=200)}`")
+    else:
+        headline = f"{f.subject} exits with code {code} ({meaning.short})"
+        if f.log_source:
+            ev.append(Evidence(f.log_source, "(empty: the process wrote nothing before exiting)"))
+            steps.append(
+                "The app wrote nothing before exiting: run it with more logging, or check the "
+                "command and args"
+            )
+        else:
+            steps.append(f"Read its dying words: `{cmd_logs(f)}`")
+    if not line or meaning.signal_name:
+        steps.append(f"Exit {code}: {meaning.detail}")
+    steps.append(
+        f"Check the env vars, ConfigMaps and Secrets it reads, and the Last State in `{cmd_describe(f)}`"
+    )
+    return diagnosis("app-error", headline, f, ev, steps, detail=signal_detail(meaning.signal_name))
+
+
+def signal_detail(signal_name: str) -> str:
+    """`sigsegv` for an exit that means SIGSEGV (139): the finer reason of an app's error exit."""
+    return signal_name.lower().replace(" ", "-")
+
+
+def rule_unrecorded_exit(f: Facts) -> Diagnosis | None:
+    """Restarting with no termination recorded, but the log names the error."""
+    line = dying_words(f.log_lines)
+    if not line:
+        return None
+    return diagnosis(
+        "app-error",
+        f"{f.subject} keeps restarting (exit not recorded): {line}",
+        f,
+        [Evidence("lastState", "(empty: the last termination was not recorded)"), log_evidence(f, line)],
+        [f"Read the whole error: `{cmd_logs(f, tail=50)}`", f"Restarts and events: `{cmd_describe(f)}`"],
+        detail="unrecorded-exit",
+    )
+
+
+# --- exit 0 ---------------------------------------------------------------------------------------
+
+_DAEMON = re.compile(r"daemon|background|forking|detach", re.I)
+_ONE_SHOT = re.compile(r"\b(?:done|finished|complete[d]?|migrat\w*|success(?:fully)?)\b", re.I)
+
+
+def restarted_after_exit_zero(f: Facts) -> bool:
+    """Exit 0 from a container that is restarted for it (restartPolicy Always, or a sidecar)."""
+    if f.exit_code != 0 or f.is_init:
+        return False
+    if f.pod.restart_policy != "Always" and not (f.spec is not None and f.spec.sidecar):
+        return False
+    # Without the spec, restartPolicy is the record's default; only restarts after exit 0 prove it.
+    return f.spec_known or bool(f.restarts)
+
+
+def rule_exits_zero(f: Facts) -> Diagnosis | None:
+    policy = (
+        f.pod.restart_policy
+        if f.spec_known
+        else f"{f.pod.restart_policy} (not in the input; implied by {f.restarts} restarts)"
+    )
+    ev: list[Evidence | None] = [termination_evidence(f), Evidence("spec.restartPolicy", policy)]
+    if f.run_seconds is not None:
+        ev.append(
+            Evidence(f"{f.termination_source} startedAt→finishedAt", f"ran {fmt_seconds(f.run_seconds)}")
+        )
+    last = f.log_lines[-1] if f.log_lines else ""
+    if last:
+        ev.append(log_evidence(f, last))
+    cmd = command_words(f.spec)
+    if cmd:
+        ev.append(Evidence(f"spec {f.label} command", quote(cmd)))
+    hints = exit_zero_hints(f, cmd, last)
+    steps = [step for _, step in hints]
+    steps.append(
+        "The main process must stay in the foreground: a Deployment (restartPolicy Always) restarts "
+        "anything that exits, even with 0"
+    )
+    steps.append(f"Check command/args against the image's entrypoint in {edit_target(f)}")
+    headline = (
+        f"{f.subject} exits 0 and is restarted (restartPolicy Always): "
+        "its main process finishes instead of staying in the foreground"
+    )
+    return diagnosis("exits-zero", headline, f, ev, steps, detail=hints[0][0] if hints else "")
+
+
+def exit_zero_hints(f: Facts, cmd: str, last: str) -> list[tuple[str, str]]:
+    """(detail, step) for each sign of why the main process finishes, the strongest first."""
+    hints: list[tuple[str, str]] = []
+    if _DAEMON.search(" ".join(f.log_lines)):
+        hints.append(
+            (
+                "daemonized",
+                "The log suggests it daemonizes: run it in the foreground "
+                "(e.g. `nginx -g 'daemon off;'`, no `&`, no --daemon)",
+            )
+        )
+    if cmd and re.search(r"\b(?:sh|bash)\b.*-c|\.sh\b", cmd):
+        hints.append(
+            (
+                "script-ends",
+                "The command is a shell script that finishes: end it with `exec <server>` so the "
+                "server becomes the main process",
+            )
+        )
+    if _ONE_SHOT.search(last):
+        hints.append(
+            (
+                "one-shot",
+                "It looks like a one-shot task that finished: run it as a Job (or an init container), "
+                "not a Deployment",
+            )
+        )
+    return hints
+
+
+# --- killed by a signal nobody owned up to ----------------------------------------------------------
+
+
+def sigkilled(f: Facts) -> bool:
+    return f.termination is not None and (f.exit_code == 137 or f.termination.signal == 9)
+
+
+def sigtermed(f: Facts) -> bool:
+    return f.exit_code == 143
+
+
+def rule_sigkill(f: Facts) -> Diagnosis | None:
+    limit = f.spec.memory_limit if f.spec else None
+    mem_ev, _, trend = memory_findings(f, limit)
+    ev: list[Evidence | None] = [termination_evidence(f), *mem_ev]
+    if f.lacks("events"):
+        ev.append(Evidence("events", "not in the input: a probe kill can't be ruled out"))
+        headline = (
+            f"{f.subject} was killed with SIGKILL (exit {f.exit_code}), not marked OOMKilled; "
+            "the events that would show a probe kill are not in the input"
+        )
+    else:
+        ev.append(Evidence("events", "no OOMKilled reason, no liveness or startup probe failure recorded"))
+        headline = (
+            f"{f.subject} was killed with SIGKILL (exit {f.exit_code}) but not marked OOMKilled "
+            "and no probe failed: something else killed it"
+        )
+    if f.log_lines:
+        ev.append(log_evidence(f, f.log_lines[-1]))
+    steps = [
+        "SIGKILL without a reason comes from node memory-pressure eviction, a kernel OOM kill of a "
+        "child process, a manual kill (`kill -9`, `crictl stop`), or the kubelet once "
+        "terminationGracePeriodSeconds ran out after a SIGTERM",
+        f"Look for liveness or startup probe kills (events expire after an hour): `{cmd_events(f)}`"
+        if f.lacks("events")
+        else f"Events expire after an hour; read what is left: `{cmd_events(f)}`",
+    ]
+    near_limit = bool(limit and trend is not None and trend.peak >= 0.9 * limit)
+    if limit and trend is not None and near_limit:
+        steps.insert(
+            0,
+            f"Memory reached {trend.peak * 100 // limit}% of the {fmt_bytes(limit)} limit: an OOM kill "
+            "the runtime did not label is likely (a child process) - treat it as OOM and raise the limit",
+        )
+    if f.pod.node_name:
+        steps.append(
+            f"Check the node for MemoryPressure and evictions: `kubectl describe node {sh(f.pod.node_name)}`"
+        )
+    steps.append(f"See the dying words: `{cmd_logs(f)}`")
+    return diagnosis("killed", headline, f, ev, steps, detail="likely-oom" if near_limit else "sigkill")
+
+
+def rule_sigterm(f: Facts) -> Diagnosis | None:
+    said = dying_words(f.log_lines)
+    ev: list[Evidence | None] = [termination_evidence(f)]
+    if said:
+        ev.append(log_evidence(f, said))
+    if f.log_lines and f.log_lines[-1].strip() != said:
+        ev.append(log_evidence(f, f.log_lines[-1]))
+    headline = f"{f.subject} stopped on SIGTERM (exit 143) " + (
+        "and the events that would show a probe kill are not in the input"
+        if f.lacks("events")
+        else "and no probe failure explains it"
+    )
+    headline += f"; its log says: {said}" if said else ": something asked it to stop"
+    steps = [
+        "SIGTERM comes from the kubelet (a probe kill whose events have expired, a deletion, an "
+        "eviction or a drain) or from inside the container (a supervisor or watchdog)",
+        f"What the kubelet did: `{cmd_events(f)}`",
+        f"What the app saw: `{cmd_logs(f, tail=50)}`",
+    ]
+    return diagnosis("killed", headline, f, ev, steps, detail="sigterm")
