@@ -26,6 +26,7 @@ class HeaderFacts:
     sort: str = "problems"
     read_only: bool = False
     offline: str = ""  # banner for pods from pastes, shown instead of context, namespace and connection
+    scope_error: str = ""  # the namespace does not exist: said in its place
 
 
 def sync_label(state: SyncState) -> tuple[str, str]:
@@ -78,10 +79,16 @@ def _where(facts: HeaderFacts, sep: tuple[str, str]) -> list[str | tuple[str, st
     return [
         (clean_line(facts.context), "bold"),
         sep,
-        ("all namespaces" if facts.namespace is None else "ns " + clean_line(facts.namespace), ""),
+        _namespace(facts),
         sep,
         sync_label(facts.state),
     ]
+
+
+def _namespace(facts: HeaderFacts) -> tuple[str, str]:
+    if facts.scope_error:
+        return clean_line(facts.scope_error), "bold $error"
+    return ("all namespaces" if facts.namespace is None else "ns " + clean_line(facts.namespace), "")
 
 
 class StatusLine(Static):
