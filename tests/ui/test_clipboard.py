@@ -40,7 +40,7 @@ def fake_pyperclip(
     [
         (False, None, "verified"),
         (False, "something else", "failed"),  # another program's text: ours did not arrive
-        (False, RuntimeError("write-only helper"), "unverified"),
+        (False, RuntimeError("write-only tool"), "unverified"),
         (True, None, "failed"),
     ],
 )
@@ -69,7 +69,7 @@ def test_tmux_options_are_read(answers: dict[tuple[str, str], str], expected: Tm
         assert command[:2] == ["tmux", "show"]
         return answers.get((command[2], command[3]), "")
 
-    assert tmux_clipboard({"TMUX": "/tmp/tmux-1/default,1,0"}, run) == expected
+    assert tmux_clipboard({"TMUX": "sock,1,0"}, run) == expected
     assert tmux_clipboard({}, run) is None
 
 

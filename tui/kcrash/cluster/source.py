@@ -197,6 +197,13 @@ class ClusterSource:
             self.reflector.stop()
         self.metrics.stop()
 
+    def missing_namespace(self) -> str:
+        """Why the namespace in scope has no pods when it does not exist (with the ones that do),
+        else ""."""
+        from kcrash.cluster.namespaces import missing_namespace
+
+        return missing_namespace(self.api, self.namespace) if self.namespace else ""
+
     def list_pods(self) -> tuple[Pod, ...]:
         """Every pod in the scope once, without watching (the `diagnose` command)."""
         return self.api.list_all_pods(self.namespace, self.selector).items

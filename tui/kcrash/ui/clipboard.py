@@ -68,7 +68,7 @@ def over_ssh(env: Mapping[str, str]) -> bool:
 
 def system_copy(text: str) -> SystemOutcome:
     """The desktop clipboard through pyperclip (xclip, wl-copy, pbcopy...), read back to check.
-    Blocking: it starts helper processes, so call it from a worker."""
+    Blocking: it starts other programs, so call it from a worker."""
     try:
         import pyperclip
 
@@ -77,7 +77,7 @@ def system_copy(text: str) -> SystemOutcome:
         return "failed"
     try:
         back = pyperclip.paste()
-    except Exception:  # some helpers write only
+    except Exception:  # some copy tools write only
         return "unverified"
     return "verified" if back == text else "failed"
 

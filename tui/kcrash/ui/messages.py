@@ -45,3 +45,12 @@ class AccessKnown(Message):
     def __init__(self, access: Access) -> None:
         super().__init__()
         self.access = access
+
+
+class ScopeChecked(Message):
+    """Whether the namespace in scope exists: `problem` says it does not ("" when it does or
+    cannot be told)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__()
+        self.problem = problem

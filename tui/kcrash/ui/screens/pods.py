@@ -26,9 +26,10 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 
+from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import Pod
 from kcrash.core.status import primary_container
-from kcrash.ui.messages import PodsChanged, SyncChanged
+from kcrash.ui.messages import PodsChanged, ScopeChecked, SyncChanged
 from kcrash.ui.rows import PodRow, SortBy, build_row, data_widths, pod_columns_for, row_filter, sort_key
 from kcrash.ui.screens.base import POD_BINDINGS, PodScreen
 from kcrash.ui.screens.detail import DetailScreen
@@ -229,6 +230,19 @@ class PodsScreen(PodScreen):
         if message.state.phase == "synced" and not len(self.kcrash.store):
             self.table.empty_text = "No pods in this scope."
             self.table.refresh()
+            self._check_namespace()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pods-namespace")
+    def _check_namespace(self) -> None:
+        source = self.kcrash.source
+        if isinstance(source, ClusterSource):
+            self.post_message(ScopeChecked(source.missing_namespace()))
+
+    def on_scope_checked(self, message: ScopeChecked) -> None:
+        if message.problem and not len(self.kcrash.store):
+            self.table.empty_text = message.problem
+            self.table.refresh()
+            self._status.change(scope_error=message.problem)
 
     def _update_header(self, soon: bool = False) -> None:
         """Show the counts and modes now, or with `soon` within HEADER_SECONDS of the last update."""

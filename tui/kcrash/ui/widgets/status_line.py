@@ -27,6 +27,7 @@ class HeaderFacts:
     sort: str = "problems"
     read_only: bool = False
     offline: str = ""  # banner for pods from pastes, shown instead of context, namespace and connection
+    scope_error: str = ""  # the namespace does not exist: said in its place
 
 
 Piece = tuple[str, str]  # (text, style)
@@ -95,7 +96,7 @@ def _parts(facts: HeaderFacts) -> list[_Part]:
         sync_style = _sync_style(facts.state)
         parts += [
             _Part(((clean_line(facts.context), "bold"),), drop=14),
-            _Part(((where, ""),), ((short_where, ""),), squeeze=2, drop=15),
+            _namespace_part(facts, where, short_where),
             _Part(
                 ((_sync_text(facts.state, compact=False), sync_style),),
                 ((_sync_text(facts.state, compact=True), sync_style),),
@@ -112,6 +113,15 @@ def _parts(facts: HeaderFacts) -> list[_Part]:
     if facts.read_only and not facts.offline:
         parts.append(_Part((("read-only", "bold $warning"),), (("ro", "bold $warning"),), squeeze=8, drop=13))
     return parts
+
+
+def _namespace_part(facts: HeaderFacts, where: str, short_where: str) -> _Part:
+    """ "ns shop", or what is wrong with it: a namespace that does not exist stays in the header
+    (its compact form drops the choices after the semicolon)."""
+    if facts.scope_error:
+        error = clean_line(facts.scope_error)
+        return _Part(((error, "bold $error"),), ((error.split(";", 1)[0], "bold $error"),), squeeze=5)
+    return _Part(((where, ""),), ((short_where, ""),), squeeze=2, drop=15)
 
 
 def _counts(facts: HeaderFacts) -> _Part:
