@@ -8,6 +8,7 @@ it diagnoses), *refused* when kcrash reads nothing from it or diagnoses no pod, 
 
     python bench/accuracy.py             # the table on stdout
     python bench/accuracy.py --write     # ... and into docs/accuracy.md
+    python bench/accuracy.py --write --mark-misses   # ... and the strict expected failures
 """
 
 from __future__ import annotations
@@ -142,8 +143,19 @@ def document(outcomes: list[Outcome]) -> str:
     return "\n".join(body) + "\n"
 
 
-def run(write: bool) -> list[Outcome]:
+def misses_of(outcomes: list[Outcome]) -> dict[str, str]:
+    """What kcrash said of each case it gets wrong, for known-misses.json."""
+    return {
+        o.case: (f"kcrash named {o.got}" if o.got else f"refused: {o.error}")
+        for o in outcomes
+        if o.verdict != "right"
+    }
+
+
+def run(write: bool, mark_misses: bool = False) -> list[Outcome]:
     outcomes = [judge(case) for case in cases()]
+    if mark_misses:
+        KNOWN_MISSES.write_text(json.dumps(misses_of(outcomes), indent=1, sort_keys=True) + "\n")
     text = document(outcomes)
     print(text)
     if write:
@@ -154,4 +166,8 @@ def run(write: bool) -> list[Outcome]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="also write docs/accuracy.md")
-    run(parser.parse_args().write)
+    parser.add_argument(
+        "--mark-misses", action="store_true", help="rewrite tests/data/real/known-misses.json from this run"
+    )
+    options = parser.parse_args()
+    run(options.write, options.mark_misses)
