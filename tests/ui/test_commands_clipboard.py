@@ -74,3 +74,10 @@ def test_tmux_passthrough_doubles_escapes() -> None:
 )
 def test_over_ssh(env: dict[str, str], ssh: bool) -> None:
     assert over_ssh(env) is ssh
+
+
+def test_logs_command_of_a_container_that_never_restarted_reads_the_current_instance() -> None:
+    commands = pod_commands(WEB, "prod-eu", "app", "web", previous=False)
+    assert commands.logs_previous.endswith("logs web-7d9f8b6c5d-x2k9p -c app")
+    assert "--previous" not in commands.logs_previous
+    assert pod_commands(WEB, "prod-eu", "app", "web").logs_previous.endswith("-c app --previous")

@@ -30,12 +30,16 @@ def _base(context: str, namespace: str) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
-def pod_commands(pod: Pod, context: str, container: str, deployment: str = "") -> PodCommands:
+def pod_commands(
+    pod: Pod, context: str, container: str, deployment: str = "", *, previous: bool = True
+) -> PodCommands:
+    """`previous`: whether a previous instance exists; without one `--previous` only errors, so
+    the logs command reads the current instance."""
     base = _base(context, pod.namespace)
     name = shlex.quote(pod.name)
-    logs = f"{base} logs {name} -c {shlex.quote(container)} --previous" if container else ""
-    if not logs:
-        logs = f"{base} logs {name} --previous"
+    logs = f"{base} logs {name}" + (f" -c {shlex.quote(container)}" if container else "")
+    if previous:
+        logs += " --previous"
     undo = f"{base} rollout undo {shlex.quote('deployment/' + deployment)}" if deployment else ""
     return PodCommands(describe=f"{base} describe pod {name}", logs_previous=logs, rollout_undo=undo)
 

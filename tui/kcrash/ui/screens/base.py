@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from kcrash.cluster.source import ClusterSource
+from kcrash.core.logchoice import has_previous_log
 from kcrash.core.records import Pod, Revision
 from kcrash.core.sanitize import clean_line
 from kcrash.core.status import pod_status, primary_container
@@ -162,15 +163,22 @@ class PodScreen(Screen[None]):
         if pod is None:
             self.notify("No pod selected.", severity="warning", markup=False)
             return
-        commands = pod_commands(pod, self.kcrash.source.context, primary_container(pod), deployment_of(pod))
+        container = primary_container(pod)
+        previous = has_previous_log(pod.status_for(container))
+        commands = pod_commands(
+            pod, self.kcrash.source.context, container, deployment_of(pod), previous=previous
+        )
+        log_word = "previous log" if previous else "log (never restarted)"
         choices = [
             CopyChoice("describe", "kubectl describe", commands.describe),
-            CopyChoice("logs", "kubectl logs --previous", commands.logs_previous),
+            CopyChoice(
+                "logs", "kubectl logs --previous" if previous else "kubectl logs", commands.logs_previous
+            ),
         ]
         if commands.rollout_undo:
             choices.append(CopyChoice("undo", "kubectl rollout undo", commands.rollout_undo))
         choices += [
-            CopyChoice("tail", "previous log tail", ""),
+            CopyChoice("tail", f"{log_word} tail", ""),
             CopyChoice("summary", "incident summary (Markdown)", ""),
         ]
 
@@ -180,7 +188,7 @@ class PodScreen(Screen[None]):
             if choice.text:
                 self._copy(choice.label, choice.text)
             elif choice.key == "tail":
-                self._fetch_log_tail(pod)
+                self._fetch_log_tail(pod, previous)
             else:
                 self._fetch_summary(pod)
 
@@ -207,12 +215,12 @@ class PodScreen(Screen[None]):
         self._copy(message.what, message.text)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="copy")
-    def _fetch_log_tail(self, pod: Pod) -> None:
-        result = self.kcrash.source.read_log(pod, primary_container(pod), previous=True, tail_lines=50)
+    def _fetch_log_tail(self, pod: Pod, previous: bool) -> None:
+        result = self.kcrash.source.read_log(pod, primary_container(pod), previous=previous, tail_lines=50)
         if result.error:
             self.post_message(ActionDone(result.error, error=True))
             return
-        self.post_message(CopyReady("the previous log tail", result.text))
+        self.post_message(CopyReady("the previous log tail" if previous else "the log tail", result.text))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="copy")
     def _fetch_summary(self, pod: Pod) -> None:
