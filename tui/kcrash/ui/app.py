@@ -388,11 +388,14 @@ class KcrashApp(App[int]):
 
     async def _on_key(self, event: events.Key) -> None:
         # Textual calls this, then `App._on_key` (bindings) unless the default is prevented.
-        if self._typed_for_text_box(event):
+        typed = self._typed_for_text_box(event)
+        if typed is not None:
             event.prevent_default()
+            self._keys.handed_on(event, typed)
+            return
         self._keys.came_back(event)
 
-    def _typed_for_text_box(self, event: events.Key) -> bool:
+    def _typed_for_text_box(self, event: events.Key) -> events.Key | None:
         """Send on to the focused text box a printable key that reached the app instead of it.
 
         A box consumes every printable key it receives, so one that bubbles up to the app while a
@@ -401,9 +404,10 @@ class KcrashApp(App[int]):
         and a letter bound on the screen (`l`, `h`) acted instead of being typed."""
         box = self.focused
         if not isinstance(box, Input) or not event.is_printable:
-            return False
-        box.post_message(events.Key(event.key, event.character))  # the box consumes it: no loop
-        return True
+            return None
+        typed = events.Key(event.key, event.character)
+        box.post_message(typed)  # the box consumes it: no loop
+        return typed
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual prints the traceback on the terminal it is about to give back, which a tmux pane

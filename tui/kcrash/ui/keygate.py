@@ -15,9 +15,10 @@ from collections import deque
 
 from textual import events
 
-KEY_SETTLE_S = 0.25
-"""The longest a key waits for the one before it (a handler that never finishes does not
-hold the keyboard)."""
+KEY_SETTLE_S = 1.0
+"""The longest a key waits for the one before it: only a key whose widget went away before it
+was handled takes this long, so it is generous; a loaded machine can take a quarter of a second
+to bubble a key up, and a shorter wait let the next key overtake it."""
 
 POLL_S = 0.003
 
@@ -43,6 +44,13 @@ class KeyGate:
         """`key` bubbled up to the App: its turn is over once its binding has run."""
         if key is self._in_flight:
             self._back.add(id(key))
+
+    def handed_on(self, key: events.Key, to: events.Key) -> None:
+        """`key` came back and was sent on as `to` (a letter for a text box): the turn is `to`'s,
+        so the key after it cannot reach the box first."""
+        if key is self._in_flight:
+            self._in_flight = to
+            self._back.clear()
 
     def next_key(self) -> events.Key | None:
         """The next waiting key if the one in flight is done (it is then in flight itself)."""
