@@ -347,3 +347,110 @@ def test_a_running_init_container_waiting_for_its_database() -> None:
     log = "waiting for mysql\nwaiting for mysql\nwaiting for mysql\n"
     diag = diagnose(DiagnosisInput(pod=pod, now=NOW, current_log=log))
     assert (diag.cause, diag.detail, diag.container) == ("dependency-unreachable", "waiting", "wait-db")
+
+
+# --- commands that cannot run ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("log", "detail", "command"),
+    [
+        ('exec: "gunicorn": executable file not found in $PATH', "not-in-path", "gunicorn"),
+        (
+            'starting container process caused "exec: \\"/bin/bash\\": '
+            'stat /bin/bash: no such file or directory"',
+            "no-such-file",
+            "/bin/bash",
+        ),
+        (
+            'error during container init: exec: "/bin/sh": stat /bin/sh: no such file or directory',
+            "no-such-file",
+            "/bin/sh",
+        ),
+        (
+            "exec /usr/local/bin/entrypoint.sh: no such file or directory",
+            "no-such-file",
+            "/usr/local/bin/entrypoint.sh",
+        ),
+        (
+            "/bin/bash: line 11: /opt/app/entrypoint.sh: No such file or directory",
+            "no-such-file",
+            "/opt/app/entrypoint.sh",
+        ),
+        ("exec /app/server: exec format error", "exec-format-error", ""),
+        ("exec /docker-entrypoint.sh: permission denied", "permission-denied", "/docker-entrypoint.sh"),
+        ("standard_init_linux.go:228: exec user process caused: permission denied", "permission-denied", ""),
+        ("/bin/sh: 1: /bin/loop.sh: Permission denied", "permission-denied", "/bin/loop.sh"),
+        ("/entrypoint.sh: line 4: gosu: command not found", "not-found", "gosu"),
+        ("sh: 1: node: not found", "not-found", "node"),
+        ("/usr/bin/env: 'python': No such file or directory", "missing-interpreter", "python"),
+        # Windows line ends, however the shell or the kernel words it
+        ("/task/initdb.sh: line 3: $'\\r': command not found", "crlf-line-endings", ""),
+        ("/usr/bin/env: 'bash\\r': No such file or directory", "crlf-line-endings", "bash"),
+        ("/bin/bash^M: bad interpreter: No such file or directory", "crlf-line-endings", ""),
+        ("env: can't execute 'sh\r': No such file or directory", "crlf-line-endings", "sh"),
+    ],
+)
+def test_a_log_that_says_the_command_could_not_run(log: str, detail: str, command: str) -> None:
+    diag = diagnose(log_alone(log + "\n"))
+    assert (diag.cause, diag.detail) == ("command-not-found", detail), diag.headline
+    if command:
+        assert f"`{command}`" in diag.headline
+
+
+def crashed(log: str, exit_code: int, reason: str = "Error") -> DiagnosisInput:
+    status = ContainerStatus(
+        "app",
+        state=ContainerState("waiting", reason="CrashLoopBackOff"),
+        last_state=ContainerState("terminated", reason=reason, exit_code=exit_code),
+        restart_count=3,
+    )
+    pod = Pod("shop", "app-1", containers=(ContainerSpec("app", "shop/app:1"),), container_statuses=(status,))
+    return DiagnosisInput(pod=pod, now=NOW, previous_log=log)
+
+
+@pytest.mark.parametrize(
+    ("log", "exit_code", "cause"),
+    [
+        ("sh: 1: curl: not found\n", 1, "command-not-found"),  # its last words
+        ("sh: 1: curl: not found\n", 0, "exits-zero"),  # a script that ends cleanly anyway
+        ("sh: 1: curl: not found\nINFO a\nINFO b\nINFO c\nERROR db gone\n", 1, "app-error"),  # long ago
+    ],
+)
+def test_a_shell_complaint_counts_only_as_the_last_words_of_a_failed_exit(
+    log: str, exit_code: int, cause: str
+) -> None:
+    assert diagnose(crashed(log, exit_code)).cause == cause
+
+
+# --- runAsNonRoot ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        (
+            "Error: container has runAsNonRoot and image will run as root "
+            '(pod: "api-1_shop(u1)", container: api)',
+            "runs as root",
+        ),
+        (
+            "Error: container has runAsNonRoot and image has non-numeric user (nginx), "
+            "cannot verify user is non-root",
+            "'nginx' is a name",
+        ),
+        (
+            'Error: container\'s runAsUser breaks non-root policy (pod: "api-1_shop(u1)", container: api)',
+            "runAsUser is 0",
+        ),
+    ],
+)
+def test_run_as_non_root_refusals_are_config(message: str, said: str) -> None:
+    status = ContainerStatus(
+        "api", state=ContainerState("waiting", reason="CreateContainerConfigError", message=message)
+    )
+    pod = Pod("shop", "api-1", containers=(ContainerSpec("api", "shop/api:1"),), container_statuses=(status,))
+    diag = diagnose(DiagnosisInput(pod=pod, now=NOW))
+    assert (diag.cause, diag.detail) == ("config-missing", "run-as-non-root")
+    assert said in diag.headline
+    assert any("runAsNonRoot" in e.quote or "runAsUser" in e.quote for e in diag.evidence)

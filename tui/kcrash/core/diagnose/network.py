@@ -324,7 +324,7 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
     ns = ns_flag(f)
     short_host = found.host.split(".")[0] if found.host and not found.host[0].isdigit() else ""
     steps: list[str] = []
-    if found.host:
+    if found.host and found.problem != "tls":  # a TLS failure got through: the port answers
         steps.append(
             "Test it from inside the cluster network (not from a laptop): "
             f"`{cmd_debug(f, 'nc', '-zv', found.host, found.port or '<port>')}`"
@@ -361,8 +361,9 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
         steps.append(
             f"Look for a NetworkPolicy or firewall dropping the traffic: `kubectl get networkpolicy{ns}`"
         )
-    steps.append(
-        "Make the app retry with backoff at startup instead of exiting while the dependency is not ready"
-    )
+    if found.problem != "tls":
+        steps.append(
+            "Make the app retry with backoff at startup instead of exiting while the dependency is not ready"
+        )
     steps.append(f"The full error: `{cmd_logs(f, tail=50)}`")
     return diagnosis("dependency-unreachable", headline, f, ev, steps, detail=found.problem)
