@@ -226,6 +226,12 @@ def test_stack_frames_and_usage_text_do_not_push_the_error_out() -> None:
         ("ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", "tls"),
         ("dial tcp 10.0.0.9:443: x509: certificate has expired or is not yet valid", "tls"),
         ("x509: certificate has expired or is not yet valid", ""),  # no peer named: its own certificate
+        (
+            "x509: certificate has expired or is not yet valid: current time 2024-01-04T10:00:00Z is after "
+            "2023-12-31T23:59:59Z",
+            "",
+        ),
+        ("error dialing kafka-0.kafka:9093: x509: certificate has expired or is not yet valid", "tls"),
     ],
 )
 def test_connection_problems(line: str, problem: str) -> None:
@@ -454,3 +460,22 @@ def test_run_as_non_root_refusals_are_config(message: str, said: str) -> None:
     assert (diag.cause, diag.detail) == ("config-missing", "run-as-non-root")
     assert said in diag.headline
     assert any("runAsNonRoot" in e.quote or "runAsUser" in e.quote for e in diag.evidence)
+
+
+# --- exit 0 stays exit 0 --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("log", "detail"),
+    [
+        # cobra without a subcommand prints its help and exits 0; the flags talk of daemons
+        ("Usage:\n  agent [command]\n\nFlags:\n  --daemon   run in the background\n", "printed-usage"),
+        ("usage: worker.py [-h] {run,migrate}\n", "printed-usage"),
+        ("starting nginx in the background\n", "daemonized"),
+        # Words of an error, but the process said it was fine: restartPolicy Always is the story.
+        ("Traceback (most recent call last):\nValueError: bad\nexiting\n", ""),
+    ],
+)
+def test_exit_zero_under_restart_policy_always(log: str, detail: str) -> None:
+    diag = diagnose(crashed(log, 0, reason="Completed"))
+    assert (diag.cause, diag.detail) == ("exits-zero", detail), diag.headline

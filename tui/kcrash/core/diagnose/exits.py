@@ -141,6 +141,7 @@ def rule_fatal_log(f: Facts) -> Diagnosis | None:
 # --- exit 0 ---------------------------------------------------------------------------------------
 
 _DAEMON = re.compile(r"daemon|background|forking|detach", re.I)
+_USAGE = re.compile(r"^\s*Usage(?: of \S+)?:", re.I)  # Go's flag package, cobra, argparse, click
 _ONE_SHOT = re.compile(r"\b(?:done|finished|complete[d]?|migrat\w*|success(?:fully)?)\b", re.I)
 
 
@@ -188,7 +189,16 @@ def rule_exits_zero(f: Facts) -> Diagnosis | None:
 def exit_zero_hints(f: Facts, cmd: str, last: str) -> list[tuple[str, str]]:
     """(detail, step) for each sign of why the main process finishes, the strongest first."""
     hints: list[tuple[str, str]] = []
-    if _DAEMON.search(" ".join(f.log_lines)):
+    # A usage text first: its flag descriptions may well mention daemons and backgrounds.
+    if any(_USAGE.match(line) for line in f.log_lines):
+        hints.append(
+            (
+                "printed-usage",
+                "It printed its usage text and exited: its command/args don't tell it what to run "
+                "(a missing subcommand, or --help)",
+            )
+        )
+    elif _DAEMON.search(" ".join(f.log_lines)):
         hints.append(
             (
                 "daemonized",

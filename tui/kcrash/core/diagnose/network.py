@@ -83,7 +83,12 @@ _TLS = re.compile(
 )
 # Expired or not-yet-valid is the peer's certificate only when a peer is named on the line.
 _CERT_DATES = re.compile(r"certificate has expired|certificate is not yet valid", re.I)
-_PEER = re.compile(r"https?://|\bdial tcp\b|\bGet \"|\bhandshake\b|\bconnect(?:ing)? to\b|:\d{2,5}\b", re.I)
+# host:port, not a time of day (Go's expiry error says `current time 2024-01-04T10:00:00Z`).
+_PEER = re.compile(
+    r"https?://|\bdial tcp\b|\bGet \"|\bhandshake\b|\bconnect(?:ing)? to\b|"
+    r"\b[a-z][\w-]*(?:\.[\w-]+)*:\d{2,5}\b|\b\d{1,3}(?:\.\d{1,3}){3}:\d{2,5}\b",
+    re.I,
+)
 _CONNECTION_TROUBLE = re.compile(
     "|".join(p.pattern for p in (_DNS, _REFUSED, _TIMEOUT, _NO_ROUTE, _TLS)), re.I
 )
