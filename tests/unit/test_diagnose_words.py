@@ -216,6 +216,11 @@ def test_stack_frames_and_usage_text_do_not_push_the_error_out() -> None:
         ),
         ("ZkTimeoutException: Unable to connect to zookeeper server within timeout: 6000", "timeout"),
         ("java.net.SocketTimeoutException: connect timed out", "timeout"),
+        (
+            "WARN [Consumer clientId=c1] Connection to node -1 (kafka/10.0.0.5:9092) could not be "
+            "established. Broker may not be available.",
+            "refused",
+        ),
         ("wait-for-it.sh: timeout occurred after waiting 15 seconds for db:5432", "timeout"),
         (
             'Get "https://sso.example.com/.well-known/openid-configuration": '
@@ -263,6 +268,7 @@ def test_a_tls_failure_names_the_host_it_dialed() -> None:
         ),
         (["Postgres is unavailable - sleeping", "Postgres is unavailable - sleeping"], "Postgres", ""),
         (["nc: bad address 'redis'", "waiting for redis", "nc: bad address 'redis'"], "redis", ""),
+        (["db:5432 - no response", "waiting for postgres", "db:5432 - no response"], "db", "5432"),
         (["waiting for mysql", "connected", "serving"], None, ""),  # the wait ended
         (["Waiting for caches to sync", "Waiting for caches to sync"], None, ""),  # not a dependency
         (["waiting for mysql"], None, ""),  # once is not a loop
@@ -402,6 +408,50 @@ def test_a_log_that_says_the_command_could_not_run(log: str, detail: str, comman
     assert (diag.cause, diag.detail) == ("command-not-found", detail), diag.headline
     if command:
         assert f"`{command}`" in diag.headline
+
+
+@pytest.mark.parametrize(
+    ("state", "detail"),
+    [
+        (
+            ContainerState(
+                "terminated",
+                reason="StartError",
+                exit_code=128,
+                message="failed to create containerd task: failed to create shim task: OCI runtime create "
+                'failed: runc create failed: unable to start container process: exec: "uvicorn": '
+                "executable file not found in $PATH: unknown",
+            ),
+            "not-in-path",
+        ),
+        (
+            ContainerState(
+                "terminated",
+                reason="ContainerCannotRun",
+                exit_code=128,
+                message="OCI runtime create failed: container_linux.go:348: starting container process "
+                'caused "exec: \\"/start.sh\\": permission denied": unknown',
+            ),
+            "permission-denied",
+        ),
+        (
+            ContainerState(
+                "terminated",
+                reason="StartError",
+                exit_code=128,
+                message="failed to create containerd task: OCI runtime create failed: unknown",
+            ),
+            "",
+        ),
+    ],
+)
+def test_the_runtime_labels_a_failed_start(state: ContainerState, detail: str) -> None:
+    status = ContainerStatus(
+        "app", state=ContainerState("waiting", reason="CrashLoopBackOff"), last_state=state, restart_count=2
+    )
+    pod = Pod("shop", "app-1", containers=(ContainerSpec("app", "shop/app:1"),), container_statuses=(status,))
+    diag = diagnose(DiagnosisInput(pod=pod, now=NOW, previous_log=""))
+    assert (diag.cause, diag.detail) == ("command-not-found", detail), diag.headline
 
 
 def crashed(log: str, exit_code: int, reason: str = "Error") -> DiagnosisInput:

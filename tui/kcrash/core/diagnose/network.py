@@ -60,6 +60,7 @@ _DNS = re.compile(
 _REFUSED = re.compile(
     r"connection refused|(?-i:\bECONNREFUSED\b)|\bConnection to \S+ refused|"  # libpq, PgJDBC
     r"Communications link failure|"  # MySQL Connector/J
+    r"could not be established\. Broker may not be available|"  # Kafka clients
     r"\b(?:Error|Unable|Could not|Can't|cannot) connect(?:ing)? to (?:Redis|MySQL server|"
     r"the database|database)\b",
     re.I,
@@ -172,6 +173,7 @@ _WAITING = (
     re.compile(r"\bwaiting (?:\d+ seconds )?for (?:the )?([\w.-]+(?::\d+)?)", re.I),
     re.compile(r"\b([\w.-]+) is (?:still )?(?:unavailable|not (?:yet )?(?:ready|available|up))\b", re.I),
     re.compile(r"\bnc: bad address '([\w.-]+)'"),
+    re.compile(r"^([\w.-]+:\d+) - (?:no response|rejecting connections)\b"),  # pg_isready
 )
 _WAIT_TARGET_NOISE = frozenset({"it", "them", "caches", "cache", "leader", "signal", "shutdown", "lock"})
 
