@@ -312,6 +312,7 @@ CASES = [
         "bad-rollout",
         "app-error",
         "api",
+        detail="panic",
         headline=("code 2", "panic: runtime error: invalid memory address"),
         steps=("kubectl rollout undo deployment/bad-rollout -n crashlab", "revision 2 had 2 ready"),
         rollout="began with revision 3 (image ghcr.io/kcrash/orders:2.2.1 → ghcr.io/kcrash/orders:2.3.0); "
@@ -353,6 +354,7 @@ CASES = [
         "init-failing",
         "app-error",
         "migrate",
+        detail="migration",
         headline=("Init container migrate", "already exists"),
         steps=("kubectl logs orders-7c6d8f9b5-hx2mb -n crashlab -c migrate --previous",),
     ),

@@ -496,3 +496,21 @@ def test_without_explain_rules_there_is_no_explain() -> None:
     assert rows and all("explain" not in row for row in rows)
     _, out, _ = run(*pasted("oom-killed-get-pod-yaml"))
     assert "rules (asked" not in out
+
+
+@pytest.mark.parametrize(
+    ("log", "failing"),
+    [
+        ("panic: runtime error: invalid memory address or nil pointer dereference\n", True),
+        ("/bin/sh: 1: /run.sh: Permission denied\n", True),
+        ("INFO listening on :8080\nINFO ready\n", False),  # a running app's log says nothing of a crash
+    ],
+)
+def test_a_plain_log_pasted_alone_is_failing_when_its_words_say_it_died(
+    tmp_path: Path, log: str, failing: bool
+) -> None:
+    paste = tmp_path / "chat.txt"
+    paste.write_text(f"$ kubectl logs web-1\n{log}")
+    code, rows, _ = run_json("--from", str(paste))
+    assert [r["pod"] for r in rows] == (["web-1"] if failing else [])
+    assert (code == FAILING) == failing

@@ -42,6 +42,7 @@ ORDER = [
     ("sigterm", "killed"),
     ("app-error", "app-error"),
     ("unrecorded-exit", "app-error"),
+    ("fatal-log", "app-error"),
     ("unschedulable", "unschedulable"),
     ("stuck-mount", "volume-mount"),
     ("unknown", "unknown"),

@@ -249,10 +249,13 @@ def offline(args: argparse.Namespace, now: datetime, stdin: TextIO, err: TextIO)
 
 
 def _failing(p: PastedPod, at: datetime) -> bool:
-    """Failing at the moment the pastes describe; with no state pasted, a crash log or a warning counts."""
+    """Failing at the moment the pastes describe; with no state pasted, a crash log or a warning
+    counts, and so does a plain log whose words name why the process died."""
     if _state_shown(p.pod):
         return is_failing(p.pod, at)
-    return p.previous_log is not None or any(e.type == "Warning" for e in p.events)
+    if p.previous_log is not None or any(e.type == "Warning" for e in p.events):
+        return True
+    return p.current_log is not None and diagnose(p.diagnosis_input(at)).cause != "unknown"
 
 
 def _state_shown(pod: Pod) -> bool:

@@ -87,7 +87,52 @@ def never_started(f: Facts) -> bool:
     return not running and waiting_reason in ("ContainerCreating", "") and f.termination is None
 
 
+# The kubelet's refusals when securityContext.runAsNonRoot meets an image that runs as root (or
+# whose USER it cannot check), and a runAsUser of 0 under that policy.
+_NON_ROOT = re.compile(
+    r"runAsNonRoot and image will run as root|runAsNonRoot and image has non-numeric user|"
+    r"runAsUser breaks non-root policy|will break non-root policy",
+    re.I,
+)
+_NON_NUMERIC_USER = re.compile(r"non-numeric user \(([^)]*)\)")
+
+
+def rule_run_as_non_root(f: Facts) -> Diagnosis | None:
+    """runAsNonRoot asked for, and the image's user is root or not a number the kubelet can check."""
+    found = [(ev, text) for ev, text in _config_sources(f) if _NON_ROOT.search(text)]
+    if not found:
+        return None
+    ev, text = found[-1]
+    user = _NON_NUMERIC_USER.search(text)
+    if user:
+        why = f"the image's user {user.group(1)!r} is a name, not a UID the kubelet can check"
+        fix = (
+            f"Set securityContext.runAsUser to the numeric UID of {user.group(1)!r} in {edit_target(f)}, "
+            "or use a USER with a numeric UID in the image"
+        )
+    elif "breaks non-root policy" in text:
+        why = "its runAsUser is 0 (root)"
+        fix = f"Set securityContext.runAsUser to a non-zero UID in {edit_target(f)}"
+    else:
+        why = "the image runs as root"
+        fix = (
+            f"Set securityContext.runAsUser to a non-zero UID the image can run as in {edit_target(f)}, "
+            "or use an image built with a non-root USER"
+        )
+    headline = f"{f.subject} is not created: the pod requires runAsNonRoot but {why}"
+    steps = [
+        fix,
+        "Only if the policy is not yours to keep: set runAsNonRoot: false (a namespace enforcing "
+        "the restricted Pod Security level will still refuse root)",
+        "The kubelet retries by itself: the container starts once the user checks out",
+    ]
+    return diagnosis("config-missing", headline, f, [ev], steps, detail="run-as-non-root")
+
+
 def rule_config_missing(f: Facts) -> Diagnosis | None:
+    non_root = rule_run_as_non_root(f)
+    if non_root is not None:
+        return non_root
     missing: MissingConfig | None = None
     evidence: list[Evidence] = []
     for ev, text in _config_sources(f):

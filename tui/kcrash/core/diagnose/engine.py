@@ -21,11 +21,13 @@ from kcrash.core.diagnose.exits import (
     restarted_after_exit_zero,
     rule_app_error,
     rule_exits_zero,
+    rule_fatal_log,
     rule_sigkill,
     rule_sigterm,
     rule_unrecorded_exit,
     sigkilled,
     sigtermed,
+    state_unknown,
 )
 from kcrash.core.diagnose.facts import Facts, gather
 from kcrash.core.diagnose.fallback import always, rule_unknown
@@ -87,6 +89,7 @@ RULES: tuple[Rule, ...] = (
     Rule("killed", sigtermed, rule_sigterm),
     Rule("app-error", exited_with_error, rule_app_error),
     Rule("app-error", exit_unrecorded, rule_unrecorded_exit),
+    Rule("app-error", state_unknown, rule_fatal_log),
     # Never started.
     Rule("unschedulable", unplaced, rule_unschedulable),
     Rule("volume-mount", waits_for_volume, rule_stuck_mount),

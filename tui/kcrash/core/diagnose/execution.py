@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kcrash.core.diagnose.facts import START_REASONS, Facts
@@ -21,28 +22,36 @@ from kcrash.core.diagnose.wording import (
 )
 from kcrash.core.records import Diagnosis, Evidence
 
+_SHELL = r"(?:^|\s)(?:/bin/|/usr/bin/)?(?:ba|da|a)?sh: (?:\d+: )?(?:line \d+: )?"
 _EXEC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r'exec: "([^"]+)": executable file not found in \$PATH'), "not-in-path"),
-    (re.compile(r'exec: "([^"]+)": (?:stat \S+: )?no such file or directory'), "no-such-file"),
+    # Quotes may come escaped, one backslash each: Docker nests the runtime's error in its own.
+    (re.compile(r'exec: \\?"([^"\\]+)\\?": executable file not found in \$PATH'), "not-in-path"),
+    (re.compile(r'exec: \\?"([^"\\]+)\\?": (?:stat \S+: )?no such file or directory'), "no-such-file"),
     (re.compile(r"exec (\S+): no such file or directory"), "no-such-file"),
     (re.compile(r"(?:exec format error)"), "exec-format-error"),
-    (re.compile(r'exec: "([^"]+)": permission denied'), "permission-denied"),
+    (re.compile(r'exec: \\?"([^"\\]+)\\?": permission denied'), "permission-denied"),
+    (re.compile(r"exec (\S+): permission denied"), "permission-denied"),  # runc 1.1+
+    (re.compile(r"exec user process caused:? \"?permission denied"), "permission-denied"),
+    (re.compile(r"exec user process caused:? \"?no such file or directory"), "no-such-file"),
+    (re.compile(rf"{_SHELL}(\S+?): (?:command )?not found"), "not-found"),
+    (re.compile(r"^\S+: line \d+: (\S+?): command not found"), "not-found"),  # a bash script's
     (
-        re.compile(
-            r"(?:^|\s)(?:/bin/)?(?:ba|da)?sh: (?:\d+: )?(?:line \d+: )?(\S+?): (?:command )?not found"
-        ),
-        "not-found",
-    ),
-    (
-        re.compile(r"/usr/bin/env: ['‘\"]?([^'’\":]+)['’\"]?: No such file or directory"),
+        re.compile(r"(?:^|\s|/)env: ['‘\"]?([^'’\":]+)['’\"]?: No such file or directory"),
         "missing-interpreter",
     ),
+    (re.compile(r"(?:^|\s|/)env: can't execute ['‘\"]?([^'’\":]+)"), "missing-interpreter"),
+    (re.compile(r"bad interpreter: (\S+?):? No such file or directory"), "missing-interpreter"),
+    (re.compile(rf"{_SHELL}(\S+?): Permission denied"), "permission-denied"),
     (
-        re.compile(r"(?:^|\s)(?:/bin/)?(?:ba|da)?sh: (?:\d+: )?(?:line \d+: )?(\S+?): Permission denied"),
-        "permission-denied",
+        re.compile(rf"{_SHELL}(?:[Cc]an't open |cannot open )?'?(/\S+?)'?: No such file or directory"),
+        "no-such-file",
     ),
     (re.compile(r"executable file not found"), "not-in-path"),
 )
+# A script saved with Windows line ends: the shell and the kernel see a carriage return at the end
+# of each word (`$'\r': command not found`, `/bin/sh^M: bad interpreter`, `env: 'bash\r'`).
+_CRLF = re.compile(r"\$'\\r'|\^M(?=[:\s'\"’]|$)|\\r['’\":]|\r(?=\S)")
+LOG_END = 3  # a complaint about the command among the log's last lines is why it ended
 # Interpreters and servers a typo in `command` most often misses.
 _COMMON_COMMANDS = (
     "python", "python3", "node", "java", "sh", "bash", "ruby", "php", "perl", "nginx",
@@ -57,7 +66,7 @@ class ExecProblem:
     evidence: Evidence
 
 
-def find_exec_problem(f: Facts, *, read_log: bool) -> ExecProblem | None:
+def find_exec_problem(f: Facts, log_lines: Sequence[str] = ()) -> ExecProblem | None:
     """The runtime's (or the shell's) complaint about the command, with where it was said."""
     texts: list[tuple[str, Evidence]] = []
     term = f.termination
@@ -66,14 +75,23 @@ def find_exec_problem(f: Facts, *, read_log: bool) -> ExecProblem | None:
     if f.waiting is not None and f.waiting.message:
         texts.append((f.waiting.message, waiting_evidence(f.waiting)))
     texts.extend((e.message, event_evidence(e)) for e in reversed(f.events) if e.reason == "Failed")
-    if read_log:
-        texts.extend((line, log_evidence(f, line)) for line in reversed(f.log_lines))
+    texts.extend((line, log_evidence(f, line)) for line in reversed(log_lines))
+    crlf = next((ev for text, ev in texts if _CRLF.search(text)), None)
     for text, ev in texts:
         for pattern, kind in _EXEC_PATTERNS:
             match = pattern.search(text)
             if match:
-                return ExecProblem(kind, match.group(1) if match.groups() else "", ev)
-    return None
+                command = match.group(1) if match.groups() else ""
+                if crlf is not None:  # the carriage return is why the command is not found
+                    return ExecProblem("crlf-line-endings", _without_cr(command), crlf)
+                return ExecProblem(kind, command, ev)
+    return ExecProblem("crlf-line-endings", "", crlf) if crlf is not None else None
+
+
+def _without_cr(command: str) -> str:
+    """`bash` for `bash\\r`; nothing for `$'\\r'`, which names no command at all."""
+    bare = re.sub(r"\\r|\^M|\r", "", command)
+    return bare if re.search(r"\w", bare) else ""
 
 
 def start_labelled(f: Facts) -> bool:
@@ -84,14 +102,25 @@ def start_labelled(f: Facts) -> bool:
     return runtime or f.exit_code in (126, 127)
 
 
+def log_to_read(f: Facts) -> Sequence[str]:
+    """The log lines that may say the command could not run: all of them when the start is
+    labelled as failed; else its last lines, unless it exited 0 or was killed from outside."""
+    if start_labelled(f):
+        return f.log_lines
+    if f.exit_code in (0, 137, 143):
+        return ()
+    return f.log_lines[-LOG_END:]
+
+
 def cannot_start(f: Facts) -> bool:
-    """Labelled as a failed start, or the runtime's own messages complain about the command."""
-    return start_labelled(f) or find_exec_problem(f, read_log=False) is not None
+    """Labelled as a failed start, or the runtime's (or the log's last) words complain about the
+    command."""
+    return start_labelled(f) or find_exec_problem(f, log_to_read(f)) is not None
 
 
 def rule_command_not_found(f: Facts) -> Diagnosis | None:
     code = f.exit_code
-    problem = find_exec_problem(f, read_log=start_labelled(f))
+    problem = find_exec_problem(f, log_to_read(f))
     kind = (
         problem.kind if problem else ("cannot-execute" if code == 126 else "not-found" if code == 127 else "")
     )
@@ -103,7 +132,10 @@ def rule_command_not_found(f: Facts) -> Diagnosis | None:
         "exec-format-error": "the binary is built for another CPU architecture (exec format error)",
         "permission-denied": f"{shown} is not executable (permission denied)",
         "cannot-execute": "the command was found but could not be executed (exit 126)",
-        "not-found": f"the shell could not find {shown} (exit 127)",
+        "not-found": f"the shell could not find {shown}" + (" (exit 127)" if code == 127 else ""),
+        "crlf-line-endings": "its script has Windows (CRLF) line ends: the shell and the kernel read "
+        "a carriage return as part of each command"
+        + (f" (no {shown} followed by a carriage return exists)" if name else ""),
         "missing-interpreter": f"the script's interpreter {shown} is not in the image",
         "": "the runtime could not start the process",
     }
@@ -128,6 +160,17 @@ def rule_command_not_found(f: Facts) -> Diagnosis | None:
     close = difflib.get_close_matches(name, _COMMON_COMMANDS, n=1, cutoff=0.75) if name else []
     if close and close[0] != name:
         steps.insert(0, f"`{name}` looks like a typo of `{close[0]}`")
+    if kind == "crlf-line-endings":
+        steps.insert(
+            0,
+            "Convert the script to LF line ends (`dos2unix`, or `sed -i 's/\\r$//'`) and keep it so "
+            "with a `.gitattributes` line `*.sh text eol=lf`: Git on Windows checks scripts out as CRLF",
+        )
+    if kind in ("no-such-file", "missing-interpreter") and name.endswith(".sh"):
+        steps.append(
+            f"If {name} is in the image, its first line names the missing file: an interpreter the "
+            "image lacks, or `#!/bin/sh` with a CRLF line end (`head -1 FILE | od -c` shows `\\r`)"
+        )
     if kind == "exec-format-error":
         steps.append(
             "Build or pull the image for the node's architecture (`kubectl get node -o wide`; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from kcrash.core.diagnose.apperrors import AppFailure, app_failure, fatal_failure
 from kcrash.core.diagnose.facts import Facts, dying_words
 from kcrash.core.diagnose.memory import memory_findings
 from kcrash.core.diagnose.wording import (
@@ -38,16 +39,17 @@ def exit_unrecorded(f: Facts) -> bool:
 def rule_app_error(f: Facts) -> Diagnosis | None:
     code = f.exit_code
     meaning = explain_exit(code, f.termination.signal if f.termination else None, f.reason)
-    line = dying_words(f.log_lines)
+    found = app_failure(f.log_lines)
+    line = found.line if found else ""
     ev: list[Evidence | None] = [termination_evidence(f)]
     from_message = f.log_source == f"{f.termination_source}.message"
     if f.termination and f.termination.message and not from_message:
         ev.append(Evidence(f"{f.termination_source}.message", quote(f.termination.message)))
     steps: list[str] = []
-    if line:
-        ev.append(log_evidence(f, line))
+    if found is not None:
+        ev.extend(failure_evidence(f, found))
         headline = f"{f.subject} exits with code {code}: {line}"
-        steps.append(f"Read the whole error: `{cmd_logs(f, tail=50)}`")
+        steps.extend(failure_steps(f, found))
     elif f.log_lines:
         ev.append(log_evidence(f, f.log_lines[-1]))
         where = "termination message" if from_message else "log"
@@ -70,7 +72,23 @@ def rule_app_error(f: Facts) -> Diagnosis | None:
     steps.append(
         f"Check the env vars, ConfigMaps and Secrets it reads, and the Last State in `{cmd_describe(f)}`"
     )
-    return diagnosis("app-error", headline, f, ev, steps, detail=signal_detail(meaning.signal_name))
+    detail = signal_detail(meaning.signal_name) or (found.detail if found else "")
+    return diagnosis("app-error", headline, f, ev, steps, detail=detail)
+
+
+def failure_evidence(f: Facts, found: AppFailure) -> list[Evidence]:
+    """The line that names the error, and the line the process died on when that is another."""
+    said = dying_words(f.log_lines)
+    ev = [log_evidence(f, found.line)]
+    if said and said != found.line:
+        ev.append(log_evidence(f, said))
+    return ev
+
+
+def failure_steps(f: Facts, found: AppFailure) -> list[str]:
+    steps = [found.family.advice] if found.family else []
+    steps.append(f"Read the whole error: `{cmd_logs(f, tail=50)}`")
+    return steps
 
 
 def signal_detail(signal_name: str) -> str:
@@ -80,22 +98,50 @@ def signal_detail(signal_name: str) -> str:
 
 def rule_unrecorded_exit(f: Facts) -> Diagnosis | None:
     """Restarting with no termination recorded, but the log names the error."""
-    line = dying_words(f.log_lines)
-    if not line:
+    found = app_failure(f.log_lines)
+    if found is None:
         return None
     return diagnosis(
         "app-error",
-        f"{f.subject} keeps restarting (exit not recorded): {line}",
+        f"{f.subject} keeps restarting (exit not recorded): {found.line}",
         f,
-        [Evidence("lastState", "(empty: the last termination was not recorded)"), log_evidence(f, line)],
-        [f"Read the whole error: `{cmd_logs(f, tail=50)}`", f"Restarts and events: `{cmd_describe(f)}`"],
+        [
+            Evidence("lastState", "(empty: the last termination was not recorded)"),
+            *failure_evidence(f, found),
+        ],
+        [*failure_steps(f, found), f"Restarts and events: `{cmd_describe(f)}`"],
         detail="unrecorded-exit",
+    )
+
+
+def state_unknown(f: Facts) -> bool:
+    """A log with nothing to say how the container ended (a log pasted alone)."""
+    return f.status is None and bool(f.log_lines)
+
+
+def rule_fatal_log(f: Facts) -> Diagnosis | None:
+    """A log alone that ends in an error the process could not live with: the app's own error."""
+    found = fatal_failure(f.log_lines)
+    if found is None:
+        return None
+    what = f" ({found.family.what})" if found.family else ""
+    return diagnosis(
+        "app-error",
+        f"{f.subject} dies of an error of its own{what}: {found.line}",
+        f,
+        [
+            *failure_evidence(f, found),
+            Evidence("state", "not in the input: the log alone tells how it ended"),
+        ],
+        [*failure_steps(f, found), f"Its exit code and restarts: `{cmd_describe(f)}`"],
+        detail=found.detail,
     )
 
 
 # --- exit 0 ---------------------------------------------------------------------------------------
 
 _DAEMON = re.compile(r"daemon|background|forking|detach", re.I)
+_USAGE = re.compile(r"^\s*Usage(?: of \S+)?:", re.I)  # Go's flag package, cobra, argparse, click
 _ONE_SHOT = re.compile(r"\b(?:done|finished|complete[d]?|migrat\w*|success(?:fully)?)\b", re.I)
 
 
@@ -143,7 +189,16 @@ def rule_exits_zero(f: Facts) -> Diagnosis | None:
 def exit_zero_hints(f: Facts, cmd: str, last: str) -> list[tuple[str, str]]:
     """(detail, step) for each sign of why the main process finishes, the strongest first."""
     hints: list[tuple[str, str]] = []
-    if _DAEMON.search(" ".join(f.log_lines)):
+    # A usage text first: its flag descriptions may well mention daemons and backgrounds.
+    if any(_USAGE.match(line) for line in f.log_lines):
+        hints.append(
+            (
+                "printed-usage",
+                "It printed its usage text and exited: its command/args don't tell it what to run "
+                "(a missing subcommand, or --help)",
+            )
+        )
+    elif _DAEMON.search(" ".join(f.log_lines)):
         hints.append(
             (
                 "daemonized",

@@ -22,6 +22,10 @@ from kcrash.core.records import (
 from kcrash.core.status import primary_container
 
 DYING_WORDS = 20  # the runbook: the reason is usually in the last twenty lines
+# ... not counting stack frames and indented text (a usage text's flags, a pretty-printed object):
+# the exception or the `flag provided but not defined` line above them is the reason.
+DYING_WORDS_MAX = 300
+_FRAME = re.compile(r"^\s|^goroutine \d+ \[|^created by |^[\w./*()\[\]-]+\(.*\)$")
 BACKOFF_RESET_S = 600  # the kubelet forgets a crash loop after ten clean minutes
 
 # Waiting reasons that mean the container could not be created or started.
@@ -134,8 +138,32 @@ def _log_tail(text: str | None) -> tuple[tuple[str, ...], bool]:
     if not text:
         return (), False
     lines = [line.rstrip("\r") for line in text.split("\n")]
-    words = [line for line in lines if line.strip()][-DYING_WORDS:]
+    words = dying_tail([line for line in lines if line.strip()])
     return tuple(words), not text.endswith("\n") and bool(words)
+
+
+def dying_tail(lines: Sequence[str]) -> Sequence[str]:
+    """The last DYING_WORDS lines of a log, stack frames and indented lines not counted."""
+    counted = 0
+    for start in range(len(lines) - 1, max(len(lines) - DYING_WORDS_MAX, 0) - 1, -1):
+        if not _FRAME.match(lines[start]):
+            counted += 1
+            if counted == DYING_WORDS:
+                return lines[start:]
+    return lines[-DYING_WORDS_MAX:]
+
+
+def _current_log_tells(pod: Pod, name: str, status: ContainerStatus | None) -> bool:
+    """Whether the current log says why the pod is stuck, when there is no previous one.
+
+    While a container waits in back-off, its plain log is the dead instance's; with no state known
+    (a log pasted alone) it is the only account there is; a running init container (not a
+    sidecar) is what the pod waits for, and its log says what it waits for."""
+    if status is None or status.state.kind != "running":
+        return True
+    spec = pod.spec_for(name)
+    in_init = any(s.name == name for s in pod.init_container_statuses)
+    return in_init and not (spec is not None and spec.sidecar)
 
 
 def gather(inp: DiagnosisInput) -> Facts:
@@ -146,8 +174,7 @@ def gather(inp: DiagnosisInput) -> Facts:
     waiting = status.state if status is not None and status.state.kind == "waiting" else None
     events = tuple(e for e in pod_events(pod, inp.events) if e.container in ("", name))
     log_text, log_source = inp.previous_log, "previous log"
-    if log_text is None and status is not None and status.state.kind != "running":
-        # While a container waits in back-off, its plain log is the dead instance's log.
+    if log_text is None and _current_log_tells(pod, name, status):
         log_text, log_source = inp.current_log, "log"
     lines, cut = _log_tail(log_text)
     log_source = log_source if log_text is not None else ""
@@ -199,6 +226,11 @@ _ERROR = re.compile(
     r"\bError:|\berror:|\bERROR\b|\"level\":\s*\"error\"|level=error|\bException\b|\bfailed\b", re.I
 )
 _PY_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|KeyError)\b(?::.*)?$")
+
+
+def is_fatal(line: str) -> bool:
+    """A line that says the process is dying, not only that something went wrong."""
+    return bool(_FATAL.search(line))
 
 
 def dying_words(lines: Sequence[str]) -> str:

@@ -50,17 +50,53 @@ def missing_env(lines: Sequence[str]) -> tuple[str, str] | None:
     return None
 
 
+# Error codes are matched case-sensitively as whole words: `ModuleNotFoundError` is no ENOTFOUND.
 _DNS = re.compile(
-    r"no such host|could not translate host name|Name or service not known|ENOTFOUND|EAI_AGAIN|"
-    r"UnknownHostException|Temporary failure in name resolution|nodename nor servname|getaddrinfo failed",
+    r"no such host|could not translate host name|Name or service not known|"
+    r"UnknownHostException|Temporary failure in name resolution|nodename nor servname|"
+    r"getaddrinfo failed|(?-i:\bENOTFOUND\b|\bEAI_AGAIN\b)",
     re.I,
 )
-_REFUSED = re.compile(r"connection refused|ECONNREFUSED|Connection refused", re.I)
-_TIMEOUT = re.compile(r"i/o timeout|timed out|ETIMEDOUT|deadline exceeded|timeout expired", re.I)
-_NO_ROUTE = re.compile(r"no route to host|network is unreachable|EHOSTUNREACH|ENETUNREACH", re.I)
-_CONNECTION_TROUBLE = re.compile("|".join(p.pattern for p in (_DNS, _REFUSED, _TIMEOUT, _NO_ROUTE)), re.I)
+_REFUSED = re.compile(
+    r"connection refused|(?-i:\bECONNREFUSED\b)|\bConnection to \S+ refused|"  # libpq, PgJDBC
+    r"Communications link failure|"  # MySQL Connector/J
+    r"could not be established\. Broker may not be available|"  # Kafka clients
+    r"\b(?:Error|Unable|Could not|Can't|cannot) connect(?:ing)? to (?:Redis|MySQL server|"
+    r"the database|database)\b",
+    re.I,
+)
+_TIMEOUT = re.compile(
+    r"i/o timeout|timed out|(?-i:\bETIMEDOUT\b)|deadline exceeded|timeout expired|"
+    r"\bwithin timeout\b|\b(?:Connect|Socket|Zk)TimeoutException\b|"
+    r"\btimeout occurred after waiting\b",  # wait-for-it
+    re.I,
+)
+_NO_ROUTE = re.compile(
+    r"no route to host|network is unreachable|(?-i:\bEHOSTUNREACH\b|\bENETUNREACH\b)", re.I
+)
+# A TLS handshake with a peer it does not trust: said while dialing another service.
+_TLS = re.compile(
+    r"certificate signed by unknown authority|certificate verify failed|"
+    r"tls: failed to verify certificate|SSLHandshakeException|PKIX path building failed|"
+    r"unable to find valid certification path|self[- ]signed certificate in certificate chain|"
+    r"tls: handshake failure|remote error: tls: |x509: certificate is valid for ",
+    re.I,
+)
+# Expired or not-yet-valid is the peer's certificate only when a peer is named on the line.
+_CERT_DATES = re.compile(r"certificate has expired|certificate is not yet valid", re.I)
+# host:port, not a time of day (Go's expiry error says `current time 2024-01-04T10:00:00Z`).
+_PEER = re.compile(
+    r"https?://|\bdial tcp\b|\bGet \"|\bhandshake\b|\bconnect(?:ing)? to\b|"
+    r"\b[a-z][\w-]*(?:\.[\w-]+)*:\d{2,5}\b|\b\d{1,3}(?:\.\d{1,3}){3}:\d{2,5}\b",
+    re.I,
+)
+_CONNECTION_TROUBLE = re.compile(
+    "|".join(p.pattern for p in (_DNS, _REFUSED, _TIMEOUT, _NO_ROUTE, _TLS)), re.I
+)
 _HOST_PATTERNS = (
     re.compile(r"dial tcp \[?([\w.:-]+?)\]?:(\d+)"),
+    re.compile(r"\bConnection to ([\w.-]+):(\d+) refused"),
+    re.compile(r"https?://([\w.-]+)(?::(\d+))?"),
     re.compile(r"lookup ([\w.-]+)(?: on [\d.:\[\]a-f]+)?: "),
     re.compile(r'could not translate host name "([^"]+)"'),
     re.compile(r'connection to server at "([^"]+)"(?: \([^)]*\))?, port (\d+)'),
@@ -81,7 +117,7 @@ _DEFAULT_PORTS = (
 
 @dataclass(frozen=True, slots=True)
 class Unreachable:
-    problem: str  # "dns", "refused", "timeout", "no-route"
+    problem: str  # "dns", "refused", "timeout", "no-route", "tls"
     host: str
     port: str
     port_guessed: bool
@@ -90,12 +126,14 @@ class Unreachable:
 
 
 def connection_problem(line: str) -> str:
-    """ "dns", "refused", "no-route", "timeout" or "" for what a line says about a connection."""
+    """ "dns", "refused", "no-route", "timeout", "tls" or "" for what a line says about a
+    connection."""
     return (
         "dns" if _DNS.search(line)
         else "refused" if _REFUSED.search(line)
         else "no-route" if _NO_ROUTE.search(line)
         else "timeout" if _TIMEOUT.search(line)
+        else "tls" if _TLS.search(line) or (_CERT_DATES.search(line) and _PEER.search(line))
         else ""
     )  # fmt: skip
 
@@ -127,6 +165,40 @@ def dependency_failure(lines: Sequence[str]) -> Unreachable | None:
         line = _telling_line(lines, index, problem)
         return Unreachable(problem, host, port, guessed and bool(port), line, index)
     return None
+
+
+# A wait loop's words (an init container's `until nc -z db 5432; do echo waiting for db; ...`,
+# wait-for-it, entrypoints that poll their database): the dependency never answered.
+_WAITING = (
+    re.compile(r"\bwaiting (?:\d+ seconds )?for (?:the )?([\w.-]+(?::\d+)?)", re.I),
+    re.compile(r"\b([\w.-]+) is (?:still )?(?:unavailable|not (?:yet )?(?:ready|available|up))\b", re.I),
+    re.compile(r"\bnc: bad address '([\w.-]+)'"),
+    re.compile(r"^([\w.-]+:\d+) - (?:no response|rejecting connections)\b"),  # pg_isready
+)
+_WAIT_TARGET_NOISE = frozenset({"it", "them", "caches", "cache", "leader", "signal", "shutdown", "lock"})
+
+
+def waiting_for(lines: Sequence[str]) -> Unreachable | None:
+    """A wait loop at the end of the log: its last line and at least one more of the last five
+    wait for the same dependency."""
+    if not lines:
+        return None
+    last = _wait_target(lines[-1])
+    if not last:
+        return None
+    repeats = sum(1 for line in lines[-5:] if _wait_target(line) == last)
+    if repeats < 2:
+        return None
+    host, _, port = last.partition(":")
+    return Unreachable("waiting", host, port, False, lines[-1], len(lines) - 1)
+
+
+def _wait_target(line: str) -> str:
+    for pattern in _WAITING:
+        match = pattern.search(line)
+        if match and match.group(1).lower().rstrip(".") not in _WAIT_TARGET_NOISE:
+            return match.group(1).rstrip(".")
+    return ""
 
 
 def _telling_line(lines: Sequence[str], index: int, problem: str) -> str:
@@ -236,12 +308,16 @@ def rule_missing_env(f: Facts) -> Diagnosis | None:
 def rule_dependency(f: Facts) -> Diagnosis | None:
     found = dependency_failure(f.log_lines)
     if found is None or _fatal_after(f.log_lines, found.index):
+        found = waiting_for(f.log_lines)
+    if found is None:
         return None
     what = {
         "dns": "its name doesn't resolve",
         "refused": "connection refused",
         "timeout": "connection timed out",
         "no-route": "no route to host",
+        "tls": "the TLS handshake fails",
+        "waiting": "it waits for it and it never comes up",
     }[found.problem]
     target = f"{found.host}:{found.port}" if found.host and found.port else found.host or "a dependency"
     headline = f"{f.subject} can't reach {target} ({what})"
@@ -255,7 +331,7 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
     ns = ns_flag(f)
     short_host = found.host.split(".")[0] if found.host and not found.host[0].isdigit() else ""
     steps: list[str] = []
-    if found.host:
+    if found.host and found.problem != "tls":  # a TLS failure got through: the port answers
         steps.append(
             "Test it from inside the cluster network (not from a laptop): "
             f"`{cmd_debug(f, 'nc', '-zv', found.host, found.port or '<port>')}`"
@@ -274,12 +350,27 @@ def rule_dependency(f: Facts) -> Diagnosis | None:
                 f"-l kubernetes.io/service-name={sh(short_host)}` (no endpoints or a wrong port "
                 "means refused)"
             )
+    elif found.problem == "tls":
+        steps.append(
+            f"Check the certificate {target} presents (issuer, names, dates): `openssl s_client "
+            f"-connect {found.host or '<host>'}:{found.port or 443} -showcerts`"
+        )
+        steps.append(
+            "If a private CA signed it, give the app that CA (a CA bundle mounted from a Secret or "
+            "ConfigMap, or the client's CA-file option) rather than turning verification off"
+        )
+    elif found.problem == "waiting":
+        steps.append(
+            f"Is {short_host or 'the dependency'} running and ready? `kubectl get pods{ns}` and "
+            f"`kubectl get endpointslices{ns}`: the wait ends only when it answers"
+        )
     else:
         steps.append(
             f"Look for a NetworkPolicy or firewall dropping the traffic: `kubectl get networkpolicy{ns}`"
         )
-    steps.append(
-        "Make the app retry with backoff at startup instead of exiting while the dependency is not ready"
-    )
+    if found.problem != "tls":
+        steps.append(
+            "Make the app retry with backoff at startup instead of exiting while the dependency is not ready"
+        )
     steps.append(f"The full error: `{cmd_logs(f, tail=50)}`")
     return diagnosis("dependency-unreachable", headline, f, ev, steps, detail=found.problem)
