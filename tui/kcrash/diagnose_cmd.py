@@ -252,7 +252,13 @@ def _failing(p: PastedPod, at: datetime) -> bool:
     """Failing at the moment the pastes describe; with no state pasted, a crash log or a warning counts."""
     if _state_shown(p.pod):
         return is_failing(p.pod, at)
-    return p.previous_log is not None or any(e.type == "Warning" for e in p.events)
+    return p.previous_log is not None or any(
+        e.type == "Warning" or e.reason in _STOPPING_REASONS for e in p.events
+    )
+
+
+# Normal events that still stop a container: the kubelet's Killing, a preemption.
+_STOPPING_REASONS = frozenset({"Killing", "Preempted"})
 
 
 def _state_shown(pod: Pod) -> bool:
