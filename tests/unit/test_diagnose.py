@@ -290,11 +290,11 @@ CASES = [
         steps=("kubectl describe secret db-credentials -n crashlab", "without printing values"),
     ),
     Expect(
-        "missing-configmap",
-        "config-missing",
+        "missing-configmap",  # a ConfigMap volume: the mount fails, the container waits in ContainerCreating
+        "volume-mount",
         "web",
         detail="missing-configmap",
-        headline=("ConfigMap app-config doesn't exist", "volume"),
+        headline=("volume config can't mount", "ConfigMap app-config doesn't exist"),
         sources=("event FailedMount ×12",),
         quotes=('configmap "app-config" not found',),
         steps=("kubectl get configmap -n crashlab",),

@@ -472,7 +472,7 @@ def test_explain_rules_as_text_follows_each_pod() -> None:
     start = lines.index("  rules (asked in this order; the first with a verdict wins):")
     assert start > lines.index("  next steps:")
     rules = lines[start + 1 :]
-    assert [line.split()[1] for line in rules][:3] == ["healthy", "not-ready", "evicted"]
+    assert [line.split()[1] for line in rules][:4] == ["shut-down", "healthy", "not-ready", "evicted"]
     winners = [line for line in rules if line.startswith("   *")]
     assert len(winners) == 1
     assert winners[0].split()[2:4] == ["oom", "oom-killed"]

@@ -26,15 +26,19 @@ from kcrash.core.records import Cause, ContainerSpec, DiagnosisInput, Event, Pod
 # --- the order ----------------------------------------------------------------------------------------
 
 ORDER = [
+    ("shut-down", "killed"),
     ("healthy", "healthy"),
     ("not-ready", "unknown"),
     ("evicted", "evicted"),
     ("image-pull", "image-pull"),
+    ("missing-volume-source", "volume-mount"),
     ("config-missing", "config-missing"),
     ("oom", "oom-killed"),
     ("command-not-found", "command-not-found"),
     ("startup-probe-kill", "startup-probe"),
     ("liveness-probe-kill", "liveness-probe"),
+    ("unlabelled-oom", "oom-killed"),
+    ("stopped", "killed"),
     ("missing-env", "app-error"),
     ("dependency", "dependency-unreachable"),
     ("exits-zero", "exits-zero"),
@@ -84,6 +88,7 @@ WINNERS = {
     "db-unreachable": "dependency",
     "bad-image-tag": "image-pull",
     "missing-secret": "config-missing",
+    "missing-configmap": "missing-volume-source",
     "bad-rollout": "app-error",
     "healthy-web": "healthy",
     "sigkill-no-oom": "sigkill",
@@ -245,7 +250,7 @@ def test_scheduling_detail(message: str, detail: str) -> None:
             "Pod ephemeral local storage usage exceeds the total limit of containers 500Mi.",
             "ephemeral-storage-limit",
         ),
-        ('Usage of EmptyDir volume "cache" exceeds the limit "1Gi".', ""),
+        ('Usage of EmptyDir volume "cache" exceeds the limit "1Gi".', "ephemeral-storage-limit"),
     ],
 )
 def test_eviction_detail(message: str, detail: str) -> None:

@@ -253,9 +253,15 @@ def _failing(p: PastedPod, at: datetime) -> bool:
     counts, and so does a plain log whose words name why the process died."""
     if _state_shown(p.pod):
         return is_failing(p.pod, at)
-    if p.previous_log is not None or any(e.type == "Warning" for e in p.events):
+    if p.previous_log is not None or any(
+        e.type == "Warning" or e.reason in _STOPPING_REASONS for e in p.events
+    ):
         return True
     return p.current_log is not None and diagnose(p.diagnosis_input(at)).cause != "unknown"
+
+
+# Normal events that still stop a container: the kubelet's Killing, a preemption.
+_STOPPING_REASONS = frozenset({"Killing", "Preempted"})
 
 
 def _state_shown(pod: Pod) -> bool:

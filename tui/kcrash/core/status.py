@@ -58,6 +58,25 @@ _ERROR_STATUSES = WAITING_ERRORS | {
     "UnexpectedAdmissionError",
 }
 _DONE_STATUSES = frozenset({"Completed", "Succeeded", "ExitCode:0"})
+# status.reason of a pod the kubelet or a controller stopped: evicted, lost with its node, shut down
+# with its node (graceful node shutdown: "Terminated", or "NodeShutdown" when refused admission),
+# preempted for a critical pod.
+_POD_FAILURE_REASONS = frozenset(
+    {
+        "Evicted",
+        "NodeLost",
+        "UnexpectedAdmissionError",
+        "Terminated",
+        "NodeShutdown",
+        "Shutdown",
+        "Preempting",
+    }
+)
+# A termination reason that is no success whatever the exit code says (OOMKilled comes with exit 0
+# when the kernel killed a child and the main process then exited by itself).
+_FAILED_TERMINATIONS = frozenset(
+    {"Error", "OOMKilled", "ContainerCannotRun", "StartError", "ContainerStatusUnknown", "DeadlineExceeded"}
+)
 _INIT_PROGRESS = re.compile(r"\d+/\d+")
 
 # How long a state may last before kcrash calls it a problem (seconds).
@@ -243,6 +262,11 @@ def _seconds(later: datetime, earlier: datetime | None) -> float | None:
     return None if earlier is None else (later - earlier).total_seconds()
 
 
+def _failed(state: ContainerState) -> bool:
+    """A termination that is no success: a non-zero exit, or a failure reason."""
+    return state.kind == "terminated" and (bool(state.exit_code) or state.reason in _FAILED_TERMINATIONS)
+
+
 def _exit_words(state: ContainerState) -> str:
     code = "?" if state.exit_code is None else str(state.exit_code)
     return f"exit {code} {state.reason}".rstrip()
@@ -257,7 +281,7 @@ def _pod_problems(pod: Pod, now: datetime) -> list[str]:
     found: list[str] = []
     if pod.phase == "Failed":
         found.append(f"pod failed ({pod.reason})" if pod.reason else "pod failed")
-    elif pod.reason in ("Evicted", "NodeLost", "UnexpectedAdmissionError") or pod.reason.startswith("OutOf"):
+    elif pod.reason in _POD_FAILURE_REASONS or pod.reason.startswith("OutOf"):
         found.append(f"pod {pod.reason}")
     if pod.phase == "Unknown":
         found.append("pod state unknown (node not reporting)")
@@ -281,9 +305,12 @@ def _container_problem(status: ContainerStatus, sidecar: bool, init: bool, now: 
     state, name = status.state, status.name
     if state.kind == "waiting" and state.reason in WAITING_ERRORS:
         return f"{name}: {state.reason}"
-    if state.kind == "terminated" and state.exit_code:
+    if state.kind == "terminated" and (state.exit_code or state.reason in _FAILED_TERMINATIONS):
         return f"{name}: {_exit_words(state)}"
     last = status.last_state
+    if state.kind == "unknown" and last is not None and _failed(last):
+        # Only a paste leaves the present unknown; the death it shows is what it was pasted for.
+        return f"{name}: last {_exit_words(last)}"
     if status.restart_count > 0 and last is not None and last.kind == "terminated":
         ago = _seconds(now, last.finished_at)
         if ago is not None and ago <= RECENT_RESTART:
@@ -333,7 +360,7 @@ def _trouble(status: ContainerStatus) -> int:
     state = status.state
     if state.kind == "waiting" and state.reason in WAITING_ERRORS:
         return 5
-    if state.kind == "terminated" and state.exit_code:
+    if _failed(state):
         return 4
     if state.kind != "terminated" and not status.ready:
         return 3

@@ -156,7 +156,14 @@ class _Reader:
     # --- containers -----------------------------------------------------------------------------
 
     def _containers(self, index: int, *, init: bool) -> int:
-        self.shows.add("spec")
+        index = self._container_blocks(index, init=init)
+        # Every describe prints a container's Image: a piece with only its State lines shows no spec
+        # (its limits and probes are unknown, not absent).
+        if any(c.image for c in self.containers):
+            self.shows.add("spec")
+        return index
+
+    def _container_blocks(self, index: int, *, init: bool) -> int:
         name_indent: int | None = None
         field_indent: int | None = None
         current: Container | None = None

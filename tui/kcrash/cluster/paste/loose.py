@@ -45,6 +45,15 @@ _KNOWN: tuple[tuple[str, str, str], ...] = (
     (r"Error: (?:secret|configmap|config map) \"[^\"]+\" not found", "Warning", "Failed"),
     (r"Error: couldn't find key \S+ in (?:Secret|ConfigMap)", "Warning", "Failed"),
     (r"Error syncing pod", "Warning", "FailedSync"),
+    # The kubelet's eviction messages (node pressure, then the pod's own ephemeral-storage limits).
+    (r"The node (?:was low on resource|had condition): ", "Warning", "Evicted"),
+    (r"Pod ephemeral local storage usage exceeds the total limit", "Warning", "Evicted"),
+    (r"Container \S+ exceeded its local ephemeral storage limit", "Warning", "Evicted"),
+    (r"Usage of EmptyDir volume \S+ exceeds the limit", "Warning", "Evicted"),
+    (r"Multi-Attach error for volume", "Warning", "FailedAttachVolume"),
+    (r"AttachVolume\.Attach failed for volume", "Warning", "FailedAttachVolume"),
+    (r"Error: failed to (?:prepare|create) subPath", "Warning", "Failed"),
+    (r"Preempted by ", "Normal", "Preempted"),
 )
 _MESSAGE = re.compile("|".join(f"(?P<m{i}>{start})" for i, (start, _, _) in enumerate(_KNOWN)))
 # Where a message may start: the line's start, or after a space, a colon or a quote mark.

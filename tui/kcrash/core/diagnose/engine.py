@@ -33,14 +33,16 @@ from kcrash.core.diagnose.facts import Facts, gather
 from kcrash.core.diagnose.fallback import always, rule_unknown
 from kcrash.core.diagnose.health import fine, rule_healthy, rule_not_ready, running_unready
 from kcrash.core.diagnose.image import rule_image_pull, waits_for_image
-from kcrash.core.diagnose.memory import oom_killed, rule_oom
+from kcrash.core.diagnose.memory import oom_killed, rule_oom, rule_unlabelled_oom, unlabelled_oom
 from kcrash.core.diagnose.network import has_dying_words, rule_dependency, rule_missing_env
 from kcrash.core.diagnose.placement import (
     evicted,
     rule_evicted,
+    rule_missing_volume_source,
     rule_stuck_mount,
     rule_unschedulable,
     unplaced,
+    volume_source_missing,
     waits_for_volume,
 )
 from kcrash.core.diagnose.probes import (
@@ -50,6 +52,7 @@ from kcrash.core.diagnose.probes import (
     startup_probe_complained,
 )
 from kcrash.core.diagnose.rollout import rollout_finding
+from kcrash.core.diagnose.signals import rule_shut_down, rule_stopped, shut_down, stopped_on_purpose
 from kcrash.core.records import Cause, Diagnosis, DiagnosisInput
 
 
@@ -69,17 +72,25 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    # Not a crash loop: a settled pod's old deaths are history, not the story.
+    # Not a crash loop: the node shut down or a preemption took the pod (its container statuses
+    # may still say Running); a settled pod's old deaths are history, not the story.
+    Rule("killed", shut_down, rule_shut_down),
     Rule("healthy", fine, rule_healthy),
     Rule("unknown", running_unready, rule_not_ready),
     Rule("evicted", evicted, rule_evicted),
     # Labels the kubelet and the runtime recorded.
     Rule("image-pull", waits_for_image, rule_image_pull),
+    # A ConfigMap or Secret missing for a volume stops the mount, before any container config.
+    Rule("volume-mount", volume_source_missing, rule_missing_volume_source),
     Rule("config-missing", never_started, rule_config_missing),
     Rule("oom-killed", oom_killed, rule_oom),
     Rule("command-not-found", cannot_start, rule_command_not_found),
     Rule("startup-probe", startup_probe_complained, rule_startup_probe_kill),
     Rule("liveness-probe", liveness_probe_complained, rule_liveness_probe_kill),
+    # What the node saw: the kernel's OOM killer, where the runtime recorded no OOMKilled.
+    Rule("oom-killed", unlabelled_oom, rule_unlabelled_oom),
+    # Stopped on purpose: a deletion, a scale-down or a preemption, its preStop hook cut short.
+    Rule("killed", stopped_on_purpose, rule_stopped),
     # The dying words.
     Rule("app-error", has_dying_words, rule_missing_env),
     Rule("dependency-unreachable", has_dying_words, rule_dependency),

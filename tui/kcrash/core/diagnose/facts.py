@@ -166,9 +166,15 @@ def _current_log_tells(pod: Pod, name: str, status: ContainerStatus | None) -> b
     return in_init and not (spec is not None and spec.sidecar)
 
 
+def _only_container_named(pod: Pod, events: Iterable[Event]) -> str:
+    """With no container known (events pasted alone), the one container the events speak of."""
+    named = {e.container for e in pod_events(pod, events) if e.container}
+    return named.pop() if len(named) == 1 else ""
+
+
 def gather(inp: DiagnosisInput) -> Facts:
     pod = inp.pod
-    name = primary_container(pod)
+    name = primary_container(pod) or _only_container_named(pod, inp.events)
     status = pod.status_for(name)
     termination, source = _termination(status)
     waiting = status.state if status is not None and status.state.kind == "waiting" else None

@@ -74,8 +74,14 @@ def all_ready(f: Facts) -> bool:
     return all(s.ready for s in f.pod.container_statuses)
 
 
+def completed(f: Facts) -> bool:
+    """Phase Succeeded, and no container says otherwise: an OOMKilled with exit 0 leaves the phase
+    Succeeded though the kernel killed a process for memory."""
+    return f.pod.phase == "Succeeded" and f.reason != "OOMKilled"
+
+
 def fine(f: Facts) -> bool:
-    return f.pod.phase == "Succeeded" or (settled(f) and all_ready(f))
+    return completed(f) or (settled(f) and all_ready(f))
 
 
 def running_unready(f: Facts) -> bool:
@@ -84,7 +90,7 @@ def running_unready(f: Facts) -> bool:
 
 def rule_healthy(f: Facts) -> Diagnosis | None:
     pod = f.pod
-    if pod.phase == "Succeeded":
+    if completed(f):
         return diagnosis(
             "healthy",
             "Completed: every container exited successfully",

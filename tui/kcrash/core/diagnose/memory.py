@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from kcrash.core.diagnose.wording import (
     termination_evidence,
     workload,
 )
-from kcrash.core.records import Diagnosis, Evidence, MemorySample
+from kcrash.core.records import Diagnosis, Event, Evidence, MemorySample
 
 METRICS_RESOLUTION_S = 15  # metrics-server cannot see more often than the kubelet scrapes
 
@@ -147,6 +148,96 @@ def memory_findings(f: Facts, limit: int | None) -> tuple[list[Evidence], list[s
 
 def oom_killed(f: Facts) -> bool:
     return f.reason == "OOMKilled"
+
+
+# The kernel's OOM killer in its own words, as the node's events (SystemOOM from the kubelet,
+# OOMKilling from node-problem-detector) or kernel log lines (dmesg, journalctl -k) repeat them.
+_KERNEL_OOM = re.compile(
+    r"System OOM encountered|(?:Memory cgroup out of memory|Out of memory): Kill(?:ed)? process|"
+    r"oom-kill:constraint=|invoked oom-killer|oom_reaper: reaped process|Killed process \d+ \(",
+    re.I,
+)
+_VICTIM = re.compile(
+    r"Kill(?:ed)? process \d+ \(([^)\s]+)\)|victim process: ([^,\s]+)|\btask=([^,\s]+)", re.I
+)
+_MEMCG = re.compile(r"Memory cgroup out of memory|CONSTRAINT_MEMCG", re.I)
+_OOM_EVENTS = ("SystemOOM", "OOMKilling", "OOMKilled")
+
+
+@dataclass(frozen=True, slots=True)
+class KernelOom:
+    """What the node said about an OOM kill: the events and log lines, and whether a cgroup's
+    limit (not the whole node) ran out."""
+
+    events: list[Event]
+    lines: list[str]
+
+    @property
+    def victim(self) -> str:
+        """The process the kernel killed ("java"), as its messages name it."""
+        for text in [*self.lines, *(e.message for e in self.events)]:
+            named = _VICTIM.search(text)
+            if named:
+                return next(group for group in named.groups() if group)
+        return ""
+
+    @property
+    def memcg(self) -> bool:
+        return any(_MEMCG.search(text) for text in [*(e.message for e in self.events), *self.lines])
+
+
+def kernel_oom(f: Facts) -> KernelOom | None:
+    events = [e for e in f.events if e.reason in _OOM_EVENTS or _KERNEL_OOM.search(e.message)]
+    lines = [line for line in f.log_lines if _KERNEL_OOM.search(line)]
+    return KernelOom(events, lines) if events or lines else None
+
+
+def unlabelled_oom(f: Facts) -> bool:
+    """The kernel's OOM killer on record, but no OOMKilled reason: a SIGKILL reported as `Error` /
+    137 (a system OOM, or a kill the runtime missed), or no container state pasted at all."""
+    if f.reason == "OOMKilled" or kernel_oom(f) is None:
+        return False
+    if f.termination is None:
+        return f.status is None or f.status.state.kind == "unknown"
+    return f.exit_code == 137 or f.termination.signal == 9
+
+
+def rule_unlabelled_oom(f: Facts) -> Diagnosis | None:
+    found = kernel_oom(f)
+    if found is None:
+        return None
+    limit = f.spec.memory_limit if f.spec else None
+    ev: list[Evidence | None] = [termination_evidence(f)]
+    ev.extend(
+        merged([e for e in found.events if e.reason == r], r)
+        for r in dict.fromkeys(e.reason for e in found.events)
+    )
+    ev.extend(log_evidence(f, line) for line in found.lines[-2:])
+    if f.spec_known:
+        ev.append(
+            Evidence(f"spec {f.label} resources.limits.memory", fmt_bytes(limit) if limit else "(none)")
+        )
+    where = "its memory cgroup's limit" if found.memcg else "the node's memory"
+    victim = f" (process {found.victim})" if found.victim else ""
+    said = f"exit {f.exit_code}, reason {f.reason or '(none)'}" if f.termination else "no state in the input"
+    headline = f"{f.subject} was killed by the kernel's OOM killer{victim}: {where} ran out ({said})"
+    target = workload(f)
+    steps = (
+        [
+            "A cgroup's memory limit ran out: raise the container's (or the pod's) memory limit to about "
+            "1.5× what it used",
+            *oom_steps_without_spec(f, target)[:1],
+        ]
+        if found.memcg
+        else [
+            "The node ran out of memory and the kernel picked this container: set memory requests "
+            "(and limits) from real use so the scheduler stops overcommitting the node",
+            f"Check the node's memory: `kubectl describe node {node_ref(f)}`",
+        ]
+    )
+    steps.append(f"`{cmd_logs(f)}` shows what it was doing when it died")
+    detail = "over-limit" if found.memcg and (limit or not f.spec_known) else "node-oom"
+    return diagnosis("oom-killed", headline, f, ev, steps, detail=detail)
 
 
 def rule_oom(f: Facts) -> Diagnosis | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from msgspec.structs import replace
 
-from kcrash.core.diagnose.facts import Facts, events_with, latest, total, when
+from kcrash.core.diagnose.facts import Facts, dying_words, events_with, latest, total, when
 from kcrash.core.diagnose.wording import (
     cmd_describe,
     cmd_logs,
@@ -125,11 +125,17 @@ def find_probe_kill(f: Facts, kind: ProbeKind) -> ProbeKill | None:
     killing, unhealthy = probe_complaints(f, kind)
     if killing and _near_death(f, killing):
         return ProbeKill(kind, killing, unhealthy)
-    # Older servers and expired events: repeated failures still explain a death by signal.
+    # Older servers and expired events: repeated failures still explain a death by signal. With
+    # no container state pasted and no error in the log, the failure pasted is the only account.
     signalled = f.exit_code in (137, 143) or f.termination is None
-    if unhealthy and signalled and total(unhealthy) >= 2 and _near_death(f, unhealthy):
+    enough = total(unhealthy) >= 2 or (_state_unknown(f) and not dying_words(f.log_lines))
+    if unhealthy and signalled and enough and _near_death(f, unhealthy):
         return ProbeKill(kind, [], unhealthy)
     return None
+
+
+def _state_unknown(f: Facts) -> bool:
+    return f.termination is None and (f.status is None or f.status.state.kind == "unknown")
 
 
 def complained(f: Facts, kind: ProbeKind) -> bool:
@@ -183,10 +189,35 @@ def probe_failure(message: str) -> tuple[str, str]:
         return "refused", "nothing answered on the probe port (connection refused)"
     if "deadline exceeded" in text or "timeout" in text or "timed out" in text:
         return "timeout", "the endpoint answered too slowly (probe timeout)"
-    match = re.search(r"statuscode: (\d+)", text)
+    match = _HTTP_STATUS.search(text)
     if match:
         return "http-status", f"the endpoint answered HTTP {match.group(1)}"
     return "", ""
+
+
+# The kubelet's "HTTP probe failed with statuscode: 503" (any kubelet since 1.0).
+_HTTP_STATUS = re.compile(r"statuscode: (\d{3})", re.I)
+
+
+def failure_steps(message: str) -> list[str]:
+    """What the probe's own failure message points at, before any timing."""
+    failure, _ = probe_failure(message)
+    match = _HTTP_STATUS.search(message)
+    code = int(match.group(1)) if match else 0
+    if code == 404:
+        return ["The probe's httpGet path is not served (HTTP 404): point it at a path the app serves"]
+    if code in (401, 403):
+        return [f"The probe's path asks for credentials (HTTP {code}): probe an endpoint open to the kubelet"]
+    if code >= 500:
+        return [
+            f"The endpoint reports itself unhealthy (HTTP {code}): read why in the app's log; a liveness "
+            "check must not fail because a dependency (a database) is down"
+        ]
+    if failure == "refused":
+        return ["Nothing listens on the probe's port: check it against the port the app listens on"]
+    if failure == "timeout":
+        return ["The endpoint answers slower than timeoutSeconds: raise it, or make the check cheaper"]
+    return []
 
 
 def probe_evidence(f: Facts, kill: ProbeKill, probe: Probe | None, observed: float | None) -> list[Evidence]:
@@ -249,12 +280,15 @@ def probe_kill_verdict(f: Facts, kind: ProbeKind) -> Diagnosis | None:
     delay, slack = kill_delay(f, kill)
     steps: list[str] = []
     if probe is None or delay is None:
-        headline = f"The {what} kills {f.container}" + (f": {flavour}" if flavour else "")
-        steps.append(
-            f"Compare how long the app takes to start with the probe ({probe_numbers(probe)})"
-            if probe
-            else f"Compare how long the app takes to start with the {what} in {edit_target(f)}"
-        )
+        headline = f"The {what} kills {f.container or 'the container'}" + (f": {flavour}" if flavour else "")
+        root = failure_steps(last_failure.message if last_failure else "")
+        steps.extend(root)
+        if not root or failure == "timeout":
+            steps.append(
+                f"Compare how long the app takes to start with the probe ({probe_numbers(probe)})"
+                if probe
+                else f"Compare how long the app takes to start with the {what} in {edit_target(f)}"
+            )
     elif killed_while_starting(f, kill, probe, delay, slack):
         window = probe_window(probe)
         allows = f"the probe gives it {window} s (up to {window + probe.period_seconds} s as its ticks fall)"
