@@ -48,6 +48,7 @@ from kcrash.cluster.paste.model import (
     PodFacts,
     Skipped,
 )
+from kcrash.cluster.paste.trouble import crash_looping, trouble_signs
 from kcrash.core.records import DiagnosisInput
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "PodFacts",
     "Skipped",
     "combine",
+    "crash_looping",
     "detect",
     "inputs_from_pastes",
     "label",
@@ -73,6 +75,7 @@ __all__ = [
     "matches_selector",
     "parse_paste",
     "quote_pasted",
+    "trouble_signs",
 ]
 
 

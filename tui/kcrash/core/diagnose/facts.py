@@ -146,7 +146,7 @@ def gather(inp: DiagnosisInput) -> Facts:
     waiting = status.state if status is not None and status.state.kind == "waiting" else None
     events = tuple(e for e in pod_events(pod, inp.events) if e.container in ("", name))
     log_text, log_source = inp.previous_log, "previous log"
-    if log_text is None and status is not None and status.state.kind != "running":
+    if log_text is None and (status is None or status.state.kind != "running"):
         # While a container waits in back-off, its plain log is the dead instance's log.
         log_text, log_source = inp.current_log, "log"
     lines, cut = _log_tail(log_text)
