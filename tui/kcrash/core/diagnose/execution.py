@@ -27,6 +27,7 @@ _EXEC_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"exec (\S+): no such file or directory"), "no-such-file"),
     (re.compile(r"(?:exec format error)"), "exec-format-error"),
     (re.compile(r'exec: "([^"]+)": permission denied'), "permission-denied"),
+    (re.compile(r"exec user process caused:? \"?permission denied"), "permission-denied"),
     (
         re.compile(
             r"(?:^|\s)(?:/bin/)?(?:ba|da)?sh: (?:\d+: )?(?:line \d+: )?(\S+?): (?:command )?not found"
