@@ -44,7 +44,8 @@ KUBECTL_LOG_LINES = re.compile(
 _RUNTIME = re.compile(
     r"(?:failed to (?:create containerd task|create shim task|start container|create task)|"
     r"OCI runtime (?:create|exec|start) failed|Error response from daemon:|"
-    r"exec user process caused|standard_init_linux\.go:\d+:)"
+    r"exec user process caused|standard_init_linux\.go:\d+:|error during container init|"
+    r"unable to start container process)"
 )
 
 
@@ -71,6 +72,8 @@ def block_kind(lines: Sequence[str]) -> BlockKind:
         return "objects"
     if any(KUBECTL_LOG_LINES.match(line.strip()) or LOG_HINTS.match(line) for line in body):
         return "logs"
+    if any(_RUNTIME.search(line) for line in body):
+        return "events"  # the runtime's complaint pasted alone: the kubelet's `Failed` event
     return "unknown"
 
 
@@ -129,7 +132,9 @@ def _events(block: list[str], start: int, found: Pieces) -> None:
     """Event lines, and the runs of chat among them (1-based line numbers in the part)."""
     read = read_events(block)
     found.events += read.events
-    for index in read.unread:
+    runtime = [index for index in read.unread if _RUNTIME.search(block[index])]
+    found.events += runtime_events([block[index] for index in runtime])
+    for index in (i for i in read.unread if i not in runtime):
         line = start + index + 1
         if found.skipped and found.skipped[-1][1] == line - 1:
             found.skipped[-1] = (found.skipped[-1][0], line)
@@ -141,9 +146,14 @@ def runtime_events(lines: Sequence[str]) -> list[PastedEvent]:
     """The runtime's explanations among log lines, as the `Failed` events the kubelet makes of them."""
     return [
         PastedEvent(
-            event=Event(namespace="", name="", type="Warning", reason="Failed", message=line.strip()),
+            event=Event(namespace="", name="", type="Warning", reason="Failed", message=_unquoted(line)),
             line=line,
         )
         for line in lines
         if _RUNTIME.search(line)
     ]
+
+
+def _unquoted(line: str) -> str:
+    """A message without the code marks a chat wrapped around it or a part of it (`...`)."""
+    return line.replace("`", "").strip()
