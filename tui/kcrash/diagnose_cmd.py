@@ -371,10 +371,11 @@ def rules_lines(traces: Sequence[RuleTrace]) -> list[str]:
 
 def _state_words(pod: Pod, at: datetime) -> str:
     """`CrashLoopBackOff, 7 restarts`; a log or events pasted alone show no state at all."""
-    if not _state_shown(pod):
+    status = pod_status(pod, at) if _state_shown(pod) else ""
+    if not status:  # nothing shown, or only a last state: no STATUS kubectl would print
         return "state not in the input"
     restarts = restart_count(pod)
-    return f"{pod_status(pod, at)}, {restarts} {'restart' if restarts == 1 else 'restarts'}"
+    return f"{status}, {restarts} {'restart' if restarts == 1 else 'restarts'}"
 
 
 def _pod_label(pod: Pod) -> str:
