@@ -22,6 +22,7 @@ from kcrash.cluster.paste.events import HEADERS
 from kcrash.cluster.paste.fragments import fragment_facts, looks_like_fragment
 from kcrash.cluster.paste.loose import is_event_line, read_events
 from kcrash.cluster.paste.model import PastedEvent, PodFacts
+from kcrash.cluster.paste.prose import quoted_errors
 from kcrash.core.records import Event
 
 BlockKind = Literal["describe", "get-pods", "events", "objects", "logs", "unknown"]
@@ -118,14 +119,21 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
             facts = fragment_facts(block)
             found.pods += [facts] if facts is not None else []
         elif kind == "logs" or as_log:
-            if found.log:
-                found.log.append("")
-            found.log += block
+            _add_log(found, block)
+        elif quoted := quoted_errors(block):
+            found.kinds[-1] = "logs"  # a chat message quoting what the log said
+            _add_log(found, quoted)
         else:
             found.skipped.append((start + 1, end))
     runtime = runtime_events(found.log)
     found.events += runtime
     return found
+
+
+def _add_log(found: Pieces, lines: Sequence[str]) -> None:
+    if found.log:
+        found.log.append("")
+    found.log += lines
 
 
 def _events(block: list[str], start: int, found: Pieces) -> None:
