@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kcrash.cluster.paste.events import parse_describe_events
 from kcrash.cluster.paste.loose import read_line
 from kcrash.cluster.paste.text import parse_command, pod_name_of
 from kcrash.cluster.pastes import parse_paste
@@ -170,3 +171,32 @@ def test_a_command_line_with_a_pipe_and_flags_with_values(line: str, fields: tup
         command.pipe,
     )
     assert got == fields
+
+
+@pytest.mark.parametrize(
+    ("row", "fields"),
+    [
+        (
+            "  6h\t\t3m\t\t72\tkubelet, gke-pool-1-762d699b-pfk1\tspec.containers{tainter}\tNormal\t\tStarted\t\tStarted container",
+            ("Normal", "Started", 72, "tainter", "kubelet, gke-pool-1-762d699b-pfk1"),
+        ),
+        (
+            "  6h\t\t7s\t\t1542\tkubelet, node-1\tspec.containers{tainter}\tWarning\t\tBackOff\t\tBack-off restarting failed container",
+            ("Warning", "BackOff", 1542, "tainter", "kubelet, node-1"),
+        ),
+        (
+            "  1m  1m  1  default-scheduler    Normal  Scheduled  Successfully assigned web-1 to node-1",
+            ("Normal", "Scheduled", 1, "", "default-scheduler"),
+        ),
+        (
+            "  40s\t\t5s\t\t4\t{kubelet node1}\tspec.containers{web}\t\tWarning\t\tBackOff\t\tBack-off restarting failed docker container",
+            ("Warning", "BackOff", 4, "web", "kubelet, node1"),
+        ),
+    ],
+)
+def test_describe_events_of_kubectl_1_7(row: str, fields: tuple[Any, ...]) -> None:
+    """`From` became "kubelet, node" in kubectl 1.7, with the FirstSeen/LastSeen columns still there."""
+    header = "  FirstSeen\tLastSeen\tCount\tFrom\t\t\tSubObjectPath\t\tType\t\tReason\t\tMessage"
+    (pasted,) = parse_describe_events([header, row])
+    e = pasted.event
+    assert (e.type, e.reason, e.count, e.container, e.source) == fields
