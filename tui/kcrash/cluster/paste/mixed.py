@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kcrash.cluster.paste import table
+from kcrash.cluster.paste import summaries, table
 from kcrash.cluster.paste.describe import parse_describe
 from kcrash.cluster.paste.events import HEADERS
 from kcrash.cluster.paste.fragments import fragment_facts, looks_like_fragment
@@ -67,6 +67,8 @@ def block_kind(lines: Sequence[str]) -> BlockKind:
         return "describe"
     if any(table.HEADER.match(line) for line in body) or sum(map(table.is_row, body)) * 2 >= len(body):
         return "get-pods"
+    if any(map(summaries.is_finding, body)) or summaries.is_markdown_table(body):
+        return "get-pods"  # a summary of pods other than kubectl's table
     if any(header.match(line) for line in body for header in HEADERS) or any(map(is_event_line, body)):
         return "events"
     if looks_like_fragment(body) and fragment_facts(body) is not None:
@@ -113,6 +115,7 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
             found.pods += parse_describe(block)
         elif kind == "get-pods":
             found.pods += table.parse_get_pods(block, headerless=True)
+            found.pods += summaries.oc_status_pods(block) + summaries.markdown_pods(block)
         elif kind == "events":
             _events(block, start, found)
         elif kind == "objects":
