@@ -126,3 +126,17 @@ def test_a_markdown_table_of_pods(lines: list[str], pods: list[tuple[str, str, i
         )
         for f in found
     ] == pods
+
+
+@pytest.mark.parametrize("indent", [" ", "  ", "\t"])
+def test_a_get_pods_table_indented_with_its_rows(indent: str) -> None:
+    text = (
+        "kubectl get pod -n jobs fyxxs4ei\n"
+        f"{indent}NAME READY STATUS RESTARTS AGE\n"
+        f"{indent}fyxxs4ei 0/1 OOMKilled 0 16h\n"
+        "Pod status:\n"
+    )
+    facts = parse_paste(text)
+    assert [(p.pod.namespace, p.pod.name, p.status_text) for p in facts.pods] == [
+        ("jobs", "fyxxs4ei", "OOMKilled")
+    ]
