@@ -299,3 +299,26 @@ def test_the_log_of_a_running_container_is_not_the_dying_words() -> None:
         current_log="Error: transient\n",
     )
     assert gather(inp).log_lines == ()
+
+
+@pytest.mark.parametrize("exit_code", [0, 137])
+def test_a_pod_that_succeeded_with_an_oom_killed_container_is_no_success(
+    tmp_path: Path, exit_code: int
+) -> None:
+    """The kubelet reports an OOM kill of a container's child as the container's reason even when
+    the container then exits 0 and the pod ends Succeeded."""
+    status = (
+        "status:\n"
+        "  containerStatuses:\n"
+        "  - name: train\n"
+        "    restartCount: 0\n"
+        "    state:\n"
+        "      terminated:\n"
+        f"        exitCode: {exit_code}\n"
+        '        finishedAt: "2024-08-29T00:51:41Z"\n'
+        "        reason: OOMKilled\n"
+        '        startedAt: "2024-08-29T00:51:22Z"\n'
+        "  phase: Succeeded\n"
+    )
+    _, rows = _diagnosed(tmp_path, status_yaml=status)
+    assert [row["cause"] for row in rows] == ["oom-killed"]

@@ -75,7 +75,7 @@ def all_ready(f: Facts) -> bool:
 
 
 def fine(f: Facts) -> bool:
-    return f.pod.phase == "Succeeded" or (settled(f) and all_ready(f))
+    return (f.pod.phase == "Succeeded" and f.reason != "OOMKilled") or (settled(f) and all_ready(f))
 
 
 def running_unready(f: Facts) -> bool:
