@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from kcrash.cluster.paste.prose import quoted_errors
-from kcrash.cluster.pastes import parse_paste
+from kcrash.cluster.pastes import combine, parse_paste
 
 
 @pytest.mark.parametrize(
@@ -88,3 +88,31 @@ def test_an_error_in_prose_beside_kubectl_output_is_read_too() -> None:
     assert [log.text.strip() for log in facts.logs] == [
         "ConnectionRefusedError: [Errno 111] Connection refused"
     ]
+
+
+def test_an_error_quoted_beside_several_failing_pods_is_given_to_none() -> None:
+    """Words in a chat are no log to refuse: with several pods they could be about, they are left out."""
+    text = (
+        "My pods keep failing, the logs say `Error: unknown flag: --leader-elect`\n"
+        "\n"
+        "$ kubectl get pods\n"
+        "NAME    READY   STATUS             RESTARTS   AGE\n"
+        "api-1   0/1     CrashLoopBackOff   4          2m\n"
+        "api-2   0/1     CrashLoopBackOff   4          2m\n"
+    )
+    pasted = combine([parse_paste(text)])
+    assert sorted(p.pod.name for p in pasted) == ["api-1", "api-2"]
+    assert all(p.previous_log is None and p.current_log is None for p in pasted)
+
+
+def test_an_error_quoted_beside_one_failing_pod_is_its_log() -> None:
+    text = (
+        "It keeps failing, the logs say `Error: unknown flag: --leader-elect`\n"
+        "\n"
+        "$ kubectl get pods\n"
+        "NAME    READY   STATUS             RESTARTS   AGE\n"
+        "api-1   0/1     CrashLoopBackOff   4          2m\n"
+        "web-1   1/1     Running            0          2d\n"
+    )
+    pasted = {p.pod.name: p for p in combine([parse_paste(text)])}
+    assert (pasted["api-1"].previous_log or "").strip() == "Error: unknown flag: --leader-elect"

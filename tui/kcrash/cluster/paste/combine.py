@@ -119,6 +119,9 @@ def _group(pastes: Sequence[PasteFacts]) -> list[_Group]:
         _say_attributed(groups, group, f"what {paste.name} shows")
     for paste in pastes:
         for log in paste.logs:
+            named = groups.named()
+            if log.quoted and not log.pod and len(named) > 1 and sum(map(_in_trouble, named)) != 1:
+                continue  # words quoted in a chat, with several pods they could be about
             group = _home(groups, log.pod, log.namespace)
             group.logs.append(log)
             group.saw(paste)

@@ -95,7 +95,8 @@ def _read_pieces(part: Part, number: int, read: _Read, *, as_log: bool) -> Paste
     read.pods += _with_command(pieces.pods, part)
     read.add_events(part, pieces.events)
     if pieces.log:
-        read.logs.append(parse_logs(pieces.log, command=part.command))
+        log = parse_logs(pieces.log, command=part.command)
+        read.logs.append(dataclasses.replace(log, quoted=pieces.quoted_only and not log.pod))
     known = [kind for kind in pieces.kinds if kind != "unknown"]
     if not known:
         read.notes.append(f"part {number}: not kubectl output kcrash reads ({len(part.lines)} lines)")

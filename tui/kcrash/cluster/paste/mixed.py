@@ -103,6 +103,7 @@ class Pieces:
     log: list[str] = field(default_factory=list)
     kinds: list[BlockKind] = field(default_factory=list)
     skipped: list[tuple[int, int]] = field(default_factory=list)
+    quoted_only: bool = True  # every log line was quoted in a sentence (none when no log)
 
 
 def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
@@ -124,6 +125,7 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
             found.pods += [facts] if facts is not None else []
         elif kind == "logs" or as_log:
             _add_log(found, block)
+            found.quoted_only = False
         elif quoted := quoted_errors(block):
             found.kinds[-1] = "logs"  # a chat message quoting what the log said
             _add_log(found, quoted)
