@@ -4,10 +4,11 @@ The text is cut into blocks at blank lines, and each block is read by the form i
 lines (a Containers block, the State/Last State lines), `get pods` rows with or without their
 header, event lines, YAML or JSON pieces, log lines, `oc status` findings and markdown tables of
 pods (`paste.summaries`). A block that is none of them is read for errors its sentences quote
-(`paste.prose`), else named as skipped; a block of a log paste that is none of them is log. Lines where the container runtime
-explains why a process could not start ("failed to create containerd task: ... executable file
-not found in $PATH", "exec user process caused: exec format error") are the kubelet's to report:
-wherever they were pasted they are read as the `Failed` event that carries them.
+(`paste.prose`), else named as skipped; a block of a log paste that is none of them is log.
+Lines where the container runtime explains why a process could not start ("failed to create
+containerd task: ... executable file not found in $PATH", "exec user process caused: exec format
+error") are the kubelet's to report: wherever they were pasted, a file of one such line too, they
+are read as the `Failed` event that carries them.
 """
 
 from __future__ import annotations
