@@ -39,9 +39,11 @@ from kcrash.cluster.pastes import (
     PastedPod,
     PasteLoadError,
     Skipped,
+    crash_looping,
     label,
     load_pastes,
     quote_pasted,
+    trouble_signs,
 )
 from kcrash.cluster.pastes import matches_selector as matches_selector  # where callers found it
 from kcrash.core.diagnose import RuleTrace, diagnose, explain_rules
@@ -235,24 +237,33 @@ def offline(args: argparse.Namespace, now: datetime, stdin: TextIO, err: TextIO)
     if not pasted and not args.pods:
         raise CommandError(loaded.no_pods())
     chosen, not_found = _by_name(pasted, args.pods, "in the files") if args.pods else (pasted, [])
+    judged = [(p, _failing(p, p.as_of or now)) for p in chosen]
+    if not args.pods:
+        judged = _asked_about(judged)
     verdicts = []
-    for p in chosen:
-        at = p.as_of or now
-        failing = _failing(p, at)
-        if args.pods or failing:
-            inp = p.diagnosis_input(now)
-            diag = quote_pasted(diagnose(inp), p)
-            if not diag.container and p.container:
-                diag = replace(diag, container=p.container)
-            verdicts.append(Verdict(p.pod, diag, failing, at, p.missing, loaded.skipped, _rules(args, inp)))
+    for p, failing in judged:
+        inp = p.diagnosis_input(now)
+        diag = quote_pasted(diagnose(inp), p)
+        if not diag.container and p.container:
+            diag = replace(diag, container=p.container)
+        if not args.pods:  # a pod in trouble, chosen as the question: failing if a cause is found
+            failing = failing or diag.cause != "healthy"
+        rules = _rules(args, inp)
+        verdicts.append(Verdict(p.pod, diag, failing, p.as_of or now, p.missing, loaded.skipped, rules))
     return Offline(verdicts, not_found, list(loaded.notes))
+
+
+def _asked_about(judged: list[tuple[PastedPod, bool]]) -> list[tuple[PastedPod, bool]]:
+    """The failing pods; when none is, the pods showing signs of trouble (a paste is a question)."""
+    failing = [(p, True) for p, is_failing_now in judged if is_failing_now]
+    return failing or [(p, False) for p, _ in judged if trouble_signs(p)]
 
 
 def _failing(p: PastedPod, at: datetime) -> bool:
     """Failing at the moment the pastes describe; with no state pasted, a crash log or a warning
     counts, and so does a plain log whose words name why the process died."""
     if _state_shown(p.pod):
-        return is_failing(p.pod, at)
+        return is_failing(p.pod, at) or crash_looping(p.pod)
     if p.previous_log is not None or any(
         e.type == "Warning" or e.reason in _STOPPING_REASONS for e in p.events
     ):
@@ -369,10 +380,11 @@ def rules_lines(traces: Sequence[RuleTrace]) -> list[str]:
 
 def _state_words(pod: Pod, at: datetime) -> str:
     """`CrashLoopBackOff, 7 restarts`; a log or events pasted alone show no state at all."""
-    if not _state_shown(pod):
+    status = pod_status(pod, at) if _state_shown(pod) else ""
+    if not status:  # nothing shown, or only a last state: no STATUS kubectl would print
         return "state not in the input"
     restarts = restart_count(pod)
-    return f"{pod_status(pod, at)}, {restarts} {'restart' if restarts == 1 else 'restarts'}"
+    return f"{status}, {restarts} {'restart' if restarts == 1 else 'restarts'}"
 
 
 def _pod_label(pod: Pod) -> str:

@@ -14,8 +14,10 @@ and the console's `--from` alike (refusals are `PasteLoadError`, one line). Form
 LASTSEEN/FIRSTSEEN form), `kubectl events`, `kubectl logs` (with kubectl's own error lines read as
 facts), and `kubectl get -o yaml|json` through `cluster.parse` (a bare `status:` stanza too). One
 paste may hold several outputs one after another, each under its prompt line, or pieces of them
-without prompts (event lines, YAML or JSON fragments, describe's State lines, `get pods -w` rows),
-read block by block (`paste.mixed`).
+without prompts (event lines, YAML or JSON fragments, describe's State lines, `get pods -w` rows,
+`oc status` findings, markdown tables of pods, errors quoted in a sentence), read block by block
+(`paste.mixed`). A field selected on the command line (yq, jq, `-o jsonpath`) is put back where its
+path says (`paste.selected`). `trouble_signs` tells which pods a paste asks about when none is failing.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from kcrash.cluster.paste.model import (
     PodFacts,
     Skipped,
 )
+from kcrash.cluster.paste.trouble import crash_looping, trouble_signs
 from kcrash.core.records import DiagnosisInput
 
 __all__ = [
@@ -66,6 +69,7 @@ __all__ = [
     "PodFacts",
     "Skipped",
     "combine",
+    "crash_looping",
     "detect",
     "inputs_from_pastes",
     "label",
@@ -73,6 +77,7 @@ __all__ = [
     "matches_selector",
     "parse_paste",
     "quote_pasted",
+    "trouble_signs",
 ]
 
 

@@ -25,7 +25,7 @@ from typing import TypeVar
 from msgspec.structs import replace
 
 from kcrash.cluster.parse import ParsedObjects
-from kcrash.cluster.paste.gaps import absent, missing, pod_logs, waiting_from_log
+from kcrash.cluster.paste.gaps import absent, evicted_from_events, missing, pod_logs, waiting_from_log
 from kcrash.cluster.paste.model import (
     AsOfBasis,
     LogFacts,
@@ -119,6 +119,9 @@ def _group(pastes: Sequence[PasteFacts]) -> list[_Group]:
         _say_attributed(groups, group, f"what {paste.name} shows")
     for paste in pastes:
         for log in paste.logs:
+            named = groups.named()
+            if log.quoted and not log.pod and len(named) > 1 and sum(map(_in_trouble, named)) != 1:
+                continue  # words quoted in a chat, with several pods they could be about
             group = _home(groups, log.pod, log.namespace)
             group.logs.append(log)
             group.saw(paste)
@@ -330,6 +333,7 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
         pod = replace(pod, deletion_timestamp=as_of)
     events = _events(group, pod, ranked, as_of)
     pod = waiting_from_log(_name_summary(pod, group, events), group.logs)
+    pod, eviction_line = evicted_from_events(pod, events)
     container = primary_container(pod) or next((log.container for log in group.logs if log.container), "")
     if not container and not (pod.container_statuses or pod.containers):
         named = {e.event.container for e in events if e.event.container}
@@ -347,6 +351,8 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
     for index, pasted in enumerate(events):
         if pasted.line:
             sources[f"events[{index}]"] = pasted.line
+    if eviction_line:
+        sources.setdefault("status.reason", eviction_line)
     objects = next((paste.objects for _, paste in ranked if paste.objects is not None), None)
     deployment, revisions, memory = _rollout(objects, pod)
     return PastedPod(

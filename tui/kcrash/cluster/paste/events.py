@@ -42,8 +42,10 @@ OLD_DESCRIBE_HEADER = re.compile(
 _WHEN = (
     r"(?:[A-Z][a-z]{2},\s+\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}\s+\d\d:\d\d:\d\d\s+(?:[+-]\d{4}|[A-Z]{1,5})|\S+)"
 )
+# From: "{kubelet node01}" before kubectl 1.7, "kubelet, node01" in 1.7.
+_OLD_FROM = r"[a-z][\w-]*(?:,\s*[^\s,]+)?"
 OLD_DESCRIBE_ROW = re.compile(
-    rf"^\s*(?P<first>{_WHEN})\s+(?P<last>{_WHEN})\s+(?P<count>\d+)\s+(?P<source>\{{[^}}]*\}})\s+"
+    rf"^\s*(?P<first>{_WHEN})\s+(?P<last>{_WHEN})\s+(?P<count>\d+)\s+(?P<source>\{{[^}}]*\}}|{_OLD_FROM})\s+"
     rf"(?:(?P<subobject>{_SUBOBJECT})\s+)?(?:(?P<type>Normal|Warning)\s+)?(?P<reason>[A-Za-z]+)\s+(?P<message>.*)$"
 )
 _DASHES = re.compile(r"^\s*-{2,}(?:\s+-{2,})*\s*$")

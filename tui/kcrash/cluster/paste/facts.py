@@ -21,6 +21,7 @@ from kcrash.cluster.paste.logs import parse_logs
 from kcrash.cluster.paste.mixed import Pieces, read_pieces, runtime_events
 from kcrash.cluster.paste.model import AsOfBasis, LogFacts, PastedEvent, PasteFacts, PasteKind, PodFacts
 from kcrash.cluster.paste.objects import ObjectsError, parse_objects_paste
+from kcrash.cluster.paste.selected import listing, selected_facts
 from kcrash.cluster.paste.table import parse_get_pods
 from kcrash.cluster.paste.text import pod_name_of
 from kcrash.cluster.paste.watch import newest_rows
@@ -94,7 +95,8 @@ def _read_pieces(part: Part, number: int, read: _Read, *, as_log: bool) -> Paste
     read.pods += _with_command(pieces.pods, part)
     read.add_events(part, pieces.events)
     if pieces.log:
-        read.logs.append(parse_logs(pieces.log, command=part.command))
+        log = parse_logs(pieces.log, command=part.command)
+        read.logs.append(dataclasses.replace(log, quoted=pieces.quoted_only and not log.pod))
     known = [kind for kind in pieces.kinds if kind != "unknown"]
     if not known:
         read.notes.append(f"part {number}: not kubectl output kcrash reads ({len(part.lines)} lines)")
@@ -109,10 +111,18 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
     read = _Read()
     objects: ParsedObjects | None = None
     kinds: list[PasteKind] = []
+    listings: dict[tuple[str, ...], list[str]] = {}  # the pods each `get pods` listing printed
     for number, part in enumerate(split(text), 1):
         kind = part.kind
         log_named = any(hint in name.lower() for hint in _LOG_NAMES)
-        if kind == "objects" and not part.pieces:
+        command = part.command
+        selected = (
+            selected_facts(part.lines, command, listings.get(listing(command), ())) if command else None
+        )
+        if selected is not None:
+            read.pods += selected
+            kind = "objects"
+        elif kind == "objects" and not part.pieces:
             try:
                 found, objects = parse_objects_paste(part.lines, part.docs)
             except ObjectsError as error:
@@ -127,7 +137,10 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
         elif kind == "describe":
             read.pods += _with_command(parse_describe(part.lines), part)
         elif kind == "get-pods" and not part.pieces:
-            read.pods += _with_command(parse_get_pods(part.lines), part)
+            rows = _with_command(parse_get_pods(part.lines), part)
+            read.pods += rows
+            if command is not None:
+                listings[listing(command)] = [row.pod.name for row in rows]
         elif kind == "events" and not part.pieces:
             read.add_events(part, parse_event_table(part.lines))
         elif kind == "logs" and (part.command is not None or log_named):

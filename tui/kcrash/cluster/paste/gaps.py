@@ -74,6 +74,21 @@ def waiting_from_log(pod: Pod, logs: list[LogFacts]) -> Pod:
     return pod
 
 
+def evicted_from_events(pod: Pod, events: list[PastedEvent]) -> tuple[Pod, str]:
+    """The kubelet's `Evicted` event about a pod no paste shows the phase of: the pod is evicted.
+
+    An eviction is final, and the kubelet writes the same message to the pod's status as to the
+    event; the event's line is returned to be quoted as the status it stands for ("" when none).
+    """
+    if pod.phase or pod.reason:
+        return pod, ""
+    evictions = [e for e in events if e.event.reason == "Evicted" and e.event.type == "Warning"]
+    if not evictions:
+        return pod, ""
+    last = evictions[-1]
+    return replace(pod, phase="Failed", reason="Evicted", message=last.event.message), last.line
+
+
 # --- missing ------------------------------------------------------------------------------------
 
 

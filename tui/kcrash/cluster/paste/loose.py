@@ -39,6 +39,16 @@ _KNOWN: tuple[tuple[str, str, str], ...] = (
     (r"(?:Memory cgroup out of memory|Out of memory): Kill(?:ed)? process", "Warning", "OOMKilling"),
     (r"\d+/\d+ nodes are available", "Warning", "FailedScheduling"),
     (r"MountVolume\.\w+ failed for volume", "Warning", "FailedMount"),
+    (
+        r"(?:Multi-Attach error for volume|AttachVolume\.Attach failed for volume)",
+        "Warning",
+        "FailedAttachVolume",
+    ),
+    # The kubelet's eviction messages (eviction_manager / helpers.go), the pod's status message too.
+    (r"The node (?:was low on resource: [\w.-]+|had condition: \[)", "Warning", "Evicted"),
+    (r"Pod ephemeral local storage usage exceeds the total limit", "Warning", "Evicted"),
+    (r"Container \S+ exceeded its local ephemeral storage limit", "Warning", "Evicted"),
+    (r"Usage of EmptyDir volume \"[^\"]+\" exceeds the limit", "Warning", "Evicted"),
     (r"Unable to (?:attach or )?mount volumes", "Warning", "FailedMount"),
     (r"Failed to pull image", "Warning", "Failed"),
     (r"Error: (?:ErrImagePull|ImagePullBackOff|ErrImageNeverPull|InvalidImageName)\b", "Warning", "Failed"),

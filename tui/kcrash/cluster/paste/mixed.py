@@ -2,11 +2,13 @@
 
 The text is cut into blocks at blank lines, and each block is read by the form it shows: describe
 lines (a Containers block, the State/Last State lines), `get pods` rows with or without their
-header, event lines, YAML or JSON pieces, log lines. A block that is none of them is named as
-skipped; a block of a log paste that is none of them is log. Lines where the container runtime
-explains why a process could not start ("failed to create containerd task: ... executable file
-not found in $PATH", "exec user process caused: exec format error") are the kubelet's to report:
-wherever they were pasted they are read as the `Failed` event that carries them.
+header, event lines, YAML or JSON pieces, log lines, `oc status` findings and markdown tables of
+pods (`paste.summaries`). A block that is none of them is read for errors its sentences quote
+(`paste.prose`), else named as skipped; a block of a log paste that is none of them is log.
+Lines where the container runtime explains why a process could not start ("failed to create
+containerd task: ... executable file not found in $PATH", "exec user process caused: exec format
+error") are the kubelet's to report: wherever they were pasted, a file of one such line too, they
+are read as the `Failed` event that carries them.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kcrash.cluster.paste import table
+from kcrash.cluster.paste import summaries, table
 from kcrash.cluster.paste.describe import parse_describe
 from kcrash.cluster.paste.events import HEADERS
 from kcrash.cluster.paste.fragments import fragment_facts, looks_like_fragment
 from kcrash.cluster.paste.loose import is_event_line, read_events
 from kcrash.cluster.paste.model import PastedEvent, PodFacts
+from kcrash.cluster.paste.prose import quoted_errors
 from kcrash.core.records import Event
 
 BlockKind = Literal["describe", "get-pods", "events", "objects", "logs", "unknown"]
@@ -44,7 +47,8 @@ KUBECTL_LOG_LINES = re.compile(
 _RUNTIME = re.compile(
     r"(?:failed to (?:create containerd task|create shim task|start container|create task)|"
     r"OCI runtime (?:create|exec|start) failed|Error response from daemon:|"
-    r"exec user process caused|standard_init_linux\.go:\d+:)"
+    r"exec user process caused|standard_init_linux\.go:\d+:|error during container init|"
+    r"unable to start container process)"
 )
 
 
@@ -65,12 +69,16 @@ def block_kind(lines: Sequence[str]) -> BlockKind:
         return "describe"
     if any(table.HEADER.match(line) for line in body) or sum(map(table.is_row, body)) * 2 >= len(body):
         return "get-pods"
+    if any(map(summaries.is_finding, body)) or summaries.is_markdown_table(body):
+        return "get-pods"  # a summary of pods other than kubectl's table
     if any(header.match(line) for line in body for header in HEADERS) or any(map(is_event_line, body)):
         return "events"
     if looks_like_fragment(body) and fragment_facts(body) is not None:
         return "objects"
     if any(KUBECTL_LOG_LINES.match(line.strip()) or LOG_HINTS.match(line) for line in body):
         return "logs"
+    if any(_RUNTIME.search(line) for line in body):
+        return "events"  # the runtime's complaint pasted alone: the kubelet's `Failed` event
     return "unknown"
 
 
@@ -96,6 +104,7 @@ class Pieces:
     log: list[str] = field(default_factory=list)
     kinds: list[BlockKind] = field(default_factory=list)
     skipped: list[tuple[int, int]] = field(default_factory=list)
+    quoted_only: bool = True  # every log line was quoted in a sentence (none when no log)
 
 
 def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
@@ -109,15 +118,18 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
             found.pods += parse_describe(block)
         elif kind == "get-pods":
             found.pods += table.parse_get_pods(block, headerless=True)
+            found.pods += summaries.oc_status_pods(block) + summaries.markdown_pods(block)
         elif kind == "events":
             _events(block, start, found)
         elif kind == "objects":
             facts = fragment_facts(block)
             found.pods += [facts] if facts is not None else []
         elif kind == "logs" or as_log:
-            if found.log:
-                found.log.append("")
-            found.log += block
+            _add_log(found, block)
+            found.quoted_only = False
+        elif quoted := quoted_errors(block):
+            found.kinds[-1] = "logs"  # a chat message quoting what the log said
+            _add_log(found, quoted)
         else:
             found.skipped.append((start + 1, end))
     runtime = runtime_events(found.log)
@@ -125,11 +137,19 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
     return found
 
 
+def _add_log(found: Pieces, lines: Sequence[str]) -> None:
+    if found.log:
+        found.log.append("")
+    found.log += lines
+
+
 def _events(block: list[str], start: int, found: Pieces) -> None:
     """Event lines, and the runs of chat among them (1-based line numbers in the part)."""
     read = read_events(block)
     found.events += read.events
-    for index in read.unread:
+    runtime = [index for index in read.unread if _RUNTIME.search(block[index])]
+    found.events += runtime_events([block[index] for index in runtime])
+    for index in (i for i in read.unread if i not in runtime):
         line = start + index + 1
         if found.skipped and found.skipped[-1][1] == line - 1:
             found.skipped[-1] = (found.skipped[-1][0], line)
@@ -141,9 +161,14 @@ def runtime_events(lines: Sequence[str]) -> list[PastedEvent]:
     """The runtime's explanations among log lines, as the `Failed` events the kubelet makes of them."""
     return [
         PastedEvent(
-            event=Event(namespace="", name="", type="Warning", reason="Failed", message=line.strip()),
+            event=Event(namespace="", name="", type="Warning", reason="Failed", message=_unquoted(line)),
             line=line,
         )
         for line in lines
         if _RUNTIME.search(line)
     ]
+
+
+def _unquoted(line: str) -> str:
+    """A message without the code marks a chat wrapped around it or a part of it (`...`)."""
+    return line.replace("`", "").strip()

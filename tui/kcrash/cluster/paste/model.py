@@ -91,6 +91,9 @@ class LogFacts:
     waiting_reason: str = ""  # "container ... is waiting to start: <reason>"
     containers: tuple[str, ...] = ()  # from "Defaulted container x out of: ..." / "choose one of"
     kubectl_lines: tuple[str, ...] = ()  # kubectl's own lines, verbatim, for quoting
+    # Only lines a chat message quoted: given to a pod when there is one it can be about, never
+    # refused as a log that could belong to several.
+    quoted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,8 @@ from kcrash.cluster.paste.text import parse_age
 from kcrash.core.records import ContainerSpec, ContainerState, ContainerStatus, Pod
 from kcrash.core.status import WAITING_ERRORS
 
-HEADER = re.compile(r"^(?P<ns>NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\b")
+# A chat or an issue template may indent the table by a space or two.
+HEADER = re.compile(r"^\s{0,4}(?P<ns>NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\b")
 _ROW = (
     r"(?P<name>\S+)\s+(?P<ready>\d+)/(?P<total>\d+)\s+(?P<status>\S+)\s+"
     r"(?P<restarts>\d+)(?:\s+\((?P<ago>\S+)\s+ago\))?\s+(?P<age>\S+)"
@@ -242,7 +243,7 @@ def parse_get_pods(lines: Sequence[str], *, headerless: bool = False) -> list[Po
     for line in lines:
         header = HEADER.match(line)
         if header:
-            row = re.compile("^" + (r"(?P<namespace>\S+)\s+" if header.group("ns") else "") + _ROW)
+            row = re.compile(r"^\s{0,4}" + (r"(?P<namespace>\S+)\s+" if header.group("ns") else "") + _ROW)
             continue
         match = row.match(line) if row else None
         if match is None and row is None and headerless:

@@ -75,6 +75,8 @@ class Command:
     previous: bool | None = None  # logs: -p/--previous given (None when no logs command)
     all_namespaces: bool = False
     output: str = ""
+    selector: str = ""  # -l / --selector
+    pipe: str = ""  # what the output was piped through: "yq '.status.phase'"
 
 
 _VALUE_FLAGS = {
@@ -84,7 +86,27 @@ _VALUE_FLAGS = {
     "--container": "container",
     "-o": "output",
     "--output": "output",
+    "-l": "selector",
+    "--selector": "selector",
 }
+# Flags whose value is no pod name: skipped with it.
+_OTHER_VALUE_FLAGS = frozenset(
+    {"--context", "--kubeconfig", "--cluster", "--user", "--field-selector", "--sort-by", "--template",
+     "-L", "--label-columns", "--since", "--tail", "--filename", "--server", "--token", "--as"}
+)  # fmt: skip
+
+
+def _split_pipe(command: str) -> tuple[str, str]:
+    """The command before the first `|` outside quotes, and what follows it."""
+    quote = ""
+    for index, char in enumerate(command):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "|":
+            return command[:index], command[index + 1 :].strip()
+    return command, ""
 
 
 def _flag_value(token: str) -> tuple[str, str] | None:
@@ -100,10 +122,11 @@ def parse_command(line: str) -> Command | None:
     match = _COMMAND.match(line)
     if match is None or (match.group("tool") == "k" and not match.group("prompt")):
         return None
+    head, pipe = _split_pipe(match.group("cmd"))
     try:
-        tokens = shlex.split(match.group("cmd"))
+        tokens = shlex.split(head)
     except ValueError:
-        tokens = match.group("cmd").split()
+        tokens = head.split()
     values: dict[str, str] = {}
     names: list[str] = []
     verb = ""
@@ -125,6 +148,11 @@ def parse_command(line: str) -> Command | None:
         elif token in _VALUE_FLAGS and index < len(tokens):
             values[_VALUE_FLAGS[token]] = tokens[index]
             index += 1
+        elif token in _OTHER_VALUE_FLAGS:
+            index += 1
+        elif token.startswith(("-o", "-l")) and len(token) > 2 and token[1:2] != "-":
+            # `-oyaml`, `-o=json`, `-lapp=web`: the value written onto the flag.
+            values[_VALUE_FLAGS[token[:2]]] = token[2:].removeprefix("=")
         elif token in ("-p", "--previous"):
             previous = True
         elif token in ("-A", "--all-namespaces"):
@@ -148,6 +176,8 @@ def parse_command(line: str) -> Command | None:
         previous=previous,
         all_namespaces=all_namespaces,
         output=values.get("output", ""),
+        selector=values.get("selector", ""),
+        pipe=pipe,
     )
 
 

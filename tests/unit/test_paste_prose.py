@@ -1,0 +1,118 @@
+"""Errors quoted in the sentences of a chat message are read as the log lines they quote."""
+
+# Messages below are written as people write them; wrapping them would change what they test.
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import pytest
+
+from kcrash.cluster.paste.prose import quoted_errors
+from kcrash.cluster.pastes import combine, parse_paste
+
+
+@pytest.mark.parametrize(
+    ("sentence", "quoted"),
+    [
+        (
+            "Investigating the logs I see the following error: `Error: unknown flag: --metrics-bind-address`.  Seems the args may not be valid?",
+            "Error: unknown flag: --metrics-bind-address",
+        ),
+        (
+            "To fix Redis::CannotConnectError: Error connecting to Redis on 127.0.0.1:6379 (Errno::ECONNREFUSED)",
+            "Redis::CannotConnectError: Error connecting to Redis on 127.0.0.1:6379 (Errno::ECONNREFUSED)",
+        ),
+        (
+            "the pod dies with java.net.ConnectException: Connection refused (Connection refused)",
+            "java.net.ConnectException: Connection refused (Connection refused)",
+        ),
+        (
+            "It crashes on start: ModuleNotFoundError: No module named 'cv2'",
+            "ModuleNotFoundError: No module named 'cv2'",
+        ),
+        (
+            "logs say panic: runtime error: invalid memory address or nil pointer dereference",
+            "panic: runtime error: invalid memory address or nil pointer dereference",
+        ),
+        (
+            "the operator logs `dial tcp 10.96.0.1:443: connect: connection refused` and exits",
+            "dial tcp 10.96.0.1:443: connect: connection refused",
+        ),
+        (
+            'I get FATAL: password authentication failed for user "app"',
+            'FATAL: password authentication failed for user "app"',
+        ),
+        (
+            "container prints /bin/sh: 1: /start.sh: not found and restarts",
+            "/bin/sh: 1: /start.sh: not found and restarts",
+        ),
+        ("node fails with `npm ERR! missing script: start`", "npm ERR! missing script: start"),
+    ],
+)
+def test_an_error_quoted_in_a_sentence(sentence: str, quoted: str) -> None:
+    assert quoted_errors([sentence]) == [quoted]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "After upgrading, the error is gone but the pod still restarts.",
+        "Any idea what causes this Error?",
+        "I am running K3s on the cluster but I don't think that should be an issue.",
+        "Errors are logged to stdout, see the docs for the LOG_LEVEL setting.",
+    ],
+)
+def test_a_sentence_that_quotes_no_error(sentence: str) -> None:
+    assert quoted_errors([sentence]) == []
+
+
+def test_a_chat_message_quoting_an_error_gives_a_log() -> None:
+    facts = parse_paste(
+        "My pod is in CrashLoopBackOff and the logs say `Error: unknown flag: --leader-elect`\n"
+    )
+    (log,) = facts.logs
+    assert log.text.strip() == "Error: unknown flag: --leader-elect"
+    assert not facts.notes
+
+
+def test_an_error_in_prose_beside_kubectl_output_is_read_too() -> None:
+    text = (
+        "My pod restarts, in the logs I found ConnectionRefusedError: [Errno 111] Connection refused\n"
+        "\n"
+        "$ kubectl get pods\n"
+        "NAME    READY   STATUS             RESTARTS   AGE\n"
+        "api-1   0/1     CrashLoopBackOff   4          2m\n"
+    )
+    facts = parse_paste(text)
+    assert [p.pod.name for p in facts.pods] == ["api-1"]
+    assert [log.text.strip() for log in facts.logs] == [
+        "ConnectionRefusedError: [Errno 111] Connection refused"
+    ]
+
+
+def test_an_error_quoted_beside_several_failing_pods_is_given_to_none() -> None:
+    """Words in a chat are no log to refuse: with several pods they could be about, they are left out."""
+    text = (
+        "My pods keep failing, the logs say `Error: unknown flag: --leader-elect`\n"
+        "\n"
+        "$ kubectl get pods\n"
+        "NAME    READY   STATUS             RESTARTS   AGE\n"
+        "api-1   0/1     CrashLoopBackOff   4          2m\n"
+        "api-2   0/1     CrashLoopBackOff   4          2m\n"
+    )
+    pasted = combine([parse_paste(text)])
+    assert sorted(p.pod.name for p in pasted) == ["api-1", "api-2"]
+    assert all(p.previous_log is None and p.current_log is None for p in pasted)
+
+
+def test_an_error_quoted_beside_one_failing_pod_is_its_log() -> None:
+    text = (
+        "It keeps failing, the logs say `Error: unknown flag: --leader-elect`\n"
+        "\n"
+        "$ kubectl get pods\n"
+        "NAME    READY   STATUS             RESTARTS   AGE\n"
+        "api-1   0/1     CrashLoopBackOff   4          2m\n"
+        "web-1   1/1     Running            0          2d\n"
+    )
+    pasted = {p.pod.name: p for p in combine([parse_paste(text)])}
+    assert (pasted["api-1"].previous_log or "").strip() == "Error: unknown flag: --leader-elect"
