@@ -46,7 +46,11 @@ def _folded(rows: list[PodFacts]) -> PodFacts:
     if restarts[0] != restarts[-1]:
         trend += f"; restarts {restarts[0]} → {restarts[-1]}"
     trend += f" ({len(rows)} rows)"
-    return _with_last_termination(dataclasses.replace(newest, remarks=((TREND, trend),)), rows[:-1])
+    # Once Terminating, a pod stays deleted: the rows after it (Error, Completed) are its containers
+    # ending on the deletion's signal.
+    deleting = newest.terminating or any(row.terminating for row in rows[:-1])
+    folded = dataclasses.replace(newest, remarks=((TREND, trend),), terminating=deleting)
+    return _with_last_termination(folded, rows[:-1])
 
 
 def _restarts(row: PodFacts) -> int:

@@ -53,6 +53,16 @@ from kcrash.core.diagnose.probes import (
 )
 from kcrash.core.diagnose.rollout import rollout_finding
 from kcrash.core.diagnose.signals import rule_shut_down, rule_stopped, shut_down, stopped_on_purpose
+from kcrash.core.diagnose.symptoms import (
+    finite_command_restarting,
+    probe_requests_failing,
+    refused_probe_behind_app_error,
+    rule_app_error_behind_probe,
+    rule_finite_command,
+    rule_killed_while_starting,
+    rule_probe_requests,
+    still_starting,
+)
 from kcrash.core.records import Cause, Diagnosis, DiagnosisInput
 
 
@@ -85,8 +95,13 @@ RULES: tuple[Rule, ...] = (
     Rule("config-missing", never_started, rule_config_missing),
     Rule("oom-killed", oom_killed, rule_oom),
     Rule("command-not-found", cannot_start, rule_command_not_found),
+    # A probe that found nothing listening is the result when the log says why the app never came up.
+    Rule("app-error", refused_probe_behind_app_error, rule_app_error_behind_probe),
     Rule("startup-probe", startup_probe_complained, rule_startup_probe_kill),
     Rule("liveness-probe", liveness_probe_complained, rule_liveness_probe_kill),
+    # No probe event pasted: the log shows the kubelet's probe failing, or the app still starting.
+    Rule("liveness-probe", probe_requests_failing, rule_probe_requests),
+    Rule("liveness-probe", still_starting, rule_killed_while_starting),
     # What the node saw: the kernel's OOM killer, where the runtime recorded no OOMKilled.
     Rule("oom-killed", unlabelled_oom, rule_unlabelled_oom),
     # Stopped on purpose: a deletion, a scale-down or a preemption, its preStop hook cut short.
@@ -101,6 +116,8 @@ RULES: tuple[Rule, ...] = (
     Rule("app-error", exited_with_error, rule_app_error),
     Rule("app-error", exit_unrecorded, rule_unrecorded_exit),
     Rule("app-error", state_unknown, rule_fatal_log),
+    # No death recorded, and the spec's command ends by itself.
+    Rule("exits-zero", finite_command_restarting, rule_finite_command),
     # Never started.
     Rule("unschedulable", unplaced, rule_unschedulable),
     Rule("volume-mount", waits_for_volume, rule_stuck_mount),

@@ -130,9 +130,19 @@ def stopped_on_purpose(f: Facts) -> bool:
     signal, no recorded death at all, or the first death of a container that never crashed before."""
     if _probe_failed(f) or f.reason == "OOMKilled":
         return False
+    if deleted_first_death(f):
+        return True
     if not (preemptions(f) or prestop_failures(f) or stops(f)):
         return False
     return f.exit_code in (None, 137, 143) or f.restarts == 0
+
+
+def deleted_first_death(f: Facts) -> bool:
+    """The pod is being deleted (`Terminating`, a deletionTimestamp) and its container, which never
+    restarted, has ended: the deletion's SIGTERM ended it, whatever exit code the app chose
+    (`get pods -w` showing Terminating, then Error)."""
+    ended = f.status is not None and f.status.state.kind == "terminated"
+    return f.pod.deletion_timestamp is not None and ended and f.restarts == 0
 
 
 _KILLED_HOOK = re.compile(r"exited with 137|exit (?:code|status) 137|signal: killed|grace period", re.I)
@@ -163,6 +173,9 @@ def rule_stopped(f: Facts) -> Diagnosis | None:
         merged(events_with(f, "ExceededGracePeriod"), "ExceededGracePeriod"),
         merged(stops(f), "Killing"),
         termination_evidence(f),
+        Evidence("metadata.deletionTimestamp", "set: the pod is being deleted")
+        if deleted_first_death(f)
+        else None,
     ]
     if detail == "prestop-hook" and _cut_short(f):
         headline = (
@@ -186,8 +199,9 @@ def rule_stopped(f: Facts) -> Diagnosis | None:
         )
         steps = list(_POD_STEPS["preempted"][1:])
     else:
+        by = "Killing, no probe failed" if stops(f) else "the pod is being deleted"
         headline = (
-            f"{f.subject} was stopped by the kubelet (Killing, no probe failed): the pod was deleted - "
+            f"{f.subject} was stopped by the kubelet ({by}): the pod was deleted - "
             "a scale-down, a rollout, a drain or `kubectl delete`; nothing in the app failed"
         )
         steps = [
