@@ -25,6 +25,7 @@ from kcrash.cluster.paste.events import (
     source_text,
 )
 from kcrash.cluster.paste.model import PastedEvent
+from kcrash.cluster.paste.named import pod_in_message
 from kcrash.cluster.paste.text import parse_interval
 from kcrash.core.records import Event
 
@@ -82,11 +83,6 @@ _LEADING = re.compile(
 _GET_ROW = re.compile(
     r"^\s*(?:(?P<namespace>[a-z0-9-]+)\s+)?(?P<interval>\S+(?:\s+\(x\d+\s+over\s+\S+\))?)\s+"
     r"(?P<type>Normal|Warning)\s+(?P<reason>[A-Z]\w+)\s+(?P<object>[A-Za-z]+/\S+)\s+(?P<message>.*)$"
-)
-# The kubelet's back-off message names its pod: "... in pod web-1_shop(uid)" / "pod=web-1_shop(uid)".
-_POD_IN_MESSAGE = re.compile(
-    r"(?:\bin pod |\bpod=)(?P<name>[a-z0-9.-]+)_(?P<namespace>[a-z0-9-]+)\("
-    r"|^Successfully assigned (?P<ns2>[a-z0-9-]+)/(?P<name2>[a-z0-9.-]+) to "
 )
 # A chat line (a time stamp, a nick) after an event row starts talk, not the row's wrapped tail.
 _CHAT = re.compile(r"^\s*(?:\[[^\]]*\]|<[^>]+>|@\w)")
@@ -188,11 +184,11 @@ def is_event_line(line: str) -> bool:
 def _pasted(loose: _Loose) -> PastedEvent:
     message = " ".join([loose.message, *loose.extra]).strip()
     last, count, first = parse_interval(loose.interval) if loose.interval else (None, 1, None)
-    named = _POD_IN_MESSAGE.search(message)
-    name = loose.name or (named["name"] or named["name2"] if named else "")
-    namespace = loose.namespace or (named["namespace"] or named["ns2"] if named else "")
+    named = pod_in_message(message) if not loose.name else None
+    name = loose.name or (named.name if named else "")
+    namespace = loose.namespace or (named.namespace if named else "")
     kind = loose.kind or ("Pod" if name else "")
-    container = container_in_message(message)
+    container = container_in_message(message) or (named.container if named else "")
     reason = normal_reason(loose.reason)
     return PastedEvent(
         event=Event(
