@@ -321,7 +321,11 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
     ranked = sorted(group.facts, key=lambda pair: -pair[0].rank)
     facts = [f for f, _ in ranked]
     pod = _merge_pod(group, [f.pod for f in facts])
-    timed = [paste for _, paste in ranked if paste.as_of is not None]
+    # An events paste speaks of the pod its rows name without being about it as a whole: its own
+    # time counts when no paste of the pod itself tells one.
+    timed = [paste for _, paste in ranked if paste.as_of is not None] or [
+        paste for _, paste in group.events if paste.as_of is not None
+    ]
     latest_paste = max(timed, key=lambda paste: paste.as_of or _EARLIEST) if timed else None
     as_of = latest_paste.as_of if latest_paste else now
     basis: AsOfBasis = latest_paste.as_of_basis if latest_paste else ("now" if now else "unknown")

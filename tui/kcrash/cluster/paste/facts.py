@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from msgspec.structs import replace
 
@@ -166,7 +167,7 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
         kinds.append(kind)
     pods = newest_rows(read.pods)
     times = [(t, basis) for t, basis in (estimate_as_of(f) for f in pods if f.rank >= 2) if t is not None]
-    as_of, basis = max(times, key=lambda pair: pair[0]) if times else (None, _UNKNOWN)
+    as_of, basis = max(times, key=lambda pair: pair[0]) if times else _latest_event(pods, read.events)
     return PasteFacts(
         name=name,
         kind=next((k for k in kinds if k != "unknown"), "unknown"),
@@ -179,6 +180,14 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
         kinds=tuple(kinds),
         notes=tuple(read.notes),
     )
+
+
+def _latest_event(pods: list[PodFacts], events: list[PastedEvent]) -> tuple[datetime | None, AsOfBasis]:
+    """A paste of events with their times (a console's events view, a journal): taken no earlier
+    than the latest of them."""
+    every = [*events, *(e for facts in pods for e in facts.events)]
+    times = [t for e in every if (t := e.event.last_seen or e.event.first_seen) is not None]
+    return (max(times), "latest-time") if times else (None, _UNKNOWN)
 
 
 def _named_events(found: list[PastedEvent], log: LogFacts) -> list[PastedEvent]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from kcrash.cluster.paste.events import (
     DESCRIBE_ROW,
@@ -67,6 +68,24 @@ _KNOWN: tuple[tuple[str, str, str], ...] = (
     (r"Preempted by ", "Normal", "Preempted"),
 )
 _MESSAGE = re.compile("|".join(f"(?P<m{i}>{start})" for i, (start, _, _) in enumerate(_KNOWN)))
+# What a message says of its reason where it opens a line after a time stamp (a console's events
+# view, newest first): everyday messages, too common in logs to be read anywhere else in a line.
+_PLAIN: tuple[tuple[str, str, str], ...] = (
+    (r"Started container\b", "Normal", "Started"),
+    (r"Created container\b", "Normal", "Created"),
+    (r"(?:Successfully pulled image|Container image \S+ already present on machine)", "Normal", "Pulled"),
+    (r"[Pp]ulling image\b", "Normal", "Pulling"),
+    (r"Successfully assigned \S+ to ", "Normal", "Scheduled"),
+    (r"Pod sandbox changed", "Normal", "SandboxChanged"),
+    (r"Failed to create pod sandbox", "Warning", "FailedCreatePodSandBox"),
+    (r"Add eth0 \[", "Normal", "AddedInterface"),
+)
+_PLAIN_MESSAGE = re.compile("|".join(f"(?P<m{i}>{start})" for i, (start, _, _) in enumerate(_PLAIN)))
+# A time stamp opening an event line: "2023-04-20 23:35:13 Startup probe failed: ...".
+_STAMPED = re.compile(
+    r"^\s*(?P<when>\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)"
+    r"(?:\s+UTC)?\s+(?P<rest>\S.*)$"
+)
 # Where a message may start: the line's start, or after a space, a colon or a quote mark.
 _BEFORE_MESSAGE = frozenset(" \t:>\"'`")
 
@@ -103,6 +122,7 @@ class _Loose:
     name: str = ""
     namespace: str = ""
     count: int = 1
+    seen: datetime | None = None  # the time stamp the line opens with
     extra: list[str] = field(default_factory=list)
 
 
@@ -136,8 +156,44 @@ def _strip_columns(rest: str) -> tuple[str, str]:
     return rest[: len(rest) - len(message)].strip(), message.strip()
 
 
+def _stamp(text: str) -> datetime | None:
+    """A time stamp as UTC; one without a zone is taken as UTC (a console shows local time)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("/", "-"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _plain(text: str) -> _Loose | None:
+    """An everyday message opening `text` ("Started container web" is that message, not the
+    reason Started before "container web")."""
+    plain = _PLAIN_MESSAGE.match(text)
+    if plain is None:
+        return None
+    index = int(next(key for key, value in plain.groupdict().items() if value is not None)[1:])
+    return _Loose(_PLAIN[index][1], _PLAIN[index][2], text.strip(), [text])
+
+
+def _stamped(line: str) -> _Loose | None:
+    """A line opening with a time stamp: the event the rest shows, at that time."""
+    match = _STAMPED.match(line)
+    if match is None:
+        return None
+    rest = match["rest"]
+    row = _plain(rest) or _row(rest)
+    if row is None:
+        return None
+    row.lines, row.seen = [line], _stamp(match["when"])
+    return row
+
+
 def read_line(line: str) -> _Loose | None:
     """The event one line shows, or None when it shows none."""
+    return _stamped(line) or _row(line)
+
+
+def _row(line: str) -> _Loose | None:
     described = DESCRIBE_ROW.match(line)
     # Sources are lowercase ("kubelet", "kubelet, node01"): "Liveness" is a message's first word.
     if described and _age_like(described["interval"]) and described["source"][:1].islower():
@@ -161,6 +217,8 @@ def read_line(line: str) -> _Loose | None:
         return loose
     typed = _TYPED.match(line)
     untyped = _UNTYPED.match(line)
+    if not typed and untyped and untyped["reason"] in _REASONS and (plain := _plain(line.strip())):
+        return plain
     if typed or (untyped and untyped["reason"] in _REASONS):
         found = typed or untyped
         assert found is not None
@@ -201,6 +259,8 @@ def _pasted(loose: _Loose) -> PastedEvent:
             involved_name=name if kind == "Pod" else "",
             field_path=loose.field_path or (f"spec.containers{{{container}}}" if container else ""),
             count=max(count, loose.count, 1),
+            first_seen=loose.seen,
+            last_seen=loose.seen,
             source=source_text(loose.source),
         ),
         last_age=last,
