@@ -19,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from msgspec.structs import replace
@@ -265,6 +265,9 @@ def _merge_sources(ranked: list[PodFacts], pod: Pod) -> dict[str, str]:
 
 def _resolve(pasted: PastedEvent, anchor: datetime | None, pod: Pod) -> PastedEvent:
     event = pasted.event
+    if event.last_seen is None and pasted.yearless is not None and anchor is not None:
+        moment = _in_year_of(pasted.yearless, anchor)
+        event = replace(event, last_seen=moment, first_seen=moment)
     if event.last_seen is None and event.first_seen is None:
         event = replace(
             event, last_seen=ago(anchor, pasted.last_age), first_seen=ago(anchor, pasted.first_age)
@@ -284,6 +287,18 @@ def _resolve(pasted: PastedEvent, anchor: datetime | None, pod: Pod) -> PastedEv
             event, namespace=event.namespace or pod.namespace, involved_name=event.involved_name or pod.name
         ),
     )
+
+
+def _in_year_of(yearless: datetime, anchor: datetime) -> datetime | None:
+    """A time without its year in the latest year that puts it no later than a day past `anchor`."""
+    for year in (anchor.year, anchor.year - 1):
+        try:
+            moment = yearless.replace(year=year)
+        except ValueError:  # Feb 29 in a year without one
+            continue
+        if moment <= anchor + timedelta(days=1):
+            return moment
+    return None
 
 
 def _same(a: Event, b: Event) -> bool:

@@ -25,6 +25,7 @@ from kcrash.cluster.paste.events import (
     reason_type,
     source_text,
 )
+from kcrash.cluster.paste.journal import journal_events
 from kcrash.cluster.paste.model import PastedEvent
 from kcrash.cluster.paste.named import pod_in_message
 from kcrash.cluster.paste.text import parse_interval
@@ -235,8 +236,8 @@ def _row(line: str) -> _Loose | None:
 
 
 def is_event_line(line: str) -> bool:
-    """Whether a line shows an event, with or without its table."""
-    return read_line(line) is not None
+    """Whether a line shows an event, with or without its table, or is the kubelet's reporting one."""
+    return bool(journal_events(line)) or read_line(line) is not None
 
 
 def _pasted(loose: _Loose) -> PastedEvent:
@@ -283,14 +284,22 @@ def read_events(lines: Sequence[str]) -> LooseEvents:
     if table:
         return LooseEvents(tuple(table), ())
     rows: list[_Loose] = []
+    journal: list[PastedEvent] = []
     unread: list[int] = []
     joining = False
     for index, line in enumerate(lines):
         if not line.strip() or set(line.strip()) <= {"-", " "}:
             joining = False
             continue
+        reported = journal_events(line)
+        if reported:  # the kubelet's own line, reporting what an event would
+            journal += reported
+            joining = False
+            continue
         row = read_line(line)
-        if row is not None:
+        if row is None and reported is not None:
+            joining = False  # another of the kubelet's lines: nothing to read, nothing unread
+        elif row is not None:
             rows.append(row)
             joining = True
         elif joining and not _CHAT.match(line):
@@ -299,4 +308,4 @@ def read_events(lines: Sequence[str]) -> LooseEvents:
         else:
             joining = False
             unread.append(index)
-    return LooseEvents(tuple(_pasted(row) for row in rows), tuple(unread))
+    return LooseEvents((*(_pasted(row) for row in rows), *journal), tuple(unread))
