@@ -1,7 +1,8 @@
 """The pod (and container) an event message names, the ways the kubelet and the scheduler write it.
 
 - the kubelet's pod key, `NAME_NAMESPACE(UID)`: "Back-off restarting failed container web in pod
-  web-1_shop(uid)", "... (pod: \"web-1_shop(uid)\", container: web)", "container=web pod=web-1_shop(uid)";
+  web-1_shop(uid)", "... (pod: \"web-1_shop(uid)\", container: web)", "container=web pod=web-1_shop(uid)",
+  "Error syncing pod UID (\"web-1_shop(uid)\")";
 - its structured logging, `pod="NAMESPACE/NAME"`;
 - the scheduler's "Successfully assigned NAMESPACE/NAME to NODE" (before 1.12 "... assigned NAME to NODE").
 
@@ -18,7 +19,7 @@ _NAME = r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?"
 _NAMESPACE = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 # NAME_NAMESPACE(UID): the kubelet's format.Pod; a name holds no "_", so the first "_" splits them.
 _POD_KEY = re.compile(
-    rf"(?:\bin pod |\bpod[=:]\s*\\?\"?|\bpod )(?P<name>{_NAME})_(?P<namespace>{_NAMESPACE})\("
+    rf"(?:\bin pod |\bpod[=:]\s*\\?\"?|\bpod |\(\\?\")(?P<name>{_NAME})_(?P<namespace>{_NAMESPACE})\("
 )
 _POD_FIELD = re.compile(rf"\bpod=\\?\"(?P<namespace>{_NAMESPACE})/(?P<name>{_NAME})\\?\"")
 _ASSIGNED = re.compile(rf"^Successfully assigned (?:(?P<namespace>{_NAMESPACE})/)?(?P<name>{_NAME}) to \S")
