@@ -19,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from msgspec.structs import replace
@@ -265,6 +265,9 @@ def _merge_sources(ranked: list[PodFacts], pod: Pod) -> dict[str, str]:
 
 def _resolve(pasted: PastedEvent, anchor: datetime | None, pod: Pod) -> PastedEvent:
     event = pasted.event
+    if event.last_seen is None and pasted.yearless is not None and anchor is not None:
+        moment = _in_year_of(pasted.yearless, anchor)
+        event = replace(event, last_seen=moment, first_seen=moment)
     if event.last_seen is None and event.first_seen is None:
         event = replace(
             event, last_seen=ago(anchor, pasted.last_age), first_seen=ago(anchor, pasted.first_age)
@@ -284,6 +287,18 @@ def _resolve(pasted: PastedEvent, anchor: datetime | None, pod: Pod) -> PastedEv
             event, namespace=event.namespace or pod.namespace, involved_name=event.involved_name or pod.name
         ),
     )
+
+
+def _in_year_of(yearless: datetime, anchor: datetime) -> datetime | None:
+    """A time without its year in the latest year that puts it no later than a day past `anchor`."""
+    for year in (anchor.year, anchor.year - 1):
+        try:
+            moment = yearless.replace(year=year)
+        except ValueError:  # Feb 29 in a year without one
+            continue
+        if moment <= anchor + timedelta(days=1):
+            return moment
+    return None
 
 
 def _same(a: Event, b: Event) -> bool:
@@ -321,7 +336,11 @@ def _pasted_pod(group: _Group, now: datetime | None) -> PastedPod:
     ranked = sorted(group.facts, key=lambda pair: -pair[0].rank)
     facts = [f for f, _ in ranked]
     pod = _merge_pod(group, [f.pod for f in facts])
-    timed = [paste for _, paste in ranked if paste.as_of is not None]
+    # An events paste speaks of the pod its rows name without being about it as a whole: its own
+    # time counts when no paste of the pod itself tells one.
+    timed = [paste for _, paste in ranked if paste.as_of is not None] or [
+        paste for _, paste in group.events if paste.as_of is not None
+    ]
     latest_paste = max(timed, key=lambda paste: paste.as_of or _EARLIEST) if timed else None
     as_of = latest_paste.as_of if latest_paste else now
     basis: AsOfBasis = latest_paste.as_of_basis if latest_paste else ("now" if now else "unknown")

@@ -17,7 +17,7 @@ from kcrash.cluster.paste import events, table
 from kcrash.cluster.paste.mixed import block_kind, blocks, looks_like_describe
 from kcrash.cluster.paste.model import PasteKind
 from kcrash.cluster.paste.objects import sniff_objects
-from kcrash.cluster.paste.text import Command, parse_command, prepare
+from kcrash.cluster.paste.text import Command, is_action_line, parse_command, prepare, shell_command
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +116,11 @@ class _Chunk:
         self.lines.extend(lines)
         self.has_text = self.has_text or any(line.strip() for line in lines)
 
+    def only_actions(self) -> bool:
+        """What `kubectl apply` and the like print (`pod/web created`), under no read command."""
+        body = [line for line in self.lines if line.strip()]
+        return self.command is None and bool(body) and all(map(is_action_line, body))
+
     def part(self) -> Part | None:
         if not self.lines and self.command is None:
             return None
@@ -133,7 +138,8 @@ class _Chunk:
 # a table header (NAME, NAMESPACE, LAST SEEN), `Name:` or `Events:`. Found by searching the whole
 # text, so that only those lines are read one by one: a 2,000-pod JSON list is 400,000 lines.
 _TOOL_WORD = re.compile(r"(?:kubectl|kubecolor|oc|k)\s")
-_MARGIN_WORD = re.compile(r"\n[NLE]")
+# ... or a shell prompt at the margin: "$ cat pod.yaml", "[root@node ~]# tail ...", "PS C:\\> type x".
+_MARGIN_WORD = re.compile(r"\n(?:[NLE]|(?:\[[^\]\n]*\]|[^\s\[]*)[$#%❯➜»]\s|PS [^>\n]*>\s)")
 
 
 def _maybe_boundaries(lines: Sequence[str]) -> list[int]:
@@ -166,11 +172,16 @@ def split(text: str) -> list[Part]:
         if command is not None:
             chunks.append(_Chunk(command=command))
             continue
+        if shell_command(line) is not None:
+            chunks.append(_Chunk())  # `$ cat pod.yaml`: what it printed, read without the line
+            continue
         if chunks[-1].starts_next(line):
             chunks.append(_Chunk())
         chunks[-1].add(line, header=_is_table_header(line))
     chunks[-1].extend(lines[done:])
-    parts = [part for part in (chunk.part() for chunk in chunks) if part is not None]
+    parts = [
+        part for part in (chunk.part() for chunk in chunks if not chunk.only_actions()) if part is not None
+    ]
     return [part for part in parts if part.lines or (part.command and part.command.verb == "logs")]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from msgspec.structs import replace
 
@@ -20,6 +21,7 @@ from kcrash.cluster.paste.fragments import fragment_facts
 from kcrash.cluster.paste.logs import parse_logs
 from kcrash.cluster.paste.mixed import Pieces, read_pieces, runtime_events
 from kcrash.cluster.paste.model import AsOfBasis, LogFacts, PastedEvent, PasteFacts, PasteKind, PodFacts
+from kcrash.cluster.paste.named import assigned_pod
 from kcrash.cluster.paste.objects import ObjectsError, parse_objects_paste
 from kcrash.cluster.paste.selected import listing, selected_facts
 from kcrash.cluster.paste.table import parse_get_pods
@@ -51,6 +53,7 @@ def _events_part(part: Part, table: list[PastedEvent]) -> tuple[list[PodFacts], 
     """Event rows; those that name no pod (describe's Events pasted alone, lines out of a chat)
     belong to the one pod the block names, or to a pod the paste does not name."""
     namespace = part.command.namespace if part.command else ""
+    table = [_assigned(e) for e in table]
     names = {(e.event.involved_name, e.event.namespace) for e in table if e.event.involved_name}
     if len(names) == 1:
         name, pod_namespace = names.pop()
@@ -72,6 +75,18 @@ def _events_part(part: Part, table: list[PastedEvent]) -> tuple[list[PodFacts], 
         return [], named
     pod = PodFacts(pod=Pod(namespace=namespace, name=""), events=nameless, shows=frozenset({"events"}))
     return _with_command([pod], part), named
+
+
+def _assigned(pasted: PastedEvent) -> PastedEvent:
+    """A nameless `Scheduled` event names its pod: "Successfully assigned shop/web-1 to node-2"."""
+    event = pasted.event
+    if event.involved_name or event.reason != "Scheduled" or event.involved_kind not in ("", "Pod"):
+        return pasted
+    named = assigned_pod(event.message)
+    if named is None:
+        return pasted
+    event = replace(event, involved_kind="Pod", involved_name=named.name, namespace=named.namespace)
+    return dataclasses.replace(pasted, event=event)
 
 
 @dataclass(slots=True)
@@ -152,7 +167,7 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
         kinds.append(kind)
     pods = newest_rows(read.pods)
     times = [(t, basis) for t, basis in (estimate_as_of(f) for f in pods if f.rank >= 2) if t is not None]
-    as_of, basis = max(times, key=lambda pair: pair[0]) if times else (None, _UNKNOWN)
+    as_of, basis = max(times, key=lambda pair: pair[0]) if times else _latest_event(pods, read.events)
     return PasteFacts(
         name=name,
         kind=next((k for k in kinds if k != "unknown"), "unknown"),
@@ -165,6 +180,14 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
         kinds=tuple(kinds),
         notes=tuple(read.notes),
     )
+
+
+def _latest_event(pods: list[PodFacts], events: list[PastedEvent]) -> tuple[datetime | None, AsOfBasis]:
+    """A paste of events with their times (a console's events view, a journal): taken no earlier
+    than the latest of them."""
+    every = [*events, *(e for facts in pods for e in facts.events)]
+    times = [t for e in every if (t := e.event.last_seen or e.event.first_seen) is not None]
+    return (max(times), "latest-time") if times else (None, _UNKNOWN)
 
 
 def _named_events(found: list[PastedEvent], log: LogFacts) -> list[PastedEvent]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from kcrash.cluster.paste.events import (
     DESCRIBE_ROW,
@@ -24,7 +25,9 @@ from kcrash.cluster.paste.events import (
     reason_type,
     source_text,
 )
+from kcrash.cluster.paste.journal import journal_events
 from kcrash.cluster.paste.model import PastedEvent
+from kcrash.cluster.paste.named import pod_in_message
 from kcrash.cluster.paste.text import parse_interval
 from kcrash.core.records import Event
 
@@ -66,6 +69,24 @@ _KNOWN: tuple[tuple[str, str, str], ...] = (
     (r"Preempted by ", "Normal", "Preempted"),
 )
 _MESSAGE = re.compile("|".join(f"(?P<m{i}>{start})" for i, (start, _, _) in enumerate(_KNOWN)))
+# What a message says of its reason where it opens a line after a time stamp (a console's events
+# view, newest first): everyday messages, too common in logs to be read anywhere else in a line.
+_PLAIN: tuple[tuple[str, str, str], ...] = (
+    (r"Started container\b", "Normal", "Started"),
+    (r"Created container\b", "Normal", "Created"),
+    (r"(?:Successfully pulled image|Container image \S+ already present on machine)", "Normal", "Pulled"),
+    (r"[Pp]ulling image\b", "Normal", "Pulling"),
+    (r"Successfully assigned \S+ to ", "Normal", "Scheduled"),
+    (r"Pod sandbox changed", "Normal", "SandboxChanged"),
+    (r"Failed to create pod sandbox", "Warning", "FailedCreatePodSandBox"),
+    (r"Add eth0 \[", "Normal", "AddedInterface"),
+)
+_PLAIN_MESSAGE = re.compile("|".join(f"(?P<m{i}>{start})" for i, (start, _, _) in enumerate(_PLAIN)))
+# A time stamp opening an event line: "2023-04-20 23:35:13 Startup probe failed: ...".
+_STAMPED = re.compile(
+    r"^\s*(?P<when>\d{4}[-/]\d\d[-/]\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)"
+    r"(?:\s+UTC)?\s+(?P<rest>\S.*)$"
+)
 # Where a message may start: the line's start, or after a space, a colon or a quote mark.
 _BEFORE_MESSAGE = frozenset(" \t:>\"'`")
 
@@ -82,11 +103,6 @@ _LEADING = re.compile(
 _GET_ROW = re.compile(
     r"^\s*(?:(?P<namespace>[a-z0-9-]+)\s+)?(?P<interval>\S+(?:\s+\(x\d+\s+over\s+\S+\))?)\s+"
     r"(?P<type>Normal|Warning)\s+(?P<reason>[A-Z]\w+)\s+(?P<object>[A-Za-z]+/\S+)\s+(?P<message>.*)$"
-)
-# The kubelet's back-off message names its pod: "... in pod web-1_shop(uid)" / "pod=web-1_shop(uid)".
-_POD_IN_MESSAGE = re.compile(
-    r"(?:\bin pod |\bpod=)(?P<name>[a-z0-9.-]+)_(?P<namespace>[a-z0-9-]+)\("
-    r"|^Successfully assigned (?P<ns2>[a-z0-9-]+)/(?P<name2>[a-z0-9.-]+) to "
 )
 # A chat line (a time stamp, a nick) after an event row starts talk, not the row's wrapped tail.
 _CHAT = re.compile(r"^\s*(?:\[[^\]]*\]|<[^>]+>|@\w)")
@@ -107,6 +123,7 @@ class _Loose:
     name: str = ""
     namespace: str = ""
     count: int = 1
+    seen: datetime | None = None  # the time stamp the line opens with
     extra: list[str] = field(default_factory=list)
 
 
@@ -140,8 +157,44 @@ def _strip_columns(rest: str) -> tuple[str, str]:
     return rest[: len(rest) - len(message)].strip(), message.strip()
 
 
+def _stamp(text: str) -> datetime | None:
+    """A time stamp as UTC; one without a zone is taken as UTC (a console shows local time)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("/", "-"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _plain(text: str) -> _Loose | None:
+    """An everyday message opening `text` ("Started container web" is that message, not the
+    reason Started before "container web")."""
+    plain = _PLAIN_MESSAGE.match(text)
+    if plain is None:
+        return None
+    index = int(next(key for key, value in plain.groupdict().items() if value is not None)[1:])
+    return _Loose(_PLAIN[index][1], _PLAIN[index][2], text.strip(), [text])
+
+
+def _stamped(line: str) -> _Loose | None:
+    """A line opening with a time stamp: the event the rest shows, at that time."""
+    match = _STAMPED.match(line)
+    if match is None:
+        return None
+    rest = match["rest"]
+    row = _plain(rest) or _row(rest)
+    if row is None:
+        return None
+    row.lines, row.seen = [line], _stamp(match["when"])
+    return row
+
+
 def read_line(line: str) -> _Loose | None:
     """The event one line shows, or None when it shows none."""
+    return _stamped(line) or _row(line)
+
+
+def _row(line: str) -> _Loose | None:
     described = DESCRIBE_ROW.match(line)
     # Sources are lowercase ("kubelet", "kubelet, node01"): "Liveness" is a message's first word.
     if described and _age_like(described["interval"]) and described["source"][:1].islower():
@@ -165,6 +218,8 @@ def read_line(line: str) -> _Loose | None:
         return loose
     typed = _TYPED.match(line)
     untyped = _UNTYPED.match(line)
+    if not typed and untyped and untyped["reason"] in _REASONS and (plain := _plain(line.strip())):
+        return plain
     if typed or (untyped and untyped["reason"] in _REASONS):
         found = typed or untyped
         assert found is not None
@@ -181,18 +236,18 @@ def read_line(line: str) -> _Loose | None:
 
 
 def is_event_line(line: str) -> bool:
-    """Whether a line shows an event, with or without its table."""
-    return read_line(line) is not None
+    """Whether a line shows an event, with or without its table, or is the kubelet's reporting one."""
+    return bool(journal_events(line)) or read_line(line) is not None
 
 
 def _pasted(loose: _Loose) -> PastedEvent:
     message = " ".join([loose.message, *loose.extra]).strip()
     last, count, first = parse_interval(loose.interval) if loose.interval else (None, 1, None)
-    named = _POD_IN_MESSAGE.search(message)
-    name = loose.name or (named["name"] or named["name2"] if named else "")
-    namespace = loose.namespace or (named["namespace"] or named["ns2"] if named else "")
+    named = pod_in_message(message) if not loose.name else None
+    name = loose.name or (named.name if named else "")
+    namespace = loose.namespace or (named.namespace if named else "")
     kind = loose.kind or ("Pod" if name else "")
-    container = container_in_message(message)
+    container = container_in_message(message) or (named.container if named else "")
     reason = normal_reason(loose.reason)
     return PastedEvent(
         event=Event(
@@ -205,6 +260,8 @@ def _pasted(loose: _Loose) -> PastedEvent:
             involved_name=name if kind == "Pod" else "",
             field_path=loose.field_path or (f"spec.containers{{{container}}}" if container else ""),
             count=max(count, loose.count, 1),
+            first_seen=loose.seen,
+            last_seen=loose.seen,
             source=source_text(loose.source),
         ),
         last_age=last,
@@ -227,14 +284,22 @@ def read_events(lines: Sequence[str]) -> LooseEvents:
     if table:
         return LooseEvents(tuple(table), ())
     rows: list[_Loose] = []
+    journal: list[PastedEvent] = []
     unread: list[int] = []
     joining = False
     for index, line in enumerate(lines):
         if not line.strip() or set(line.strip()) <= {"-", " "}:
             joining = False
             continue
+        reported = journal_events(line)
+        if reported:  # the kubelet's own line, reporting what an event would
+            journal += reported
+            joining = False
+            continue
         row = read_line(line)
-        if row is not None:
+        if row is None and reported is not None:
+            joining = False  # another of the kubelet's lines: nothing to read, nothing unread
+        elif row is not None:
             rows.append(row)
             joining = True
         elif joining and not _CHAT.match(line):
@@ -243,4 +308,4 @@ def read_events(lines: Sequence[str]) -> LooseEvents:
         else:
             joining = False
             unread.append(index)
-    return LooseEvents(tuple(_pasted(row) for row in rows), tuple(unread))
+    return LooseEvents((*(_pasted(row) for row in rows), *journal), tuple(unread))

@@ -25,6 +25,7 @@ from kcrash.cluster.paste.fragments import fragment_facts, looks_like_fragment
 from kcrash.cluster.paste.loose import is_event_line, read_events
 from kcrash.cluster.paste.model import PastedEvent, PodFacts
 from kcrash.cluster.paste.prose import quoted_errors
+from kcrash.cluster.paste.text import is_action_line
 from kcrash.core.records import Event
 
 BlockKind = Literal["describe", "get-pods", "events", "objects", "logs", "unknown"]
@@ -50,6 +51,10 @@ _RUNTIME = re.compile(
     r"exec user process caused|standard_init_linux\.go:\d+:|error during container init|"
     r"unable to start container process)"
 )
+
+# Lines that stand for lines left out ("...", "<snip>"), and what `kubectl apply` says it did: no
+# part of any output, nothing to report as unread.
+_ELISION = re.compile(r"^\s*(?:\.{3,}|…|\[\.{3}\]|<\s*snip\s*>|\[\s*snip\s*\]|\(\s*snip\s*\))\s*$", re.I)
 
 
 def looks_like_describe(lines: Sequence[str]) -> bool:
@@ -130,7 +135,7 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
         elif quoted := quoted_errors(block):
             found.kinds[-1] = "logs"  # a chat message quoting what the log said
             _add_log(found, quoted)
-        else:
+        elif not all(_ELISION.match(line) or is_action_line(line) for line in block if line.strip()):
             found.skipped.append((start + 1, end))
     runtime = runtime_events(found.log)
     found.events += runtime
@@ -149,7 +154,8 @@ def _events(block: list[str], start: int, found: Pieces) -> None:
     found.events += read.events
     runtime = [index for index in read.unread if _RUNTIME.search(block[index])]
     found.events += runtime_events([block[index] for index in runtime])
-    for index in (i for i in read.unread if i not in runtime):
+    quiet = {i for i in read.unread if _ELISION.match(block[i]) or is_action_line(block[i])}
+    for index in (i for i in read.unread if i not in runtime and i not in quiet):
         line = start + index + 1
         if found.skipped and found.skipped[-1][1] == line - 1:
             found.skipped[-1] = (found.skipped[-1][0], line)

@@ -46,6 +46,9 @@ class PastedEvent:
     last_age: int | None = None  # seconds before the paste; None for "<invalid>"/"<unknown>"
     first_age: int | None = None
     line: str = ""  # the pasted row, wrapped continuation lines joined with a space
+    # A time without its year (a journal's "Jan 28 16:11:08"), in the year 2000: the year is the
+    # paste's, put in by `combine`.
+    yearless: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,66 @@ def _flag_value(token: str) -> tuple[str, str] | None:
     return None
 
 
+# A prompt before another command: "$ cat pod.yaml", "user@host:~$ sudo journalctl -u kubelet",
+# "[root@node ~]# tail /var/log/syslog", "❯ bat deploy.yaml", "PS C:\\> type pod.yaml".
+_SHELL = re.compile(
+    r"^(?P<prompt>(?:\[[^\]]*\]|\S*)[$#%❯➜»]|PS [^>]*>)\s+"
+    r"(?P<program>(?:[\w.~-]*/)*[a-z][\w.+-]*)(?:\s+\S.*)?$"
+)
+# Bare "#" and "%" open comments, headings and shell output too: after them only a command people
+# run beside kubectl counts.
+_BARE_PROMPTS = frozenset({"#", "%"})
+_SHELL_PROGRAMS = frozenset(
+    {"cat", "bat", "batcat", "less", "more", "head", "tail", "type", "journalctl", "grep", "egrep", "zgrep",
+     "docker", "crictl", "ctr", "nerdctl", "podman", "helm", "echo", "curl", "wget", "systemctl", "vi",
+     "vim", "nano", "ls", "ps", "dmesg", "minikube", "kind", "k3s", "microk8s", "kubeadm", "sudo", "stern",
+     "watch", "ssh", "jq", "yq", "kubectl", "kubecolor", "oc", "k", "k9s", "helmfile", "kustomize",
+     "skaffold", "tilt", "make", "terraform", "argocd", "flux", "git", "awk", "sed", "envsubst", "eksctl",
+     "gcloud", "az", "aws", "mc", "rke", "rke2", "talosctl"}
+)  # fmt: skip
+
+# What kubectl does besides reading: its output (`pod/web created`) tells kcrash nothing.
+_OTHER_VERBS = frozenset(
+    {"apply", "create", "delete", "edit", "exec", "rollout", "scale", "patch", "label", "annotate", "top",
+     "version", "config", "cluster-info", "port-forward", "run", "expose", "set", "cp", "auth", "debug",
+     "wait", "replace", "cordon", "uncordon", "drain", "taint", "autoscale", "attach", "diff", "new-app",
+     "start-build", "adm", "project", "login", "status"}
+)  # fmt: skip
+
+_ACTION = re.compile(
+    r"^\s*(?:[\w.-]+/[\w.:-]+|[\w.-]+ \"[^\"]+\")\s+(?:created|configured|unchanged|deleted|patched|labeled|"
+    r"annotated|scaled|restarted|rolled back|exposed|serverside-applied|edited|replaced|cordoned|"
+    r"uncordoned|drained|evicted|tainted|untainted|resumed|paused|image updated|env updated)"
+    r"(?: \(.*\))?\s*$"
+)
+
+
+def is_action_line(line: str) -> bool:
+    """A line kubectl prints when it changes something: `pod/web created`, `pod "web" deleted`,
+    `deployment.apps/web configured (server dry run)`."""
+    return bool(_ACTION.match(line))
+
+
+def shell_command(line: str) -> str | None:
+    """The command on a prompt line that runs something other than a kubectl read (`cat`, `tail`,
+    `kubectl apply`), or None: what it printed is read without that line."""
+    match = _SHELL.match(line) or _COMMAND.match(line)
+    if match is None or parse_command(line) is not None:
+        return None
+    groups = match.groupdict()
+    prompt = (groups.get("prompt") or "").strip()
+    if "program" in groups:
+        program = groups["program"].rsplit("/", 1)[-1]
+        if prompt in _BARE_PROMPTS and program not in _SHELL_PROGRAMS:
+            return None
+        return line[match.end("prompt") :].strip()
+    # kubectl without a prompt: a command it runs, not a sentence that names it ("k" needs one).
+    if groups["tool"] == "k" and not prompt:
+        return None
+    words = groups["cmd"].split()
+    return groups["cmd"] if len(words) > 1 and (prompt or words[1] in _OTHER_VERBS) else None
+
+
 def parse_command(line: str) -> Command | None:
     """The command on a pasted prompt line, or None when the line is no kubectl command."""
     match = _COMMAND.match(line)
