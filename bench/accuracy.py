@@ -144,12 +144,19 @@ def document(outcomes: list[Outcome]) -> str:
 
 
 def misses_of(outcomes: list[Outcome]) -> dict[str, str]:
-    """What kcrash said of each case it gets wrong, for known-misses.json."""
+    """Why kcrash gets each missed case wrong, for known-misses.json: the reason a person wrote
+    for a case still missed is kept; a new miss gets what kcrash said until someone reads it."""
+    written = {case: why for case, why in known_misses().items() if not _said(why)}
     return {
-        o.case: (f"kcrash named {o.got}" if o.got else f"refused: {o.error}")
+        o.case: written.get(o.case) or (f"kcrash named {o.got}" if o.got else f"refused: {o.error}")
         for o in outcomes
         if o.verdict != "right"
     }
+
+
+def _said(why: str) -> bool:
+    """A reason that only repeats kcrash's answer (written by --mark-misses, not by a person)."""
+    return why.startswith(("kcrash named ", "refused: "))
 
 
 def run(write: bool, mark_misses: bool = False) -> list[Outcome]:
