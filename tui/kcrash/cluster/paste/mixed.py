@@ -56,6 +56,10 @@ _RUNTIME = re.compile(
 # part of any output, nothing to report as unread.
 _ELISION = re.compile(r"^\s*(?:\.{3,}|…|\[\.{3}\]|<\s*snip\s*>|\[\s*snip\s*\]|\(\s*snip\s*\))\s*$", re.I)
 
+# A mount that failed on the node, as the kubelet's FailedMount event says it, or as the mount
+# helper, a CSI or flex driver logs it ("Mount failed: exit status 32", "mount failed: exit status 32").
+_MOUNT = re.compile(r"\bMountVolume\.\w+ failed\b|\b[Mm]ount(?:ing)? failed: exit status \d+")
+
 
 def looks_like_describe(lines: Sequence[str]) -> bool:
     """`Name:` on top, or two of describe's labels: a describe, whole or in part."""
@@ -76,13 +80,15 @@ def block_kind(lines: Sequence[str]) -> BlockKind:
         return "get-pods"
     if any(map(summaries.is_finding, body)) or summaries.is_markdown_table(body):
         return "get-pods"  # a summary of pods other than kubectl's table
+    if sum(map(summaries.is_waiting_line, body)) * 2 >= len(body):
+        return "get-pods"  # a summary of pods other than kubectl's table
     if any(header.match(line) for line in body for header in HEADERS) or any(map(is_event_line, body)):
         return "events"
     if looks_like_fragment(body) and fragment_facts(body) is not None:
         return "objects"
     if any(KUBECTL_LOG_LINES.match(line.strip()) or LOG_HINTS.match(line) for line in body):
         return "logs"
-    if any(_RUNTIME.search(line) for line in body):
+    if any(_RUNTIME.search(line) or _MOUNT.search(line) for line in body):
         return "events"  # the runtime's complaint pasted alone: the kubelet's `Failed` event
     return "unknown"
 
@@ -124,6 +130,7 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
         elif kind == "get-pods":
             found.pods += table.parse_get_pods(block, headerless=True)
             found.pods += summaries.oc_status_pods(block) + summaries.markdown_pods(block)
+            found.pods += summaries.waiting_pods(block)
         elif kind == "events":
             _events(block, start, found)
         elif kind == "objects":
@@ -152,7 +159,7 @@ def _events(block: list[str], start: int, found: Pieces) -> None:
     """Event lines, and the runs of chat among them (1-based line numbers in the part)."""
     read = read_events(block)
     found.events += read.events
-    runtime = [index for index in read.unread if _RUNTIME.search(block[index])]
+    runtime = [index for index in read.unread if _RUNTIME.search(block[index]) or _MOUNT.search(block[index])]
     found.events += runtime_events([block[index] for index in runtime])
     quiet = {i for i in read.unread if _ELISION.match(block[i]) or is_action_line(block[i])}
     for index in (i for i in read.unread if i not in runtime and i not in quiet):
@@ -164,14 +171,21 @@ def _events(block: list[str], start: int, found: Pieces) -> None:
 
 
 def runtime_events(lines: Sequence[str]) -> list[PastedEvent]:
-    """The runtime's explanations among log lines, as the `Failed` events the kubelet makes of them."""
+    """The runtime's explanations among log lines, as the `Failed` events the kubelet makes of them;
+    a mount helper's failure, as its `FailedMount`."""
     return [
         PastedEvent(
-            event=Event(namespace="", name="", type="Warning", reason="Failed", message=_unquoted(line)),
+            event=Event(
+                namespace="",
+                name="",
+                type="Warning",
+                reason="FailedMount" if _MOUNT.search(line) else "Failed",
+                message=_unquoted(line),
+            ),
             line=line,
         )
         for line in lines
-        if _RUNTIME.search(line)
+        if _RUNTIME.search(line) or _MOUNT.search(line)
     ]
 
 

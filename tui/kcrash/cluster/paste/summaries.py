@@ -9,6 +9,10 @@ people make of pods.
 - A markdown table with a pod column (`| pod | restarts |`, `| NAME | READY | STATUS | ... |`),
   cells in code or bold marks: a row with READY, STATUS and AGE is read as the `get pods` row it
   copies; otherwise its restarts and STATUS are what is known.
+- A container's waiting reason and message on a line of their own, as consoles (Lens, Argo CD,
+  Rancher) and `-o jsonpath='{..waiting.reason}: {..waiting.message}'` print them:
+  `CreateContainerConfigError: secret "db" not found`, `ErrImagePull: rpc error: ... manifest
+  unknown`. Lines that follow one another are the same container's, newest reason first.
 """
 
 from __future__ import annotations
@@ -129,3 +133,34 @@ def _row(row: dict[str, str], line: str) -> PodFacts | None:
     statuses = (status,) if restarts or state is not None else ()
     pod = Pod(namespace=namespace, name=name, container_statuses=statuses)
     return PodFacts(pod=pod, sources=sources, shows=frozenset({"summary"}), rank=1)
+
+
+# --- a waiting reason with its message ------------------------------------------------------------
+
+# The kubelet's waiting reasons that carry a message worth reading (not ContainerCreating).
+_WAITING_LINE = re.compile(
+    r"^\s*(?P<reason>CrashLoopBackOff|ImagePullBackOff|ErrImagePull|ErrImageNeverPull|InvalidImageName|"
+    r"CreateContainerConfigError|CreateContainerError|RunContainerError|ContainerCannotRun|StartError|"
+    r"PreStartHookError|PostStartHookError)\s*:\s+(?P<message>\S.*?)\s*$"
+)
+
+
+def is_waiting_line(line: str) -> bool:
+    return bool(_WAITING_LINE.match(line))
+
+
+def waiting_pods(lines: Sequence[str]) -> list[PodFacts]:
+    """The one container the waiting lines of a block speak of: the first line's reason, every
+    line's message (a back-off's says only what it waits for, the pull error after it says why)."""
+    found = [(m, line.strip()) for line in lines if (m := _WAITING_LINE.match(line))]
+    if not found:
+        return []
+    first, line = found[0]
+    message = "; ".join(m["message"] for m, _ in found)
+    state = ContainerState("waiting", reason=first["reason"], message=message)
+    pod = Pod(namespace="", name="", container_statuses=(ContainerStatus(name="", state=state),))
+    sources = {
+        "/state.waiting.reason": line,
+        "/state.waiting.message": "\n".join(text for _, text in found),
+    }
+    return [PodFacts(pod=pod, sources=sources, shows=frozenset({"summary"}), rank=1)]

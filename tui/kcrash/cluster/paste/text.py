@@ -21,7 +21,7 @@ _QUOTE = re.compile(r"^> ?")
 # A shell prompt (optional) followed by a kubectl-like command: "$ kubectl logs x -p",
 # "user@host:~$ k describe pod x", "❯ kubectl get events". `k` alone needs a prompt before it.
 _COMMAND = re.compile(
-    r"^\s*(?:(?P<prompt>(?:\S*[$#%❯➜»]|PS [^>]*>))\s+)?"
+    r"^\s*(?:(?P<prompt>(?:\S*[$#%❯➜»>]|PS [^>]*>))\s+)?"
     r"(?P<cmd>(?P<tool>kubectl|kubecolor|oc|k)\s+\S.*)$"
 )
 _VERBS = frozenset({"get", "describe", "logs", "log", "events"})

@@ -80,6 +80,9 @@ def trouble_signs(p: PastedPod) -> tuple[str, ...]:
         signs.append(f"pod {pod.reason}")
     if pod.phase == "Failed":
         signs.append("pod Failed")
+    disrupted = pod.condition("DisruptionTarget")
+    if disrupted is not None and disrupted.status == "True":
+        signs.append(f"DisruptionTarget {disrupted.reason}")  # taken down: a shutdown, a preemption
     signs += _event_signs(p.events)
     if log_shows_failure(p.previous_log) or log_shows_failure(p.current_log):
         signs.append("an error in its log")

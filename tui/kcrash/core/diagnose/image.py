@@ -96,7 +96,10 @@ def rule_image_pull(f: Facts) -> Diagnosis | None:
     texts = " ".join([e.message for e in failed] + [f.waiting.message if f.waiting else ""])
     problem = image_pull_problem(texts, waiting_reason)
     last = latest(failed)
-    found = _IMAGE_IN_MESSAGE.search(last.message) if last else None
+    # The failure names the image; a waiting message ("Back-off pulling image ...") does too.
+    said = [last.message] if last else []
+    said.append(f.waiting.message if f.waiting else "")
+    found = next((m for text in said if (m := _IMAGE_IN_MESSAGE.search(text))), None)
     image = found.group(1) if found else (f.spec.image if f.spec else "")
     registry = registry_of(image)
     ev: list[Evidence | None] = []
