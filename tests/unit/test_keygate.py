@@ -41,3 +41,15 @@ def test_a_consumed_key_lets_the_next_go() -> None:
     first.stop()
     assert gate.next_key() is second
     assert gate.waiting == 0
+
+
+def test_a_key_waits_for_the_screen_the_key_before_opened() -> None:
+    mounted = False
+    gate = KeyGate(ready=lambda: mounted)
+    opens, acts = key("l"), key("f")
+    assert gate.admit(opens)
+    assert not gate.admit(acts)
+    gate.came_back(opens)  # its binding pushed a screen, which composes later
+    assert gate.next_key() is None
+    mounted = True
+    assert gate.next_key() is acts

@@ -171,7 +171,7 @@ class KcrashApp(App[int]):
         self.tick_seconds = tick_seconds
         self.metrics_seconds = metrics_seconds
         self._inbox = _Inbox()
-        self._keys = KeyGate()
+        self._keys = KeyGate(ready=self._screen_ready)
         self._key_timer_armed = False
         self._switch_interval = sys.getswitchinterval()  # put back when the app ends
         self._unfrozen_versions = 0
@@ -368,10 +368,16 @@ class KcrashApp(App[int]):
         return True
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not self.screen_stack:
+            return  # quitting: the last screen is gone, no key has anything left to act on
         if isinstance(event, events.Key) and not event.is_forwarded and not self._keys.admit(event):
             self._release_keys_soon()
             return  # its turn comes when the key before it is done (`kcrash.ui.keygate`)
         await super().on_event(event)
+
+    def _screen_ready(self) -> bool:
+        """The active screen has composed its widgets and can take a key."""
+        return bool(self.screen_stack) and self.screen.is_mounted
 
     def _release_keys_soon(self) -> None:
         if not self._key_timer_armed:
@@ -381,7 +387,7 @@ class KcrashApp(App[int]):
     async def _release_keys(self) -> None:
         self._key_timer_armed = False
         key = self._keys.next_key()
-        if key is not None:
+        if key is not None and self.screen_stack:
             await super().on_event(key)
         if self._keys.waiting:
             self._release_keys_soon()
@@ -402,7 +408,7 @@ class KcrashApp(App[int]):
         box has focus was queued at the widget focused before: `/seg` read in one go forwards all
         four keys to the table before `/` has opened the filter. Without this, `s` and `e` were lost
         and a letter bound on the screen (`l`, `h`) acted instead of being typed."""
-        box = self.focused
+        box = self.focused if self.screen_stack else None
         if not isinstance(box, Input) or not event.is_printable:
             return None
         typed = events.Key(event.key, event.character)

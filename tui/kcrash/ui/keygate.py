@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 
 from textual import events
 
@@ -20,13 +21,21 @@ KEY_SETTLE_S = 1.0
 was handled takes this long, so it is generous; a loaded machine can take a quarter of a second
 to bubble a key up, and a shorter wait let the next key overtake it."""
 
+READY_WAIT_S = 10.0
+"""The longest a key waits for a screen to compose: on a loaded machine a drill-down can take over a
+second, and a key acting on it before then finds none of its widgets."""
+
 POLL_S = 0.003
 
 
 class KeyGate:
     """The keys waiting for the one in flight; the App asks it what to forward and when."""
 
-    def __init__(self) -> None:
+    def __init__(self, ready: Callable[[], bool] = lambda: True) -> None:
+        # `ready`: the screen that will get the next key is there to get it. A key that opens a
+        # screen is done when its binding has run, but the screen composes later: a key acting on
+        # it before then finds none of its widgets.
+        self._ready = ready
         self._waiting: deque[events.Key] = deque()
         self._in_flight: events.Key | None = None
         self._sent_at = 0.0
@@ -34,7 +43,7 @@ class KeyGate:
 
     def admit(self, key: events.Key) -> bool:
         """True: forward `key` now (nothing in flight). False: it waits its turn."""
-        if self._in_flight is not None and not self._done():
+        if self._busy():
             self._waiting.append(key)
             return False
         self._send(key)
@@ -54,7 +63,7 @@ class KeyGate:
 
     def next_key(self) -> events.Key | None:
         """The next waiting key if the one in flight is done (it is then in flight itself)."""
-        if not self._waiting or (self._in_flight is not None and not self._done()):
+        if not self._waiting or self._busy():
             return None
         key = self._waiting.popleft()
         self._send(key)
@@ -68,6 +77,13 @@ class KeyGate:
         self._in_flight = key
         self._sent_at = time.monotonic()
         self._back.clear()
+
+    def _busy(self) -> bool:
+        """The key in flight is not done, or the screen it opened is not there yet."""
+        if self._in_flight is None:
+            return False
+        waited = time.monotonic() - self._sent_at
+        return not self._done() or (not self._ready() and waited < READY_WAIT_S)
 
     def _done(self) -> bool:
         key = self._in_flight
