@@ -80,6 +80,8 @@ def run_session(lab: Lab, directory: Path, size: tuple[int, int], sequence: list
     asyncio.run(session())
 
 
+# Forty console sessions: a loaded machine needs more than the suite's two minutes per test.
+@pytest.mark.timeout(600)
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

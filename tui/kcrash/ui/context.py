@@ -9,7 +9,9 @@ screens at the top. So no screen imports `kcrash.ui.app`, and the import graph h
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
+
+from textual.widget import Widget
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
     from kcrash.ui.clock import Clock
     from kcrash.ui.history import TerminationLog
     from kcrash.ui.offline import OfflineSource
+
+
+W = TypeVar("W", bound=Widget)
 
 
 @runtime_checkable
@@ -54,3 +59,9 @@ class Console(Protocol):
 def console(node: DOMNode) -> Console:
     """The console `node` belongs to."""
     return cast(Console, node.app)
+
+
+def child_or_none(node: DOMNode, selector: str, kind: type[W]) -> W | None:
+    """The first match of `selector`, or None: a screen closed by a key of the same read, or not
+    composed yet, has no children, and a late resize, timer or key must find that out quietly."""
+    return next(node.query(selector).results(kind), None)

@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer
 
 from kcrash.core.records import Pod
+from kcrash.ui.context import child_or_none
 from kcrash.ui.messages import PodsChanged, SyncChanged
 from kcrash.ui.screens.base import POD_BINDINGS, PodScreen
 from kcrash.ui.widgets.detail import DetailPane
@@ -86,4 +87,6 @@ class DetailScreen(PodScreen):
         self.dismiss()
 
     def action_reload(self) -> None:
-        self.query_one(DetailPane).reload()
+        pane = child_or_none(self, "DetailPane", DetailPane)
+        if pane is not None:
+            pane.reload()

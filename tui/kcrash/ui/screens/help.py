@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from kcrash.core.sanitize import clean_line
-from kcrash.ui.context import console
+from kcrash.ui.context import child_or_none, console
 
 KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
@@ -130,9 +130,13 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(id="help-text")
 
     def on_resize(self, event: Resize) -> None:
-        body = self.query_one("#help-body", VerticalScroll)
+        # A resize can reach a help screen already closed by a key of the same read: no body then.
+        body = child_or_none(self, "#help-body", VerticalScroll)
+        text = child_or_none(self, "#help-text", Static)
+        if body is None or text is None:
+            return
         width = body.scrollable_content_region.width or event.size.width
-        self.query_one("#help-text", Static).update(help_text(self._notes(), width))
+        text.update(help_text(self._notes(), width))
 
     def _notes(self) -> list[str]:
         app = console(self)
@@ -152,7 +156,9 @@ class HelpScreen(ModalScreen[None]):
         return notes
 
     def action_scroll(self, where: str) -> None:
-        body = self.query_one("#help-body", VerticalScroll)
+        body = child_or_none(self, "#help-body", VerticalScroll)
+        if body is None:
+            return
         moves = {
             "down": body.scroll_down,
             "up": body.scroll_up,

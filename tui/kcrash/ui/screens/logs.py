@@ -36,7 +36,7 @@ from kcrash.cluster.logs import LogResult
 from kcrash.core.logchoice import log_to_open
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
-from kcrash.ui.context import console
+from kcrash.ui.context import child_or_none, console
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.sections import TROUBLE, dying_words
 
@@ -164,7 +164,9 @@ class LogScreen(Screen[None]):
         if self._status:
             parts += [sep, (self._status, "$text-muted")]
         parts += [sep, (clean_line(self.container), "bold"), sep, ("pod/" + clean_line(self.key[1]), "")]
-        self.query_one("#log-title", Static).update(Content.assemble(*parts))
+        title = child_or_none(self, "#log-title", Static)
+        if title is not None:
+            title.update(Content.assemble(*parts))
 
     # ---- loading ---------------------------------------------------------------------------
 
