@@ -6,6 +6,7 @@ that change the cluster come last in the file.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -156,6 +158,35 @@ def test_logs_previous_of_oom_pod_ends_mid_line(kubectl: Kubectl) -> None:
     last = out.rsplit("\n", 1)[-1]
     assert "pricing.cache: building price index" in last
     assert not last.endswith("products)")
+
+
+def test_logs_previous_during_backoff_is_the_last_state_instance(kubectl: Kubectl) -> None:
+    # Caught in CrashLoopBackOff, `--previous` must print the instance lastState describes: its
+    # lines end at its death (finishedAt), not at the death of the one before.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        before = json.loads(kubectl("get", "pods", "-l", "app=oom-leak", "-o", "json").stdout)["items"][0]
+        status = before["status"]["containerStatuses"][0]
+        if status["state"].get("waiting", {}).get("reason") != "CrashLoopBackOff":
+            time.sleep(0.3)
+            continue
+        name = before["metadata"]["name"]
+        out = kubectl("logs", name, "--previous", "--timestamps").stdout
+        after = json.loads(kubectl("get", "pod", name, "-o", "json").stdout)
+        last = status["lastState"]["terminated"]
+        if after["status"]["containerStatuses"][0]["lastState"]["terminated"] != last:
+            continue  # it died again between the reads; catch the next back-off
+        stamps = [_parse_time(line.split(" ", 1)[0]) for line in out.splitlines()]
+        started, finished = _parse_time(last["startedAt"]), _parse_time(last["finishedAt"])
+        assert started <= stamps[0] < finished + 1, (last, out.splitlines()[0])
+        assert finished <= stamps[-1] < finished + 1, (last, out.splitlines()[-1])
+        assert kubectl("logs", name, "--timestamps").stdout == out  # nothing newer has started
+        return
+    raise AssertionError("oom-leak never reached CrashLoopBackOff within 60 s")
+
+
+def _parse_time(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def test_logs_previous_without_a_previous_instance(kubectl: Kubectl) -> None:

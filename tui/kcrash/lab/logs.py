@@ -114,6 +114,18 @@ class LogBook:
         logs.previous = logs.current
         logs.current = _Instance(lines=deque(maxlen=self._max_lines))
 
+    def keep_as_previous(self, namespace: str, pod: str, container: str) -> None:
+        """The current instance has ended and is now the container's `lastState`.
+
+        The kubelet serves `--previous` from lastState's containerID, and a plain read from it too
+        while nothing newer has started (a container waiting out its back-off): both read this
+        instance until `start_instance` replaces the current one.
+        """
+        logs = self._containers.get((namespace, pod, container))
+        if logs is None or logs.current is None or not logs.current.ended:
+            return
+        logs.previous = logs.current
+
     def append(self, namespace: str, pod: str, container: str, stamp: float, text: str) -> None:
         """One complete line (no trailing newline) written by the current instance at `stamp`."""
         logs = self._containers.get((namespace, pod, container))
