@@ -1326,6 +1326,27 @@ def test_log_follow_streams_until_the_instance_ends(lab: Lab, logged: str) -> No
     assert asyncio.run(scenario()) == b"line 4\nfresh\n"
 
 
+def test_log_follow_sends_each_line_whole_and_a_cut_line_without_newline(lab: Lab, logged: str) -> None:
+    def write(text: str) -> None:
+        stamp = lab.clock.now().timestamp()
+        lab.call(lambda: lab.logs.append(NS, "talker", "app", stamp, text))
+
+    async def scenario() -> tuple[bytes, bytes]:
+        await asyncio.to_thread(lab.call, lambda: lab.logs.start_instance(NS, "talker", "app"))
+        async with stream(lab, f"{logged}?container=app&follow=true") as response:
+            await asyncio.to_thread(write, "written")
+            # The newline comes with the line, not with the next one.
+            first = await asyncio.wait_for(response.content.readline(), timeout=2)
+            stamp = lab.clock.now().timestamp()
+            await asyncio.to_thread(
+                lab.call, lambda: lab.logs.end_instance(NS, "talker", "app", "killed mid-wr", stamp)
+            )
+            rest = await asyncio.wait_for(response.content.read(), timeout=5)
+        return first, rest
+
+    assert asyncio.run(scenario()) == (b"written\n", b"killed mid-wr")
+
+
 # -- the command line ----------------------------------------------------------------------------
 
 LAB_CLI = "import sys; from kcrash.lab.cli import main; sys.exit(main(sys.argv[1:]))"

@@ -886,7 +886,7 @@ async def test_logbook_keeps_one_previous_and_stays_bounded() -> None:
     ended: list[bool] = []
     book.start_instance("ns", "p", "c")
     stop = book.subscribe(
-        "ns", "p", "c", lambda _t, text: got.append(text), on_end=lambda: ended.append(True)
+        "ns", "p", "c", lambda _t, text, _complete: got.append(text), on_end=lambda: ended.append(True)
     )
     book.append("ns", "p", "c", 5000.0, "live")
     stop()

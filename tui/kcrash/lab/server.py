@@ -72,7 +72,7 @@ class LogSource(Protocol):
         namespace: str,
         pod: str,
         container: str,
-        callback: Callable[[datetime, str], None],
+        callback: Callable[[datetime, str, bool], None],
         on_end: Callable[[], None] | None = None,
     ) -> Callable[[], None]: ...
 
@@ -1504,8 +1504,8 @@ def _container_status(pod: Obj, container: str) -> Obj | None:
 class LogFollow:
     """A `follow=true` log stream: the lines so far, then new ones until the instance ends.
 
-    A live line's newline is written only when the next line arrives or the instance ends cleanly:
-    the last line of an instance cut off mid-write (an OOM kill) must not get one.
+    Each line goes out with its newline as soon as it is written (kubectl prints a line once its
+    newline arrives); only the last line of an instance cut off mid-write (an OOM kill) has none.
     """
 
     def __init__(
@@ -1518,13 +1518,11 @@ class LogFollow:
         self.uid = pod["metadata"].get("uid")
         self.container = container
         self.spec = spec
-        self.pending: deque[tuple[datetime, str]] = deque()
+        self.pending: deque[tuple[datetime, str, bool]] = deque()
         self.wake = asyncio.Event()
         self.ended = False
-        self.cut_off = False
         self.overflowed = False
         self.written = 0
-        self.newline_owed = False
         self._unsubscribe: Callable[[], None] | None = None
 
     def subscribe(self) -> None:
@@ -1532,17 +1530,15 @@ class LogFollow:
             self.namespace, self.pod, self.container, self._line, on_end=self._end
         )
 
-    def _line(self, moment: datetime, text: str) -> None:
+    def _line(self, moment: datetime, text: str, complete: bool) -> None:
         if len(self.pending) >= self.server.options.follow_queue_size:
             self.overflowed = True
         else:
-            self.pending.append((moment, text))
+            self.pending.append((moment, text, complete))
         self.wake.set()
 
     def _end(self) -> None:
-        # Called as the instance ends, before any restart replaces it: ask about its last line now.
         self.ended = True
-        self.cut_off = self.server.logs.partial_last_line(self.namespace, self.pod, self.container, False)
         self.wake.set()
 
     async def run(self, lines: list[tuple[datetime, str]]) -> web.StreamResponse:
@@ -1571,8 +1567,6 @@ class LogFollow:
                     return
                 continue
             if self._finished():
-                if self.newline_owed and not self.cut_off:
-                    await self._write(response, b"\n")
                 return
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -1584,12 +1578,7 @@ class LogFollow:
     def _render_pending(self) -> bytes:
         taken = list(self.pending)
         self.pending.clear()
-        chunks = [b"\n"] if self.newline_owed else []
-        chunks.extend(self.spec.line(moment, text, newline=False) + b"\n" for moment, text in taken[:-1])
-        moment, text = taken[-1]
-        chunks.append(self.spec.line(moment, text, newline=False))
-        self.newline_owed = True
-        return b"".join(chunks)
+        return b"".join(self.spec.line(moment, text, newline=complete) for moment, text, complete in taken)
 
     def _finished(self) -> bool:
         if self.ended:
