@@ -660,6 +660,11 @@ async def test_undo_patch_heals_bad_rollout(fresh: Callable[..., Awaitable[Simul
     assert healed["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] == "1"
     bad = sim.store.get("replicasets", NS, sets["2"]["metadata"]["name"])
     assert bad is not None and bad["spec"]["replicas"] == 0
+    # Scaling an old ReplicaSet down touches its size annotations only: it keeps its own cause.
+    cause = "kubernetes.io/change-cause"
+    assert bad["metadata"]["annotations"][cause] == sets["2"]["metadata"]["annotations"][cause]
+    assert bad["metadata"]["annotations"][cause].endswith("api=registry.example.com/shop/api:1.5.0")
+    assert bad["metadata"]["annotations"][REVISION] == "2"
     await until(sim, lambda: len(pods(sim, "bad-rollout", live_only=False)) == 1, 60, 1.0)
     remaining = pods(sim, "bad-rollout")[0]
     assert status_of(remaining)["image"].endswith("api:1.4.2") and status_of(remaining)["ready"]

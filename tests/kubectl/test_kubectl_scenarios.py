@@ -284,6 +284,13 @@ def test_rollout_history_and_undo_heal_bad_rollout(kubectl: Kubectl) -> None:
     after = kubectl("rollout", "history", "deployment/bad-rollout").stdout
     revisions = re.findall(r"^(\d+)\s", after, re.M)
     assert revisions == ["2", "3"], after
+    # Each revision keeps its own change-cause, as the deployment controller leaves old ones alone.
+    assert re.search(
+        r"^2\s+kubectl set image deployment/bad-rollout api=registry\.example\.com/shop/api:1\.5\.0$",
+        after,
+        re.M,
+    ), after
+    assert re.search(r"^3\s+deploy api 1\.4\.2$", after, re.M), after
     status = kubectl("rollout", "status", "deployment/bad-rollout", "--timeout=20s", timeout=40)
     assert "successfully rolled out" in status.stdout
 
