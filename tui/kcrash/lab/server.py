@@ -17,8 +17,10 @@ import binascii
 import contextlib
 import copy
 import itertools
+import random
 import threading
 import time
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from typing import Any, Protocol
 import orjson
 from aiohttp import web
 
-from kcrash.lab import discovery, errors, tables
+from kcrash.lab import admission, discovery, errors, openapi, tables
 from kcrash.lab.clock import SimClock, rfc3339
 from kcrash.lab.discovery import ResourceInfo
 from kcrash.lab.errors import ApiError
@@ -488,6 +490,7 @@ class ApiServer:
         self.address = "127.0.0.1"
         self._closing = asyncio.Event()
         self._follows: set[asyncio.Event] = set()
+        self._names = random.Random()  # generateName suffixes
         self.app = web.Application(client_max_size=4 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
         faults.on_drop_watches(self._drop_watches_threadsafe)
@@ -569,6 +572,9 @@ class ApiServer:
             raise errors.unauthorized()
 
     def _discovery(self, path: str, accept: str) -> web.Response | None:
+        if path.startswith(openapi.PREFIX):
+            spec = openapi.document(path)
+            return self._json_body(dumps(spec)) if spec is not None else None
         aggregated = wants_aggregated_discovery(accept)
         if path == "/api":
             if aggregated:
@@ -628,6 +634,8 @@ class ApiServer:
             return self._list(request, target, query)
         if target.subresource == "log":
             return await self._logs(request, target, query)
+        if target.subresource == "scale":
+            return await self._scale(request, target, verb)
         if verb == "get":
             return self._get(request, target)
         if verb == "delete":
@@ -636,6 +644,8 @@ class ApiServer:
             return await self._patch(request, target, query)
         if verb == "create" and target.info.name == "selfsubjectaccessreviews":
             return await self._access_review(request)
+        if verb == "create" and not target.name:
+            return await self._create(request, target)
         raise errors.method_not_allowed()
 
     def _json_body(self, body: bytes, status: int = 200, content_type: str = JSON) -> web.Response:
@@ -927,6 +937,51 @@ class ApiServer:
             else:
                 self._delete_with_dependents(resource, obj, policy)
 
+    # -- create ----------------------------------------------------------------------------------
+    async def _create(self, request: web.Request, target: Target) -> web.Response:
+        info = target.info
+        content_type = request.headers.get("Content-Type", "")
+        body = admission.decode_body(content_type, await request.read(), info.kind)
+        obj = admission.prepare_create(info, target.namespace, body, self._names)
+        if info.store == "deployments":
+            _validate_deployment(info, obj, obj)
+        if info.namespaced and self.store.get("namespaces", "", target.namespace) is None:
+            raise errors.not_found("namespaces", "", target.namespace)
+        name = obj["metadata"]["name"]
+        if self.store.get(info.store, target.namespace, name) is not None:
+            raise errors.already_exists(info.name, info.group, name)
+        if _dry_run({"dryRun": request.query.getall("dryRun", [])}):
+            obj["metadata"]["uid"] = str(uuid.uuid4())
+            obj["metadata"]["creationTimestamp"] = rfc3339(self.clock.now())
+            return self._json_body(self.encoder.encode(info.store, obj, cache=False), status=201)
+        try:
+            stored = self.store.create(info.store, obj)
+        except Conflict as exc:
+            raise errors.already_exists(info.name, info.group, name) from exc
+        return self._json_body(self.encoder.encode(info.store, stored), status=201)
+
+    # -- the scale subresource ---------------------------------------------------------------------
+    async def _scale(self, request: web.Request, target: Target, verb: str) -> web.Response:
+        info = target.info
+        current = self._lookup(target)
+        if verb == "get":
+            return self._json_body(dumps(admission.scale_of(current)))
+        body = await request.read()
+        content_type = request.headers.get("Content-Type", "")
+        if verb == "patch":
+            wanted = apply_patch(content_type, admission.scale_of(current), body)
+        else:
+            wanted = admission.decode_body(content_type, body, "Scale")
+            rv = (wanted.get("metadata") or {}).get("resourceVersion")
+            if rv not in (None, "") and str(rv) != current["metadata"].get("resourceVersion"):
+                raise errors.modified_conflict(info.name, info.group, target.name)
+        patched = copy.deepcopy(current)
+        patched["spec"]["replicas"] = admission.replicas_from_scale(info, target.name, wanted)
+        result = self._admit_update(info, current, patched)
+        if result != current and not _dry_run({"dryRun": request.query.getall("dryRun", [])}):
+            result = self.store.replace(info.store, result)
+        return self._json_body(dumps(admission.scale_of(result)))
+
     # -- patch -----------------------------------------------------------------------------------
     async def _patch(self, request: web.Request, target: Target, query: Query) -> web.Response:
         info = target.info
@@ -979,6 +1034,8 @@ class ApiServer:
             patched.pop("status", None)
         if info.store == "deployments":
             _validate_deployment(info, current, patched)
+        if info.store == "pods":
+            admission.check_pod_update(current, patched)
         if patched.get("spec") != current.get("spec"):
             new_meta["generation"] = int(old_meta.get("generation") or 1) + 1
         else:
