@@ -7,6 +7,7 @@ ReplicaSet and pods, and created Pods run by its kubelet.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -157,3 +158,12 @@ def test_generate_name_dry_run_and_refusals(kubectl: Kubectl, tmp_path: Path) ->
         "the namespace of the provided object does not match the namespace sent on the request"
         in wrong.stderr
     )
+
+
+def test_create_namespace_and_secret(kubectl: Kubectl) -> None:
+    # kubectl's typed clients send these as protobuf.
+    assert kubectl("create", "namespace", "team-x").stdout.strip() == "namespace/team-x created"
+    kubectl("create", "secret", "generic", "db", "-n", "team-x", "--from-literal=url=postgres://db:5432/app")
+    encoded = kubectl("get", "secret", "db", "-n", "team-x", "-o", "jsonpath={.data.url}").stdout
+    assert base64.b64decode(encoded) == b"postgres://db:5432/app"
+    assert kubectl("get", "secret", "db", "-n", "team-x", "-o", "jsonpath={.type}").stdout == "Opaque"

@@ -9,6 +9,7 @@ Every refusal is an `ApiError` with the status and words of the real server.
 
 from __future__ import annotations
 
+import base64
 import copy
 import random
 import re
@@ -184,7 +185,14 @@ def _namespace(obj: Obj) -> None:
 
 
 def _secret(obj: Obj) -> None:
+    """`stringData` is write-only: the server folds it into `data` (base64), a key in both wins here."""
     obj.setdefault("type", "Opaque")
+    plain = obj.pop("stringData", None)
+    if isinstance(plain, dict) and plain:
+        data = dict(obj.get("data") or {})
+        for key, value in plain.items():
+            data[key] = base64.b64encode(str(value).encode("utf-8")).decode("ascii")
+        obj["data"] = data
 
 
 _DEFAULTS = {
