@@ -172,15 +172,16 @@ def test_logs_previous_during_backoff_is_the_last_state_instance(kubectl: Kubect
             continue
         name = before["metadata"]["name"]
         out = kubectl("logs", name, "--previous", "--timestamps").stdout
-        after = json.loads(kubectl("get", "pod", name, "-o", "json").stdout)
+        plain = kubectl("logs", name, "--timestamps").stdout
+        after = json.loads(kubectl("get", "pod", name, "-o", "json").stdout)["status"]["containerStatuses"][0]
+        if after["state"] != status["state"] or after["lastState"] != status["lastState"]:
+            continue  # it restarted between the reads; catch the next back-off
         last = status["lastState"]["terminated"]
-        if after["status"]["containerStatuses"][0]["lastState"]["terminated"] != last:
-            continue  # it died again between the reads; catch the next back-off
         stamps = [_parse_time(line.split(" ", 1)[0]) for line in out.splitlines()]
         started, finished = _parse_time(last["startedAt"]), _parse_time(last["finishedAt"])
         assert started <= stamps[0] < finished + 1, (last, out.splitlines()[0])
         assert finished <= stamps[-1] < finished + 1, (last, out.splitlines()[-1])
-        assert kubectl("logs", name, "--timestamps").stdout == out  # nothing newer has started
+        assert plain == out  # waiting, nothing newer has started: the plain read is that instance too
         return
     raise AssertionError("oom-leak never reached CrashLoopBackOff within 60 s")
 
