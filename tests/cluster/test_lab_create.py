@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,8 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
+
+from kcrash.lab.app import Lab
 
 NS = "crashlab"
 
@@ -176,3 +180,21 @@ def test_secret_string_data_is_folded_into_data(core: k8s.CoreV1Api) -> None:
         NS, {"metadata": {"name": "folded"}, "data": {"a": "MQ=="}, "stringData": {"b": "two"}}
     )
     assert made.data == {"a": "MQ==", "b": "dHdv"} and made.string_data is None and made.type == "Opaque"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"\x0a\x02hi", "provided object is not protobuf: missing the k8s magic prefix"),
+        (b"k8s\x00\x12\x7f", "unable to decode the protobuf body: a field runs past the end"),
+    ],
+)
+def test_a_broken_protobuf_body_is_400(lab: Lab, body: bytes, message: str) -> None:
+    request = urllib.request.Request(f"{lab.url}/api/v1/namespaces/{NS}/configmaps", data=body, method="POST")
+    request.add_header("Content-Type", "application/vnd.kubernetes.protobuf")
+    request.add_header("Authorization", f"Bearer {lab.token}")
+    context = lab.client_ssl_context()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, context=context, timeout=10)
+    reply = json.loads(refused.value.read())
+    assert (refused.value.code, reply["reason"], reply["message"]) == (400, "BadRequest", message)
