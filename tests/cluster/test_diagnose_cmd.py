@@ -436,3 +436,27 @@ def test_logs_need_exactly_one_pod(kubectl: Any, tmp_path: Path) -> None:
 )
 def test_matches_selector(labels: tuple[tuple[str, str], ...], selector: str, expected: bool) -> None:
     assert matches_selector(Pod("ns", "p", labels=labels), selector) is expected
+
+
+def test_diagnosis_quotes_the_crash_last_state_names(kubeconfig: Path, api: Any) -> None:
+    # Waiting out its back-off, the OOM-killed pod's quoted last line is the one its lastState
+    # instance wrote as it died (the line carries the app's own timestamp), not an older crash's.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pod = next(p for p in api.list_all_pods("crashlab").items if p.name.startswith("oom-leak-"))
+        status = pod.container_statuses[0]
+        if status.state.reason != "CrashLoopBackOff" or status.last_state is None:
+            time.sleep(0.3)
+            continue
+        code, out, err = run(pod.name, "-n", "crashlab", "--kubeconfig", str(kubeconfig), "-o", "json")
+        assert (code, err) == (1, "")
+        again = next(p for p in api.list_all_pods("crashlab").items if p.name == pod.name)
+        if again.container_statuses[0].last_state != status.last_state:
+            continue  # it died once more while being diagnosed
+        quote = next(e["quote"] for e in json.loads(out)[0]["evidence"] if e["source"] == "previous log")
+        written = datetime.fromisoformat(quote.split(" ", 1)[0].replace("Z", "+00:00"))
+        finished = status.last_state.finished_at
+        assert finished is not None
+        assert 0 <= (written - finished).total_seconds() < 1, (quote, status.last_state)
+        return
+    raise AssertionError("oom-leak never reached CrashLoopBackOff within 60 s")

@@ -337,7 +337,12 @@ async def test_logs_keep_exactly_one_previous_instance(world: Simulation) -> Non
     assert previous and current
     assert previous[-1][1] == "FATAL: required environment variable DATABASE_URL is not set"
     assert "starting orders 2.3.0" in previous[0][1]
-    assert previous[-1][0] < current[0][0]
+    # Waiting out its back-off, the container has no newer instance: a plain read and `--previous`
+    # both give the one lastState names (kubelet validateContainerLogStatus).
+    assert status_of(p)["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert previous == current
+    finished = parse_time(status_of(p)["lastState"]["terminated"]["finishedAt"])
+    assert finished <= previous[-1][0].timestamp() < finished + 1.0
     # A running pod that never restarted has no previous instance (the server answers 400).
     healthy = pods(world, "healthy-web")[0]["metadata"]["name"]
     assert world.logs.read(NS, healthy, "web", previous=True) is None
@@ -655,6 +660,11 @@ async def test_undo_patch_heals_bad_rollout(fresh: Callable[..., Awaitable[Simul
     assert healed["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] == "1"
     bad = sim.store.get("replicasets", NS, sets["2"]["metadata"]["name"])
     assert bad is not None and bad["spec"]["replicas"] == 0
+    # Scaling an old ReplicaSet down touches its size annotations only: it keeps its own cause.
+    cause = "kubernetes.io/change-cause"
+    assert bad["metadata"]["annotations"][cause] == sets["2"]["metadata"]["annotations"][cause]
+    assert bad["metadata"]["annotations"][cause].endswith("api=registry.example.com/shop/api:1.5.0")
+    assert bad["metadata"]["annotations"][REVISION] == "2"
     await until(sim, lambda: len(pods(sim, "bad-rollout", live_only=False)) == 1, 60, 1.0)
     remaining = pods(sim, "bad-rollout")[0]
     assert status_of(remaining)["image"].endswith("api:1.4.2") and status_of(remaining)["ready"]
@@ -881,7 +891,7 @@ async def test_logbook_keeps_one_previous_and_stays_bounded() -> None:
     ended: list[bool] = []
     book.start_instance("ns", "p", "c")
     stop = book.subscribe(
-        "ns", "p", "c", lambda _t, text: got.append(text), on_end=lambda: ended.append(True)
+        "ns", "p", "c", lambda _t, text, _complete: got.append(text), on_end=lambda: ended.append(True)
     )
     book.append("ns", "p", "c", 5000.0, "live")
     stop()
@@ -902,3 +912,37 @@ async def test_builtin_secrets_are_valid_base64() -> None:
     for obj in secrets:
         for value in (obj.get("data") or {}).values():
             base64.b64decode(value, validate=True)
+
+
+@pytest.mark.parametrize("app", ["oom-leak", "crash-missing-env", "init-migrate-fails"])
+async def test_previous_log_is_the_last_state_instance_during_backoff(
+    fresh: Callable[..., Awaitable[Simulation]], app: str
+) -> None:
+    # The kubelet serves `--previous` from lastState.terminated.containerID: while the container
+    # waits out its back-off, that is the instance that just died, not the one before it.
+    sim = await fresh()
+    init = app == "init-migrate-fails"
+
+    def waiting() -> bool:
+        found = pods(sim, app)
+        if len(found) != 1:
+            return False
+        statuses = found[0].get("status", {}).get("initContainerStatuses" if init else "containerStatuses")
+        return bool(statuses) and statuses[0]["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff"
+
+    await sim.advance(1.0)
+    await until(sim, lambda: not waiting(), 600, 0.5)
+    await until(sim, waiting, 600, 0.5)
+    p = pod(sim, app)
+    status = status_of(p, init=init)
+    last = status["lastState"]["terminated"]
+    name, container = p["metadata"]["name"], status["name"]
+    previous = sim.logs.read(NS, name, container, previous=True)
+    current = sim.logs.read(NS, name, container, previous=False)
+    assert previous, "no previous log during back-off"
+    assert previous == current  # both name the lastState instance, as the kubelet answers
+    started, finished = parse_time(last["startedAt"]), parse_time(last["finishedAt"])
+    first, final = previous[0][0].timestamp(), previous[-1][0].timestamp()
+    # startedAt/finishedAt are whole seconds (RFC 3339), log timestamps are not.
+    assert started <= first <= finished + 1.0, (last, previous[0])
+    assert finished - 1.0 <= final < finished + 1.0, (last, previous[-1])

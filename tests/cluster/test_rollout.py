@@ -300,6 +300,12 @@ def test_undo_sends_one_json_patch_after_its_dry_run_and_the_pods_recover(lab: A
     else:
         pytest.fail("bad-rollout pods did not recover after the undo")
 
+    # What kcrash shows as history afterwards: each revision with its own change-cause.
+    _, revisions = source.deployment_history(_bad_rollout_pod(source))
+    causes = {r.number: r.change_cause for r in revisions}
+    assert causes[plan.from_revision + 1] == "deploy api 1.4.2", causes
+    assert causes[plan.from_revision].endswith("api=registry.example.com/shop/api:1.5.0"), causes
+
     again = source.plan_undo(_bad_rollout_pod(source))
     # Undoing twice flips back to the broken revision, exactly as kubectl would.
     assert again.to_revision != again.from_revision

@@ -6,10 +6,16 @@ else. Scenario-specific commands (logs --previous, top, rollout undo, get -w) li
 
 from __future__ import annotations
 
+import os
+import queue
 import re
+import shutil
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,3 +183,60 @@ def test_error_texts(lab: Lab, kubectl: Kubectl) -> None:
         'Error from server (Forbidden): pods is forbidden: User "kcrash-lab" cannot list resource "pods" '
         f'in API group "" in the namespace "{NS}"'
     )
+
+
+def test_logs_follow_prints_each_line_as_it_is_written(lab: Lab, kubectl: Kubectl, kubeconfig: Path) -> None:
+    # A quiet container (no heartbeat behind the line): kubectl prints a line once its newline
+    # arrives, so the server must not hold the newline back until the next line is written.
+    def seed() -> None:
+        node = lab.store.list("nodes")[0][0]["metadata"]["name"]
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "quiet-writer", "namespace": NS},
+            "spec": {"nodeName": node, "containers": [{"name": "app", "image": "registry.example/q:1"}]},
+            "status": {"phase": "Running"},
+        }
+        lab.store.create("pods", pod)
+        lab.logs.start_instance(NS, "quiet-writer", "app")
+
+    def write(text: str) -> None:
+        lab.call(lambda: lab.logs.append(NS, "quiet-writer", "app", lab.clock.now().timestamp(), text))
+
+    lab.call(seed)
+    binary = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
+    assert binary is not None
+    follow = subprocess.Popen(
+        [binary, "--kubeconfig", str(kubeconfig), "logs", "-f", "quiet-writer"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "KUBECACHEDIR": str(kubeconfig.parent / "cache-follow")},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_pump_lines, args=(follow, lines), daemon=True).start()
+    try:
+        _wait_until_streaming(write, lines)
+        for i in range(3):
+            write(f"line {i}")
+            assert lines.get(timeout=2) == f"line {i}\n"
+    finally:
+        follow.terminate()
+        follow.wait(timeout=10)
+
+
+def _pump_lines(process: subprocess.Popen[str], lines: queue.Queue[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.put(line)
+
+
+def _wait_until_streaming(write: Callable[[str], None], lines: queue.Queue[str]) -> None:
+    """Write until kubectl prints something, then let what is in flight arrive and drop it."""
+    deadline = time.monotonic() + 20
+    while lines.empty():
+        assert time.monotonic() < deadline, "kubectl logs -f printed nothing"
+        write("hello")
+        time.sleep(0.2)
+    time.sleep(0.5)
+    while not lines.empty():
+        lines.get_nowait()

@@ -6,6 +6,7 @@ that change the cluster come last in the file.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -158,6 +160,36 @@ def test_logs_previous_of_oom_pod_ends_mid_line(kubectl: Kubectl) -> None:
     assert not last.endswith("products)")
 
 
+def test_logs_previous_during_backoff_is_the_last_state_instance(kubectl: Kubectl) -> None:
+    # Caught in CrashLoopBackOff, `--previous` must print the instance lastState describes: its
+    # lines end at its death (finishedAt), not at the death of the one before.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        before = json.loads(kubectl("get", "pods", "-l", "app=oom-leak", "-o", "json").stdout)["items"][0]
+        status = before["status"]["containerStatuses"][0]
+        if status["state"].get("waiting", {}).get("reason") != "CrashLoopBackOff":
+            time.sleep(0.3)
+            continue
+        name = before["metadata"]["name"]
+        out = kubectl("logs", name, "--previous", "--timestamps").stdout
+        plain = kubectl("logs", name, "--timestamps").stdout
+        after = json.loads(kubectl("get", "pod", name, "-o", "json").stdout)["status"]["containerStatuses"][0]
+        if after["state"] != status["state"] or after["lastState"] != status["lastState"]:
+            continue  # it restarted between the reads; catch the next back-off
+        last = status["lastState"]["terminated"]
+        stamps = [_parse_time(line.split(" ", 1)[0]) for line in out.splitlines()]
+        started, finished = _parse_time(last["startedAt"]), _parse_time(last["finishedAt"])
+        assert started <= stamps[0] < finished + 1, (last, out.splitlines()[0])
+        assert finished <= stamps[-1] < finished + 1, (last, out.splitlines()[-1])
+        assert plain == out  # waiting, nothing newer has started: the plain read is that instance too
+        return
+    raise AssertionError("oom-leak never reached CrashLoopBackOff within 60 s")
+
+
+def _parse_time(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def test_logs_previous_without_a_previous_instance(kubectl: Kubectl) -> None:
     name = kubectl("get", "pods", "-l", "app=healthy-web", "-o", "jsonpath={.items[0].metadata.name}").stdout
     result = kubectl("logs", name, "--previous", check=False)
@@ -253,6 +285,13 @@ def test_rollout_history_and_undo_heal_bad_rollout(kubectl: Kubectl) -> None:
     after = kubectl("rollout", "history", "deployment/bad-rollout").stdout
     revisions = re.findall(r"^(\d+)\s", after, re.M)
     assert revisions == ["2", "3"], after
+    # Each revision keeps its own change-cause, as the deployment controller leaves old ones alone.
+    assert re.search(
+        r"^2\s+kubectl set image deployment/bad-rollout api=registry\.example\.com/shop/api:1\.5\.0$",
+        after,
+        re.M,
+    ), after
+    assert re.search(r"^3\s+deploy api 1\.4\.2$", after, re.M), after
     status = kubectl("rollout", "status", "deployment/bad-rollout", "--timeout=20s", timeout=40)
     assert "successfully rolled out" in status.stdout
 

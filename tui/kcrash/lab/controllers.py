@@ -159,9 +159,7 @@ def default_deployment_spec(spec: Obj) -> Obj:
 
 
 def rs_annotations(d: Obj, revision: int, existing: dict[str, str] | None) -> dict[str, str]:
-    """setNewReplicaSetAnnotations: copy the Deployment's annotations, record revision and sizes."""
-    surge, _ = surge_and_unavailable(d)
-    replicas = int(d["spec"].get("replicas", 1))
+    """SetNewReplicaSetAnnotations: copy the Deployment's annotations, record revision and sizes."""
     out = dict(existing or {})
     for key, value in (d["metadata"].get("annotations") or {}).items():
         if key not in NOT_COPIED:
@@ -171,9 +169,18 @@ def rs_annotations(d: Obj, revision: int, existing: dict[str, str] | None) -> di
         history = [h for h in out.get(REVISION_HISTORY, "").split(",") if h]
         out[REVISION_HISTORY] = ",".join([*history, old])
     out[REVISION] = str(revision)
-    out[DESIRED] = str(replicas)
-    out[MAX_REPLICAS] = str(replicas + surge)
-    return out
+    return replica_annotations(d, out)
+
+
+def replica_annotations(d: Obj, existing: dict[str, str] | None) -> dict[str, str]:
+    """SetReplicasAnnotations: the Deployment's size and surge; what scaling any ReplicaSet writes.
+
+    Scaling never copies the Deployment's other annotations: an old ReplicaSet keeps the
+    change-cause of its own revision after a rollback, so `kubectl rollout history` tells them apart.
+    """
+    surge, _ = surge_and_unavailable(d)
+    replicas = int(d["spec"].get("replicas", 1))
+    return {**(existing or {}), DESIRED: str(replicas), MAX_REPLICAS: str(replicas + surge)}
 
 
 def build_deployment(
@@ -633,9 +640,7 @@ class Controllers:
         fresh = _fresh(rs, spec=True)
         fresh["spec"]["replicas"] = replicas
         fresh["metadata"]["generation"] = int(rs["metadata"].get("generation", 1)) + 1  # a spec change
-        fresh["metadata"]["annotations"] = rs_annotations(
-            d, revision_of(rs), rs["metadata"].get("annotations")
-        )
+        fresh["metadata"]["annotations"] = replica_annotations(d, rs["metadata"].get("annotations"))
         direction = "up" if replicas > old else "down"
         updated = self.store.replace("replicasets", fresh)
         self.recorder.emit(

@@ -18,6 +18,8 @@ AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscover
 AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
 
 READ = ("get", "list", "watch")
+WRITE = ("create", "delete", "get", "list", "patch", "watch")
+NO_DELETE = ("create", "get", "list", "patch", "watch")  # a namespace would have to be emptied first
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +62,10 @@ class ResourceInfo:
         return next((s for s in self.subresources if s.name == name), None)
 
 
+_SCALE = Subresource("scale", "Scale", ("get", "patch", "update"), "autoscaling", "v1")
+
 RESOURCES: tuple[ResourceInfo, ...] = (
-    ResourceInfo("", "v1", "namespaces", "namespace", "Namespace", False, READ, "namespaces", ("ns",)),
+    ResourceInfo("", "v1", "namespaces", "namespace", "Namespace", False, NO_DELETE, "namespaces", ("ns",)),
     ResourceInfo("", "v1", "nodes", "node", "Node", False, READ, "nodes", ("no",)),
     ResourceInfo(
         "",
@@ -70,15 +74,15 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         "pod",
         "Pod",
         True,
-        ("delete", "get", "list", "watch"),
+        WRITE,
         "pods",
         ("po",),
         ("all",),
         (Subresource("log", "Pod", ("get",)),),
     ),
-    ResourceInfo("", "v1", "events", "event", "Event", True, READ, "events", ("ev",)),
-    ResourceInfo("", "v1", "configmaps", "configmap", "ConfigMap", True, READ, "configmaps", ("cm",)),
-    ResourceInfo("", "v1", "secrets", "secret", "Secret", True, READ, "secrets"),
+    ResourceInfo("", "v1", "events", "event", "Event", True, WRITE, "events", ("ev",)),
+    ResourceInfo("", "v1", "configmaps", "configmap", "ConfigMap", True, WRITE, "configmaps", ("cm",)),
+    ResourceInfo("", "v1", "secrets", "secret", "Secret", True, WRITE, "secrets"),
     ResourceInfo(
         "apps",
         "v1",
@@ -86,10 +90,11 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         "deployment",
         "Deployment",
         True,
-        ("delete", "get", "list", "patch", "watch"),
+        WRITE,
         "deployments",
         ("deploy",),
         ("all",),
+        (_SCALE,),
     ),
     ResourceInfo(
         "apps",
@@ -98,10 +103,11 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         "replicaset",
         "ReplicaSet",
         True,
-        ("delete", "get", "list", "watch"),
+        WRITE,
         "replicasets",
         ("rs",),
         ("all",),
+        (_SCALE,),
     ),
     ResourceInfo("metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", True, ("get", "list"), "podmetrics"),
     ResourceInfo(
@@ -189,6 +195,7 @@ def api_resource_list(group: str, version: str) -> dict[str, Any]:
                 "name": f"{r.name}/{s.name}",
                 "singularName": "",
                 "namespaced": r.namespaced,
+                **({"group": s.group, "version": s.version} if s.group else {}),
                 "kind": s.kind,
                 "verbs": list(s.verbs),
             }

@@ -574,6 +574,7 @@ class Kubelet:
                 return
             finished = prior.finished_at
             c.last = prior
+            self.logs.keep_as_previous(run.namespace, run.name, c.name)
             if c.crash_backoff.in_backoff_since(finished, now):
                 self._enter_crash_backoff(run, c, finished)
                 return

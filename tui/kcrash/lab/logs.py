@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 MAX_LINES = 2000
 
-LineCallback = Callable[[datetime, str], None]
+LineCallback = Callable[[datetime, str, bool], None]  # moment, text, whether a newline ended it
 EndCallback = Callable[[], None]
 LogKey = tuple[str, str, str]  # namespace, pod, container
 
@@ -82,8 +82,9 @@ class LogBook:
     ) -> Callable[[], None]:
         """Follow the current instance; returns the unsubscribe function.
 
-        `on_end` (optional) is called once when the followed instance ends, as `kubectl logs -f`
-        stops when the container exits.
+        `callback` gets each line as it is written, with False for a last line cut off mid-write
+        (no newline ever follows it). `on_end` (optional) is called once when the followed instance
+        ends, as `kubectl logs -f` stops when the container exits.
         """
         instance = self._instance(namespace, pod, container, previous=False)
         if instance is None:
@@ -114,17 +115,24 @@ class LogBook:
         logs.previous = logs.current
         logs.current = _Instance(lines=deque(maxlen=self._max_lines))
 
+    def keep_as_previous(self, namespace: str, pod: str, container: str) -> None:
+        """The current instance has ended and is now the container's `lastState`.
+
+        The kubelet serves `--previous` from lastState's containerID, and a plain read from it too
+        while nothing newer has started (a container waiting out its back-off): both read this
+        instance until `start_instance` replaces the current one.
+        """
+        logs = self._containers.get((namespace, pod, container))
+        if logs is None or logs.current is None or not logs.current.ended:
+            return
+        logs.previous = logs.current
+
     def append(self, namespace: str, pod: str, container: str, stamp: float, text: str) -> None:
         """One complete line (no trailing newline) written by the current instance at `stamp`."""
         logs = self._containers.get((namespace, pod, container))
         if logs is None or logs.current is None or logs.current.ended:
             return
-        instance = logs.current
-        instance.lines.append((stamp, text))
-        if instance.followers:
-            moment = _moment(stamp)
-            for follower in list(instance.followers):
-                follower.on_line(moment, text)
+        self._write(logs.current, stamp, text, complete=True)
 
     def end_instance(
         self, namespace: str, pod: str, container: str, cut_line: str | None = None, stamp: float = 0.0
@@ -134,8 +142,8 @@ class LogBook:
         if logs is None or logs.current is None or logs.current.ended:
             return
         if cut_line:
-            self.append(namespace, pod, container, stamp, cut_line)
             logs.current.partial = True
+            self._write(logs.current, stamp, cut_line, complete=False)
         self._finish(logs.current)
 
     def load_instance(
@@ -185,6 +193,15 @@ class LogBook:
             logs = self._containers[key] = _ContainerLogs()
             self._by_pod.setdefault((namespace, pod), set()).add(container)
         return logs
+
+    @staticmethod
+    def _write(instance: _Instance, stamp: float, text: str, complete: bool) -> None:
+        """Keep the line and hand it to followers at once (a follower prints it as it comes)."""
+        instance.lines.append((stamp, text))
+        if instance.followers:
+            moment = _moment(stamp)
+            for follower in list(instance.followers):
+                follower.on_line(moment, text, complete)
 
     @staticmethod
     def _finish(instance: _Instance) -> None:

@@ -17,8 +17,10 @@ import binascii
 import contextlib
 import copy
 import itertools
+import random
 import threading
 import time
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from typing import Any, Protocol
 import orjson
 from aiohttp import web
 
-from kcrash.lab import discovery, errors, tables
+from kcrash.lab import admission, discovery, errors, openapi, tables
 from kcrash.lab.clock import SimClock, rfc3339
 from kcrash.lab.discovery import ResourceInfo
 from kcrash.lab.errors import ApiError
@@ -72,7 +74,7 @@ class LogSource(Protocol):
         namespace: str,
         pod: str,
         container: str,
-        callback: Callable[[datetime, str], None],
+        callback: Callable[[datetime, str, bool], None],
         on_end: Callable[[], None] | None = None,
     ) -> Callable[[], None]: ...
 
@@ -488,6 +490,7 @@ class ApiServer:
         self.address = "127.0.0.1"
         self._closing = asyncio.Event()
         self._follows: set[asyncio.Event] = set()
+        self._names = random.Random()  # generateName suffixes
         self.app = web.Application(client_max_size=4 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
         faults.on_drop_watches(self._drop_watches_threadsafe)
@@ -569,6 +572,9 @@ class ApiServer:
             raise errors.unauthorized()
 
     def _discovery(self, path: str, accept: str) -> web.Response | None:
+        if path.startswith(openapi.PREFIX):
+            spec = openapi.document(path)
+            return self._json_body(dumps(spec)) if spec is not None else None
         aggregated = wants_aggregated_discovery(accept)
         if path == "/api":
             if aggregated:
@@ -628,6 +634,8 @@ class ApiServer:
             return self._list(request, target, query)
         if target.subresource == "log":
             return await self._logs(request, target, query)
+        if target.subresource == "scale":
+            return await self._scale(request, target, verb)
         if verb == "get":
             return self._get(request, target)
         if verb == "delete":
@@ -636,6 +644,8 @@ class ApiServer:
             return await self._patch(request, target, query)
         if verb == "create" and target.info.name == "selfsubjectaccessreviews":
             return await self._access_review(request)
+        if verb == "create" and not target.name:
+            return await self._create(request, target)
         raise errors.method_not_allowed()
 
     def _json_body(self, body: bytes, status: int = 200, content_type: str = JSON) -> web.Response:
@@ -927,6 +937,51 @@ class ApiServer:
             else:
                 self._delete_with_dependents(resource, obj, policy)
 
+    # -- create ----------------------------------------------------------------------------------
+    async def _create(self, request: web.Request, target: Target) -> web.Response:
+        info = target.info
+        content_type = request.headers.get("Content-Type", "")
+        body = admission.decode_body(content_type, await request.read(), info.kind)
+        obj = admission.prepare_create(info, target.namespace, body, self._names)
+        if info.store == "deployments":
+            _validate_deployment(info, obj, obj)
+        if info.namespaced and self.store.get("namespaces", "", target.namespace) is None:
+            raise errors.not_found("namespaces", "", target.namespace)
+        name = obj["metadata"]["name"]
+        if self.store.get(info.store, target.namespace, name) is not None:
+            raise errors.already_exists(info.name, info.group, name)
+        if _dry_run({"dryRun": request.query.getall("dryRun", [])}):
+            obj["metadata"]["uid"] = str(uuid.uuid4())
+            obj["metadata"]["creationTimestamp"] = rfc3339(self.clock.now())
+            return self._json_body(self.encoder.encode(info.store, obj, cache=False), status=201)
+        try:
+            stored = self.store.create(info.store, obj)
+        except Conflict as exc:
+            raise errors.already_exists(info.name, info.group, name) from exc
+        return self._json_body(self.encoder.encode(info.store, stored), status=201)
+
+    # -- the scale subresource ---------------------------------------------------------------------
+    async def _scale(self, request: web.Request, target: Target, verb: str) -> web.Response:
+        info = target.info
+        current = self._lookup(target)
+        if verb == "get":
+            return self._json_body(dumps(admission.scale_of(current)))
+        body = await request.read()
+        content_type = request.headers.get("Content-Type", "")
+        if verb == "patch":
+            wanted = apply_patch(content_type, admission.scale_of(current), body)
+        else:
+            wanted = admission.decode_body(content_type, body, "Scale")
+            rv = (wanted.get("metadata") or {}).get("resourceVersion")
+            if rv not in (None, "") and str(rv) != current["metadata"].get("resourceVersion"):
+                raise errors.modified_conflict(info.name, info.group, target.name)
+        patched = copy.deepcopy(current)
+        patched["spec"]["replicas"] = admission.replicas_from_scale(info, target.name, wanted)
+        result = self._admit_update(info, current, patched)
+        if result != current and not _dry_run({"dryRun": request.query.getall("dryRun", [])}):
+            result = self.store.replace(info.store, result)
+        return self._json_body(dumps(admission.scale_of(result)))
+
     # -- patch -----------------------------------------------------------------------------------
     async def _patch(self, request: web.Request, target: Target, query: Query) -> web.Response:
         info = target.info
@@ -979,6 +1034,8 @@ class ApiServer:
             patched.pop("status", None)
         if info.store == "deployments":
             _validate_deployment(info, current, patched)
+        if info.store == "pods":
+            admission.check_pod_update(current, patched)
         if patched.get("spec") != current.get("spec"):
             new_meta["generation"] = int(old_meta.get("generation") or 1) + 1
         else:
@@ -1504,8 +1561,8 @@ def _container_status(pod: Obj, container: str) -> Obj | None:
 class LogFollow:
     """A `follow=true` log stream: the lines so far, then new ones until the instance ends.
 
-    A live line's newline is written only when the next line arrives or the instance ends cleanly:
-    the last line of an instance cut off mid-write (an OOM kill) must not get one.
+    Each line goes out with its newline as soon as it is written (kubectl prints a line once its
+    newline arrives); only the last line of an instance cut off mid-write (an OOM kill) has none.
     """
 
     def __init__(
@@ -1518,13 +1575,11 @@ class LogFollow:
         self.uid = pod["metadata"].get("uid")
         self.container = container
         self.spec = spec
-        self.pending: deque[tuple[datetime, str]] = deque()
+        self.pending: deque[tuple[datetime, str, bool]] = deque()
         self.wake = asyncio.Event()
         self.ended = False
-        self.cut_off = False
         self.overflowed = False
         self.written = 0
-        self.newline_owed = False
         self._unsubscribe: Callable[[], None] | None = None
 
     def subscribe(self) -> None:
@@ -1532,17 +1587,15 @@ class LogFollow:
             self.namespace, self.pod, self.container, self._line, on_end=self._end
         )
 
-    def _line(self, moment: datetime, text: str) -> None:
+    def _line(self, moment: datetime, text: str, complete: bool) -> None:
         if len(self.pending) >= self.server.options.follow_queue_size:
             self.overflowed = True
         else:
-            self.pending.append((moment, text))
+            self.pending.append((moment, text, complete))
         self.wake.set()
 
     def _end(self) -> None:
-        # Called as the instance ends, before any restart replaces it: ask about its last line now.
         self.ended = True
-        self.cut_off = self.server.logs.partial_last_line(self.namespace, self.pod, self.container, False)
         self.wake.set()
 
     async def run(self, lines: list[tuple[datetime, str]]) -> web.StreamResponse:
@@ -1571,8 +1624,6 @@ class LogFollow:
                     return
                 continue
             if self._finished():
-                if self.newline_owed and not self.cut_off:
-                    await self._write(response, b"\n")
                 return
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -1584,12 +1635,7 @@ class LogFollow:
     def _render_pending(self) -> bytes:
         taken = list(self.pending)
         self.pending.clear()
-        chunks = [b"\n"] if self.newline_owed else []
-        chunks.extend(self.spec.line(moment, text, newline=False) + b"\n" for moment, text in taken[:-1])
-        moment, text = taken[-1]
-        chunks.append(self.spec.line(moment, text, newline=False))
-        self.newline_owed = True
-        return b"".join(chunks)
+        return b"".join(self.spec.line(moment, text, newline=complete) for moment, text, complete in taken)
 
     def _finished(self) -> bool:
         if self.ended:
