@@ -257,7 +257,7 @@ def test_json_has_the_documented_fields_and_hostile_text_is_cleaned() -> None:
     assert row["time"] == "2025-03-01T12:00:01Z"
     assert "\x1b" not in (row["dying_words"] or "")
     payload = slack_payload(alert)
-    assert payload["text"].startswith("[warning] restarted: shop/web-7d9f8c6b5-abcde")
+    assert payload["text"].startswith("[info] restarted: shop/web-7d9f8c6b5-abcde")
     assert "kcrash diagnose web-7d9f8c6b5-abcde -n shop" in str(payload["blocks"])
 
 

@@ -45,7 +45,7 @@ THRESHOLD_KEYS: dict[RuleName, str] = {
 }
 
 DEFAULT_RULES: dict[RuleName, RuleSettings] = {
-    "restarted": RuleSettings(severity="warning", window=3600),
+    "restarted": RuleSettings(severity="info", window=3600),
     "oom-killed": RuleSettings(severity="critical", window=3600),
     "crash-loop": RuleSettings(severity="critical", window=4 * 3600, threshold=2),
     "restart-rate": RuleSettings(severity="warning", window=3600, threshold=5, period=600),

@@ -78,7 +78,8 @@ def alert_text(alert: Alert, now: datetime) -> str:
     clock = alert.at.astimezone().strftime("%H:%M:%S")
     head = f"{clock} {alert.severity:<8} {alert.rule:<16} {where}{container}"
     if alert.state == "already-failing":
-        when = f" since {since(alert.since, now)} ago" if alert.since is not None else ""
+        # A clock ahead of ours (a skewed node, a sped-up lab) must not read "<invalid> ago".
+        when = f" since {since(min(alert.since, now), now)} ago" if alert.since is not None else ""
         body = f"already failing{when}: {alert.message}"
     else:
         body = alert.message
