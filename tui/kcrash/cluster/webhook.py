@@ -52,7 +52,7 @@ class WebhookSender:
         self._clock = clock
         self._last: dict[OwnerKey, float] = {}
         self._held: dict[OwnerKey, int] = {}  # alerts not posted since the owner's last POST
-        self._queue: queue.Queue[Alert | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Alert, int] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="kcrash-webhook", daemon=True)
         self._thread.start()
         self.posted = 0
@@ -68,7 +68,7 @@ class WebhookSender:
             self._held[owner] = self._held.get(owner, 0) + 1
             return False
         self._last[owner] = now
-        self._queue.put(alert)
+        self._queue.put((alert, self._held.pop(owner, 0)))
         return True
 
     def close(self, timeout: float = 10.0) -> None:
@@ -77,10 +77,10 @@ class WebhookSender:
 
     def _run(self) -> None:
         while True:
-            alert = self._queue.get()
-            if alert is None:
+            item = self._queue.get()
+            if item is None:
                 return
-            held = self._held.pop(alert.owner_key, 0)
+            alert, held = item
             try:
                 self._post(alert, held)
             except Exception:  # a webhook must never take the watcher down
