@@ -64,11 +64,16 @@ class AlertEngine:
 
     @property
     def unacknowledged(self) -> int:
-        return sum(1 for a in self._alerts.values() if not a.acknowledged)
+        """New alerts nobody acknowledged (pods failing before watching began are not news)."""
+        return sum(1 for a in self._alerts.values() if not a.acknowledged and a.state == "new")
 
     def marked_owners(self, rule: RuleName = "oom-killed") -> set[OwnerKey]:
         """Owners with an alert of `rule` nobody acknowledged: their pods keep a mark."""
-        return {a.owner_key for a in self._alerts.values() if a.rule == rule and not a.acknowledged}
+        return {
+            a.owner_key
+            for a in self._alerts.values()
+            if a.rule == rule and not a.acknowledged and a.state == "new"
+        }
 
     # -- feeding ---------------------------------------------------------------------------------
     def baseline(self, pods: Iterable[Pod], now: datetime) -> list[Alert]:
