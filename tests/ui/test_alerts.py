@@ -3,10 +3,12 @@ and the OOM mark on the owner's rows."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
-from kcrash.core.alerts import DEFAULT_CONFIG, AlertConfig, alert_json
+from kcrash.core.alerts import DEFAULT_CONFIG, Alert, AlertConfig, alert_json
 from kcrash.lab.app import Lab
+from kcrash.ui.alerts import notification_text, terminal_sequences
 from kcrash.ui.app import KcrashApp, make_app
 from kcrash.ui.rows import PodRow
 from kcrash.ui.screens.alerts import AlertsScreen, MuteChoice
@@ -120,3 +122,37 @@ async def test_badge_survives_at_80_columns(lab: Lab, tmp_path: Path) -> None:
         count = app.alert_desk.unacknowledged
         assert f"!{count}" in text or f"! {count} alert" in text, text
         assert len(text) <= 78
+
+
+def _alert(message: str) -> Alert:
+    return Alert(
+        id=1,
+        at=datetime(2025, 3, 1, tzinfo=UTC),
+        rule="oom-killed",
+        severity="critical",
+        namespace="shop",
+        pod="web-1",
+        owner="Deployment/web",
+        message=message,
+    )
+
+
+def test_terminal_notification_is_off_by_default_and_sanitised() -> None:
+    hostile = _alert("died\x1b]0;owned\x07;rm -rf\x1b[2J")
+    assert DEFAULT_CONFIG.terminal_notify == "off"
+    assert terminal_sequences(hostile, "off", {}) == ""
+    assert terminal_sequences(hostile, "bell", {}) == "\a"
+    sent = terminal_sequences(hostile, "desktop", {})
+    osc9, osc777 = sent.split("\x1b\\")[:2]
+    assert osc9.startswith("\x1b]9;kcrash: oom-killed shop/web-1: ")
+    assert osc777.startswith("\x1b]777;notify;kcrash: oom-killed shop/web-1;")
+    # Only the sequences' own ESC/BEL: none from the cluster's text, and no extra `;` fields.
+    title, body = notification_text(hostile)
+    assert all(c.isprintable() and c != ";" for c in title + body)
+    assert osc777.count(";") == 3
+
+
+def test_terminal_notification_passes_through_tmux() -> None:
+    sent = terminal_sequences(_alert("OOM"), "both", {"TMUX": "/tmp/tmux-0/default,1,0"})
+    assert sent.startswith("\a\x1bPtmux;\x1b\x1b]9;")
+    assert sent.count("\x1bPtmux;") == 2
