@@ -11,6 +11,7 @@ and OSC 777, wrapped for tmux), made of sanitised text without a single control 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,11 @@ if TYPE_CHECKING:
     from textual.app import App
 
 Key = tuple[str, str]
-TOAST_SECONDS = 8.0
+TOAST_SECONDS = 6.0
+TOASTS_PER_SPAN = 3
+TOAST_SPAN = 10.0
+"""At most this many toasts in this many seconds: a storm of alerts (every crash loop of a
+namespace restarting within a minute) is three toasts and one "N more", not a screen of them."""
 NOTIFY_TEXT = 180  # characters of a desktop notification's body
 _TOAST_SEVERITY = {"critical": "error", "warning": "warning", "info": "information"}
 
@@ -95,6 +100,8 @@ class AlertDesk:
         self._on_marks = on_marks
         self.marks: frozenset[OwnerKey] = frozenset()
         self.toasts = 0
+        self._toast_times: list[float] = []
+        self._held_toasts = 0
 
     @property
     def unacknowledged(self) -> int:
@@ -135,15 +142,26 @@ class AlertDesk:
         if not alerts:
             return
         for alert in alerts:
-            self._toast(alert)
+            if alert.severity != "info":  # a plain restart counts in the badge, it does not pop up
+                self._toast(alert)
         self._terminal(alerts[-1])
         self._changed()
 
     def _toast(self, alert: Alert) -> None:
-        where = f"{alert.namespace}/{alert.pod}" if alert.pod else f"{alert.namespace}/{alert.owner}"
-        lines = [clean_line(f"{where}: {alert.message}", max_len=200)]
+        now = time.monotonic()
+        self._toast_times = [t for t in self._toast_times if now - t < TOAST_SPAN]
+        if len(self._toast_times) >= TOASTS_PER_SPAN:
+            self._held_toasts += 1
+            if self._held_toasts == 1:
+                self.app.set_timer(TOAST_SPAN, self._toast_held)
+            return
+        self._toast_times.append(now)
+        # Short: a toast is 40 columns wide and covers the list beneath it.
+        lines = [
+            clean_line(f"{alert.pod or alert.owner}: {alert.message.removeprefix('container ')}", max_len=120)
+        ]
         if alert.likely_cause:
-            lines.append(clean_line(alert.likely_cause, max_len=200))
+            lines.append(clean_line(alert.likely_cause, max_len=70))
         self.app.notify(
             "\n".join(lines),
             title=f"{alert.rule} · {alert.severity}",
@@ -152,6 +170,12 @@ class AlertDesk:
             markup=False,
         )
         self.toasts += 1
+
+    def _toast_held(self) -> None:
+        held, self._held_toasts = self._held_toasts, 0
+        if held:
+            words = "1 more alert" if held == 1 else f"{held} more alerts"
+            self.app.notify(f"{words}: press ! to list them", timeout=TOAST_SECONDS, markup=False)
 
     def _terminal(self, alert: Alert) -> None:
         """One bell / notification per batch, not one per alert: a burst is one ping."""

@@ -34,11 +34,13 @@ MUTE_CHOICES: tuple[tuple[str, float], ...] = (
     ("4 hours", 14400),
     ("24 hours", 86400),
 )
+_SHORT_SEVERITY = {"critical": "CRIT", "warning": "warn", "info": "info"}
 _SEVERITY_STYLE = {"critical": "bold $error", "warning": "$warning", "info": "$text-muted"}
 
 
-def what_happened(alert: Alert, now: datetime) -> str:
-    text = alert.message
+def what_happened(alert: Alert, now: datetime, *, short: bool = False) -> str:
+    """The alert's story in one line; `short` drops "container app " (the list has no room)."""
+    text = alert.message.removeprefix(f"container {alert.container} ") if short else alert.message
     if alert.state == "already-failing":
         when = f" since {since(min(alert.since, now), now)} ago" if alert.since is not None else ""
         text = f"already failing{when}: {text}"
@@ -47,6 +49,18 @@ def what_happened(alert: Alert, now: datetime) -> str:
     if alert.count > 1:
         text += f" (×{alert.count})"
     return clean_line(text)
+
+
+def _short_pod(alert: Alert) -> str:
+    """`oom-leak…4j7c8` for a Deployment's pod: the ReplicaSet's hash is what a narrow column
+    gives up first (as the pods list does)."""
+    name = alert.pod
+    base = alert.owner.partition("/")[2]
+    if alert.owner.startswith("Deployment/") and name.startswith(base + "-"):
+        rest = name[len(base) + 1 :]
+        if "-" in rest:
+            return f"{base}…{rest.rsplit('-', 1)[1]}"
+    return name
 
 
 class MuteChoice(ModalScreen[float | None]):
@@ -87,6 +101,21 @@ class MuteChoice(ModalScreen[float | None]):
 class AlertsScreen(Screen[None]):
     """Every alert kept this session, newest first; acknowledged ones dimmed."""
 
+    DEFAULT_CSS = """
+    AlertsScreen #alerts {
+        height: 1fr;
+    }
+    AlertsScreen #alerts-preview {
+        height: 3;
+        background: $panel;
+        padding: 0 1;
+    }
+    AlertsScreen #alerts-empty {
+        padding: 1 2;
+        color: $text-muted;
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace,exclamation_mark", "back", "Back"),
         Binding("enter", "open", "Open", priority=True),
@@ -97,6 +126,7 @@ class AlertsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="alerts-screen")
         self._shown: list[int] = []
+        self._wide = False
 
     def compose(self) -> ComposeResult:
         app = console(self)
@@ -115,6 +145,7 @@ class AlertsScreen(Screen[None]):
         table: DataTable[Content] = DataTable(id="alerts", cursor_type="row", zebra_stripes=False)
         yield table
         yield Static("", id="alerts-empty")
+        yield Static("", id="alerts-preview")
         yield Footer(compact=True)
 
     @property
@@ -122,9 +153,41 @@ class AlertsScreen(Screen[None]):
         return self.query_one("#alerts", DataTable)
 
     def on_mount(self) -> None:
-        self.table.add_columns("TIME", "SEV", "POD", "WHAT HAPPENED", "LAST WORDS")
+        # Widths from the terminal's: WHAT HAPPENED takes what the others leave. Below 120
+        # columns LAST WORDS has no column of its own: the line under the list shows them for the
+        # alert under the cursor, with the rest of its text.
+        width = max(80, self.app.size.width)
+        self._wide = width >= 120
+        pod = 40 if self._wide else 24
+        words = 40 if self._wide else 0
+        columns = [("TIME", 8), ("SEV", 8 if self._wide else 4), ("POD", pod)]
+        fixed = sum(size for _, size in columns) + words + 2 * (len(columns) + 1 + bool(words)) + 2
+        columns.append(("WHAT HAPPENED", max(24, width - fixed)))
+        if words:
+            columns.append(("LAST WORDS", words))
+        for label, size in columns:
+            self.table.add_column(label, width=size)
         self.alerts_changed()
         self.table.focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._preview()
+
+    def _preview(self) -> None:
+        """The alert under the cursor in full: what happened, the likely cause, its last words."""
+        alert = self._selected()
+        preview = self.query_one("#alerts-preview", Static)
+        if alert is None:
+            preview.update("")
+            return
+        where = f"{alert.namespace}/{alert.pod or alert.owner}"
+        parts: list[str | tuple[str, str]] = [
+            (clean_line(where), "bold"),
+            " " + what_happened(alert, console(self).clock.now()),
+        ]
+        if alert.dying_words:
+            parts += ["\n", ("last words: ", "$text-muted"), clean_line(alert.dying_words, max_len=300)]
+        preview.update(Content.assemble(*parts))
 
     def alerts_changed(self) -> None:
         """Redraw the list, the cursor kept on the alert it was on."""
@@ -143,13 +206,20 @@ class AlertsScreen(Screen[None]):
         for alert in alerts:
             dim = alert.acknowledged or alert.state == "already-failing"
             base = "$text-muted" if dim else ""
-            where = f"{alert.namespace}/{alert.pod}" if alert.pod else f"{alert.namespace}/{alert.owner}"
+            where = _short_pod(alert) if alert.pod else alert.owner
             table.add_row(
                 Content.styled(alert.at.astimezone().strftime("%H:%M:%S"), base or "$text-muted"),
-                Content.styled(alert.severity, "$text-muted" if dim else _SEVERITY_STYLE[alert.severity]),
+                Content.styled(
+                    alert.severity if self._wide else _SHORT_SEVERITY[alert.severity],
+                    "$text-muted" if dim else _SEVERITY_STYLE[alert.severity],
+                ),
                 Content.styled(clean_line(where, max_len=60), base),
-                Content.styled(what_happened(alert, now)[:160], base),
-                Content.styled(clean_line(alert.dying_words, max_len=80), "$text-muted"),
+                Content.styled(what_happened(alert, now, short=True)[:200], base),
+                *(
+                    [Content.styled(clean_line(alert.dying_words, max_len=80), "$text-muted")]
+                    if self._wide
+                    else []
+                ),
                 key=str(alert.id),
             )
         empty = self.query_one("#alerts-empty", Static)
@@ -157,6 +227,7 @@ class AlertsScreen(Screen[None]):
         empty.display = not alerts
         if current in self._shown:
             table.move_cursor(row=self._shown.index(current))
+        self._preview()
 
     def _selected(self) -> Alert | None:
         row = self.table.cursor_row
