@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kcrash.core.alerts import DEFAULT_CONFIG, Alert, AlertConfig, alert_json
+from kcrash.core.alerts import DEFAULT_CONFIG, Alert, AlertConfig, alert_json, parse_config
 from kcrash.lab.app import Lab
 from kcrash.ui.alerts import notification_text, terminal_sequences
 from kcrash.ui.app import KcrashApp, make_app
@@ -44,12 +44,15 @@ def oom_rows(app: KcrashApp) -> list[str]:
 
 
 async def test_toast_badge_list_acknowledge_and_mute(lab: Lab, tmp_path: Path) -> None:
-    app = alerts_app(lab, tmp_path)
+    # Scoped to one Deployment by label, as the config file allows: its toasts are not folded
+    # into "N more alerts" by the crash loops of the rest of the namespace.
+    app = alerts_app(lab, tmp_path, parse_config({"alerts": {"selector": "app=oom-leak"}}))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_synced(pilot, app)
-        # Pods failing at start are listed, not news: no toast, no badge.
+        # Pods failing at start are listed, not news: no toast, no badge; the scope holds.
         listed = app.alert_desk.engine.alerts
         assert listed and {a.state for a in listed} == {"already-failing"}
+        assert {a.owner for a in listed} == {"Deployment/oom-leak"}
         assert not any("oom-killed" in t or "crash-loop" in t for t in toasts(app))
         # The lab's crash loops go on: an OOM kill of oom-leak arrives as a toast.
         await wait_for(
