@@ -366,7 +366,12 @@ class KcrashApp(App[int]):
 
     def _marks_changed(self, owners: set[OwnerKey]) -> None:
         """Redraw the rows of the pods whose OOM mark came or went."""
-        keys = frozenset(p.key for p in self.store.values() if (p.namespace, owner_of(p)) in owners)
+        namespaces = {namespace for namespace, _ in owners}
+        keys = frozenset(
+            p.key
+            for p in self.store.values()
+            if p.namespace in namespaces and (p.namespace, owner_of(p)) in owners
+        )
         if keys:
             self._broadcast(PodsChanged(keys))
 
