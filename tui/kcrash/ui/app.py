@@ -40,8 +40,10 @@ from textual.worker import Worker
 
 from kcrash.cluster.reflector import FREEZE_FROM, SyncState, gc_paused
 from kcrash.cluster.source import Access, ClusterSource
+from kcrash.core.alerts import AlertConfig, OwnerKey, owner_of
 from kcrash.core.records import Pod
 from kcrash.core.store import Delta, PodStore
+from kcrash.ui.alerts import AlertDesk, load_console_config
 from kcrash.ui.clock import Clock, SystemClock
 from kcrash.ui.crashlog import write_crash_log
 from kcrash.ui.failures import report_worker_failure
@@ -49,9 +51,11 @@ from kcrash.ui.history import TerminationLog
 from kcrash.ui.keygate import POLL_S, KeyGate
 from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged
 from kcrash.ui.patches import apply_textual_patches
+from kcrash.ui.screens.alerts import AlertsScreen
 from kcrash.ui.screens.help import HelpScreen
 from kcrash.ui.screens.pods import PodsScreen
 from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
+from kcrash.ui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from kcrash.ui.offline import OfflineSource
@@ -138,6 +142,7 @@ class KcrashApp(App[int]):
         Binding("q", "quit", "Quit", tooltip="Leave kcrash"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
+        Binding("exclamation_mark", "alerts", "Alerts", show=False),
         Binding("T", "next_theme", "Theme", show=False),
     ]
 
@@ -155,6 +160,7 @@ class KcrashApp(App[int]):
         theme: str = DEFAULT_THEME,
         tick_seconds: float = 1.0,
         metrics_seconds: float = 5.0,
+        alert_config: AlertConfig | None = None,
     ) -> None:
         super().__init__()
         self.source = source
@@ -177,6 +183,12 @@ class KcrashApp(App[int]):
         self._unfrozen_versions = 0
         self._frozen = False  # gc.get_freeze_count() would say, but it walks every frozen object
         self._swept_at = time.monotonic()
+        self._alert_config_error = ""
+        if alert_config is None:
+            alert_config, self._alert_config_error = load_console_config()
+        self.alert_desk = AlertDesk(
+            self, alert_config, on_change=self._alerts_changed, on_marks=self._marks_changed
+        )
         self.kcrash_themes = load_themes()
         for theme_obj in self.kcrash_themes:
             self.register_theme(theme_obj)
@@ -242,6 +254,9 @@ class KcrashApp(App[int]):
         sys.setswitchinterval(SWITCH_INTERVAL)
         self.set_interval(SETTLE_SECONDS, self._settle_garbage)
         self.push_screen(PodsScreen())
+        self.set_interval(1.0, lambda: self.alert_desk.tick(self.clock.now()))
+        if self._alert_config_error:
+            self.notify(self._alert_config_error, severity="warning", timeout=10, markup=False)
         self._begin_watch()
         self._check_access()
 
@@ -334,8 +349,34 @@ class KcrashApp(App[int]):
                 self.terminations.forget(key)
             else:
                 self.terminations.observe(pod)
+        self.alert_desk.observe(self.store, resync is not None, touched, self.clock.now())
         if touched or resync is not None:
             self._broadcast(PodsChanged(frozenset(touched), resync=resync is not None))
+
+    # ---- alerts ----------------------------------------------------------------------------
+
+    def _alerts_changed(self) -> None:
+        """The header's badge on every screen, and the alert list when it is open."""
+        count = self.alert_desk.unacknowledged
+        for screen in self.screen_stack:
+            for line in screen.query(StatusLine):
+                line.change(alerts=count)
+            if isinstance(screen, AlertsScreen) and screen.is_mounted:
+                screen.alerts_changed()
+
+    def _marks_changed(self, owners: set[OwnerKey]) -> None:
+        """Redraw the rows of the pods whose OOM mark came or went."""
+        namespaces = {namespace for namespace, _ in owners}
+        keys = frozenset(
+            p.key
+            for p in self.store.values()
+            if p.namespace in namespaces and (p.namespace, owner_of(p)) in owners
+        )
+        if keys:
+            self._broadcast(PodsChanged(keys))
+
+    def action_alerts(self) -> None:
+        self.open_screen(AlertsScreen())
 
     def on_sync_changed(self, message: SyncChanged) -> None:
         self.sync_state = message.state
@@ -440,9 +481,15 @@ def make_app(
     theme: str = DEFAULT_THEME,
     tick_seconds: float = 1.0,
     metrics_seconds: float = 5.0,
+    alert_config: AlertConfig | None = None,
 ) -> KcrashApp:
     """The one way the CLI, the tests and the screenshot script build the console."""
     apply_textual_patches()
     return KcrashApp(
-        source, clock=clock, theme=theme, tick_seconds=tick_seconds, metrics_seconds=metrics_seconds
+        source,
+        clock=clock,
+        theme=theme,
+        tick_seconds=tick_seconds,
+        metrics_seconds=metrics_seconds,
+        alert_config=alert_config,
     )

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from kcrash.cluster.reflector import SyncState
     from kcrash.cluster.source import Access, ClusterSource
     from kcrash.core.store import PodStore
+    from kcrash.ui.alerts import AlertDesk
     from kcrash.ui.clock import Clock
     from kcrash.ui.history import TerminationLog
     from kcrash.ui.offline import OfflineSource
@@ -41,6 +42,7 @@ class Console(Protocol):
     tick_seconds: float
     metrics_seconds: float
     offline_banner: str
+    alert_desk: AlertDesk
 
     @property
     def source(self) -> ClusterSource | OfflineSource: ...

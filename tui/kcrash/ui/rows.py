@@ -46,6 +46,8 @@ def exit_tone(code: int | None, reason: str) -> Tone:
 
 
 NO_MEMORY = Cell("-", "muted")
+OOM_MARK = "OOM▸"
+"""Before the name of a pod whose owner has an OOM alert nobody acknowledged (`!`, then `a`)."""
 
 
 def memory_cell(used: int | None, limit: int | None) -> Cell:
@@ -82,11 +84,15 @@ class PodRow(Struct, frozen=True, gc=False):
     created_at: datetime | None
     search: str  # lower-cased text the filter matches against
     container_status: ContainerStatus | None  # the primary container's, which the countdown is about
+    oom_mark: bool = False  # an OOM alert about this pod's owner nobody acknowledged yet
 
     def cell(self, column: str, now: datetime) -> Cell:
         if column == "namespace":
             return Cell(self.namespace, "muted")
         if column == "name":
+            if self.oom_mark:
+                short = f"{OOM_MARK}{self.short_name}" if self.short_name else ""
+                return Cell(f"{OOM_MARK}{self.name}", "oom", short)
             return Cell(self.name, "normal", self.short_name)
         if column == "ready":
             return Cell(self.ready, "normal" if self.all_ready else "warning")

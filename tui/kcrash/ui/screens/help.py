@@ -59,6 +59,15 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     (
+        "Alerts",
+        (
+            ("!", "the alert list: time, severity, pod, what happened, last words"),
+            ("enter", "open the alert's pod (its replacement's when it is gone)"),
+            ("a", "acknowledge: clears it from the header's count and its OOM▸ mark"),
+            ("m", "mute the alert's owner for 15 min, 1 h, 4 h or 24 h"),
+        ),
+    ),
+    (
         "Dialogs",
         (
             ("y", "confirm (undo, delete)"),

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from typing import ClassVar
 
+from msgspec.structs import replace
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -175,6 +176,7 @@ class PodsScreen(PodScreen):
         rows: list[PodRow] = []
         removed: list[tuple[str, str]] = []
         bound = self._time_bound
+        marks = app.alert_desk.marks
         for key in keys:
             pod = store.get(key)
             if pod is None:
@@ -184,6 +186,8 @@ class PodsScreen(PodScreen):
                 self._memory.pop(key, None)
                 continue
             row = build_row(pod, now, self._memory.get(key))
+            if marks and app.alert_desk.is_marked(pod):
+                row = replace(row, oom_mark=True)
             rows.append(row)
             if row.failing:
                 failing.add(key)

@@ -28,6 +28,7 @@ class HeaderFacts:
     read_only: bool = False
     offline: str = ""  # banner for pods from pastes, shown instead of context, namespace and connection
     scope_error: str = ""  # the namespace does not exist: said in its place
+    alerts: int = 0  # alerts nobody acknowledged yet (`!` lists them)
 
 
 Piece = tuple[str, str]  # (text, style)
@@ -104,6 +105,8 @@ def _parts(facts: HeaderFacts) -> list[_Part]:
             ),
         ]
     parts.append(_counts(facts))
+    if facts.alerts:
+        parts.append(_alerts_part(facts.alerts))
     if facts.filter_text:
         parts.append(_Part((("/" + facts.filter_text, "$accent"),), drop=12))
     if facts.hide_healthy:
@@ -122,6 +125,12 @@ def _namespace_part(facts: HeaderFacts, where: str, short_where: str) -> _Part:
         error = clean_line(facts.scope_error)
         return _Part(((error, "bold $error"),), ((error.split(";", 1)[0], "bold $error"),), squeeze=5)
     return _Part(((where, ""),), ((short_where, ""),), squeeze=2, drop=15)
+
+
+def _alerts_part(count: int) -> _Part:
+    """ "! 3 alerts": never dropped (it is why one looks), shortened to "!3" once room runs out."""
+    words = "1 alert" if count == 1 else f"{count} alerts"
+    return _Part(((f"! {words}", "bold $error"),), ((f"!{count}", "bold $error"),), squeeze=1)
 
 
 def _counts(facts: HeaderFacts) -> _Part:
@@ -222,6 +231,9 @@ class StatusLine(Static):
         banner = getattr(self.app, "offline_banner", "")  # any App can host the header
         if banner:
             self.change(offline=banner)
+        desk = getattr(self.app, "alert_desk", None)
+        if desk is not None and desk.unacknowledged:
+            self.change(alerts=desk.unacknowledged)
 
     def set_facts(self, facts: HeaderFacts) -> None:
         if facts != self.facts:
