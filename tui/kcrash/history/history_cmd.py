@@ -119,20 +119,20 @@ def _print_crash(
     container: str | None = args.container
     crashes = [
         crash
-        for crash in archive.crashes(namespace=namespace, pod=pod, limit=100_000)
+        for crash in find(archive, namespace, pod, limit=100_000)
         if crash.restart == number and (container is None or crash.container == container)
     ]
     if not crashes:
         err.write(
-            f"kcrash history: no crash at restart {number} of pod {clean_line(pod)} is archived "
+            f"kcrash history: no crash at restart {number} of {clean_line(pod)} is archived "
             f"(kcrash history {clean_line(pod)} lists those that are)\n"
         )
         return EXIT_NONE
-    if len({crash.container for crash in crashes}) > 1:
-        names = ", ".join(sorted({clean_line(crash.container) for crash in crashes}))
+    places = sorted({f"{clean_line(crash.pod)} ({clean_line(crash.container)})" for crash in crashes})
+    if len(places) > 1:
         err.write(
-            f"kcrash history: restart {number} of {clean_line(pod)} is archived for containers {names}: "
-            "name one with -c\n"
+            f"kcrash history: restart {number} of {clean_line(pod)} is archived for {', '.join(places)}: "
+            "name the pod, and the container with -c\n"
         )
         return EXIT_ERROR
     crash = archive.crash(crashes[0].id)
