@@ -103,7 +103,12 @@ class Recorder:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._pruned_at = -PRUNE_EVERY
+        self._listeners: list[Callable[[Crash], None]] = []
         self.state = SyncState("connecting")
+
+    def listen(self, listener: Callable[[Crash], None]) -> None:
+        """Call `listener` (on the recorder's thread) with each crash it archives."""
+        self._listeners.append(listener)
 
     # -- feeding (the reflector's thread) ---------------------------------------------------------
     def on_events(self, batch: list[tuple[str, Pod]]) -> None:
@@ -251,6 +256,9 @@ class Recorder:
                 )
             else:
                 self._stats = replace(self._stats, already=self._stats.already + 1)
+        if added:
+            for listener in self._listeners:
+                listener(crash)
 
     def _read_log(self, pod: Pod, ended: Ended) -> tuple[str, str, bool]:
         previous = log_flag(pod, ended)

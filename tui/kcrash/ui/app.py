@@ -47,13 +47,16 @@ from kcrash.ui.crashlog import write_crash_log
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
 from kcrash.ui.keygate import POLL_S, KeyGate
-from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged
+from kcrash.ui.messages import AccessKnown, CrashArchived, PodsArrived, PodsChanged, SyncChanged
 from kcrash.ui.patches import apply_textual_patches
 from kcrash.ui.screens.help import HelpScreen
 from kcrash.ui.screens.pods import PodsScreen
 from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
 
 if TYPE_CHECKING:
+    from kcrash.history.archive import Archive
+    from kcrash.history.crash import Crash
+    from kcrash.history.recorder import Recorder
     from kcrash.ui.offline import OfflineSource
 
 SWITCH_INTERVAL = 0.001
@@ -155,9 +158,13 @@ class KcrashApp(App[int]):
         theme: str = DEFAULT_THEME,
         tick_seconds: float = 1.0,
         metrics_seconds: float = 5.0,
+        recorder: Recorder | None = None,
     ) -> None:
         super().__init__()
         self.source = source
+        self.recorder = recorder
+        """Archives the crashes the watch shows while the console runs (None: no archive)."""
+        self.archive: Archive | None = recorder.archive if recorder is not None else None
         self.clock: Clock = clock or SystemClock()
         self.store = PodStore()
         self.terminations = TerminationLog()
@@ -242,6 +249,9 @@ class KcrashApp(App[int]):
         sys.setswitchinterval(SWITCH_INTERVAL)
         self.set_interval(SETTLE_SECONDS, self._settle_garbage)
         self.push_screen(PodsScreen())
+        if self.recorder is not None:
+            self.recorder.listen(self._crash_archived)
+            self.recorder.start()
         self._begin_watch()
         self._check_access()
 
@@ -266,15 +276,21 @@ class KcrashApp(App[int]):
 
     def on_unmount(self) -> None:
         self.source.stop()
+        if self.recorder is not None:
+            self.recorder.stop()
         sys.setswitchinterval(self._switch_interval)
 
     # ---- reflector thread side -------------------------------------------------------------
 
     def _on_events(self, events: list[tuple[str, Pod]]) -> None:
+        if self.recorder is not None:
+            self.recorder.on_events(events)
         if self._inbox.add_events(events):
             self.post_message(PodsArrived())
 
     def _on_resync(self, pods: list[Pod]) -> None:
+        if self.recorder is not None:
+            self.recorder.on_resync(pods)
         if self._inbox.add_resync(pods):
             self.post_message(PodsArrived())
 
@@ -336,6 +352,17 @@ class KcrashApp(App[int]):
                 self.terminations.observe(pod)
         if touched or resync is not None:
             self._broadcast(PodsChanged(frozenset(touched), resync=resync is not None))
+
+    def _crash_archived(self, crash: Crash) -> None:
+        """On the recorder's thread: tell the UI thread."""
+        self.post_message(CrashArchived((crash.namespace, crash.pod)))
+
+    def on_crash_archived(self, message: CrashArchived) -> None:
+        from kcrash.ui.widgets.detail import DetailPane
+
+        for screen in self.screen_stack:
+            for pane in screen.query(DetailPane):
+                pane.crash_archived(message.key)
 
     def on_sync_changed(self, message: SyncChanged) -> None:
         self.sync_state = message.state
@@ -434,9 +461,15 @@ def make_app(
     theme: str = DEFAULT_THEME,
     tick_seconds: float = 1.0,
     metrics_seconds: float = 5.0,
+    recorder: Recorder | None = None,
 ) -> KcrashApp:
     """The one way the CLI, the tests and the screenshot script build the console."""
     apply_textual_patches()
     return KcrashApp(
-        source, clock=clock, theme=theme, tick_seconds=tick_seconds, metrics_seconds=metrics_seconds
+        source,
+        clock=clock,
+        theme=theme,
+        tick_seconds=tick_seconds,
+        metrics_seconds=metrics_seconds,
+        recorder=recorder,
     )

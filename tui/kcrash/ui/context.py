@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from kcrash.cluster.reflector import SyncState
     from kcrash.cluster.source import Access, ClusterSource
     from kcrash.core.store import PodStore
+    from kcrash.history.archive import Archive
     from kcrash.ui.clock import Clock
     from kcrash.ui.history import TerminationLog
     from kcrash.ui.offline import OfflineSource
@@ -33,6 +34,8 @@ class Console(Protocol):
     sync_state: SyncState
     access: Access | None
     terminations: TerminationLog
+    archive: Archive | None
+    """The crash archive of this cluster (None offline or when it could not be opened)."""
     tick_seconds: float
     metrics_seconds: float
     offline_banner: str

@@ -110,6 +110,8 @@ class DetailPane(VerticalScroll):
                 yield Static(LOADING, id="d-memory-caption")
                 yield _heading("Previous logs  (l: full log view)", "h-logs")
                 yield Static(LOADING, id="d-logs")
+                yield _heading("Crashes  (archived; l then p steps back through them)", "h-crashes")
+                yield Static(LOADING, id="d-crashes")
                 yield _heading("Rollout", "h-rollout")
                 yield Static(LOADING, id="d-rollout")
 
@@ -134,7 +136,7 @@ class DetailPane(VerticalScroll):
         self.kcrash.follow_memory(opened=key)
         self.pieces = {}
         self._loaded_for = None
-        for id in ("#d-diagnosis", "#d-events", "#d-logs", "#d-rollout", "#d-memory-caption"):
+        for id in ("#d-diagnosis", "#d-events", "#d-logs", "#d-rollout", "#d-memory-caption", "#d-crashes"):
             self._set(id, LOADING)
         for chart in self.query("#d-memory"):
             chart.display = False
@@ -158,12 +160,20 @@ class DetailPane(VerticalScroll):
         if facts != self._loaded_for:
             self._loaded_for = facts
             self._load(pod, now)
+            self._load_crashes(pod)
 
     def reload(self) -> None:
         pod = self.pod
         if pod is not None:
             self._load(pod, self.kcrash.clock.now())
+            self._load_crashes(pod)
             self._refresh_memory()
+
+    def crash_archived(self, key: Key) -> None:
+        """The recorder archived a crash: list it if it is this pod's."""
+        pod = self.pod
+        if pod is not None and key == pod.key:
+            self._load_crashes(pod)
 
     def tick(self) -> None:
         """Draw again what reads the clock; repaint only what changed."""
@@ -174,7 +184,7 @@ class DetailPane(VerticalScroll):
         self._set("#d-title", sections.title_content(pod, container, now))
         self._set("#d-laststate", sections.last_state_content(pod, container, now))
         self._set("#d-backoff", sections.backoff_line(pod, container, now))
-        for piece in ("events", "rollout"):
+        for piece in ("events", "rollout", "crashes"):
             if piece in self.pieces:
                 self._draw_piece(piece, now)
 
@@ -245,6 +255,17 @@ class DetailPane(VerticalScroll):
         if not worker.is_cancelled:
             self.post_message(Loaded(pod.key, "diagnosis", verdict))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail-crashes")
+    def _load_crashes(self, pod: Pod) -> None:
+        from kcrash.history.recorder import workload_of
+
+        archive = self.kcrash.archive
+        if archive is None:
+            self.post_message(Loaded(pod.key, "crashes", None))
+            return
+        found = archive.crashes(namespace=pod.namespace, pod=pod.name, workload=workload_of(pod) or None)
+        self.post_message(Loaded(pod.key, "crashes", found))
+
     def _refresh_memory(self) -> None:
         pod = self.pod
         if pod is not None and self.display:
@@ -275,8 +296,11 @@ class DetailPane(VerticalScroll):
             "events": "#d-events",
             "rollout": "#d-rollout",
             "memory": "#d-memory-caption",
+            "crashes": "#d-crashes",
         }[piece]
-        if isinstance(value, Exception):
+        if piece == "crashes" and not isinstance(value, Exception):
+            self._draw_crashes(value, now)
+        elif isinstance(value, Exception):
             self._set(target, _failed(value))
         elif piece == "diagnosis" and isinstance(value, Diagnosis):
             self._set(target, sections.diagnosis_content(value))
@@ -290,6 +314,15 @@ class DetailPane(VerticalScroll):
             self._set(target, sections.rollout_content(deployment, revisions, now, unknown=unknown))
         elif piece == "memory" and isinstance(value, MemoryView):
             self._draw_memory(value, now)
+
+    def _draw_crashes(self, value: object, now: datetime) -> None:
+        from kcrash.ui.crashes import NO_ARCHIVE, crashes_content
+
+        pod = self.pod
+        if value is None or pod is None:
+            self._set("#d-crashes", Content.styled(NO_ARCHIVE, "$text-muted"))
+        elif isinstance(value, list):
+            self._set("#d-crashes", crashes_content(value, pod.name, now))
 
     def _draw_log(self) -> None:
         """The log that exists: the previous instance's, else the current one of a container that

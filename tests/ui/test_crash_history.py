@@ -1,0 +1,83 @@
+"""The console archives crashes while it runs; the drill-down lists them with those of the
+workload's earlier pods, and the log view's `p` steps back through them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from kcrash.history.archive import Archive
+from kcrash.history.crash import Crash
+from kcrash.history.recorder import Recorder
+from kcrash.history.settings import HistorySettings
+from kcrash.lab.app import Lab
+from kcrash.ui.app import make_app
+from kcrash.ui.screens.logs import LogScreen
+
+from .conftest import lab_source, wait_for, wait_synced
+from .test_console import open_pod, text_of
+
+OLD_POD = "crash-missing-env-5c8d7f6b9-old01"
+
+
+def earlier_crash(archive: Archive, restart: int, words: str, lab: Lab) -> None:
+    died = lab.clock.now() - timedelta(hours=2, minutes=10 - restart)
+    archive.add(
+        Crash(
+            namespace="crashlab",
+            pod=OLD_POD,
+            container="app",
+            container_id=f"containerd://old-{restart}",
+            restart=restart,
+            exit_code=1,
+            reason="Error",
+            started_at=died - timedelta(seconds=2),
+            finished_at=died,
+            workload="crash-missing-env",
+            log=f"starting orders 2.2.{restart}\n{words}",
+            recorded_at=died,
+        )
+    )
+
+
+async def test_drill_down_lists_archived_crashes_and_p_steps_back_through_them(
+    lab: Lab, tmp_path: Path
+) -> None:
+    source = lab_source(lab, tmp_path)
+    archive = Archive(tmp_path / "archive.sqlite3")
+    earlier_crash(archive, 1, "KeyError: 'DB_HOST'", lab)
+    earlier_crash(archive, 2, "FATAL: required environment variable DB_URL is not set", lab)
+    recorder = Recorder(source, archive, HistorySettings())
+    app = make_app(source, clock=lab.clock, metrics_seconds=1.0, recorder=recorder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_synced(pilot, app)
+        await open_pod(pilot, app, "crash-missing-env")
+        await wait_for(
+            pilot,
+            lambda: "DATABASE_URL is not set" in text_of(app, "#d-crashes"),
+            what="the recorder to archive the live pod's crash",
+        )
+        crashes = text_of(app, "#d-crashes")
+        lines = [line for line in crashes.splitlines() if line.startswith("#")]
+        assert "DATABASE_URL is not set" in lines[0] and "pod/" not in lines[0], "its own crash comes first"
+        assert "DB_URL is not set" in lines[-2] and f"pod/{OLD_POD}" in lines[-2]
+        assert "KeyError: 'DB_HOST'" in lines[-1], "oldest last, each with its own dying words"
+
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LogScreen), what="the log view")
+        screen = app.screen
+        assert isinstance(screen, LogScreen)
+        await wait_for(pilot, lambda: bool(screen.lines) and bool(screen._older), what="the previous log")
+        assert screen.previous and screen.archived is None
+        seen: list[tuple[str, list[str]]] = []
+        while not seen or not seen[-1][0].startswith("current"):
+            assert len(seen) < 8, [title for title, _ in seen]
+            await pilot.press("p")
+            await wait_for(pilot, lambda: "loading" not in text_of(app, "#log-title"), what="the next log")
+            seen.append((text_of(app, "#log-title"), list(screen.lines)))
+        *own, (title2, log2), (title1, log1), _ = seen
+        # The live pod's own archived crashes older than its previous instance come first, newest first.
+        numbers = [int(title.split()[1].lstrip("#")) for title, _ in own]
+        assert numbers == sorted(numbers, reverse=True) and all("pod/" + OLD_POD not in t for t, _ in own)
+        assert title2.startswith("crash #2 of pod/" + OLD_POD) and log2[-1].endswith("DB_URL is not set")
+        assert title1.startswith("crash #1") and log1[-1] == "KeyError: 'DB_HOST'"
