@@ -3,7 +3,7 @@ workload's earlier pods, and the log view's `p` steps back through them."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from kcrash.history.archive import Archive
@@ -81,3 +81,45 @@ async def test_drill_down_lists_archived_crashes_and_p_steps_back_through_them(
         assert numbers == sorted(numbers, reverse=True) and all("pod/" + OLD_POD not in t for t, _ in own)
         assert title2.startswith("crash #2 of pod/" + OLD_POD) and log2[-1].endswith("DB_URL is not set")
         assert title1.startswith("crash #1") and log1[-1] == "KeyError: 'DB_HOST'"
+
+
+async def test_reopening_the_console_charts_the_memory_an_earlier_run_archived(
+    lab: Lab, tmp_path: Path
+) -> None:
+    import time
+
+    from kcrash.cluster.metrics import MemoryView
+
+    archive = Archive(tmp_path / "archive.sqlite3")
+    earlier = lab_source(lab, tmp_path)
+    first_run = Recorder(earlier, archive)
+    pod = next(p for p in earlier.list_pods() if p.name.startswith("oom-leak"))
+    for _ in range(3):
+        assert earlier.metrics.sample_once()
+        time.sleep(0.8)  # 16 simulated seconds: past the 15 s resolution of metrics, a new sample
+    first_run.keep_memory_of(pod.key)
+    kept = first_run.keep_memory()
+    earlier.stop()
+    assert kept >= 2
+    archived = {
+        at for at, _ in archive.memory(pod.namespace, pod.name, "app", lab.clock.now() - timedelta(hours=1))
+    }
+
+    time.sleep(0.5)
+    source = lab_source(lab, tmp_path)
+    app = make_app(source, clock=lab.clock, metrics_seconds=1.0, recorder=Recorder(source, archive))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_synced(pilot, app)
+        pane = await open_pod(pilot, app, "oom-leak")
+
+        def charted() -> set[datetime]:
+            view = pane.pieces.get("memory")
+            return (
+                {s.at for s in view.samples if s.container == "app"}
+                if isinstance(view, MemoryView)
+                else set()
+            )
+
+        await wait_for(pilot, lambda: len(charted()) > len(archived), what="a sample of this session")
+        assert archived <= charted(), "the samples archived by the earlier run are on the chart"
+        assert min(charted()) in archived

@@ -43,6 +43,8 @@ SEEN_CAP = 200_000
 EVENTS_KEPT = 20
 MEMORY_KEPT = 40
 PRUNE_EVERY = 600.0
+MEMORY_EVERY = 60.0
+"""Seconds between writes of memory samples (the sampler keeps minutes of them in between)."""
 REVISION_LABELS = ("pod-template-hash", "controller-revision-hash")
 REPLACED = "the container restarted before its log could be read (the kubelet keeps one previous instance)"
 UNSURE = "the container restarted while its log was read: not kept, it may be the next instance's"
@@ -104,7 +106,14 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._pruned_at = -PRUNE_EVERY
         self._listeners: list[Callable[[Crash], None]] = []
+        self._memory_keys: dict[Key, float] = {}  # pods whose samples are archived -> newest kept (epoch s)
+        self._memory_at = clock()
         self.state = SyncState("connecting")
+
+    def keep_memory_of(self, key: Key) -> None:
+        """Archive this pod's memory samples from now on (crashed pods are archived by themselves)."""
+        with self._lock:
+            self._memory_keys.setdefault(key, 0.0)
 
     def listen(self, listener: Callable[[Crash], None]) -> None:
         """Call `listener` (on the recorder's thread) with each crash it archives."""
@@ -137,6 +146,8 @@ class Recorder:
     def _observe(self, pod: Pod) -> None:
         ended_now = ended_instances(pod)
         with self._lock:
+            if ended_now and pod.key not in self._memory_keys:
+                self._memory_keys[pod.key] = 0.0
             if pod.key in self._latest:
                 self._latest[pod.key] = pod
             for ended in ended_now:
@@ -178,12 +189,14 @@ class Recorder:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Finish the read under way (if any) and stop; waiting jobs are left."""
+        """Finish the read under way (if any), keep the memory samples taken since the last write,
+        and stop; waiting jobs are left."""
         self._stopping.set()
         with self._lock:
             self._wake.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._maybe_keep_memory(force=True)
 
     def idle(self) -> bool:
         """Nothing waits and nothing is being read (tests and benches wait for this)."""
@@ -193,6 +206,7 @@ class Recorder:
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._maybe_prune()
+            self._maybe_keep_memory()
             job = self._next_job()
             if job is None:
                 continue
@@ -236,6 +250,35 @@ class Recorder:
             )
         except Exception:
             log.debug("pruning the archive failed", exc_info=True)
+
+    def _maybe_keep_memory(self, force: bool = False) -> None:
+        now = self._clock()
+        if not force and now - self._memory_at < MEMORY_EVERY:
+            return
+        self._memory_at = now
+        try:
+            self.keep_memory()
+        except Exception:
+            log.debug("archiving memory samples failed", exc_info=True)
+
+    def keep_memory(self) -> int:
+        """Write the samples taken since the last write, of the pods whose memory is archived."""
+        with self._lock:
+            marks = dict(self._memory_keys)
+        rows: list[tuple[str, str, str, datetime, int]] = []
+        newest: dict[Key, float] = {}
+        for key, since in marks.items():
+            for sample in self.source.metrics.view(Pod(key[0], key[1])).samples:
+                stamp = sample.at.timestamp()
+                if stamp > since:
+                    rows.append((key[0], key[1], sample.container, sample.at, sample.bytes))
+                    newest[key] = max(newest.get(key, since), stamp)
+        written = self.archive.add_memory(rows)
+        with self._lock:
+            for key, stamp in newest.items():
+                if key in self._memory_keys:
+                    self._memory_keys[key] = stamp
+        return written
 
     # -- one crash --------------------------------------------------------------------------------
     def _archive(self, job: _Job) -> None:

@@ -229,6 +229,8 @@ class KcrashApp(App[int]):
         other pod keeps a short one, so 20,000 pods do not hold an hour of samples each."""
         if opened is not None:
             self._drilled.add(opened)
+            if self.recorder is not None:
+                self.recorder.keep_memory_of(opened)
         wanted = frozenset(self.failing | self._drilled)
         if wanted != self._history_keys:
             self._history_keys = wanted

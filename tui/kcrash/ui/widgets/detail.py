@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -29,7 +29,7 @@ from kcrash.cluster.logs import LogResult
 from kcrash.cluster.metrics import MemoryView
 from kcrash.cluster.source import ClusterSource
 from kcrash.core.logchoice import telling_log
-from kcrash.core.records import Deployment, Diagnosis, Event, Pod, Revision
+from kcrash.core.records import Deployment, Diagnosis, Event, MemorySample, Pod, Revision
 from kcrash.core.status import pod_columns, primary_container
 from kcrash.ui import sections
 from kcrash.ui.context import Console, console
@@ -51,6 +51,8 @@ SECTION_OF_PIECE = {
     "memory": "memory",
 }
 """`ClusterSource.gather`'s pieces that a section draws, and which section."""
+ARCHIVED_WINDOW = timedelta(hours=1)
+"""How far back the chart reaches into samples an earlier run archived (the chart's hour)."""
 WIDE_COLUMNS = 110
 """From this width the drill-down sets its sections in two columns."""
 
@@ -84,6 +86,7 @@ class DetailPane(VerticalScroll):
         self.container = ""
         self._loaded_for: tuple[int, str] | None = None  # (restarts, status) the fetched data is about
         self._memory_timer_started = False
+        self._archived_memory: tuple[Key, tuple[MemorySample, ...]] | None = None
         self.pieces: dict[str, object] = {}
         self._shown: dict[str, Visual] = {}  # what each section shows, to repaint only on change
 
@@ -244,6 +247,8 @@ class DetailPane(VerticalScroll):
 
         def heard(piece: str, value: object) -> None:
             section = SECTION_OF_PIECE.get(piece)
+            if isinstance(value, MemoryView):
+                value = self._with_archived(pod, value)
             if section is not None and not worker.is_cancelled:
                 self.post_message(Loaded(pod.key, section, value))
 
@@ -275,7 +280,28 @@ class DetailPane(VerticalScroll):
     def _load_memory(self, pod: Pod) -> None:
         source = self.kcrash.source
         source.chart_shown(pod.key)
-        self.post_message(Loaded(pod.key, "memory", source.memory(pod)))
+        view = source.memory(pod)
+        self.post_message(Loaded(pod.key, "memory", self._with_archived(pod, view)))
+
+    def _with_archived(self, pod: Pod, view: MemoryView) -> MemoryView:
+        """The samples an earlier run archived, before this session's first one (read once per pod)."""
+        archive = self.kcrash.archive
+        if archive is None or not view.available:
+            return view
+        if self._archived_memory is None or self._archived_memory[0] != pod.key:
+            since = self.kcrash.clock.now() - ARCHIVED_WINDOW
+            found = tuple(
+                MemorySample(at, container, used)
+                for container in {s.name for s in pod.container_statuses}
+                for at, used in archive.memory(pod.namespace, pod.name, container, since)
+            )
+            self._archived_memory = (pod.key, found)
+        first = min((s.at for s in view.samples), default=None)
+        earlier = [s for s in self._archived_memory[1] if first is None or s.at < first]
+        if not earlier:
+            return view
+        samples = tuple(sorted((*earlier, *view.samples), key=lambda s: (s.at, s.container)))
+        return MemoryView(samples, view.available, view.note)
 
     # ---- drawing what arrived --------------------------------------------------------------
 
