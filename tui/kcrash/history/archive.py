@@ -61,11 +61,14 @@ CREATE TABLE IF NOT EXISTS crashes (
     events BLOB NOT NULL DEFAULT '[]',
     memory BLOB NOT NULL DEFAULT '[]',
     recorded_at REAL NOT NULL,
+    at REAL NOT NULL,
+    dying TEXT NOT NULL DEFAULT '',
     size INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS crashes_by_pod ON crashes (namespace, pod, finished_at);
-CREATE INDEX IF NOT EXISTS crashes_by_workload ON crashes (namespace, workload, finished_at);
-CREATE INDEX IF NOT EXISTS crashes_by_time ON crashes (finished_at);
+CREATE INDEX IF NOT EXISTS crashes_by_pod ON crashes (namespace, pod, at);
+CREATE INDEX IF NOT EXISTS crashes_by_workload ON crashes (namespace, workload, at);
+CREATE INDEX IF NOT EXISTS crashes_by_namespace ON crashes (namespace, at);
+CREATE INDEX IF NOT EXISTS crashes_by_time ON crashes (at);
 CREATE TABLE IF NOT EXISTS memory (
     namespace TEXT NOT NULL,
     pod TEXT NOT NULL,
@@ -79,10 +82,10 @@ CREATE INDEX IF NOT EXISTS memory_by_time ON memory (at);
 _COLUMNS = (
     "id, container_id, namespace, pod, pod_uid, container, init, restart, exit_code, reason, signal, "
     "message, started_at, finished_at, owner_kind, owner_name, workload, revision, image, node, log, "
-    "log_error, log_truncated, events, memory, recorded_at"
+    "log_error, log_truncated, events, memory, recorded_at, dying"
 )
-_SUMMARY_COLUMNS = _COLUMNS.replace(" log,", " substr(log, -2048),")
-"""A listing needs only the dying words: the end of each log, not all of it."""
+_SUMMARY_COLUMNS = _COLUMNS.replace(" log,", " '',")
+"""A listing needs only the dying words (a column of their own), not the log."""
 
 
 class ArchiveError(Exception):
@@ -200,8 +203,8 @@ class Archive:
         try:
             with self._write() as db:
                 cursor = db.execute(
-                    f"INSERT OR IGNORE INTO crashes ({_COLUMNS.removeprefix('id, ')}, size) "
-                    f"VALUES ({','.join('?' * 26)})",
+                    f"INSERT OR IGNORE INTO crashes ({_COLUMNS.removeprefix('id, ')}, at, size) "
+                    f"VALUES ({','.join('?' * 28)})",
                     (
                         crash.container_id,
                         crash.namespace,
@@ -228,6 +231,8 @@ class Archive:
                         events,
                         memory,
                         recorded.timestamp(),
+                        crash.dying_words,
+                        (crash.finished_at or recorded).timestamp(),
                         size,
                     ),
                 )
@@ -251,16 +256,12 @@ class Archive:
         """Drop crashes and samples past the retention, then the oldest crashes over the byte budget."""
         cutoff = now.timestamp() - max_age_seconds
         with self._write() as db:
-            dropped = db.execute(
-                "DELETE FROM crashes WHERE coalesce(finished_at, recorded_at) < ?", (cutoff,)
-            ).rowcount
+            dropped = db.execute("DELETE FROM crashes WHERE at < ?", (cutoff,)).rowcount
             db.execute("DELETE FROM memory WHERE at < ?", (cutoff,))
             total = db.execute("SELECT coalesce(sum(size), 0) FROM crashes").fetchone()[0]
             if total > max_bytes:
                 excess = total - max_bytes
-                rows = db.execute(
-                    "SELECT id, size FROM crashes ORDER BY coalesce(finished_at, recorded_at), id"
-                ).fetchall()
+                rows = db.execute("SELECT id, size FROM crashes ORDER BY at, id").fetchall()
                 doomed: list[int] = []
                 for row_id, size in rows:
                     if excess <= 0:
@@ -299,7 +300,7 @@ class Archive:
         sql = (
             f"SELECT {_COLUMNS if with_log else _SUMMARY_COLUMNS} FROM crashes"
             + (f" WHERE {' AND '.join(where)}" if where else "")
-            + " ORDER BY coalesce(finished_at, recorded_at) DESC, id DESC LIMIT ?"
+            + " ORDER BY at DESC, id DESC LIMIT ?"
         )
         with self._lock:
             rows = self._db.execute(sql, (*args, limit)).fetchall()
@@ -337,7 +338,7 @@ def _event_json(event: ArchivedEvent) -> dict[str, object]:
 def _crash(row: tuple[object, ...]) -> Crash:
     (row_id, container_id, namespace, pod, pod_uid, container, init, restart, exit_code, reason, signal,
      message, started, finished, owner_kind, owner_name, workload, revision, image, node, log, log_error,
-     truncated, events, memory, recorded) = row  # fmt: skip
+     truncated, events, memory, recorded, dying) = row  # fmt: skip
     return Crash(
         id=int(row_id),  # type: ignore[call-overload]
         container_id=str(container_id),
@@ -368,4 +369,5 @@ def _crash(row: tuple[object, ...]) -> Crash:
             for at, used in orjson.loads(memory)  # type: ignore[arg-type]
         ),
         recorded_at=_dt(recorded if isinstance(recorded, float) else None),
+        words=str(dying),
     )

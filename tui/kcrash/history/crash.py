@@ -50,11 +50,14 @@ class Crash:
     events: tuple[ArchivedEvent, ...] = ()
     memory: tuple[tuple[datetime, int], ...] = ()  # (sampled at, working set bytes), oldest first
     recorded_at: datetime | None = None
+    words: str = ""  # the dying words as archived (a listing reads them without the log)
     id: int = 0  # the archive's row id, 0 before it is stored
 
     @property
     def dying_words(self) -> str:
         """The last non-empty line of the log: what the process said just before it died."""
+        if self.words:
+            return self.words
         lines = [line for line in self.log.split("\n") if line.strip()]
         return "\n".join(lines[-DYING_LINES:])
 
