@@ -3,7 +3,9 @@ workload's earlier pods, and the log view's `p` steps back through them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kcrash.history.archive import Archive
@@ -94,9 +96,11 @@ async def test_reopening_the_console_charts_the_memory_an_earlier_run_archived(
     earlier = lab_source(lab, tmp_path)
     first_run = Recorder(earlier, archive)
     pod = next(p for p in earlier.list_pods() if p.name.startswith("oom-leak"))
-    for _ in range(3):
+    deadline = time.monotonic() + 20
+    while len(earlier.metrics.view(pod).samples) < 2:  # a new sample every 15 simulated seconds
+        assert time.monotonic() < deadline, "the lab's metrics never moved"
         assert earlier.metrics.sample_once()
-        time.sleep(0.8)  # 16 simulated seconds: past the 15 s resolution of metrics, a new sample
+        time.sleep(0.3)
     first_run.keep_memory_of(pod.key)
     kept = first_run.keep_memory()
     earlier.stop()
@@ -123,3 +127,49 @@ async def test_reopening_the_console_charts_the_memory_an_earlier_run_archived(
         await wait_for(pilot, lambda: len(charted()) > len(archived), what="a sample of this session")
         assert archived <= charted(), "the samples archived by the earlier run are on the chart"
         assert min(charted()) in archived
+
+
+async def test_bad_rollout_headline_names_the_revision_the_loop_began_after(
+    make_lab: Callable[..., Lab], tmp_path: Path
+) -> None:
+    lab = make_lab(speed=60.0)
+    source = lab_source(lab, tmp_path)
+    recorder = Recorder(source, Archive(tmp_path / "archive.sqlite3"), HistorySettings(fetch_rate=20))
+    app = make_app(source, clock=lab.clock, metrics_seconds=1.0, recorder=recorder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_synced(pilot, app)
+        crashing = [p for p in app.store.values() if p.name.startswith("bad-rollout")]
+        pod = max(crashing, key=lambda p: max((s.restart_count for s in p.container_statuses), default=0))
+        await open_pod(pilot, app, pod.name)
+        await wait_for(
+            pilot,
+            lambda: "after revision" in text_of(app, "#d-crashes"),
+            timeout=30,
+            what="a second crash, the rollout history and the headline",
+        )
+        headline = text_of(app, "#d-crashes").splitlines()[0]
+        assert re.fullmatch(
+            r"crash-looping since \d\d:\d\d UTC, \d+ min after revision 2 \(api:1\.4\.2 → 1\.5\.0\)", headline
+        ), headline
+
+
+def test_the_chart_marks_deploys_in_its_window_with_their_revision() -> None:
+    from kcrash.core.records import MemorySample
+    from kcrash.ui.widgets.memory_chart import chart_data
+
+    now = datetime(2025, 3, 14, 14, 10, tzinfo=UTC)
+    samples = [MemorySample(now - timedelta(minutes=m), "api", 100 * 2**20) for m in range(10, -1, -1)]
+    data = chart_data(
+        samples,
+        container="api",
+        available=True,
+        note="",
+        limit=256 * 2**20,
+        request=None,
+        terminations=(),
+        now=now,
+        deploys=[(now - timedelta(minutes=8), "rev 7"), (now - timedelta(hours=3), "rev 6")],
+    )
+    assert data.deploys == ((-8.0, "rev 7"),), (
+        "only the deploy inside the chart's window, in minutes before now"
+    )

@@ -4,8 +4,13 @@ It listens to the same LIST+WATCH as everything else (`on_events`, `on_resync`, 
 reflector's thread, where it only looks at the records and queues work) and fetches each dead
 instance's log once on a thread of its own, while it is still where the kubelet keeps it:
 `state.terminated` until the restart (the current log), then `lastState.terminated` until the next
-instance dies (the previous log). Log reads are rate-limited by a token bucket; the queue is
-bounded and, when full, drops its oldest job (the one most likely replaced already), counting it.
+instance dies (the previous log). Log reads are rate-limited by a token bucket and wait in two
+queues. Urgent: instances of containers that are not running, or started in the last
+`SETTLED` seconds, whose log the next death replaces soon; the newest is read first (the oldest
+ones are the likeliest to be gone already), and past `queue` the oldest is dropped and counted.
+Patient: instances of containers that have run for longer (a first LIST finds one per restarted
+container of the scope); their logs stay until the next death, so they wait, oldest first, for
+the urgent queue to be empty.
 
 A log is kept only when it surely belongs to the instance: if the pod shows that instance gone
 from its place after the read, the kubelet may have answered with the next instance's log, so the
@@ -38,6 +43,8 @@ from kcrash.history.settings import HistorySettings
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
+SETTLED = 600.0
+"""Seconds a container must have run for its previous instance's log to count as in no hurry."""
 SEEN_CAP = 200_000
 """Container IDs remembered as handled (about 100 bytes each); the archive remembers the rest."""
 EVENTS_KEPT = 20
@@ -97,8 +104,10 @@ class Recorder:
         self._bucket = TokenBucket(self.settings.fetch_rate, self.settings.fetch_burst, clock())
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._jobs: OrderedDict[str, _Job] = OrderedDict()
+        self._urgent: OrderedDict[str, _Job] = OrderedDict()
+        self._patient: OrderedDict[str, _Job] = OrderedDict()
         self._latest: dict[Key, Pod] = {}  # the newest version of each pod a job waits on
+        self._waiting: dict[Key, int] = {}  # jobs per pod
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._stats = RecorderStats()
         self._busy = False
@@ -164,23 +173,37 @@ class Recorder:
             self._seen.popitem(last=False)
 
     def _enqueue(self, job: _Job) -> None:
-        if len(self._jobs) >= self.settings.queue:
-            _, oldest = self._jobs.popitem(last=False)
-            self._stats = replace(self._stats, dropped=self._stats.dropped + 1)
-            self._forget_pod(oldest.pod.key)
-        self._jobs[job.ended.container_id] = job
+        if self._urgent_now(job):
+            if len(self._urgent) >= self.settings.queue:
+                _, oldest = self._urgent.popitem(last=False)
+                self._stats = replace(self._stats, dropped=self._stats.dropped + 1)
+                self._forget_pod(oldest.pod.key)
+            self._urgent[job.ended.container_id] = job
+        else:
+            self._patient[job.ended.container_id] = job
         self._latest[job.pod.key] = job.pod
+        self._waiting[job.pod.key] = self._waiting.get(job.pod.key, 0) + 1
         self._wake.notify()
 
+    def _urgent_now(self, job: _Job) -> bool:
+        status = job.pod.status_for(job.ended.container)
+        if status is None or status.state.kind != "running" or status.state.started_at is None:
+            return True
+        return (self._wall() - status.state.started_at).total_seconds() < SETTLED
+
     def _forget_pod(self, key: Key) -> None:
-        if not any(job.pod.key == key for job in self._jobs.values()):
+        left = self._waiting.get(key, 0) - 1
+        if left > 0:
+            self._waiting[key] = left
+        else:
+            self._waiting.pop(key, None)
             self._latest.pop(key, None)
 
     # -- running ----------------------------------------------------------------------------------
     @property
     def stats(self) -> RecorderStats:
         with self._lock:
-            return replace(self._stats, queued=len(self._jobs))
+            return replace(self._stats, queued=len(self._urgent) + len(self._patient))
 
     def start(self) -> Recorder:
         if self._thread is None:
@@ -201,7 +224,7 @@ class Recorder:
     def idle(self) -> bool:
         """Nothing waits and nothing is being read (tests and benches wait for this)."""
         with self._lock:
-            return not self._jobs and not self._busy
+            return not self._urgent and not self._patient and not self._busy
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -224,7 +247,7 @@ class Recorder:
     def _next_job(self) -> _Job | None:
         """The oldest job once a token is there; None when stopping or after a wait."""
         with self._lock:
-            if not self._jobs:
+            if not self._urgent and not self._patient:
                 self._wake.wait(timeout=1.0)
                 return None
         delay = self._bucket.wait(self._clock())
@@ -232,9 +255,12 @@ class Recorder:
             self._stopping.wait(delay)
             return None
         with self._lock:
-            if not self._jobs or not self._bucket.take(self._clock()):
+            if not (self._urgent or self._patient) or not self._bucket.take(self._clock()):
                 return None
-            _, job = self._jobs.popitem(last=False)
+            if self._urgent:
+                _, job = self._urgent.popitem(last=True)  # the newest: its log is surely still there
+            else:
+                _, job = self._patient.popitem(last=False)
             self._busy = True
             return replace(job, pod=self._latest.get(job.pod.key, job.pod))
 

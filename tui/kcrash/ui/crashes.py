@@ -19,10 +19,11 @@ NONE_YET = (
 )
 
 
-def crashes_content(crashes: Sequence[Crash], pod: str, now: datetime) -> Block:
+def crashes_content(crashes: Sequence[Crash], pod: str, now: datetime, *, headline: str = "") -> Block:
+    """`headline` (when the loop began, the rollout before it) comes first, in bold."""
+    parts: list[Part] = [(clean_line(headline), "bold $warning"), "\n"] if headline else []
     if not crashes:
-        return Block.of([(NONE_YET, "$text-muted"), "\n"])
-    parts: list[Part] = []
+        return Block.of([*parts, (NONE_YET, "$text-muted"), "\n"])
     previous_words = None
     for crash in list(crashes)[:SHOWN]:
         parts += _row(

@@ -34,6 +34,7 @@ from kcrash.core.status import pod_columns, primary_container
 from kcrash.ui import sections
 from kcrash.ui.context import Console, console
 from kcrash.ui.failures import one_line, report_worker_failure
+from kcrash.ui.history import Termination
 from kcrash.ui.wrapping import Block
 
 if TYPE_CHECKING:
@@ -342,13 +343,38 @@ class DetailPane(VerticalScroll):
             self._draw_memory(value, now)
 
     def _draw_crashes(self, value: object, now: datetime) -> None:
+        from kcrash.core.timeline import loop_headline
         from kcrash.ui.crashes import NO_ARCHIVE, crashes_content
 
         pod = self.pod
         if value is None or pod is None:
             self._set("#d-crashes", Content.styled(NO_ARCHIVE, "$text-muted"))
         elif isinstance(value, list):
-            self._set("#d-crashes", crashes_content(value, pod.name, now))
+            moments = [c.moment for c in value if c.moment is not None]
+            moments += [t.at for t in self._terminations(pod)]
+            own = [c.restart for c in value if c.pod == pod.name and c.container == self.container]
+            headline = loop_headline(
+                moments,
+                self._revisions(),
+                pod_start=pod.start_time or pod.created_at,
+                first_restart=min(own) if own and len(own) == len(value) else 0,
+            )
+            self._set("#d-crashes", crashes_content(value, pod.name, now, headline=headline))
+
+    def _revisions(self) -> tuple[Revision, ...]:
+        rollout = self.pieces.get("rollout")
+        return rollout[1] if isinstance(rollout, tuple) else ()
+
+    def _terminations(self, pod: Pod) -> list[Termination]:
+        """The container's deaths seen this session, and those archived before it."""
+        seen = list(self.kcrash.terminations.of(pod, self.container))
+        times = {t.at for t in seen}
+        crashes = self.pieces.get("crashes")
+        for crash in crashes if isinstance(crashes, list) else ():
+            mine = crash.pod == pod.name and crash.container == self.container
+            if mine and crash.finished_at and crash.finished_at not in times:
+                seen.append(Termination(crash.finished_at, crash.reason, crash.exit_code))
+        return sorted(seen, key=lambda t: t.at)
 
     def _draw_log(self) -> None:
         """The log that exists: the previous instance's, else the current one of a container that
@@ -394,9 +420,10 @@ class DetailPane(VerticalScroll):
             note=view.note,
             limit=spec.memory_limit if spec else None,
             request=spec.memory_request if spec else None,
-            terminations=self.kcrash.terminations.of(pod, self.container),
+            terminations=self._terminations(pod),
             now=now,
             interval=self.kcrash.source.metrics.interval,
+            deploys=[(r.created_at, f"rev {r.number}") for r in self._revisions() if r.created_at],
         )
         self._show_chart(data)
         self._set("#d-memory-caption", Content.styled(data.caption, "$text-muted"))
