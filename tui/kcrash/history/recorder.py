@@ -81,6 +81,7 @@ class RecorderStats:
 class _Job:
     pod: Pod
     ended: Ended
+    gone: bool = False  # its log was replaced before its turn: archived without a read
 
 
 class Recorder:
@@ -250,6 +251,9 @@ class Recorder:
             if not self._urgent and not self._patient:
                 self._wake.wait(timeout=1.0)
                 return None
+            gone = self._pop_gone()
+            if gone is not None:
+                return gone
         delay = self._bucket.wait(self._clock())
         if delay > 0:
             self._stopping.wait(delay)
@@ -263,6 +267,18 @@ class Recorder:
                 _, job = self._patient.popitem(last=False)
             self._busy = True
             return replace(job, pod=self._latest.get(job.pod.key, job.pod))
+
+    def _pop_gone(self) -> _Job | None:
+        """The oldest urgent job if its log is gone already: it needs no request, so no token."""
+        if not self._urgent:
+            return None
+        cid, job = next(iter(self._urgent.items()))
+        latest = self._latest.get(job.pod.key, job.pod)
+        if log_flag(latest, job.ended) is not None:
+            return None
+        del self._urgent[cid]
+        self._busy = True
+        return replace(job, pod=latest, gone=True)
 
     def _maybe_prune(self) -> None:
         now = self._clock()
@@ -313,15 +329,20 @@ class Recorder:
             with self._lock:
                 self._stats = replace(self._stats, already=self._stats.already + 1)
             return
-        text, error, truncated = self._read_log(pod, ended)
-        crash = self.crash_of(pod, ended, text, error, truncated, self._events(pod), self._memory(pod, ended))
+        if job.gone:  # a storm beyond the fetch rate: keep its Last State, ask the server nothing
+            crash = self.crash_of(pod, ended, "", REPLACED, False, (), self._memory(pod, ended))
+        else:
+            text, error, truncated = self._read_log(pod, ended)
+            crash = self.crash_of(
+                pod, ended, text, error, truncated, self._events(pod), self._memory(pod, ended)
+            )
         added = self.archive.add(crash)
         with self._lock:
             if added:
                 self._stats = replace(
                     self._stats,
                     archived=self._stats.archived + 1,
-                    without_log=self._stats.without_log + (0 if text else 1),
+                    without_log=self._stats.without_log + (0 if crash.log else 1),
                 )
             else:
                 self._stats = replace(self._stats, already=self._stats.already + 1)
