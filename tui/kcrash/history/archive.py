@@ -132,7 +132,8 @@ class Archive:
         self.path = path
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.touch(mode=0o600, exist_ok=True)  # crash logs are nobody else's to read
             self._db = sqlite3.connect(
                 path, timeout=BUSY_MS / 1000, check_same_thread=False, isolation_level=None
             )

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kcrash",
         description="Why does this pod keep dying, and what do I do now? "
         "A terminal console for crash-looping pods.",
-        epilog="Subcommands: `kcrash lab` (the simulated cluster), `kcrash diagnose` (one-shot report).",
+        epilog="Subcommands: `kcrash lab` (the simulated cluster), `kcrash diagnose` (one-shot report), "
+        "`kcrash record` (archive crashes, headless), `kcrash history` (the archived crashes).",
     )
     parser.add_argument(
         "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"
