@@ -132,3 +132,16 @@ def test_settings_come_from_the_config_file_and_bad_values_are_named(tmp_path: P
     path.write_text("redact = ['(']\n")
     with pytest.raises(SettingsError, match="not a regular expression"):
         load_settings(path)
+
+
+def test_an_archive_of_another_format_is_refused_in_one_line_with_the_fix(tmp_path: Path) -> None:
+    from kcrash.history.archive import ArchiveError
+
+    path = tmp_path / "old.sqlite3"
+    Archive(path).close()
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
+    with pytest.raises(ArchiveError, match=r"holds archive format 0.*move the file aside"):
+        Archive(path)

@@ -62,6 +62,8 @@ def test_a_loop_whose_first_crashes_went_unseen_began_with_the_pod() -> None:
     assert loop_start([at(30), at(35)], pod_start=at(1), first_restart=2) == at(30)
     headline = loop_headline([at(30), at(35)], REVISIONS, pod_start=at(1), first_restart=6)
     assert headline == "crash-looping since 14:01 UTC, 1 min after revision 7 (api:1.4.2 → 1.5.0)"
+    soon = loop_headline([at(30), at(35)], REVISIONS, pod_start=at(0.2), first_restart=6)
+    assert soon == "crash-looping since 14:00 UTC, under a minute after revision 7 (api:1.4.2 → 1.5.0)"
 
 
 def test_an_image_from_another_repository_is_named_whole() -> None:

@@ -103,6 +103,6 @@ def loop_headline(
     if deploy is None or deploy.created_at is None:
         return text
     gap = (start - deploy.created_at).total_seconds()
-    after = f"{round(gap / 60)} min" if gap < 7200 else human_duration(gap)
+    after = "under a minute" if gap < 60 else f"{round(gap / 60)} min" if gap < 7200 else human_duration(gap)
     change = image_change(deploy, revisions)
     return f"{text}, {after} after revision {deploy.number}" + (f" ({change})" if change else "")

@@ -141,6 +141,7 @@ class Archive:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             with self._write() as db:
+                _check_format(db, path)
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
@@ -152,6 +153,8 @@ class Archive:
                         "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                         (("server", identity.server), ("context", identity.context)),
                     )
+        except ArchiveError:
+            raise
         except (sqlite3.Error, OSError) as exc:
             raise ArchiveError(f"cannot open the crash archive {path}: {exc}") from None
 
@@ -324,6 +327,18 @@ class Archive:
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM crashes").fetchone()[0])
+
+
+def _check_format(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a file in another archive format, in one line with the fix."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+        return
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if row is not None and row[0] != str(SCHEMA_VERSION):
+        raise ArchiveError(
+            f"{path} holds archive format {row[0]}, this kcrash reads format {SCHEMA_VERSION}: "
+            "move the file aside and kcrash starts a new archive"
+        )
 
 
 def _event_json(event: ArchivedEvent) -> dict[str, object]:

@@ -165,6 +165,8 @@ class KcrashApp(App[int]):
         self.recorder = recorder
         """Archives the crashes the watch shows while the console runs (None: no archive)."""
         self.archive: Archive | None = recorder.archive if recorder is not None else None
+        self.archive_note = ""
+        """Why there is no archive when one could not be opened ("" otherwise)."""
         self.clock: Clock = clock or SystemClock()
         self.store = PodStore()
         self.terminations = TerminationLog()

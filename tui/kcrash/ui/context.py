@@ -36,6 +36,7 @@ class Console(Protocol):
     terminations: TerminationLog
     archive: Archive | None
     """The crash archive of this cluster (None offline or when it could not be opened)."""
+    archive_note: str
     tick_seconds: float
     metrics_seconds: float
     offline_banner: str

@@ -42,7 +42,7 @@ def _row(crash: Crash, pod: str, now: datetime, *, changed: bool) -> list[Part]:
     label = f"#{crash.restart}".ljust(4) + " " + ago.rjust(8) + " "
     parts: list[Part] = [(label.replace(" ", GLUE), "$text-muted")]
     parts.append(
-        (f"{code} {clean_line(crash.reason) or '-'}".replace(" ", GLUE), "bold" if code != "0" else "")
+        (f"exit {code} {clean_line(crash.reason)}".strip().replace(" ", GLUE), "bold" if code != "0" else "")
     )
     if crash.pod != pod:
         parts.append(("  " + ("pod/" + clean_line(crash.pod)).replace(" ", GLUE), "$accent"))

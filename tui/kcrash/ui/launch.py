@@ -190,8 +190,9 @@ def _run(early: _Connecting, theme: str, clock: Clock | None) -> int:
 
     source = early.source()
     # The demo's cluster is born and dies with the console: nothing of it is worth keeping.
-    recorder = _recorder(source) if clock is None else None
+    recorder, archive_note = _recorder(source) if clock is None else (None, "")
     app = make_app(source, clock=clock, theme=theme, recorder=recorder)
+    app.archive_note = archive_note
     try:
         result = app.run()
     finally:
@@ -202,9 +203,9 @@ def _run(early: _Connecting, theme: str, clock: Clock | None) -> int:
     return _exit_status(app, result)
 
 
-def _recorder(source: ClusterSource) -> Recorder | None:
-    """The crash archive of the source's cluster, recorded into while the console runs; None (and
-    one line that says why) when it cannot be opened: the console works without it."""
+def _recorder(source: ClusterSource) -> tuple[Recorder | None, str]:
+    """The crash archive of the source's cluster, recorded into while the console runs; None and
+    the line that says why when it cannot be opened: the console works without it."""
     from kcrash.history.archive import Archive, ArchiveError, Identity
     from kcrash.history.recorder import Recorder
     from kcrash.history.settings import SettingsError, load_settings
@@ -213,9 +214,8 @@ def _recorder(source: ClusterSource) -> Recorder | None:
         settings = load_settings()
         archive = Archive.for_cluster(Identity(source.server, source.context))
     except (ArchiveError, SettingsError) as exc:
-        print(f"kcrash: crashes are not archived: {exc}", file=sys.stderr)
-        return None
-    return Recorder(source, archive, settings)
+        return None, str(exc)
+    return Recorder(source, archive, settings), ""
 
 
 def _exit_status(app: KcrashApp, result: int | None) -> int:

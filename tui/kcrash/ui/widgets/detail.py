@@ -348,7 +348,10 @@ class DetailPane(VerticalScroll):
 
         pod = self.pod
         if value is None or pod is None:
-            self._set("#d-crashes", Content.styled(NO_ARCHIVE, "$text-muted"))
+            note = self.kcrash.archive_note
+            self._set(
+                "#d-crashes", Content.styled(f"no crash archive: {note}" if note else NO_ARCHIVE, "$warning")
+            )
         elif isinstance(value, list):
             moments = [c.moment for c in value if c.moment is not None]
             moments += [t.at for t in self._terminations(pod)]
