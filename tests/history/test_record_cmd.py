@@ -144,3 +144,35 @@ def test_the_previous_log_in_back_off_is_last_states_instance(lab: Lab, kubeconf
         assert belongs(crash, log), (crash, log)
     finally:
         source.stop()
+
+
+def test_two_recorders_on_one_archive_keep_each_crash_once(
+    lab: Lab, kubeconfig: Path, tmp_path: Path
+) -> None:
+    """A console and `kcrash record` watching the same pods write one archive: every crash once."""
+    from kcrash.cluster.config import connect
+    from kcrash.cluster.source import ClusterSource
+    from kcrash.history.archive import Archive
+    from kcrash.history.recorder import Recorder
+
+    path = tmp_path / "shared.sqlite3"
+    sources = [
+        ClusterSource(connect(str(kubeconfig), None, None, False), namespace="crashlab") for _ in range(2)
+    ]
+    recorders = [Recorder(source, Archive(path)).start() for source in sources]
+    try:
+        for source, recorder in zip(sources, recorders, strict=True):
+            source.watch_pods(recorder.on_events, recorder.on_resync, recorder.on_state)
+        deadline = time.monotonic() + 60
+        while not all(r.stats.seen and r.idle() for r in recorders):
+            assert time.monotonic() < deadline, [r.stats for r in recorders]
+            time.sleep(0.2)
+    finally:
+        for source, recorder in zip(sources, recorders, strict=True):
+            source.stop()
+            recorder.stop()
+    one, two = (r.stats for r in recorders)
+    assert one.archived + two.archived == Archive(path).count() > 0
+    assert one.already + two.already > 0, "the second to see a crash finds it archived"
+    ids = [c.container_id for c in Archive(path).crashes(limit=10_000)]
+    assert len(ids) == len(set(ids))
