@@ -1,7 +1,9 @@
 """The lab's request log turned into API load per resource, and judged against what a lean client sends.
 
 A lean console asks for each watched resource once (one LIST, possibly in pages, then one long WATCH),
-samples metrics with one LIST per scope per interval, and never makes a request per pod.
+samples metrics with one LIST per scope per interval, and never makes a request per pod. Log reads
+(`pods/log`) are counted under their resource but not as per-object requests: the console reads a
+log when a container dies (the crash archive), which is a read per crash.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def classify(request: Request) -> Call:
     if request.method == "POST":
         return Call("CREATE", resource, False)
     if request.method != "GET" or named:
-        return Call("GET" if request.method == "GET" else request.method, resource, named)
+        # The crash archive reads each dead instance's log once: a read per crash, not per pod.
+        per_object = named and resource != "pods/log"
+        return Call("GET" if request.method == "GET" else request.method, resource, per_object)
     query = parse_qs(request.query)
     if query.get("watch", ["false"])[0] in ("true", "1"):
         return Call("WATCH", resource, False)

@@ -62,6 +62,15 @@ def make_kubectl(binary: str, kubeconfig: Path, cache_dir: Path) -> Kubectl:
     return run_kubectl
 
 
+@pytest.fixture(autouse=True)
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crash archive and its settings live under the user's data and config directories: every
+    test gets its own, so no test reads or writes the real ones."""
+    base = tmp_path_factory.mktemp("user-dirs")
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+
+
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     with Lab(speed=LAB_SPEED, seed=1) as running:

@@ -1,4 +1,5 @@
-"""The layering holds at run time: importing core and cluster pulls in no UI (and core no API client)."""
+"""The layering holds at run time: importing core, cluster and history pulls in no UI (and core no API
+client)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def _probe(packages: list[str], watched: list[str]) -> dict[str, list[str]]:
             ["textual", "kubernetes", "aiohttp", "urllib3", "kcrash.cluster", "kcrash.ui", "kcrash.lab"],
         ),
         (["kcrash.core", "kcrash.cluster"], ["textual", "textual_plotext", "kcrash.ui", "kcrash.lab"]),
+        # The archive, the recorder and the record and history commands run headless.
+        (["kcrash.history"], ["textual", "textual_plotext", "plotext", "kcrash.ui", "kcrash.lab"]),
     ],
 )
 def test_lower_layers_import_no_upper_ones(packages: list[str], forbidden: list[str]) -> None:

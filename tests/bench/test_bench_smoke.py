@@ -115,7 +115,7 @@ def test_the_cursor_row_is_the_odd_background() -> None:
         ("GET", "/api/v1/pods", "limit=500&continue=abc", "LIST-PAGE", "pods", False),
         ("GET", "/api/v1/pods", "limit=1", "LIST-PROBE", "pods", False),
         ("GET", "/api/v1/pods", "watch=true&resourceVersion=7", "WATCH", "pods", False),
-        ("GET", "/api/v1/namespaces/crashlab/pods/web-1/log", "tailLines=50", "GET", "pods/log", True),
+        ("GET", "/api/v1/namespaces/crashlab/pods/web-1/log", "tailLines=50", "GET", "pods/log", False),
         ("GET", "/apis/metrics.k8s.io/v1beta1/pods", "", "LIST", "metrics.k8s.io/pods", False),
         (
             "POST",

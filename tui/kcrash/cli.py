@@ -1,4 +1,5 @@
-"""Command line entry point: `kcrash` (the console), `kcrash lab`, `kcrash diagnose`, `kcrash watch`.
+"""Command line entry point: `kcrash` (the console), `kcrash lab`, `kcrash diagnose`, `kcrash watch`,
+`kcrash record`, `kcrash history`.
 
 Subcommands import their modules lazily so `kcrash diagnose --from` never pays for Textual and the
 console never pays for the lab.
@@ -30,6 +31,14 @@ def main(argv: list[str] | None = None) -> int:
             from kcrash.watch_cmd import main as watch_main
 
             return watch_main(args[1:])
+        if command == "record":
+            from kcrash.history.record_cmd import main as record_main
+
+            return record_main(args[1:])
+        if command == "history":
+            from kcrash.history.history_cmd import main as history_main
+
+            return history_main(args[1:])
         os.environ.setdefault("ESCDELAY", ESCAPE_DELAY_MS)
         from kcrash.ui.launch import main as ui_main
 

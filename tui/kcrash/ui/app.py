@@ -49,7 +49,7 @@ from kcrash.ui.crashlog import write_crash_log
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
 from kcrash.ui.keygate import POLL_S, KeyGate
-from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged
+from kcrash.ui.messages import AccessKnown, CrashArchived, PodsArrived, PodsChanged, SyncChanged
 from kcrash.ui.patches import apply_textual_patches
 from kcrash.ui.screens.alerts import AlertsScreen
 from kcrash.ui.screens.help import HelpScreen
@@ -58,6 +58,9 @@ from kcrash.ui.themes import DEFAULT_THEME, load_themes, resolve_theme_name
 from kcrash.ui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
+    from kcrash.history.archive import Archive
+    from kcrash.history.crash import Crash
+    from kcrash.history.recorder import Recorder
     from kcrash.ui.offline import OfflineSource
 
 SWITCH_INTERVAL = 0.001
@@ -161,9 +164,15 @@ class KcrashApp(App[int]):
         tick_seconds: float = 1.0,
         metrics_seconds: float = 5.0,
         alert_config: AlertConfig | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         super().__init__()
         self.source = source
+        self.recorder = recorder
+        """Archives the crashes the watch shows while the console runs (None: no archive)."""
+        self.archive: Archive | None = recorder.archive if recorder is not None else None
+        self.archive_note = ""
+        """Why there is no archive when one could not be opened ("" otherwise)."""
         self.clock: Clock = clock or SystemClock()
         self.store = PodStore()
         self.terminations = TerminationLog()
@@ -234,6 +243,8 @@ class KcrashApp(App[int]):
         other pod keeps a short one, so 20,000 pods do not hold an hour of samples each."""
         if opened is not None:
             self._drilled.add(opened)
+            if self.recorder is not None:
+                self.recorder.keep_memory_of(opened)
         wanted = frozenset(self.failing | self._drilled)
         if wanted != self._history_keys:
             self._history_keys = wanted
@@ -257,6 +268,9 @@ class KcrashApp(App[int]):
         self.set_interval(1.0, lambda: self.alert_desk.tick(self.clock.now()))
         if self._alert_config_error:
             self.notify(self._alert_config_error, severity="warning", timeout=10, markup=False)
+        if self.recorder is not None:
+            self.recorder.listen(self._crash_archived)
+            self.recorder.start()
         self._begin_watch()
         self._check_access()
 
@@ -281,15 +295,21 @@ class KcrashApp(App[int]):
 
     def on_unmount(self) -> None:
         self.source.stop()
+        if self.recorder is not None:
+            self.recorder.stop()
         sys.setswitchinterval(self._switch_interval)
 
     # ---- reflector thread side -------------------------------------------------------------
 
     def _on_events(self, events: list[tuple[str, Pod]]) -> None:
+        if self.recorder is not None:
+            self.recorder.on_events(events)
         if self._inbox.add_events(events):
             self.post_message(PodsArrived())
 
     def _on_resync(self, pods: list[Pod]) -> None:
+        if self.recorder is not None:
+            self.recorder.on_resync(pods)
         if self._inbox.add_resync(pods):
             self.post_message(PodsArrived())
 
@@ -377,6 +397,17 @@ class KcrashApp(App[int]):
 
     def action_alerts(self) -> None:
         self.open_screen(AlertsScreen())
+
+    def _crash_archived(self, crash: Crash) -> None:
+        """On the recorder's thread: tell the UI thread."""
+        self.post_message(CrashArchived((crash.namespace, crash.pod)))
+
+    def on_crash_archived(self, message: CrashArchived) -> None:
+        from kcrash.ui.widgets.detail import DetailPane
+
+        for screen in self.screen_stack:
+            for pane in screen.query(DetailPane):
+                pane.crash_archived(message.key)
 
     def on_sync_changed(self, message: SyncChanged) -> None:
         self.sync_state = message.state
@@ -482,6 +513,7 @@ def make_app(
     tick_seconds: float = 1.0,
     metrics_seconds: float = 5.0,
     alert_config: AlertConfig | None = None,
+    recorder: Recorder | None = None,
 ) -> KcrashApp:
     """The one way the CLI, the tests and the screenshot script build the console."""
     apply_textual_patches()
@@ -492,4 +524,5 @@ def make_app(
         tick_seconds=tick_seconds,
         metrics_seconds=metrics_seconds,
         alert_config=alert_config,
+        recorder=recorder,
     )

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from kcrash.cluster.reflector import SyncState
     from kcrash.cluster.source import Access, ClusterSource
     from kcrash.core.store import PodStore
+    from kcrash.history.archive import Archive
     from kcrash.ui.alerts import AlertDesk
     from kcrash.ui.clock import Clock
     from kcrash.ui.history import TerminationLog
@@ -39,6 +40,9 @@ class Console(Protocol):
     sync_state: SyncState
     access: Access | None
     terminations: TerminationLog
+    archive: Archive | None
+    """The crash archive of this cluster (None offline or when it could not be opened)."""
+    archive_note: str
     tick_seconds: float
     metrics_seconds: float
     offline_banner: str

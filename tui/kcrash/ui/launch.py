@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kcrash.cluster.source import ClusterSource
+    from kcrash.history.recorder import Recorder
     from kcrash.ui.app import KcrashApp
     from kcrash.ui.clock import Clock
 
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kcrash",
         description="Why does this pod keep dying, and what do I do now? "
         "A terminal console for crash-looping pods.",
-        epilog="Subcommands: `kcrash lab` (the simulated cluster), `kcrash diagnose` (one-shot report).",
+        epilog="Subcommands: `kcrash lab` (the simulated cluster), `kcrash diagnose` (one-shot report), "
+        "`kcrash record` (archive crashes, headless), `kcrash history` (the archived crashes).",
     )
     parser.add_argument(
         "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"
@@ -187,12 +189,33 @@ def _run(early: _Connecting, theme: str, clock: Clock | None) -> int:
     from kcrash.ui.app import make_app
 
     source = early.source()
-    app = make_app(source, clock=clock, theme=theme)
+    # The demo's cluster is born and dies with the console: nothing of it is worth keeping.
+    recorder, archive_note = _recorder(source) if clock is None else (None, "")
+    app = make_app(source, clock=clock, theme=theme, recorder=recorder)
+    app.archive_note = archive_note
     try:
         result = app.run()
     finally:
         source.stop()
+        if recorder is not None:
+            recorder.stop()
+            recorder.archive.close()
     return _exit_status(app, result)
+
+
+def _recorder(source: ClusterSource) -> tuple[Recorder | None, str]:
+    """The crash archive of the source's cluster, recorded into while the console runs; None and
+    the line that says why when it cannot be opened: the console works without it."""
+    from kcrash.history.archive import Archive, ArchiveError, Identity
+    from kcrash.history.recorder import Recorder
+    from kcrash.history.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        archive = Archive.for_cluster(Identity(source.server, source.context))
+    except (ArchiveError, SettingsError) as exc:
+        return None, str(exc)
+    return Recorder(source, archive, settings), ""
 
 
 def _exit_status(app: KcrashApp, result: int | None) -> int:

@@ -54,3 +54,11 @@ class ScopeChecked(Message):
     def __init__(self, problem: str) -> None:
         super().__init__()
         self.problem = problem
+
+
+class CrashArchived(Message):
+    """The recorder archived a crash of pod `key` (namespace, name)."""
+
+    def __init__(self, key: tuple[str, str]) -> None:
+        super().__init__()
+        self.key = key

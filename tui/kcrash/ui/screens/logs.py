@@ -2,7 +2,7 @@
 
 | Key | Action |
 | :- | :- |
-| p | Toggle previous / current instance |
+| p | Step back: current → previous instance → archived crashes, newest first → current |
 | f | Follow new lines (current instance) on / off |
 | / | Search; enter jumps to the first match |
 | n / N | Next / previous match |
@@ -36,6 +36,7 @@ from kcrash.cluster.logs import LogResult
 from kcrash.core.logchoice import log_to_open
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
+from kcrash.history.crash import Crash
 from kcrash.ui.context import child_or_none, console
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.sections import TROUBLE, dying_words
@@ -82,7 +83,7 @@ class LogLinesArrived(Message):
 class LogScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("p", "toggle_previous", "Prev/current"),
+        Binding("p", "toggle_previous", "Step back"),
         Binding("f", "toggle_follow", "Follow"),
         Binding("slash", "search", "Search"),
         Binding("n", "next_match", "Next", show=False),
@@ -99,6 +100,9 @@ class LogScreen(Screen[None]):
         self._note = ""
         self._choose = previous is None  # decided on mount, from the pod as the store has it
         self.previous = previous is not False
+        self.archived: Crash | None = None
+        """The archived crash shown (older than the previous instance), None for a live log."""
+        self._older: list[Crash] = []  # archived crashes older than the previous instance, newest first
         self.following = False
         self.query_text = ""
         self.lines: deque[str] = deque(maxlen=MAX_LINES)
@@ -133,6 +137,28 @@ class LogScreen(Screen[None]):
         self.query_one("#log-search", Input).display = False
         self.view.focus()
         self._reload()
+        self._load_older()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="log-archive")
+    def _load_older(self) -> None:
+        """The archived crashes `p` steps back through after the previous instance."""
+        from kcrash.history.recorder import workload_of
+
+        app = console(self)
+        pod = self.pod
+        if app.archive is None or pod is None:
+            return
+        status = pod.status_for(self.container)
+        live = (
+            {place.container_id for place in (status.state, status.last_state) if place} if status else set()
+        )
+        found = app.archive.crashes(namespace=pod.namespace, pod=pod.name, workload=workload_of(pod) or None)
+        older = [
+            c
+            for c in found
+            if c.container_id not in live and (c.container == self.container or c.pod != pod.name)
+        ]
+        self.app.call_from_thread(setattr, self, "_older", older)
 
     @property
     def pod(self) -> Pod | None:
@@ -154,6 +180,15 @@ class LogScreen(Screen[None]):
         parts: list[str | tuple[str, str]] = [
             (which, "bold $accent" if self.previous else "bold $success"),
         ]
+        crash = self.archived
+        if crash is not None:
+            moment = crash.moment.strftime("%Y-%m-%d %H:%M:%S UTC") if crash.moment else "?"
+            where = f" of pod/{clean_line(crash.pod)}" if crash.pod != self.key[1] else ""
+            parts = [
+                (f"crash #{crash.restart}{where}", "bold $error"),
+                sep,
+                (f"archived, died {moment}", "$accent"),
+            ]
         if self.following:
             parts += [sep, ("following", "bold $success")]
         if self.query_text:
@@ -184,12 +219,23 @@ class LogScreen(Screen[None]):
             self._status = "the pod is gone"
             self._draw_title()
             return
-        self._load(self._generation, pod, self.container, self.previous)
+        self._load(self._generation, pod, self.container, self.previous, self.archived)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="log-load")
-    def _load(self, generation: int, pod: Pod, container: str, previous: bool) -> None:
+    def _load(
+        self, generation: int, pod: Pod, container: str, previous: bool, archived: Crash | None
+    ) -> None:
         app = console(self)
-        result = app.source.read_log(pod, container, previous=previous, tail_lines=TAIL_LINES)
+        if archived is not None and app.archive is not None:
+            crash = app.archive.crash(archived.id)
+            if crash is None:
+                result = LogResult("", error="this crash is no longer in the archive (pruned)")
+            else:
+                result = LogResult(
+                    crash.log, error="" if crash.log else f"no log was kept: {crash.log_error}"
+                )
+        else:
+            result = app.source.read_log(pod, container, previous=previous, tail_lines=TAIL_LINES)
         self.post_message(LogLoaded(generation, result))
 
     def on_log_loaded(self, message: LogLoaded) -> None:
@@ -274,6 +320,7 @@ class LogScreen(Screen[None]):
         self.following = True
         if self.previous:
             self.previous = False
+            self.archived = None
             self._reload()  # follow reads the current instance; the load starts following
         else:
             self._start_follow()
@@ -338,10 +385,20 @@ class LogScreen(Screen[None]):
     # ---- previous / current ----------------------------------------------------------------
 
     def action_toggle_previous(self) -> None:
-        self.previous = not self.previous
-        if self.previous:
-            self.following = False
+        """current → previous → archived crashes, newest first → current again."""
+        if not self.previous:
+            self.previous, self.following = True, False
+        else:
+            self.archived = self._older_than(self.archived)
+            self.previous = self.archived is not None
         self._reload()
+
+    def _older_than(self, shown: Crash | None) -> Crash | None:
+        if shown is None:
+            return self._older[0] if self._older else None
+        ids = [crash.id for crash in self._older]
+        index = ids.index(shown.id) + 1 if shown.id in ids else len(ids)
+        return self._older[index] if index < len(ids) else None
 
     # ---- search ----------------------------------------------------------------------------
 

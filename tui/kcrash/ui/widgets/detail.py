@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -29,11 +29,12 @@ from kcrash.cluster.logs import LogResult
 from kcrash.cluster.metrics import MemoryView
 from kcrash.cluster.source import ClusterSource
 from kcrash.core.logchoice import telling_log
-from kcrash.core.records import Deployment, Diagnosis, Event, Pod, Revision
+from kcrash.core.records import Deployment, Diagnosis, Event, MemorySample, Pod, Revision
 from kcrash.core.status import pod_columns, primary_container
 from kcrash.ui import sections
 from kcrash.ui.context import Console, console
 from kcrash.ui.failures import one_line, report_worker_failure
+from kcrash.ui.history import Termination
 from kcrash.ui.wrapping import Block
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ SECTION_OF_PIECE = {
     "memory": "memory",
 }
 """`ClusterSource.gather`'s pieces that a section draws, and which section."""
+ARCHIVED_WINDOW = timedelta(hours=1)
+"""How far back the chart reaches into samples an earlier run archived (the chart's hour)."""
 WIDE_COLUMNS = 110
 """From this width the drill-down sets its sections in two columns."""
 
@@ -84,6 +87,7 @@ class DetailPane(VerticalScroll):
         self.container = ""
         self._loaded_for: tuple[int, str] | None = None  # (restarts, status) the fetched data is about
         self._memory_timer_started = False
+        self._archived_memory: tuple[Key, tuple[MemorySample, ...]] | None = None
         self.pieces: dict[str, object] = {}
         self._shown: dict[str, Visual] = {}  # what each section shows, to repaint only on change
 
@@ -110,6 +114,8 @@ class DetailPane(VerticalScroll):
                 yield Static(LOADING, id="d-memory-caption")
                 yield _heading("Previous logs  (l: full log view)", "h-logs")
                 yield Static(LOADING, id="d-logs")
+                yield _heading("Crashes  (archived; l then p steps back through them)", "h-crashes")
+                yield Static(LOADING, id="d-crashes")
                 yield _heading("Rollout", "h-rollout")
                 yield Static(LOADING, id="d-rollout")
 
@@ -134,7 +140,7 @@ class DetailPane(VerticalScroll):
         self.kcrash.follow_memory(opened=key)
         self.pieces = {}
         self._loaded_for = None
-        for id in ("#d-diagnosis", "#d-events", "#d-logs", "#d-rollout", "#d-memory-caption"):
+        for id in ("#d-diagnosis", "#d-events", "#d-logs", "#d-rollout", "#d-memory-caption", "#d-crashes"):
             self._set(id, LOADING)
         for chart in self.query("#d-memory"):
             chart.display = False
@@ -158,12 +164,20 @@ class DetailPane(VerticalScroll):
         if facts != self._loaded_for:
             self._loaded_for = facts
             self._load(pod, now)
+            self._load_crashes(pod)
 
     def reload(self) -> None:
         pod = self.pod
         if pod is not None:
             self._load(pod, self.kcrash.clock.now())
+            self._load_crashes(pod)
             self._refresh_memory()
+
+    def crash_archived(self, key: Key) -> None:
+        """The recorder archived a crash: list it if it is this pod's."""
+        pod = self.pod
+        if pod is not None and key == pod.key:
+            self._load_crashes(pod)
 
     def tick(self) -> None:
         """Draw again what reads the clock; repaint only what changed."""
@@ -174,7 +188,7 @@ class DetailPane(VerticalScroll):
         self._set("#d-title", sections.title_content(pod, container, now))
         self._set("#d-laststate", sections.last_state_content(pod, container, now))
         self._set("#d-backoff", sections.backoff_line(pod, container, now))
-        for piece in ("events", "rollout"):
+        for piece in ("events", "rollout", "crashes"):
             if piece in self.pieces:
                 self._draw_piece(piece, now)
 
@@ -234,6 +248,8 @@ class DetailPane(VerticalScroll):
 
         def heard(piece: str, value: object) -> None:
             section = SECTION_OF_PIECE.get(piece)
+            if isinstance(value, MemoryView):
+                value = self._with_archived(pod, value)
             if section is not None and not worker.is_cancelled:
                 self.post_message(Loaded(pod.key, section, value))
 
@@ -245,6 +261,17 @@ class DetailPane(VerticalScroll):
         if not worker.is_cancelled:
             self.post_message(Loaded(pod.key, "diagnosis", verdict))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail-crashes")
+    def _load_crashes(self, pod: Pod) -> None:
+        from kcrash.history.recorder import workload_of
+
+        archive = self.kcrash.archive
+        if archive is None:
+            self.post_message(Loaded(pod.key, "crashes", None))
+            return
+        found = archive.crashes(namespace=pod.namespace, pod=pod.name, workload=workload_of(pod) or None)
+        self.post_message(Loaded(pod.key, "crashes", found))
+
     def _refresh_memory(self) -> None:
         pod = self.pod
         if pod is not None and self.display:
@@ -254,7 +281,28 @@ class DetailPane(VerticalScroll):
     def _load_memory(self, pod: Pod) -> None:
         source = self.kcrash.source
         source.chart_shown(pod.key)
-        self.post_message(Loaded(pod.key, "memory", source.memory(pod)))
+        view = source.memory(pod)
+        self.post_message(Loaded(pod.key, "memory", self._with_archived(pod, view)))
+
+    def _with_archived(self, pod: Pod, view: MemoryView) -> MemoryView:
+        """The samples an earlier run archived, before this session's first one (read once per pod)."""
+        archive = self.kcrash.archive
+        if archive is None or not view.available:
+            return view
+        if self._archived_memory is None or self._archived_memory[0] != pod.key:
+            since = self.kcrash.clock.now() - ARCHIVED_WINDOW
+            found = tuple(
+                MemorySample(at, container, used)
+                for container in {s.name for s in pod.container_statuses}
+                for at, used in archive.memory(pod.namespace, pod.name, container, since)
+            )
+            self._archived_memory = (pod.key, found)
+        first = min((s.at for s in view.samples), default=None)
+        earlier = [s for s in self._archived_memory[1] if first is None or s.at < first]
+        if not earlier:
+            return view
+        samples = tuple(sorted((*earlier, *view.samples), key=lambda s: (s.at, s.container)))
+        return MemoryView(samples, view.available, view.note)
 
     # ---- drawing what arrived --------------------------------------------------------------
 
@@ -275,8 +323,11 @@ class DetailPane(VerticalScroll):
             "events": "#d-events",
             "rollout": "#d-rollout",
             "memory": "#d-memory-caption",
+            "crashes": "#d-crashes",
         }[piece]
-        if isinstance(value, Exception):
+        if piece == "crashes" and not isinstance(value, Exception):
+            self._draw_crashes(value, now)
+        elif isinstance(value, Exception):
             self._set(target, _failed(value))
         elif piece == "diagnosis" and isinstance(value, Diagnosis):
             self._set(target, sections.diagnosis_content(value))
@@ -290,6 +341,43 @@ class DetailPane(VerticalScroll):
             self._set(target, sections.rollout_content(deployment, revisions, now, unknown=unknown))
         elif piece == "memory" and isinstance(value, MemoryView):
             self._draw_memory(value, now)
+
+    def _draw_crashes(self, value: object, now: datetime) -> None:
+        from kcrash.core.timeline import loop_headline
+        from kcrash.ui.crashes import NO_ARCHIVE, crashes_content
+
+        pod = self.pod
+        if value is None or pod is None:
+            note = self.kcrash.archive_note
+            self._set(
+                "#d-crashes", Content.styled(f"no crash archive: {note}" if note else NO_ARCHIVE, "$warning")
+            )
+        elif isinstance(value, list):
+            moments = [c.moment for c in value if c.moment is not None]
+            moments += [t.at for t in self._terminations(pod)]
+            own = [c.restart for c in value if c.pod == pod.name and c.container == self.container]
+            headline = loop_headline(
+                moments,
+                self._revisions(),
+                pod_start=pod.start_time or pod.created_at,
+                first_restart=min(own) if own and len(own) == len(value) else 0,
+            )
+            self._set("#d-crashes", crashes_content(value, pod.name, now, headline=headline))
+
+    def _revisions(self) -> tuple[Revision, ...]:
+        rollout = self.pieces.get("rollout")
+        return rollout[1] if isinstance(rollout, tuple) else ()
+
+    def _terminations(self, pod: Pod) -> list[Termination]:
+        """The container's deaths seen this session, and those archived before it."""
+        seen = list(self.kcrash.terminations.of(pod, self.container))
+        times = {t.at for t in seen}
+        crashes = self.pieces.get("crashes")
+        for crash in crashes if isinstance(crashes, list) else ():
+            mine = crash.pod == pod.name and crash.container == self.container
+            if mine and crash.finished_at and crash.finished_at not in times:
+                seen.append(Termination(crash.finished_at, crash.reason, crash.exit_code))
+        return sorted(seen, key=lambda t: t.at)
 
     def _draw_log(self) -> None:
         """The log that exists: the previous instance's, else the current one of a container that
@@ -335,9 +423,10 @@ class DetailPane(VerticalScroll):
             note=view.note,
             limit=spec.memory_limit if spec else None,
             request=spec.memory_request if spec else None,
-            terminations=self.kcrash.terminations.of(pod, self.container),
+            terminations=self._terminations(pod),
             now=now,
             interval=self.kcrash.source.metrics.interval,
+            deploys=[(r.created_at, f"rev {r.number}") for r in self._revisions() if r.created_at],
         )
         self._show_chart(data)
         self._set("#d-memory-caption", Content.styled(data.caption, "$text-muted"))

@@ -40,6 +40,7 @@ class ChartData:
     request_label: str = ""
     restarts: tuple[float, ...] = ()
     ooms: tuple[float, ...] = ()
+    deploys: tuple[tuple[float, str], ...] = ()  # (x, "rev 7"): a revision created then
     caption: str = ""
 
 
@@ -62,6 +63,7 @@ def chart_data(
     terminations: Sequence[Termination],
     now: datetime,
     interval: float = 15.0,
+    deploys: Sequence[tuple[datetime, str]] = (),
 ) -> ChartData:
     """Decide what the chart may honestly show for one container."""
     mine = [s for s in samples if s.container == container]
@@ -95,6 +97,7 @@ def chart_data(
         request_mib=_mib(request) if request else None,
         restarts=tuple(_minutes_before(t.at, now) for t in seen if t.reason != "OOMKilled"),
         ooms=tuple(_minutes_before(t.at, now) for t in seen if t.reason == "OOMKilled"),
+        deploys=tuple((_minutes_before(at, now), label) for at, label in deploys if first <= at <= now),
         caption=caption.strip(),
     )
 
@@ -180,10 +183,16 @@ class MemoryChart(PlotextPlot):
             plt.vline(x, color=self._colour("warning"))
         for x in data.ooms:
             plt.vline(x, color=self._colour("oom"))
-        markers = [(x, "restart") for x in data.restarts] + [(x, "OOM") for x in data.ooms]
+        for x, _ in data.deploys:
+            plt.vline(x, color=self._colour("accent"))
+        markers = [
+            *((x, "restart") for x in data.restarts),
+            *((x, "OOM") for x in data.ooms),
+            *data.deploys,
+        ]
         widest_tick = max(len(label) for label in labels)
         for x, text, alignment in marker_labels(markers, left, self.size.width - widest_tick - 3):
-            colour = self._colour("oom" if text == "OOM" else "warning")
+            colour = self._colour({"OOM": "oom", "restart": "warning"}.get(text, "accent"))
             plt.text(text, x, top * 1.08, color=colour, alignment=alignment)
         plt.xlim(left, 0)
         plt.ylim(0, top * 1.15)

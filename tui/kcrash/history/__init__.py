@@ -1,0 +1,1 @@
+"""What outlives one run of kcrash: the crash archive, its settings and the headless recorder."""
