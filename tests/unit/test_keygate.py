@@ -53,3 +53,19 @@ def test_a_key_waits_for_the_screen_the_key_before_opened() -> None:
     assert gate.next_key() is None
     mounted = True
     assert gate.next_key() is acts
+
+
+class _Widget:
+    def __init__(self) -> None:
+        self.is_attached = True
+
+
+def test_a_key_whose_widget_was_removed_lets_the_next_go_at_once() -> None:
+    box = _Widget()
+    gate = KeyGate(target=lambda: box)
+    first, second = key("x"), key("y")
+    gate.admit(first)
+    gate.admit(second)
+    assert gate.next_key() is None
+    box.is_attached = False  # its screen closed before it handled the key
+    assert gate.next_key() is second

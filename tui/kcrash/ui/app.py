@@ -35,6 +35,7 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input
 from textual.worker import Worker
 
@@ -186,7 +187,7 @@ class KcrashApp(App[int]):
         self.tick_seconds = tick_seconds
         self.metrics_seconds = metrics_seconds
         self._inbox = _Inbox()
-        self._keys = KeyGate(ready=self._screen_ready)
+        self._keys = KeyGate(ready=self._screen_ready, target=self._key_target)
         self._key_timer_armed = False
         self._switch_interval = sys.getswitchinterval()  # put back when the app ends
         self._unfrozen_versions = 0
@@ -450,6 +451,12 @@ class KcrashApp(App[int]):
     def _screen_ready(self) -> bool:
         """The active screen has composed its widgets and can take a key."""
         return bool(self.screen_stack) and self.screen.is_mounted
+
+    def _key_target(self) -> Widget | None:
+        """The widget a key sent now is handed to."""
+        if not self.screen_stack:
+            return None
+        return self.focused or self.screen
 
     def _release_keys_soon(self) -> None:
         if not self._key_timer_armed:

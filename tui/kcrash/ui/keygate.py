@@ -13,13 +13,15 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from textual import events
 
-KEY_SETTLE_S = 1.0
-"""The longest a key waits for the one before it: only a key whose widget went away before it
-was handled takes this long, so it is generous; a loaded machine can take a quarter of a second
-to bubble a key up, and a shorter wait let the next key overtake it."""
+KEY_SETTLE_S = 5.0
+"""The longest a key waits for the one before it. A key whose widget went away is done at once
+(see `KeyGate._gone`), so only a handler that never finishes takes this long; a loaded machine
+can take over a second to bubble a key up, and a shorter wait let the next key overtake it
+(`/bad` typed as `abd`)."""
 
 READY_WAIT_S = 10.0
 """The longest a key waits for a screen to compose: on a loaded machine a drill-down can take over a
@@ -28,14 +30,29 @@ second, and a key acting on it before then finds none of its widgets."""
 POLL_S = 0.003
 
 
+class Target(Protocol):
+    """Where a key was sent: a widget, which may be removed before it handles the key."""
+
+    @property
+    def is_attached(self) -> bool: ...
+
+
 class KeyGate:
     """The keys waiting for the one in flight; the App asks it what to forward and when."""
 
-    def __init__(self, ready: Callable[[], bool] = lambda: True) -> None:
+    def __init__(
+        self,
+        ready: Callable[[], bool] = lambda: True,
+        target: Callable[[], Target | None] = lambda: None,
+    ) -> None:
         # `ready`: the screen that will get the next key is there to get it. A key that opens a
         # screen is done when its binding has run, but the screen composes later: a key acting on
         # it before then finds none of its widgets.
         self._ready = ready
+        # `target`: the widget a key sent now goes to (the focused one); if it is removed before
+        # handling the key (a screen closed by the key before), the key never comes back.
+        self._target_of = target
+        self._target: Target | None = None
         self._waiting: deque[events.Key] = deque()
         self._in_flight: events.Key | None = None
         self._sent_at = 0.0
@@ -59,6 +76,7 @@ class KeyGate:
         so the key after it cannot reach the box first."""
         if key is self._in_flight:
             self._in_flight = to
+            self._target = self._target_of()
             self._back.clear()
 
     def next_key(self) -> events.Key | None:
@@ -75,6 +93,7 @@ class KeyGate:
 
     def _send(self, key: events.Key) -> None:
         self._in_flight = key
+        self._target = self._target_of()
         self._sent_at = time.monotonic()
         self._back.clear()
 
@@ -92,5 +111,6 @@ class KeyGate:
         return (
             id(key) in self._back
             or key._stop_propagation  # consumed by a widget (a letter typed into a box)
+            or (self._target is not None and not self._target.is_attached)
             or time.monotonic() - self._sent_at >= KEY_SETTLE_S
         )
