@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -189,8 +191,10 @@ def _run(early: _Connecting, theme: str, clock: Clock | None) -> int:
     from kcrash.ui.app import make_app
 
     source = early.source()
-    # The demo's cluster is born and dies with the console: nothing of it is worth keeping.
-    recorder, archive_note = _recorder(source) if clock is None else (None, "")
+    # The demo's cluster is born and dies with the console: its crashes are archived in a folder
+    # that goes with it, so the Crashes section and `p` in the log view show what they do.
+    scratch = tempfile.TemporaryDirectory(prefix="kcrash-demo-") if clock is not None else None
+    recorder, archive_note = _recorder(source, Path(scratch.name) if scratch else None)
     app = make_app(source, clock=clock, theme=theme, recorder=recorder)
     app.archive_note = archive_note
     try:
@@ -200,10 +204,12 @@ def _run(early: _Connecting, theme: str, clock: Clock | None) -> int:
         if recorder is not None:
             recorder.stop()
             recorder.archive.close()
+        if scratch is not None:
+            scratch.cleanup()
     return _exit_status(app, result)
 
 
-def _recorder(source: ClusterSource) -> tuple[Recorder | None, str]:
+def _recorder(source: ClusterSource, root: Path | None = None) -> tuple[Recorder | None, str]:
     """The crash archive of the source's cluster, recorded into while the console runs; None and
     the line that says why when it cannot be opened: the console works without it."""
     from kcrash.history.archive import Archive, ArchiveError, Identity
@@ -212,7 +218,7 @@ def _recorder(source: ClusterSource) -> tuple[Recorder | None, str]:
 
     try:
         settings = load_settings()
-        archive = Archive.for_cluster(Identity(source.server, source.context))
+        archive = Archive.for_cluster(Identity(source.server, source.context), root)
     except (ArchiveError, SettingsError) as exc:
         return None, str(exc)
     return Recorder(source, archive, settings), ""
