@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from kcrash.core.alerts import DEFAULT_CONFIG, Alert, AlertConfig, alert_json, parse_config
 from kcrash.lab.app import Lab
+from kcrash.ui import app as app_module
 from kcrash.ui.alerts import notification_text, terminal_sequences
 from kcrash.ui.app import KcrashApp, make_app
 from kcrash.ui.rows import PodRow
@@ -159,3 +162,24 @@ def test_terminal_notification_passes_through_tmux() -> None:
     sent = terminal_sequences(_alert("OOM"), "both", {"TMUX": "/tmp/tmux-0/default,1,0"})
     assert sent.startswith("\a\x1bPtmux;\x1b\x1b]9;")
     assert sent.count("\x1bPtmux;") == 2
+
+
+async def test_the_console_raises_the_alerts_the_pod_watch_does_not_carry(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stuck Deployment (ProgressDeadlineExceeded) and memory at 90 % of its limit come from a
+    Deployment LIST and the memory samples, read on a worker: the console fires them too."""
+    monkeypatch.setattr(app_module, "ALERT_READS_SECONDS", 0.5)
+    app = alerts_app(lab, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_synced(pilot, app)
+
+        def rules() -> set[str]:
+            return {a.rule for a in app.alert_desk.engine.alerts}
+
+        await wait_for(pilot, lambda: "deployment-stuck" in rules(), timeout=30, what="deployment-stuck")
+        stuck = [a for a in app.alert_desk.engine.alerts if a.rule == "deployment-stuck"]
+        assert any(a.owner == "Deployment/bad-rollout" for a in stuck), [a.owner for a in stuck]
+        await wait_for(pilot, lambda: "memory-high" in rules(), timeout=60, what="memory-high")
+        high = [a for a in app.alert_desk.engine.alerts if a.rule == "memory-high"]
+        assert any(a.owner == "Deployment/oom-leak" for a in high), [a.owner for a in high]

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from kcrash.cluster.api import Api
 from kcrash.cluster.errors import KcrashError
-from kcrash.cluster.metrics import MetricsSampler
+from kcrash.cluster.metrics import MemoryView, MetricsSampler
 from kcrash.cluster.parse import parse_time
 from kcrash.cluster.reflector import SyncState
 from kcrash.cluster.source import ClusterSource
 from kcrash.core.alerts import Alert, AlertConfig, AlertEngine, DeploymentState
-from kcrash.core.records import Pod
+from kcrash.core.records import MemorySample, Pod
 from kcrash.core.store import PodStore
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,20 @@ def _deployment_state(item: Mapping[str, Any]) -> DeploymentState:
         since=parse_time(progressing.get("lastTransitionTime")),
         labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
     )
+
+
+def newest_samples(pods: Iterable[Pod], view: Callable[[Pod], MemoryView]) -> list[tuple[Pod, MemorySample]]:
+    """The newest memory sample of each container that has a memory limit (what `memory-high`
+    compares with the limit)."""
+    found: list[tuple[Pod, MemorySample]] = []
+    for pod in pods:
+        if not any(spec.memory_limit for spec in pod.containers):
+            continue
+        latest: dict[str, MemorySample] = {}
+        for sample in view(pod).samples:
+            latest[sample.container] = sample
+        found += [(pod, sample) for sample in latest.values()]
+    return found
 
 
 class AlertFeed:
@@ -202,11 +216,5 @@ class AlertFeed:
             return
         with self._lock:
             now = self._clock()
-            for pod in self.store.values():
-                if not any(spec.memory_limit for spec in pod.containers):
-                    continue
-                latest = {}
-                for sample in sampler.view(pod).samples:
-                    latest[sample.container] = sample
-                for sample in latest.values():
-                    self._emit(self.engine.memory(pod, sample, now))
+            for pod, sample in newest_samples(self.store.values(), sampler.view):
+                self._emit(self.engine.memory(pod, sample, now))

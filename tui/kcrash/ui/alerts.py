@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +22,11 @@ from kcrash.core.alerts import (
     AlertConfig,
     AlertConfigError,
     AlertEngine,
+    DeploymentState,
     OwnerKey,
     owner_of,
 )
-from kcrash.core.records import Pod
+from kcrash.core.records import MemorySample, Pod
 from kcrash.core.sanitize import clean_line
 from kcrash.core.store import PodStore
 from kcrash.ui.clipboard import tmux_passthrough
@@ -127,6 +128,16 @@ class AlertDesk:
     def tick(self, now: datetime) -> None:
         if self.engine.started:
             self._announce(self.engine.tick(now))
+
+    def deployments(self, states: Sequence[DeploymentState], now: datetime) -> None:
+        """A LIST of the scope's Deployments: `deployment-stuck`."""
+        if self.engine.started:
+            self._announce(self.engine.deployments(states, now))
+
+    def memory(self, samples: Sequence[tuple[Pod, MemorySample]], now: datetime) -> None:
+        """The newest sample of each limited container: `memory-high`."""
+        if self.engine.started:
+            self._announce([a for pod, sample in samples for a in self.engine.memory(pod, sample, now)])
 
     def acknowledge(self, alert_id: int) -> None:
         if self.engine.acknowledge(alert_id) is not None:

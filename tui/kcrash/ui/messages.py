@@ -6,6 +6,8 @@ from textual.message import Message
 
 from kcrash.cluster.access import Access
 from kcrash.cluster.reflector import SyncState
+from kcrash.core.alerts import DeploymentState
+from kcrash.core.records import MemorySample, Pod
 
 
 class PodsArrived(Message):
@@ -62,3 +64,14 @@ class CrashArchived(Message):
     def __init__(self, key: tuple[str, str]) -> None:
         super().__init__()
         self.key = key
+
+
+class AlertReads(Message):
+    """For the alerts: the scope's Deployments (None when not read) and the newest memory samples."""
+
+    def __init__(
+        self, deployments: list[DeploymentState] | None, samples: list[tuple[Pod, MemorySample]]
+    ) -> None:
+        super().__init__()
+        self.deployments = deployments
+        self.samples = samples
