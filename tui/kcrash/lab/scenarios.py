@@ -20,6 +20,9 @@ from typing import Any
 
 import yaml
 
+from kcrash.units.durations import parse_go_duration, short_duration
+from kcrash.units.quantity import parse_quantity as units_quantity
+
 Obj = dict[str, Any]
 
 BUILTIN_FILE = "scenarios.yaml"
@@ -119,32 +122,16 @@ class ScenarioSet:
 
 
 # -- quantities and durations ------------------------------------------------------------------
-_SUFFIX = {
-    "n": 1e-9,
-    "u": 1e-6,
-    "m": 1e-3,
-    "": 1.0,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "Ki": 1024.0,
-    "Mi": 1024.0**2,
-    "Gi": 1024.0**3,
-    "Ti": 1024.0**4,
-}
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(n|u|m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-
-
 def parse_quantity(text: object) -> float:
     """A Kubernetes quantity ("256Mi", "250m", "1e6", 2) as a plain number."""
+    if isinstance(text, bool):
+        raise ScenarioError(f"not a quantity: {text!r}")
     if isinstance(text, int | float):
         return float(text)
-    match = _QUANTITY.match(str(text).strip())
-    if not match:
-        raise ScenarioError(f"not a quantity: {text!r}")
-    return float(match.group(1)) * _SUFFIX[match.group(2) or ""]
+    try:
+        return float(units_quantity(str(text)))
+    except ValueError:
+        raise ScenarioError(f"not a quantity: {text!r}") from None
 
 
 def parse_duration(value: object, where: str = "") -> float:
@@ -153,28 +140,17 @@ def parse_duration(value: object, where: str = "") -> float:
         raise ScenarioError(f"{where}: expected a duration, got {value!r}")
     if isinstance(value, int | float):
         return float(value)
-    text = str(value).strip()
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ScenarioError(f"{where}: not a duration: {value!r} (use seconds or e.g. 90s, 15m, 1h30m)")
-    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sum(float(n) * scale[u] for n, u in parts)
+    try:
+        return parse_go_duration(str(value))
+    except ValueError:
+        raise ScenarioError(
+            f"{where}: not a duration: {value!r} (use seconds or e.g. 90s, 15m, 1h30m)"
+        ) from None
 
 
 def go_duration(seconds: float) -> str:
-    """Format like Go's time.Duration.String(): 10s, 1m20s, 5m0s, 1h0m0s, 1.5s."""
-    if seconds == 0:
-        return "0s"
-    whole = int(seconds)
-    if whole != seconds and seconds < 60:
-        return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
+    """Go's time.Duration.String(), as the kubelet writes it: 10s, 1m20s, 5m0s, 1h0m0s, 1.5s."""
+    return short_duration(seconds)
 
 
 # -- API-server defaulting ---------------------------------------------------------------------

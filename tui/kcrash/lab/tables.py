@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kcrash.lab.selectors import format_label_selector
+from kcrash.units.durations import human_duration
 
 Obj = dict[str, Any]
 Cells = list[Any]
@@ -126,39 +127,6 @@ def cells_for(resource: str, obj: Obj, now: datetime) -> Cells:
 
 
 # -- time ----------------------------------------------------------------------------------------
-
-
-def human_duration(seconds: float) -> str:
-    """k8s.io/apimachinery/pkg/util/duration.HumanDuration, for a duration given in seconds."""
-    whole = int(seconds)  # Go's int(d.Seconds()) truncates toward zero
-    if whole < -1:
-        return "<invalid>"
-    if whole < 0:
-        return "0s"
-    if whole < 60 * 2:
-        return f"{whole}s"
-    minutes = whole // 60
-    if minutes < 10:
-        rest = whole % 60
-        return f"{minutes}m" if rest == 0 else f"{minutes}m{rest}s"
-    if minutes < 60 * 3:
-        return f"{minutes}m"
-    hours = whole // 3600
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h" if rest == 0 else f"{hours}h{rest}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        rest = hours % 24
-        return f"{hours // 24}d" if rest == 0 else f"{hours // 24}d{rest}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        rest = (hours // 24) % 365
-        years = hours // 24 // 365
-        return f"{years}y" if rest == 0 else f"{years}y{rest}d"
-    return f"{hours // 24 // 365}y"
 
 
 def parse_time(value: Any) -> datetime | None:
