@@ -26,7 +26,7 @@ lab: $(STAMP)
 test: lint typecheck layers pytest
 
 # etcd, kube-apiserver, kube-controller-manager and kube-scheduler from the modules pinned in
-# controlplane/go.mod, into $${XDG_CACHE_HOME:-~/.cache}/kcrash/controlplane/<version>/ (outside the
+# controlplane/go.mod, into $XDG_CACHE_HOME (default ~/.cache)/kcrash/controlplane/<version>/ (outside the
 # clone); reused while the pins are unchanged; a one-line skip where Go is missing.
 controlplane:
 	@bash controlplane/build.sh

@@ -13,13 +13,13 @@ need_minor="$(sed -n 's/^go \([0-9]*\)\.\([0-9]*\).*/\2/p' go.mod)"
 need="${need_major}.${need_minor}"
 
 if ! command -v go >/dev/null 2>&1; then
-	echo "controlplane: skipped, Go is not installed (needs Go >= ${need})"
+	echo "controlplane: skipped, Go is not installed (needs Go ≥ ${need})"
 	exit 0
 fi
 have="$(go env GOVERSION | sed -n 's/^go\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')"
 read -r have_major have_minor <<<"${have:-0 0}"
 if ((have_major < need_major || (have_major == need_major && have_minor < need_minor))); then
-	echo "controlplane: skipped, $(go env GOVERSION) is too old (needs Go >= ${need})"
+	echo "controlplane: skipped, $(go env GOVERSION) is too old (needs Go ≥ ${need})"
 	exit 0
 fi
 
