@@ -90,7 +90,7 @@ def test_a_deployment_gets_a_replicaset_and_an_unschedulable_pod(kubectl: Kubect
         return [e for e in events["items"] if e["reason"] == "FailedScheduling"]
 
     events = wait_for(failed_scheduling, "a FailedScheduling event")
-    assert "nodes are available" in events[0]["message"]
+    assert events[0]["message"] == "no nodes available to schedule pods"
 
 
 def test_the_cluster_layer_lists_and_watches_pods(kubeconfig: Path, kubectl: Kubectl) -> None:
@@ -163,15 +163,24 @@ def start_cli(tmp_path: Path) -> tuple[subprocess.Popen[str], dict[str, int]]:
     return process, parts
 
 
+def state_dir_of(etcd_pid: int) -> Path:
+    """The run's directory, read from etcd's --data-dir=<dir>/etcd."""
+    argv = Path(f"/proc/{etcd_pid}/cmdline").read_bytes().decode().split("\0")
+    data_dir = next(a for a in argv if a.startswith("--data-dir="))
+    return Path(data_dir.split("=", 1)[1]).parent
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_signal_stops_every_part(tmp_path: Path, signum: signal.Signals) -> None:
     process, parts = start_cli(tmp_path)
+    state_dir = state_dir_of(parts["etcd"])
     try:
         process.send_signal(signum)
         assert process.wait(timeout=30) == 0
         leftovers = [pid for pid in children_of(process.pid) if alive(pid)]
         assert leftovers == []
         assert not any(alive(pid) for pid in parts.values())
+        assert not state_dir.exists()
     finally:
         if process.poll() is None:
             process.kill()
@@ -192,3 +201,23 @@ def test_a_crashed_part_is_reported_in_one_line_and_the_rest_stopped(tmp_path: P
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_killing_kcrash_leaves_the_watchdog_to_stop_every_part(tmp_path: Path) -> None:
+    process, parts = start_cli(tmp_path)
+    state_dir = state_dir_of(parts["etcd"])
+    try:
+        process.kill()  # SIGKILL: kcrash cannot clean up; its watchdog must
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(alive(pid) for pid in parts.values()):
+            time.sleep(0.2)
+        assert [name for name, pid in parts.items() if alive(pid)] == []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (state_dir / "pki").exists():
+            time.sleep(0.2)
+        assert sorted(p.name for p in state_dir.iterdir()) == ["logs"]  # keys and data gone
+    finally:
+        for pid in parts.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -11,22 +11,21 @@ the line that reports it can point at one.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import shutil
 import socket
 import ssl
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import urllib.response
 from pathlib import Path
 from types import TracebackType
 
 from kcrash.lab.kubeconfig import write_kubeconfig
 from kcrash.lab.realcp.binaries import Binaries
 from kcrash.lab.realcp.pki import SERVICE_CIDR, Pki, Token, write_pki
-from kcrash.lab.realcp.processes import Part, Supervisor
+from kcrash.lab.realcp.processes import Part, Supervisor, remove_tree
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 120.0  # a cold kube-apiserver on two busy cores takes tens of seconds
@@ -53,7 +52,7 @@ class ControlPlane:
         self.namespace = namespace
         self.state_dir = Path(tempfile.mkdtemp(prefix="kcrash-controlplane-"))
         self.pki: Pki | None = None
-        self.supervisor = Supervisor(self.state_dir / "logs")
+        self.supervisor = Supervisor(self.state_dir / "logs", state_dir=self.state_dir)
         self.etcd_url = ""
         self._component_ports: dict[str, int] = {}
 
@@ -105,7 +104,7 @@ class ControlPlane:
         crashed = self.supervisor.crashed()
         self.supervisor.stop()
         keep = ["logs"] if crashed is not None else []
-        _remove_tree(self.state_dir, keep=keep)
+        remove_tree(self.state_dir, keep=keep)
 
     def write_kubeconfig(self, path: Path, namespace: str | None = None) -> Path:
         """An admin kubeconfig shaped like the embedded lab's: the CA inline and a bearer token."""
@@ -246,7 +245,7 @@ class ControlPlane:
 
     def _open(
         self, request: urllib.request.Request, *, verify: bool, timeout: float
-    ) -> contextlib.AbstractContextManager[urllib.response.addinfourl]:
+    ) -> urllib.response.addinfourl:
         handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
         if request.full_url.startswith("https:"):
             context = (
@@ -262,17 +261,3 @@ def _insecure() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
-
-
-def _remove_tree(directory: Path, keep: list[str]) -> None:
-    if not keep:
-        shutil.rmtree(directory, ignore_errors=True)
-        return
-    for child in directory.iterdir():
-        if child.name in keep:
-            continue
-        if child.is_dir():
-            shutil.rmtree(child, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                child.unlink()

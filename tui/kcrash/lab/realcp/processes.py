@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,10 +53,11 @@ class Part:
 class Supervisor:
     """Starts parts, notices the first that dies, and stops all of them."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, state_dir: Path | None = None) -> None:
+        """`state_dir`: what the watchdog clears (all but the logs) if kcrash dies without stopping."""
         self.log_dir = log_dir
         self.parts: list[Part] = []
-        self._watchdog = _start_watchdog()
+        self._watchdog = _start_watchdog(state_dir)
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Part:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -79,14 +81,17 @@ class Supervisor:
         return next((p for p in self.parts if not p.stopped and p.exit_code() is not None), None)
 
     def stop(self, grace: float = STOP_GRACE) -> None:
-        """SIGTERM every group, newest part first, then SIGKILL what is left after `grace` seconds."""
-        running = [p for p in reversed(self.parts) if not p.stopped]
-        for part in running:
+        """Newest part first, one at a time: SIGTERM its group, SIGKILL it after `grace` seconds.
+
+        One at a time because the apiserver's graceful shutdown still talks to etcd: stopped together,
+        it waits on an etcd that is gone.
+        """
+        for part in reversed(self.parts):
+            if part.stopped:
+                continue
             _signal_group(part.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for part in running:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                part.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                part.process.wait(timeout=grace)
             _signal_group(part.pid, signal.SIGKILL)  # the part's children, or the part if it lingered
             part.process.wait()
             part.stopped = True
@@ -109,9 +114,10 @@ class Supervisor:
             self._watchdog.wait(timeout=STOP_GRACE + 5)
 
 
-def _start_watchdog() -> subprocess.Popen[bytes]:
+def _start_watchdog(state_dir: Path | None) -> subprocess.Popen[bytes]:
+    extra = [str(state_dir)] if state_dir is not None else []
     return subprocess.Popen(
-        [sys.executable, "-m", "kcrash.lab.realcp.watchdog"],
+        [sys.executable, "-m", "kcrash.lab.realcp.watchdog", *extra],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -148,8 +154,9 @@ def last_line(path: Path, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def watch_pipe(stream: IO[bytes], grace: float = 5.0) -> None:
-    """The watchdog's loop: track `+pgid`/`-pgid` lines; at end of input stop the groups still listed."""
+def watch_pipe(stream: IO[bytes], state_dir: Path | None = None, grace: float = 5.0) -> None:
+    """The watchdog's loop: track `+pgid`/`-pgid` lines; at end of input stop the groups still listed
+    and, if there were any (kcrash died without stopping them), clear `state_dir` but for its logs."""
     groups: list[int] = []
     for raw in iter(stream.readline, b""):
         line = raw.strip().decode("ascii", "replace")
@@ -158,6 +165,7 @@ def watch_pipe(stream: IO[bytes], grace: float = 5.0) -> None:
                 groups.append(int(line[1:]))
             elif line.startswith("-") and int(line[1:]) in groups:
                 groups.remove(int(line[1:]))
+    orphaned = bool(groups)
     for pgid in reversed(groups):
         _signal_group(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -166,6 +174,8 @@ def watch_pipe(stream: IO[bytes], grace: float = 5.0) -> None:
         time.sleep(0.1)
     for pgid in groups:
         _signal_group(pgid, signal.SIGKILL)
+    if orphaned and state_dir is not None:
+        remove_tree(state_dir, keep=["logs"])
 
 
 def _group_alive(pgid: int) -> bool:
@@ -176,3 +186,20 @@ def _group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def remove_tree(directory: Path, keep: list[str]) -> None:
+    """Remove `directory`, or only what is in it but the entries named in `keep`."""
+    if not directory.is_dir():
+        return
+    if not keep:
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    for child in directory.iterdir():
+        if child.name in keep:
+            continue
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                child.unlink()
