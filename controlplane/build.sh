@@ -48,8 +48,9 @@ rm -rf "$staging"
 mkdir -p "$staging"
 echo "controlplane: building ${k8s_version} into ${out} (several minutes the first time)"
 start=$SECONDS
-# -mod=readonly: the build never edits go.mod/go.sum; GOTOOLCHAIN=local: never fetch another Go.
-GOFLAGS=-mod=readonly GOTOOLCHAIN=local CGO_ENABLED=0 \
+# -mod=readonly: the build never edits go.mod/go.sum; GOTOOLCHAIN=local: never fetch another Go;
+# -buildvcs=false: the binaries do not depend on the state of the clone around them.
+GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0 \
 	go build -trimpath -ldflags="-s -w${vars}" -o "$staging/" ./cmd/...
 echo "$key" >"$staging/.stamp"
 rm -rf "$out"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -188,6 +189,7 @@ def test_a_signal_stops_every_part(tmp_path: Path, signum: signal.Signals) -> No
 
 def test_a_crashed_part_is_reported_in_one_line_and_the_rest_stopped(tmp_path: Path) -> None:
     process, parts = start_cli(tmp_path)
+    state_dir = state_dir_of(parts["etcd"])
     try:
         os.kill(parts["kube-scheduler"], signal.SIGKILL)
         assert process.wait(timeout=30) == 1
@@ -198,9 +200,11 @@ def test_a_crashed_part_is_reported_in_one_line_and_the_rest_stopped(tmp_path: P
         log = Path(lines[0].split("(log: ", 1)[1].split(")", 1)[0])
         assert log.name == "kube-scheduler.log" and log.is_file()
         assert not any(alive(pid) for pid in parts.values())
+        assert sorted(p.name for p in state_dir.iterdir()) == ["logs"]  # kept for the reader of that line
     finally:
         if process.poll() is None:
             process.kill()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def test_killing_kcrash_leaves_the_watchdog_to_stop_every_part(tmp_path: Path) -> None:
@@ -221,3 +225,4 @@ def test_killing_kcrash_leaves_the_watchdog_to_stop_every_part(tmp_path: Path) -
         for pid in parts.values():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(state_dir, ignore_errors=True)
