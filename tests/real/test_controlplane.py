@@ -7,6 +7,7 @@ process behind. (One module, so that without the binaries pytest reports one ski
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ from kcrash.cluster.api import Api
 from kcrash.cluster.config import connect
 from kcrash.cluster.reflector import Backoff, Reflector
 from kcrash.core.records import Pod
+from kcrash.diagnose_cmd import main as diagnose
 from kcrash.lab.realcp.controlplane import ControlPlane
 
 from .processes import alive, children_of
@@ -49,6 +51,21 @@ def get_json(kubectl: Kubectl, *args: str) -> Any:
     return json.loads(kubectl("get", *args, "-o", "json").stdout)
 
 
+def unschedulable_pod(kubectl: Kubectl, selector: str) -> Any:
+    """The first pod of `selector` once the scheduler has marked it Unschedulable, else None."""
+    items = get_json(kubectl, "pods", "-n", NAMESPACE, "-l", selector)["items"]
+    if not items:
+        return None
+    conditions = {c["type"]: c for c in items[0].get("status", {}).get("conditions") or []}
+    return items[0] if conditions.get("PodScheduled", {}).get("reason") == "Unschedulable" else None
+
+
+def failed_scheduling(kubectl: Kubectl, pod: Any) -> list[Any]:
+    selector = f"involvedObject.name={pod['metadata']['name']}"
+    events = get_json(kubectl, "events", "-n", NAMESPACE, "--field-selector", selector)["items"]
+    return [e for e in events if e["reason"] == "FailedScheduling"]
+
+
 def test_kubectl_lists_the_namespaces(kubectl: Kubectl) -> None:
     names = kubectl("get", "ns", "-o", "name").stdout.split()
     assert {"namespace/default", "namespace/kube-system", f"namespace/{NAMESPACE}"} <= set(names)
@@ -71,27 +88,30 @@ def test_a_deployment_gets_a_replicaset_and_an_unschedulable_pod(kubectl: Kubect
     assert rs["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
     assert "pod-template-hash" in rs["metadata"]["labels"]
 
-    def pending_pod() -> Any:
-        items = get_json(kubectl, "pods", "-n", NAMESPACE, "-l", "app=web")["items"]
-        conditions = (
-            {c["type"]: c for c in (items[0].get("status", {}).get("conditions") or [])} if items else {}
-        )
-        scheduled = conditions.get("PodScheduled", {})
-        return items[0] if scheduled.get("reason") == "Unschedulable" else None
-
-    pod = wait_for(pending_pod, "the scheduler to give up on the pod (no nodes)")
+    pod = wait_for(lambda: unschedulable_pod(kubectl, "app=web"), "the scheduler to give up (no nodes)")
     assert pod["status"]["phase"] == "Pending"
     assert "nodeName" not in pod["spec"]
-    name = pod["metadata"]["name"]
-
-    def failed_scheduling() -> Any:
-        events = get_json(
-            kubectl, "events", "-n", NAMESPACE, "--field-selector", f"involvedObject.name={name}"
-        )
-        return [e for e in events["items"] if e["reason"] == "FailedScheduling"]
-
-    events = wait_for(failed_scheduling, "a FailedScheduling event")
+    events = wait_for(lambda: failed_scheduling(kubectl, pod), "a FailedScheduling event")
     assert events[0]["message"] == "no nodes available to schedule pods"
+
+
+def test_kcrash_diagnose_reads_the_real_scheduler_verdict(kubectl: Kubectl, kubeconfig: Path) -> None:
+    """The same judgement the lab's simulated scheduler gets, from Kubernetes' own objects."""
+    kubectl("create", "deployment", "api", "--image=registry.k8s.io/pause:3.10", "-n", NAMESPACE)
+    pod = wait_for(lambda: unschedulable_pod(kubectl, "app=api"), "an unschedulable api pod")
+    wait_for(lambda: failed_scheduling(kubectl, pod), "a FailedScheduling event")
+    name = pod["metadata"]["name"]
+    out, err = io.StringIO(), io.StringIO()
+    code = diagnose(
+        ["--kubeconfig", str(kubeconfig), "-n", NAMESPACE, name, "-o", "json"], stdout=out, stderr=err
+    )
+    assert err.getvalue() == ""
+    [verdict] = json.loads(out.getvalue())
+    assert verdict["pod"] == name and verdict["status"] == "Pending"
+    assert verdict["cause"] == "unschedulable"
+    assert "no nodes available to schedule pods" in verdict["headline"]
+    assert any(e["source"].startswith("event FailedScheduling") for e in verdict["evidence"])
+    assert code == 0  # unschedulable for seconds only: not yet failing (core.status.UNSCHEDULABLE_AFTER)
 
 
 def test_the_cluster_layer_lists_and_watches_pods(kubeconfig: Path, kubectl: Kubectl) -> None:
