@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -246,3 +247,25 @@ def test_killing_kcrash_leaves_the_watchdog_to_stop_every_part(tmp_path: Path) -
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def test_a_part_that_cannot_start_is_named_in_one_line(tmp_path: Path, binaries: Any) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-c", LAB_CLI, "--control-plane", "real", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        "kcrash lab: error: the control plane did not start: kube-apiserver exited with code 1"
+    )
+    assert line.endswith('bind: address already in use"')
+    log = Path(line.split("(log: ", 1)[1].split(")", 1)[0])
+    assert log.is_file()
+    shutil.rmtree(log.parent.parent, ignore_errors=True)
