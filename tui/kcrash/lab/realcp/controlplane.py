@@ -55,6 +55,7 @@ class ControlPlane:
         self.supervisor = Supervisor(self.state_dir / "logs", state_dir=self.state_dir)
         self.etcd_url = ""
         self._component_ports: dict[str, int] = {}
+        self._timeout = START_TIMEOUT
 
     @property
     def url(self) -> str:
@@ -84,6 +85,7 @@ class ControlPlane:
         self.stop()
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
+        self._timeout = timeout
         deadline = time.monotonic() + timeout
         self.pki = write_pki(self.state_dir / "pki")
         self._start_etcd()
@@ -126,6 +128,8 @@ class ControlPlane:
         except urllib.error.HTTPError as error:
             if error.code != 409:  # already there
                 raise StartError(f"cannot create namespace {name}: HTTP {error.code}") from None
+        except OSError as error:
+            raise StartError(f"cannot create namespace {name}: {error}") from None
 
     # -- the parts ---------------------------------------------------------------------------------
 
@@ -241,7 +245,7 @@ class ControlPlane:
                 last = str(getattr(error, "reason", error))
             time.sleep(POLL)
         log = self.state_dir / "logs" / f"{name}.log"
-        raise StartError(f"{name} was not ready within {START_TIMEOUT:.0f} s ({last}); log: {log}")
+        raise StartError(f"{name} was not ready within {self._timeout:.0f} s ({last}); log: {log}")
 
     def _open(
         self, request: urllib.request.Request, *, verify: bool, timeout: float

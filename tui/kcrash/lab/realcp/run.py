@@ -26,10 +26,11 @@ def serve_real(port: int, kubeconfig: Path | None, namespace: str) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
     stop = threading.Event()
-    previous = _on_signals(stop)
     cp = ControlPlane(binaries, port=port, namespace=namespace)
+    previous: dict[int, Any] = {}
     written: Path | None = None
     try:
+        previous = _on_signals(stop)
         cp.start()
         path = kubeconfig or Path(tempfile.gettempdir()) / f"kcrash-lab-{cp.port}.kubeconfig"
         cp.write_kubeconfig(path)
