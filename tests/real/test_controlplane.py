@@ -28,7 +28,7 @@ from kcrash.cluster.config import connect
 from kcrash.cluster.reflector import Backoff, Reflector
 from kcrash.core.records import Pod
 from kcrash.diagnose_cmd import main as diagnose
-from kcrash.lab.realcp.controlplane import ControlPlane
+from kcrash.lab.realcp.controlplane import ControlPlane, StartError
 
 from .processes import alive, children_of
 
@@ -269,3 +269,16 @@ def test_a_part_that_cannot_start_is_named_in_one_line(tmp_path: Path, binaries:
     log = Path(line.split("(log: ", 1)[1].split(")", 1)[0])
     assert log.is_file()
     shutil.rmtree(log.parent.parent, ignore_errors=True)
+
+
+def test_a_part_not_ready_in_time_is_named_and_its_log_kept(binaries: Any) -> None:
+    cp = ControlPlane(binaries)
+    try:
+        with pytest.raises(StartError, match=r"^etcd was not ready within 0\.01 s \(.*\); log: ") as caught:
+            cp.start(timeout=0.01)
+    finally:
+        cp.stop()
+    log = Path(str(caught.value).rsplit("log: ", 1)[1])
+    assert log == cp.state_dir / "logs" / "etcd.log" and log.is_file()
+    assert sorted(p.name for p in cp.state_dir.iterdir()) == ["logs"]
+    shutil.rmtree(cp.state_dir)

@@ -56,6 +56,7 @@ class ControlPlane:
         self.etcd_url = ""
         self._component_ports: dict[str, int] = {}
         self._timeout = START_TIMEOUT
+        self._keep_logs = False
 
     @property
     def url(self) -> str:
@@ -86,7 +87,13 @@ class ControlPlane:
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
         self._timeout = timeout
-        deadline = time.monotonic() + timeout
+        try:
+            self._start_all(time.monotonic() + timeout)
+        except StartError:
+            self._keep_logs = True  # the error names a log file
+            raise
+
+    def _start_all(self, deadline: float) -> None:
         self.pki = write_pki(self.state_dir / "pki")
         self._start_etcd()
         self._wait(f"{self.etcd_url}/health", "etcd", deadline)
@@ -102,10 +109,10 @@ class ControlPlane:
         return self.supervisor.crashed()
 
     def stop(self) -> None:
-        """Stop every part; remove the run's files, except the logs when a part had crashed."""
-        crashed = self.supervisor.crashed()
+        """Stop every part; remove the run's files, except the logs when a part crashed or did not start."""
+        keep_logs = self._keep_logs or self.supervisor.crashed() is not None
         self.supervisor.stop()
-        keep = ["logs"] if crashed is not None else []
+        keep = ["logs"] if keep_logs else []
         remove_tree(self.state_dir, keep=keep)
 
     def write_kubeconfig(self, path: Path, namespace: str | None = None) -> Path:
@@ -245,7 +252,7 @@ class ControlPlane:
                 last = str(getattr(error, "reason", error))
             time.sleep(POLL)
         log = self.state_dir / "logs" / f"{name}.log"
-        raise StartError(f"{name} was not ready within {self._timeout:.0f} s ({last}); log: {log}")
+        raise StartError(f"{name} was not ready within {self._timeout:g} s ({last}); log: {log}")
 
     def _open(
         self, request: urllib.request.Request, *, verify: bool, timeout: float
