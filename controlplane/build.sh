@@ -27,7 +27,8 @@ k8s_version="$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' go.mod)"
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}"
 out="${cache_root}/kcrash/controlplane/${k8s_version}"
 stamp="${out}/.stamp"
-key="$(cat go.mod go.sum build.sh cmd/*/main.go | sha256sum | cut -d' ' -f1)"
+sha256() { if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi; }
+key="$(cat go.mod go.sum build.sh cmd/*/main.go | sha256 | cut -d' ' -f1)"
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$key" ]]; then
 	echo "controlplane: ${k8s_version} up to date in ${out}"
@@ -43,9 +44,9 @@ for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
 	vars+=" -X ${pkg}.gitTreeState=clean"
 done
 
-staging="${out}.partial"
-rm -rf "$staging"
-mkdir -p "$staging"
+mkdir -p "$(dirname "$out")"
+staging="$(mktemp -d "${out}.partial.XXXXXX")" # two builds at once do not share a half-built directory
+trap 'rm -rf "$staging"' EXIT
 echo "controlplane: building ${k8s_version} into ${out} (several minutes the first time)"
 start=$SECONDS
 # -mod=readonly: the build never edits go.mod/go.sum; GOTOOLCHAIN=local: never fetch another Go;
