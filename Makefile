@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: compile demo test lint typecheck layers pytest bench screenshots lab clean
+.PHONY: compile demo test lint typecheck layers pytest bench screenshots lab controlplane clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,12 @@ lab: $(STAMP)
 	$(BIN)/kcrash lab
 
 test: lint typecheck layers pytest
+
+# etcd, kube-apiserver, kube-controller-manager and kube-scheduler from the modules pinned in
+# controlplane/go.mod, into $XDG_CACHE_HOME (default ~/.cache)/kcrash/controlplane/<version>/ (outside the
+# clone); reused while the pins are unchanged; a one-line skip where Go is missing.
+controlplane:
+	@bash controlplane/build.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check tui tests bench

@@ -3,8 +3,11 @@
 kcrash lab [--port PORT] [--kubeconfig PATH] [--speed FACTOR] [--extra-pods N] [--seed N]
            [--scenarios FILE]... [--load FILE]... [--latency-ms MS] [--error-rate R]
            [--error-status 500|429|503] [--deny VERB:RESOURCE]... [--namespace NS] [--plain-http]
+kcrash lab --control-plane real [--port PORT] [--kubeconfig PATH] [--namespace NS]
 
 It serves https with a CA made at start; the kubeconfig it writes carries that CA and the token.
+`--control-plane real` starts etcd, kube-apiserver, kube-controller-manager and kube-scheduler built by
+`make controlplane` instead of the simulation (see docs/lab.md).
 """
 
 from __future__ import annotations
@@ -26,6 +29,21 @@ if TYPE_CHECKING:
     from kcrash.lab.app import Lab
 
 PROG = "kcrash lab"
+CONTROL_PLANES = ("embedded", "real")
+# Flags of the simulation, with their defaults: a real control plane has none of them.
+EMBEDDED_ONLY = {
+    "speed": 1.0,
+    "extra_pods": 0,
+    "seed": 0,
+    "scenarios": [],
+    "load": [],
+    "no_builtin": False,
+    "latency_ms": 0.0,
+    "error_rate": 0.0,
+    "error_status": 500,
+    "deny": [],
+    "plain_http": False,
+}
 
 
 class UsageError(Exception):
@@ -88,6 +106,12 @@ def _deny_rule(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Serve a simulated Kubernetes cluster for kcrash and kubectl.")
+    parser.add_argument(
+        "--control-plane",
+        choices=CONTROL_PLANES,
+        default="embedded",
+        help="embedded: the simulated cluster (default); real: etcd and Kubernetes' own control plane",
+    )
     parser.add_argument("--port", type=_port, default=0, help="TCP port on 127.0.0.1 (default: any free one)")
     parser.add_argument("--kubeconfig", type=Path, help="where to write the kubeconfig")
     parser.add_argument("--namespace", default="crashlab", help="default namespace in the kubeconfig")
@@ -148,6 +172,8 @@ def main(argv: list[str]) -> int:
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    if options.control_plane == "real":
+        return _serve_real(options)
     from kcrash.lab.app import Lab  # the simulation is heavy to import: only once flags are good
 
     lab = Lab(
@@ -177,6 +203,17 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _serve_real(options: argparse.Namespace) -> int:
+    given = [name for name, default in EMBEDDED_ONLY.items() if getattr(options, name) != default]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        print(f"{PROG}: error: {flags}: only for the embedded lab, not --control-plane real", file=sys.stderr)
+        return 2
+    from kcrash.lab.realcp.run import serve_real
+
+    return serve_real(options.port, options.kubeconfig, options.namespace)
 
 
 def _one_line(error: Exception) -> str:

@@ -57,38 +57,89 @@ class Certificates:
 
 def make_certificates(host: str = "127.0.0.1", now: datetime | None = None) -> Certificates:
     """A fresh CA and a server certificate for 127.0.0.1, localhost and `host`."""
-    start = (now or datetime.now(UTC)) - NOT_BEFORE_SLACK
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kcrash-lab-ca")])
-    ca_cert = (
-        _builder(ca_name, ca_name, ca_key.public_key(), start)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(cert_sign=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kcrash-lab")])
-    cert = (
-        _builder(name, ca_name, key.public_key(), start)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(cert_sign=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(subject_names(host)), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+    authority = Authority.create("kcrash-lab-ca", now)
+    issued = authority.issue("kcrash-lab", server_names=subject_names(host))
+    return Certificates(ca_pem=authority.cert_pem, cert_pem=issued.cert_pem, key_pem=issued.key_pem)
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A leaf certificate and its private key, PEM."""
+
+    cert_pem: bytes
+    key_pem: bytes
+
+
+@dataclass(frozen=True)
+class Authority:
+    """A CA that signs server and client certificates (EC P-256, SHA-256), valid from `start`."""
+
+    name: x509.Name
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+    start: datetime
+
+    @classmethod
+    def create(cls, common_name: str, now: datetime | None = None) -> Authority:
+        start = (now or datetime.now(UTC)) - NOT_BEFORE_SLACK
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        cert = (
+            _builder(name, name, key.public_key(), start)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(_key_usage(cert_sign=True), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256())
         )
-        .sign(ca_key, hashes.SHA256())
-    )
-    return Certificates(
-        ca_pem=ca_cert.public_bytes(serialization.Encoding.PEM),
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
+        return cls(name=name, key=key, cert=cert, start=start)
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def key_pem(self) -> bytes:
+        return _private_pem(self.key)
+
+    def issue(
+        self,
+        common_name: str,
+        *,
+        organizations: tuple[str, ...] = (),
+        server_names: list[x509.GeneralName] | None = None,
+        client: bool = False,
+    ) -> Issued:
+        """A server certificate when `server_names` is given, a client one when `client` (or both).
+
+        Kubernetes reads a client certificate's CN as the user name and its O entries as groups.
+        """
+        attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
+        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+        usages = [ExtendedKeyUsageOID.SERVER_AUTH] if server_names else []
+        if client:
+            usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            _builder(x509.Name(attributes), self.name, key.public_key(), self.start)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(cert_sign=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        )
+        if server_names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(server_names), critical=False)
+        cert = (
+            builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        return Issued(cert_pem=cert.public_bytes(serialization.Encoding.PEM), key_pem=_private_pem(key))
+
+
+def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
