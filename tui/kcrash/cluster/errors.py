@@ -81,6 +81,12 @@ def from_transport_error(exc: BaseException, action: str, server: str = "") -> K
     """A connection that failed below HTTP: refused, reset, timed out, bad TLS."""
     where = f" at {server}" if server else ""
     cause = _root_cause(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "CERTIFICATE_VERIFY_FAILED" in cause:
+        return KcrashError(
+            f"the API server{where} presented a certificate your kubeconfig's CA does not trust "
+            f"({cause}) while trying to {action}: get a fresh kubeconfig (certificate-authority-data) "
+            "if the cluster's CA was renewed"
+        )
     return KcrashError(
         f"cannot reach the API server{where} ({cause}) while trying to {action}: "
         "check the server address in your kubeconfig and your network or VPN"

@@ -324,6 +324,7 @@ class Reflector(Generic[T]):
         self._rv = ""
         self._state = SyncState("connecting", since=None)
         self._stopping = threading.Event()
+        self._wake = threading.Event()
         self._stream_lock = threading.Lock()
         self._stream: WatchStream[T] | None = None
         self._queue: queue.Queue[_Item | _Stop] = queue.Queue()
@@ -356,9 +357,14 @@ class Reflector(Generic[T]):
         self._dispatcher.start()
         self._reader.start()
 
+    def retry_now(self) -> None:
+        """Cut the back-off wait short (new credentials, or the user asked): try again at once."""
+        self._wake.set()
+
     def stop(self, timeout: float = 2.0) -> None:
         """End both threads promptly: close the open stream, wake any backoff wait."""
         self._stopping.set()
+        self._wake.set()
         with self._stream_lock:
             stream = self._stream
         if stream is not None:
@@ -484,7 +490,8 @@ class Reflector(Generic[T]):
         delay = self._backoff.next_delay()
         failures = self._state.failures + 1
         self._set_state("reconnecting", message, stale=True, failures=failures, retry_in=delay)
-        self._stopping.wait(delay)
+        self._wake.wait(delay)
+        self._wake.clear()
 
     def _set_state(
         self, phase: Phase, error: str, *, stale: bool, failures: int = 0, retry_in: float = 0.0

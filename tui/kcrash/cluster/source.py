@@ -41,6 +41,8 @@ __all__ = ["Access", "ClusterSource", "LogResult", "MemoryView", "SyncState"]
 R = TypeVar("R")
 DIAGNOSE_TAIL = 200
 WATCH_COALESCE = 0.01
+REFLECTOR_ATTEMPTS = 3  # per request of the pod stream; the reflector's own back-off does the rest
+KUBECONFIG_POLL = 0.5  # seconds between looks at the kubeconfig files' modification times
 """Seconds the reflector gathers watch events into one delivery. The console drains all that
 waits each time it gets to it, so bursts coalesce there anyway; a longer window only adds lag."""
 OnEvents = Callable[[list[tuple[str, Pod]]], None]
@@ -145,7 +147,11 @@ class ClusterSource:
         self.reflector: Reflector[Pod] | None = None
         self._relay = _Relay()
         self._first_answer = _FirstAnswer()
-        self._pages = PodPages(self.api, namespace, selector)
+        self._stopped = threading.Event()
+        # The reflector backs off and shows "reconnecting" by itself: its requests try fewer times.
+        self._stream_api = self.api.impatient(REFLECTOR_ATTEMPTS)
+        self._pages = PodPages(self._stream_api, namespace, selector)
+        self._watching_config: threading.Thread | None = None
 
     # -- the pod stream ----------------------------------------------------------------------------
     def start_watch(self) -> None:
@@ -154,7 +160,7 @@ class ClusterSource:
             return
         self.reflector = Reflector(
             self._list_page,
-            lambda rv, timeout: self.api.watch_pods(self.namespace, self.selector, rv, timeout),
+            lambda rv, timeout: self._stream_api.watch_pods(self.namespace, self.selector, rv, timeout),
             key=lambda pod: pod.key,
             version=lambda pod: pod.resource_version,
             on_events=self._relay.events,
@@ -165,6 +171,24 @@ class ClusterSource:
             coalesce=WATCH_COALESCE,
         )
         self.reflector.start()
+        self._watching_config = threading.Thread(
+            target=self._notice_kubeconfig, name="kcrash-kubeconfig", daemon=True
+        )
+        self._watching_config.start()
+
+    def reconnect(self) -> bool:
+        """Re-read the credentials and try the pod stream again now (the `r` key); False when
+        the kubeconfig could not be read again (`api.link.renewal_error` says why)."""
+        renewed = self.api.link.renew(force=True)
+        if self.reflector is not None:
+            self.reflector.retry_now()
+        return renewed
+
+    def _notice_kubeconfig(self) -> None:
+        """A kubeconfig rewritten on disk (new token, new CA) is read again within a second."""
+        while self.reflector is not None and not self._stopped.wait(KUBECONFIG_POLL):
+            if self.api.link.changed_on_disk():
+                self.reconnect()
 
     def watch_pods(self, on_events: OnEvents, on_resync: OnResync, on_state: OnState) -> None:
         """Start LIST+WATCH of pods in the scope (if `start_watch` has not); callbacks come from a
@@ -183,7 +207,7 @@ class ClusterSource:
 
     def _list_page(self, token: str) -> PageLike[Pod]:
         if not token:
-            self._pages = PodPages(self.api, self.namespace, self.selector)  # a new list
+            self._pages = PodPages(self._stream_api, self.namespace, self.selector)  # a new list
         try:
             page = self._pages.page(token)
         except KcrashError as exc:
@@ -193,6 +217,7 @@ class ClusterSource:
         return page
 
     def stop(self) -> None:
+        self._stopped.set()
         if self.reflector is not None:
             self.reflector.stop()
         self.metrics.stop()
