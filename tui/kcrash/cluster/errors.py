@@ -73,6 +73,14 @@ def from_http_error(exc: HttpError, action: str, server: str = "") -> KcrashErro
             status=code,
             reason=reason or "Forbidden",
         )
+    if code in (429, 503):
+        said = message or str(exc.reason or "")
+        return KcrashError(
+            f"the API server kept turning requests away ({code} {said}) while trying to {action}, "
+            "retries included: try again later",
+            status=code,
+            reason=reason,
+        )
     said = message or f"{code} {exc.reason or ''}".strip()
     return KcrashError(f"{action} failed: {said}", status=code, reason=reason)
 
