@@ -39,6 +39,7 @@ T = TypeVar("T")
 
 REQUEST_TIMEOUT: Timeout = (5.0, 30.0)
 LIST_TIMEOUT: Timeout = (5.0, 90.0)
+PROBE: Timeout = (1.0, 2.0)
 WATCH_READ_SLACK = 30.0  # a watch ends by itself after timeoutSeconds; read timeout a bit later
 FOLLOW_READ_TIMEOUT = 86400.0
 LIST_PAGE = 500  # kubectl's chunk size, for the small lists (events, ReplicaSets)
@@ -174,6 +175,18 @@ class Api:
     def _writable(self, action: str) -> None:
         if self.read_only:
             raise ReadOnlyError(f"read-only mode: refusing to {action} (start kcrash without --read-only)")
+
+    def answers(self) -> bool:
+        """Whether the server answers at all now (GET /version, one short try, no retries)."""
+        try:
+            response = self.transport.request("GET", "/version", (), {"Accept": JSON}, None, PROBE)
+        except HttpError:
+            return True  # it answered, if not with a 200
+        except TRANSPORT_ERRORS:
+            return False
+        response.read()
+        response.release_conn()
+        return True
 
     # -- pods --------------------------------------------------------------------------------------
     def list_pods(

@@ -48,6 +48,9 @@ collector's reach (`gc.freeze`): records hold no cycles and live until their obj
 otherwise every full collection walks all of them, a pause of a tenth of a second or more per
 20,000 pods. Below this a collection is quick, and freezing is not worth making garbage immortal."""
 
+PROBE_EVERY = 0.5
+"""Seconds between cheap probes (GET /version) while the server is unreachable."""
+
 Phase = Literal["connecting", "synced", "relisting", "reconnecting", "stopped"]
 
 
@@ -305,7 +308,11 @@ class Reflector(Generic[T]):
         min_watch: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        probe: Callable[[], bool] | None = None,
     ) -> None:
+        """`probe`, when given, tells cheaply whether the server answers again: while the server
+        is unreachable it is asked every `PROBE_EVERY` seconds, and the back-off ends when it does."""
+        self._probe = probe
         self._list_fn = list_fn
         self._watch_fn = watch_fn
         self._key = key
@@ -393,11 +400,11 @@ class Reflector(Generic[T]):
                     need_list = True
                     self._set_state("relisting", str(exc), stale=True)
                     continue
-                self._fail(str(exc))
+                self._fail(str(exc), unreachable=exc.status == 0)
             except WatchStreamError as exc:
                 self._fail(str(exc))
             except TRANSPORT_ERRORS as exc:
-                self._fail(str(from_transport_error(exc, f"watch {self.name}")))
+                self._fail(str(from_transport_error(exc, f"watch {self.name}")), unreachable=True)
             except Exception as exc:  # never let the thread die: report, back off, try again
                 log.debug("reflector loop failed", exc_info=True)
                 self._fail(f"{type(exc).__name__}: {exc}")
@@ -486,12 +493,29 @@ class Reflector(Generic[T]):
         self._cache[key] = obj
         self._queue.put(("event", (ADDED if known is None else MODIFIED, obj)))
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str, *, unreachable: bool = False) -> None:
         delay = self._backoff.next_delay()
         failures = self._state.failures + 1
         self._set_state("reconnecting", message, stale=True, failures=failures, retry_in=delay)
-        self._wake.wait(delay)
+        if unreachable and self._probe is not None:
+            self._wait_for_server(delay, self._probe)
+        else:
+            self._wake.wait(delay)
         self._wake.clear()
+
+    def _wait_for_server(self, delay: float, probe: Callable[[], bool]) -> None:
+        """Back off, but end the wait as soon as the server answers again: after an outage the
+        view is live within a probe's interval, not within a back-off grown to 30 s."""
+        until = self._clock() + delay
+        while not self._wake.is_set():
+            left = until - self._clock()
+            if left <= 0 or self._wake.wait(min(PROBE_EVERY, left)):
+                return
+            try:
+                if probe():
+                    return
+            except Exception:  # a probe that fails is a server that does not answer yet
+                log.debug("probe failed", exc_info=True)
 
     def _set_state(
         self, phase: Phase, error: str, *, stale: bool, failures: int = 0, retry_in: float = 0.0

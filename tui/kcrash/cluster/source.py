@@ -179,6 +179,7 @@ class ClusterSource:
             watch_timeout=self._watch_timeout,
             backoff=self._backoff,
             coalesce=WATCH_COALESCE,
+            probe=self.api.answers,
         )
         self.reflector.start()
         self._watching_config = threading.Thread(
