@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: compile demo test lint typecheck layers pytest bench screenshots lab clean
+.PHONY: compile demo test lint typecheck layers pytest bench chaos screenshots lab clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -40,6 +40,10 @@ pytest: $(STAMP)
 
 bench: compile
 	$(BIN)/python bench/run.py
+
+# The full chaos suite (about 25 minutes): figures, goals and PASS/MISS in docs/reliability.md.
+chaos: $(STAMP)
+	$(BIN)/python bench/chaos.py --output docs/reliability.md
 
 screenshots: $(STAMP)
 	$(BIN)/python -m kcrash.ui.screenshots screenshots
