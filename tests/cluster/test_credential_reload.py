@@ -159,3 +159,16 @@ def test_bad_certificate_data_names_the_field(
     message = one_line(lambda: connect(str(config), None, None, False))
     assert field in message
     assert "network" not in message and "VPN" not in message
+
+
+def test_an_rbac_refusal_is_not_sent_again(make_lab: Callable[..., Lab], tmp_path: Path) -> None:
+    lab = make_lab(builtin_scenarios=False)
+    config = lab.write_kubeconfig(tmp_path / "config")
+    api = Api(connect(str(config), None, None, False))
+    assert api.list_pods("kube-system") is not None
+    lab.faults.deny("list", "pods")
+    lab.faults.clear_requests()
+    message = one_line(lambda: api.list_pods("kube-system"))
+    assert "403" in message and "refused too" not in message
+    assert len(lab.faults.requests("GET", "/api/v1/namespaces/kube-system/pods")) == 1
+    assert api.link.generation == 0

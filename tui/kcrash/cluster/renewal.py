@@ -6,8 +6,8 @@ failed TLS verifications, and a console that read its credentials once stays "re
 forever. `CredentialLink` holds the transport in use for one connection and, on
 
 - a 401, or a TLS verification failure (at most once a second),
-- a 403 after the same credentials have worked (at most once every 30 s: an RBAC refusal is
-  usually just that),
+- a 403 after the same credentials have worked, when the kubeconfig changed on disk since they
+  were read (at most once every 30 s: an RBAC refusal is usually just that, and is not resent),
 - `renew(force=True)` (the `r` key, or a kubeconfig file that changed on disk),
 
 re-reads the kubeconfig (token files read again, exec plugins run again, the CA loaded again),
@@ -122,7 +122,7 @@ class CredentialLink:
     def _renew_for(self, status: int, seen: int) -> bool:
         if status == 401:
             return self.renew(seen=seen)
-        if status == 403 and self._worked:
+        if status == 403 and self._worked and self.changed_on_disk():
             return self.renew(every=FORBIDDEN_EVERY, seen=seen)
         return False
 
