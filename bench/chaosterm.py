@@ -36,14 +36,20 @@ QUITTING = frozenset({"q", "C-c"})
 
 
 def tmux(*args: str, check: bool = True) -> str:
-    result = subprocess.run(
-        ["tmux", "-L", SOCKET, "-f", "/dev/null", *args],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-        env={k: v for k, v in os.environ.items() if k not in SIZE_VARIABLES},
-    )
+    for _ in range(10):
+        result = subprocess.run(
+            ["tmux", "-L", SOCKET, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+            env={k: v for k, v in os.environ.items() if k not in SIZE_VARIABLES},
+        )
+        # The server exits once its last session ends; a command that meets it on its way out
+        # is sent again (it starts a new server).
+        if "server exited unexpectedly" not in result.stderr:
+            break
+        time.sleep(0.2)
     if check and result.returncode != 0:
         raise RuntimeError(f"tmux {' '.join(args[:2])}: {result.stderr.strip()}")
     return result.stdout
