@@ -10,7 +10,9 @@ same resourceVersion and then raises, has no backoff, and drops a final line wit
   `on_resync` and the consumer diffs it with what it holds, so deletions made while away show up;
 - a dropped connection resumes from the last resourceVersion seen (events and bookmarks) after a
   capped exponential backoff with jitter (0.8 s doubling to 30 s, reset after 2 min healthy); a watch
-  that ends in under a second with no events counts as a failure;
+  that ends in under a second with no events counts as a failure; while the server does not
+  answer at all, a cheap probe (GET /version every 0.5 s) ends the wait as soon as it does, and
+  `retry_now()` (new credentials, the user's `r`) ends it at once;
 - events are coalesced: what arrives within ~30 ms reaches `on_events` as one batch, in order.
 
 Callbacks run on the reflector's dispatcher thread, never on the reading thread.

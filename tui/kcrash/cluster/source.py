@@ -51,10 +51,10 @@ R = TypeVar("R")
 ConfigMapReads = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[Unread, ...]]
 DIAGNOSE_TAIL = 200
 WATCH_COALESCE = 0.01
-REFLECTOR_ATTEMPTS = 3  # per request of the pod stream; the reflector's own back-off does the rest
-KUBECONFIG_POLL = 0.5  # seconds between looks at the kubeconfig files' modification times
 """Seconds the reflector gathers watch events into one delivery. The console drains all that
 waits each time it gets to it, so bursts coalesce there anyway; a longer window only adds lag."""
+REFLECTOR_ATTEMPTS = 3  # per request of the pod stream; the reflector's own back-off does the rest
+KUBECONFIG_POLL = 0.5  # seconds between looks at the kubeconfig files' modification times
 OnEvents = Callable[[list[tuple[str, Pod]]], None]
 OnResync = Callable[[list[Pod]], None]
 OnState = Callable[[SyncState], None]
