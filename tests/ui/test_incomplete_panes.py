@@ -42,3 +42,16 @@ async def test_a_throttled_section_says_it_waits(fresh_lab: Lab, tmp_path: Path)
         await wait_for(pilot, lambda: "throttled, retrying in 3s" in text_of(app, "#d-logs"), what="the wait")
         lab.faults.set_error_rate(0.0)
         await wait_for(pilot, lambda: "nightly sales report" in text_of(app, "#d-logs"), what="the log")
+
+
+async def test_the_header_says_the_table_waits_on_throttling(fresh_lab: Lab, tmp_path: Path) -> None:
+    lab = fresh_lab
+    app = lab_app(lab, tmp_path)  # the connection is checked here, before the throttling starts
+    lab.faults.set_error_rate(1.0, status=429, retry_after=2)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_for(
+            pilot, lambda: "throttled, retrying in 2s" in text_of(app, "StatusLine"), what="the wait"
+        )
+        lab.faults.set_error_rate(0.0)
+        await wait_synced(pilot, app)
+        assert "● live" in text_of(app, "StatusLine")

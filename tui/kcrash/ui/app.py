@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from itertools import islice
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -39,6 +40,7 @@ from textual.widgets import Input
 from textual.worker import Worker
 
 from kcrash.cluster.reflector import FREEZE_FROM, SyncState, gc_paused
+from kcrash.cluster.retry import Wait
 from kcrash.cluster.source import Access, ClusterSource
 from kcrash.core.records import Pod
 from kcrash.core.store import Delta, PodStore
@@ -247,7 +249,14 @@ class KcrashApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
     def _begin_watch(self) -> None:
+        if isinstance(self.source, ClusterSource):
+            self.source.api.retrier.listen(self._on_wait)
         self.source.watch_pods(self._on_events, self._on_resync, self._on_state)
+
+    def _on_wait(self, wait: Wait) -> None:
+        """While the table waits for the server, the header says why: "throttled, retrying in 3s"."""
+        if not self.sync_state.live:
+            self.post_message(SyncChanged(replace(self.sync_state, last_error=wait.words)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="access")
     def _check_access(self) -> None:
