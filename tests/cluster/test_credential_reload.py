@@ -4,6 +4,7 @@ over plain http; a broken CA or client certificate in the kubeconfig is named as
 from __future__ import annotations
 
 import base64
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -172,3 +173,37 @@ def test_an_rbac_refusal_is_not_sent_again(make_lab: Callable[..., Lab], tmp_pat
     assert "403" in message and "refused too" not in message
     assert len(lab.faults.requests("GET", "/api/v1/namespaces/kube-system/pods")) == 1
     assert api.link.generation == 0
+
+
+def test_an_exec_plugin_is_run_again_when_its_token_is_refused(
+    make_lab: Callable[..., Lab], tmp_path: Path
+) -> None:
+    lab = make_lab(builtin_scenarios=False)
+    config = lab.write_kubeconfig(tmp_path / "config")
+    issued = tmp_path / "issued"
+    issued.write_text(lab.token)
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(
+        "import json, sys\n"
+        f"token = open({str(issued)!r}).read().strip()\n"
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1',"
+        " 'kind': 'ExecCredential', 'status': {'token': token}}))\n"
+    )
+
+    def use_plugin(doc: dict[str, Any]) -> None:
+        doc["users"][0]["user"] = {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "command": sys.executable,
+                "args": [str(plugin)],
+                "interactiveMode": "Never",
+            }
+        }
+
+    rewrite(config, use_plugin)
+    api = Api(connect(str(config), None, None, False))
+    assert api.list_pods("kube-system") is not None
+    new_token(lab, "issued-later")
+    issued.write_text("issued-later")  # what the plugin hands out from now on
+    assert api.list_pods("kube-system") is not None
+    assert api.link.generation == 1
