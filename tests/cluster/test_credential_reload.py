@@ -157,9 +157,10 @@ def test_bad_certificate_data_names_the_field(
             body.setdefault(other, garbage.decode())
 
     rewrite(config, spoil)
-    message = one_line(lambda: connect(str(config), None, None, False))
-    assert field in message
-    assert "network" not in message and "VPN" not in message
+    for via_client in (False, True):
+        message = one_line(lambda v=via_client: connect(str(config), None, None, False, via_client=v))
+        assert field in message
+        assert "network" not in message and "VPN" not in message
 
 
 def test_an_rbac_refusal_is_not_sent_again(make_lab: Callable[..., Lab], tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from kcrash.cluster.credentials import Entry, direct_transport, refuse_plain_http
+from kcrash.cluster.credentials import Entry, check_tls_material, direct_transport, refuse_plain_http
 from kcrash.cluster.errors import (
     TRANSPORT_ERRORS,
     KcrashError,
@@ -150,6 +150,7 @@ def _transport(
     chosen = pick_context(config, context)
     cluster, user = config.clusters.get(chosen.cluster), config.users.get(chosen.user)
     refuse_plain_http(chosen.name, cluster, user)
+    check_tls_material(chosen.name, cluster, user)
     transport: Transport | None = None
     if not via_client:
         transport = direct_transport(chosen.name, cluster, user)

@@ -96,6 +96,19 @@ def refuse_plain_http(context: str, cluster: Entry | None, user: Entry | None) -
         )
 
 
+def check_tls_material(context: str, cluster: Entry | None, user: Entry | None) -> None:
+    """Inline CA, client certificate and key data that do not load, named by their field, whichever
+    loader then uses them: at the TLS handshake they would read as a network failure."""
+    if cluster is not None and cluster.body.get("certificate-authority-data"):
+        field = "certificate-authority-data"
+        _check_ca(context, field, _decoded(context, field, cluster.body[field]).decode("ascii", "replace"))
+    if user is not None and user.body.get("client-certificate-data") and user.body.get("client-key-data"):
+        cert = _material(context, user, "client-certificate")
+        key = _material(context, user, "client-key")
+        if cert is not None and key is not None:
+            _check_pair(context, user, cert, key)
+
+
 TOKEN_FILE_TTL = 60.0
 """How long a token file's content is trusted before it is read again (client-go's token source
 re-reads it every minute, so a rotated projected token is picked up without a restart)."""

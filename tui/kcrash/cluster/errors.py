@@ -90,11 +90,16 @@ def from_transport_error(exc: BaseException, action: str, server: str = "") -> K
     where = f" at {server}" if server else ""
     cause = _root_cause(exc)
     if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "CERTIFICATE_VERIFY_FAILED" in cause:
+        why = re.sub(r"\s*\(_ssl\.c:\d+\)", "", cause.split("] ", 1)[-1])
         return KcrashError(
-            f"the API server{where} presented a certificate your kubeconfig's CA does not trust "
-            f"({cause}) while trying to {action}: get a fresh kubeconfig (certificate-authority-data) "
-            "if the cluster's CA was renewed"
+            f"the API server{where} is not trusted by your kubeconfig's CA ({why}) while trying to "
+            f"{action}: if the cluster's CA was renewed, get a fresh kubeconfig (certificate-authority-data)"
         )
+    return KcrashError(
+        f"the API server{where} presented a certificate your kubeconfig's CA does not trust "
+        f"({cause}) while trying to {action}: get a fresh kubeconfig (certificate-authority-data) "
+        "if the cluster's CA was renewed"
+    )
     return KcrashError(
         f"cannot reach the API server{where} ({cause}) while trying to {action}: "
         "check the server address in your kubeconfig and your network or VPN"
