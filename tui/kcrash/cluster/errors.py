@@ -96,11 +96,6 @@ def from_transport_error(exc: BaseException, action: str, server: str = "") -> K
             f"{action}: if the cluster's CA was renewed, get a fresh kubeconfig (certificate-authority-data)"
         )
     return KcrashError(
-        f"the API server{where} presented a certificate your kubeconfig's CA does not trust "
-        f"({cause}) while trying to {action}: get a fresh kubeconfig (certificate-authority-data) "
-        "if the cluster's CA was renewed"
-    )
-    return KcrashError(
         f"cannot reach the API server{where} ({cause}) while trying to {action}: "
         "check the server address in your kubeconfig and your network or VPN"
     )
