@@ -49,7 +49,7 @@ from kcrash.ui.crashlog import write_crash_log
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
 from kcrash.ui.keygate import POLL_S, KeyGate
-from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged
+from kcrash.ui.messages import AccessKnown, PodsArrived, PodsChanged, SyncChanged, Throttled
 from kcrash.ui.patches import apply_textual_patches
 from kcrash.ui.screens.help import HelpScreen
 from kcrash.ui.screens.pods import PodsScreen
@@ -254,9 +254,13 @@ class KcrashApp(App[int]):
         self.source.watch_pods(self._on_events, self._on_resync, self._on_state)
 
     def _on_wait(self, wait: Wait) -> None:
-        """While the table waits for the server, the header says why: "throttled, retrying in 3s"."""
+        self.post_message(Throttled(wait.words))
+
+    def on_throttled(self, message: Throttled) -> None:
+        """While the table waits for the server, the header says why: "throttled, retrying in 3s".
+        Judged here, in order with the reflector's states: never over a view that is live."""
         if not self.sync_state.live:
-            self.post_message(SyncChanged(replace(self.sync_state, last_error=wait.words)))
+            self.on_sync_changed(SyncChanged(replace(self.sync_state, last_error=message.words)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="access")
     def _check_access(self) -> None:
