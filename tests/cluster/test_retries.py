@@ -14,7 +14,7 @@ from kcrash.cluster import logs
 from kcrash.cluster.api import Api
 from kcrash.cluster.config import connect
 from kcrash.cluster.errors import KcrashError
-from kcrash.cluster.retry import Wait, retry_after, retryable
+from kcrash.cluster.retry import Wait, backoff, retry_after, retryable
 from kcrash.lab.app import Lab
 
 
@@ -140,3 +140,17 @@ def test_retry_after_reads_seconds_and_dates() -> None:
     assert retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
     assert retry_after({"Retry-After": "soon"}) is None
     assert retry_after({}) is None
+
+
+def test_the_back_off_doubles_to_a_cap_with_jitter() -> None:
+    import random
+
+    rng = random.Random(7)
+    waits = [backoff(attempt, rng) for attempt in range(1, 9)]
+    assert 0.5 <= waits[0] <= 0.75 and 1.0 <= waits[1] <= 1.5
+    assert all(8.0 <= w <= 12.0 for w in waits[5:])  # capped at 8 s, plus up to half again
+
+
+def test_a_wait_in_words() -> None:
+    assert Wait("list pods", 429, 2.2, 1).words == "throttled, retrying in 3s"
+    assert Wait("list pods", 500, 0.6, 1).words == "server error 500, retrying in 1s"
