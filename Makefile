@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: compile demo test lint typecheck layers pytest bench screenshots lab controlplane clean
+.PHONY: compile demo test lint typecheck layers pytest bench chaos screenshots lab controlplane clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,6 +46,10 @@ pytest: $(STAMP)
 
 bench: compile
 	$(BIN)/python bench/run.py
+
+# The full chaos suite (about 25 minutes): figures, goals and PASS/MISS in docs/reliability.md.
+chaos: $(STAMP)
+	$(BIN)/python bench/chaos.py --output docs/reliability.md
 
 screenshots: $(STAMP)
 	$(BIN)/python -m kcrash.ui.screenshots screenshots

@@ -13,7 +13,7 @@ from kcrash.cluster.config import choose_context, connect
 from kcrash.cluster.errors import KcrashError
 
 
-def write_config(path: Path, server: str = "http://127.0.0.1:1", token: str = "t", **extra: Any) -> Path:
+def write_config(path: Path, server: str = "https://127.0.0.1:1", token: str = "t", **extra: Any) -> Path:
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -94,7 +94,7 @@ def test_namespace_scope(
     conn = connect(str(path), context, namespace, all_namespaces, check=False)
     assert conn.namespace == expected
     assert conn.context == (context or "one")
-    assert conn.server == "http://127.0.0.1:1"
+    assert conn.server == "https://127.0.0.1:1"
 
 
 def test_kubeconfig_env_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,9 +124,9 @@ def test_failing_credentials_plugin(tmp_path: Path) -> None:
 
 def test_server_down(tmp_path: Path) -> None:
     port = closed_port()
-    path = write_config(tmp_path / "config", server=f"http://127.0.0.1:{port}")
+    path = write_config(tmp_path / "config", server=f"https://127.0.0.1:{port}")
     message = one_line_error(lambda: connect(str(path), None, None, False))
-    assert message.startswith(f"cannot reach the API server at http://127.0.0.1:{port}")
+    assert message.startswith(f"cannot reach the API server at https://127.0.0.1:{port}")
     assert "check the server address" in message
 
 

@@ -424,7 +424,8 @@ def test_http_410_relists(lab: Any, api: Api) -> None:
 
 def test_server_down_reports_stale_then_recovers(lab: Any, api: Api) -> None:
     consumer = Consumer()
-    reflector = start_reflector(api, consumer)
+    # Each request tried once: the 503s reach the reflector instead of the request's own retries.
+    reflector = start_reflector(api.impatient(1), consumer)
     try:
         wait_for(lambda: reflector.watches >= 1, what="watch")
         lab.faults.fail_next(3, status=503)

@@ -44,7 +44,7 @@ def test_unreachable_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     config.write_text(
         f"""apiVersion: v1
 kind: Config
-clusters: [{{name: gone, cluster: {{server: "http://127.0.0.1:{closed_port()}"}}}}]
+clusters: [{{name: gone, cluster: {{server: "https://127.0.0.1:{closed_port()}"}}}}]
 users: [{{name: me, user: {{token: x}}}}]
 contexts: [{{name: gone, context: {{cluster: gone, user: me, namespace: default}}}}]
 current-context: gone

@@ -17,13 +17,19 @@ no cluster: the client libraries are not even imported. `--logs` adds a previous
 `--explain-rules` adds, per pod, what every rule of the diagnosis made of it, in the order they are
 asked: whether it applied, whether it had a verdict, and which one won.
 
-Exit status: 0 nothing is failing, 1 something is, 2 usage or connection error (one line on stderr).
+Against a cluster, reads the server turns away are retried (`cluster.retry`) within `--timeout`;
+what still could not be read is listed per pod (`unread`), lowers the verdict's confidence where it
+bears on the cause, and is summed up on stderr.
+
+Exit status: 0 nothing is failing, 1 something is, 2 usage or connection error (one line on stderr),
+3 the pods were diagnosed but some evidence could not be read (the verdicts say what is missing).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,7 +53,9 @@ from kcrash.cluster.pastes import (
 )
 from kcrash.cluster.pastes import matches_selector as matches_selector  # where callers found it
 from kcrash.core.diagnose import RuleTrace, diagnose, explain_rules
-from kcrash.core.records import Diagnosis, DiagnosisInput, Pod
+from kcrash.core.partial import Confidence, confidence
+from kcrash.core.partial import summary as unread_summary
+from kcrash.core.records import Diagnosis, DiagnosisInput, Pod, Unread
 from kcrash.core.sanitize import clean_line
 from kcrash.core.status import is_failing, last_exit, pod_status, restart_count
 from kcrash.core.summary import diagnosis_json
@@ -55,7 +63,8 @@ from kcrash.core.summary import diagnosis_json
 if TYPE_CHECKING:
     from kcrash.cluster.source import ClusterSource
 
-EXIT_OK, EXIT_FAILING, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FAILING, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2, 3
+DEFAULT_TIMEOUT = 60.0
 _Item = TypeVar("_Item", Pod, PastedPod)
 
 
@@ -79,6 +88,11 @@ class Verdict:
     missing: tuple[Missing, ...] = ()  # facts no paste holds, with the command that gets each
     skipped: tuple[Skipped, ...] = ()  # parts of the files that could not be read
     rules: tuple[RuleTrace, ...] = ()  # with --explain-rules: what every rule made of the pod
+    unread: tuple[Unread, ...] = ()  # evidence asked of the cluster that could not be read
+
+    @property
+    def confidence(self) -> Confidence:
+        return confidence(self.diagnosis.cause, self.unread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --from: the crashed container's previous log (- reads standard input)",
     )
     parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"total time to wait for the cluster, retries included (default: {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
         "--explain-rules",
         action="store_true",
         help="after each pod, the diagnosis rules in order: which applied, which had a verdict, which won",
@@ -153,12 +174,38 @@ def main(
     except CommandError as exc:
         err.write(f"kcrash diagnose: {clean_line(str(exc))}\n")
         return EXIT_ERROR
-    for line in [*notes, *not_found]:
+    partial = [v for v in verdicts if v.unread]
+    for line in [*notes, *not_found, *partial_summary(partial)]:
         err.write(f"kcrash diagnose: {clean_line(line)}\n")
     write(out, args.output, verdicts, _scope_words(args))
     if not_found:
         return EXIT_ERROR
+    if partial:
+        return EXIT_PARTIAL
     return EXIT_FAILING if any(v.failing for v in verdicts) else EXIT_OK
+
+
+def partial_summary(partial: Sequence[Verdict]) -> list[str]:
+    """One line on stderr when some verdicts rest on partial evidence."""
+    if not partial:
+        return []
+    doubtful = sum(1 for v in partial if v.confidence == "low")
+    pods = f"{len(partial)} {'pod' if len(partial) == 1 else 'pods'}"
+    missing = unread_summary(u for v in partial for u in v.unread)
+    return [
+        f"partial evidence for {pods} (unread: {missing}); {doubtful} verdict"
+        f"{'' if doubtful == 1 else 's'} may change with it: run again when the cluster answers"
+    ]
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
 
 
 # -- against a cluster ----------------------------------------------------------------------------
@@ -166,12 +213,14 @@ def main(
 
 def online(args: argparse.Namespace, now: datetime) -> tuple[list[Verdict], list[str]]:
     # Imported here: the Kubernetes client takes over half a second to load, and --from needs none of it.
-    from kcrash.cluster.config import connect
+    from kcrash.cluster.config import check_connection, connect
     from kcrash.cluster.errors import KcrashError
     from kcrash.cluster.shared_reads import SharedSource
 
     try:
-        conn = connect(args.kubeconfig, args.context, args.namespace, args.all_namespaces)
+        conn = connect(args.kubeconfig, args.context, args.namespace, args.all_namespaces, check=False)
+        conn.retrier.deadline = time.monotonic() + args.timeout
+        check_connection(conn)
         args.namespace = conn.namespace  # the context's default, for "no failing pods in ..."
         # Diagnosing never changes anything: read-only guarantees no write is ever sent.
         source = SharedSource(conn, namespace=conn.namespace, selector=args.selector, read_only=True)
@@ -182,7 +231,7 @@ def online(args: argparse.Namespace, now: datetime) -> tuple[list[Verdict], list
     except KcrashError as exc:
         raise CommandError(str(exc)) from None
     verdicts = [
-        Verdict(pod, diagnose(inp), failing, now, rules=_rules(args, inp))
+        Verdict(pod, diagnose(inp), failing, now, rules=_rules(args, inp), unread=inp.unread)
         for (pod, failing), inp in zip(chosen, inputs, strict=True)
     ]
     return verdicts, not_found
@@ -324,6 +373,8 @@ def as_json(verdict: Verdict) -> dict[str, Any]:
     code, _reason = last_exit(pod)
     row = diagnosis_json(pod, verdict.diagnosis, pod_status(pod, verdict.at), restart_count(pod), code)
     row["missing"] = [{"what": m.what, "command": m.command} for m in verdict.missing]
+    row["unread"] = [{"what": u.what, "why": clean_line(u.why)} for u in verdict.unread]
+    row["confidence"] = verdict.confidence
     # File names and what they held are the user's text: made safe like every other quote.
     row["skipped"] = [{"file": clean_line(s.file), "why": clean_line(s.why)} for s in verdict.skipped]
     if verdict.rules:
@@ -355,6 +406,11 @@ def text_block(verdict: Verdict) -> str:
     if diag.evidence:
         lines.append("  evidence:")
         lines.extend(f"    - {e.source}: {e.quote}" for e in diag.evidence)
+    if verdict.unread:
+        lines.append(
+            f"  unread ({verdict.confidence} confidence): "
+            + "; ".join(f"{u.what}: {u.why}" for u in verdict.unread)
+        )
     if diag.cause == "unknown" and verdict.missing:
         lines.append("  missing (paste the output of these to settle it):")
         lines.extend(f"    - {m.what}" + (f": `{m.command}`" if m.command else "") for m in verdict.missing)

@@ -30,13 +30,16 @@ from kcrash.cluster.errors import (
 from kcrash.cluster.parse import parse_event, parse_pod
 from kcrash.cluster.podwire import decode_pod_event, decode_pod_list
 from kcrash.cluster.reflector import WatchStream, gc_paused
-from kcrash.cluster.transport import HttpError, Timeout
+from kcrash.cluster.renewal import CredentialLink
+from kcrash.cluster.retry import ATTEMPTS, is_read
+from kcrash.cluster.transport import HttpError, Timeout, Transport
 from kcrash.core.records import Event, Pod
 
 T = TypeVar("T")
 
 REQUEST_TIMEOUT: Timeout = (5.0, 30.0)
 LIST_TIMEOUT: Timeout = (5.0, 90.0)
+PROBE: Timeout = (1.0, 2.0)
 WATCH_READ_SLACK = 30.0  # a watch ends by itself after timeoutSeconds; read timeout a bit later
 FOLLOW_READ_TIMEOUT = 86400.0
 LIST_PAGE = 500  # kubectl's chunk size, for the small lists (events, ReplicaSets)
@@ -69,21 +72,41 @@ Query = Sequence[tuple[str, str | int | bool]]
 class Api:
     """The requests kcrash makes, each one explicit about what it asks and how long it waits."""
 
-    def __init__(self, conn: Connection, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        read_only: bool = False,
+        attempts: int = ATTEMPTS,
+        link: CredentialLink | None = None,
+    ) -> None:
         self.conn = conn
         self.read_only = read_only
         self.server = conn.server
-        self.transport = conn.transport
+        self.retrier = conn.retrier
+        self.attempts = attempts
+        self.link = link or CredentialLink(conn)
+
+    @property
+    def transport(self) -> Transport:
+        """The transport of the credentials in use (a new one after they are re-read)."""
+        return self.link.transport
+
+    def impatient(self, attempts: int) -> Api:
+        """This Api with fewer attempts per request, for a caller with a retry loop of its own
+        (the reflector shows "reconnecting" and backs off by itself); credentials are shared."""
+        return Api(self.conn, read_only=self.read_only, attempts=attempts, link=self.link)
 
     # -- plumbing ----------------------------------------------------------------------------------
     def call(self, action: str, request: Callable[[], Any]) -> Any:
-        """Send one request and return the raw (unread) response, mapping failures to KcrashError."""
+        """Send one request and return the raw (unread) response, mapping failures to KcrashError;
+        credentials the server stopped accepting are re-read once and the request sent again."""
         try:
-            return request()
+            return self.link.sent(request)
         except HttpError as exc:
-            raise from_http_error(exc, action, self.server) from None
+            raise self.link.explain(from_http_error(exc, action, self.server)) from None
         except TRANSPORT_ERRORS as exc:
-            raise from_transport_error(exc, action, self.server) from None
+            raise self.link.explain(from_transport_error(exc, action, self.server)) from None
 
     def send(
         self,
@@ -96,18 +119,28 @@ class Api:
         content_type: str = "",
         timeout: Timeout = REQUEST_TIMEOUT,
     ) -> Any:
-        """One request (auth headers, TLS, user agent, retries by the transport); returns the raw,
+        """One request (auth headers, TLS, user agent), retried as `retry.py` says; returns the raw,
         unread urllib3 response, or raises KcrashError for a non-2xx answer."""
-        transport = self.transport
         headers = {"Accept": JSON}
         if content_type:
             headers["Content-Type"] = content_type
         params = [(k, _query_value(v)) for k, v in query]
 
+        def once() -> Any:
+            return self.transport.request(method, path, params, headers, body, self._bounded(timeout))
+
         def request() -> Any:
-            return transport.request(method, path, params, headers, body, timeout)
+            return self.retrier.run(action, once, read=is_read(method, path), attempts=self.attempts)
 
         return self.call(action, request)
+
+    def _bounded(self, timeout: Timeout) -> Timeout:
+        """The timeout cut to what is left of the deadline (a read never outlives `--timeout`)."""
+        left = self.retrier.remaining()
+        if left is None:
+            return timeout
+        left = max(0.1, left)
+        return (min(timeout[0], left), min(timeout[1], left))
 
     def read_body(
         self, action: str, path: str, query: Query = (), *, timeout: Timeout = REQUEST_TIMEOUT
@@ -142,6 +175,18 @@ class Api:
     def _writable(self, action: str) -> None:
         if self.read_only:
             raise ReadOnlyError(f"read-only mode: refusing to {action} (start kcrash without --read-only)")
+
+    def answers(self) -> bool:
+        """Whether the server answers at all now (GET /version, one short try, no retries)."""
+        try:
+            response = self.transport.request("GET", "/version", (), {"Accept": JSON}, None, PROBE)
+        except HttpError:
+            return True  # it answered, if not with a 200
+        except TRANSPORT_ERRORS:
+            return False
+        response.read()
+        response.release_conn()
+        return True
 
     # -- pods --------------------------------------------------------------------------------------
     def list_pods(

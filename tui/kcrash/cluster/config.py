@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,18 +21,20 @@ from typing import Any
 
 import yaml
 
-from kcrash.cluster.credentials import Entry, direct_transport
+from kcrash.cluster.credentials import Entry, check_tls_material, direct_transport, refuse_plain_http
 from kcrash.cluster.errors import (
     TRANSPORT_ERRORS,
     KcrashError,
     from_http_error,
     from_transport_error,
 )
+from kcrash.cluster.retry import Retrier, is_read
 from kcrash.cluster.transport import (
     KEEPALIVE_OPTIONS,
     USER_AGENT,
     ClientTransport,
     HttpError,
+    Query,
     Transport,
     retries,
 )
@@ -40,6 +42,27 @@ from kcrash.cluster.transport import (
 DEFAULT_KUBECONFIG = "~/.kube/config"
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 PROBE_TIMEOUT = (5.0, 10.0)  # (connect, read) seconds for the startup checks
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    """How to read a connection's credentials again: the kubeconfig files, and a fresh transport
+    for the same context built from what they say now."""
+
+    paths: tuple[str, ...]
+    rebuild: Callable[[], Transport]
+
+    def stamp(self) -> tuple[tuple[str, int, int], ...]:
+        """What changes when a file is rewritten: each file's modification time and size."""
+        found = []
+        for path in self.paths:
+            try:
+                info = os.stat(path)
+            except OSError:
+                found.append((path, -1, -1))
+                continue
+            found.append((path, info.st_mtime_ns, info.st_size))
+        return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +75,8 @@ class Connection:
     namespace: str | None  # None: all namespaces
     user: str = ""
     in_cluster: bool = False
+    retrier: Retrier = field(default_factory=Retrier, compare=False)
+    renewal: Renewal | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,23 +126,37 @@ def _load(
         return _in_cluster(namespace, all_namespaces)
     if not paths:
         raise KcrashError(_no_kubeconfig_message(kubeconfig))
-    config = read_kubeconfig(paths)
-    chosen = pick_context(config, context)
-    transport: Transport | None = None
-    if not via_client:
-        transport = direct_transport(
-            chosen.name, config.clusters.get(chosen.cluster), config.users.get(chosen.user)
-        )
-    if transport is None:
-        transport = _client_transport(paths, chosen)
+    transport, chosen = _transport(paths, context, via_client)
     scope = None if all_namespaces else (namespace or chosen.namespace or "default")
+
+    def rebuild() -> Transport:
+        return _transport(paths, chosen.name, via_client)[0]
+
     return Connection(
         transport=transport,
         context=chosen.name,
         server=transport.server,
         namespace=scope,
         user=chosen.user,
+        renewal=Renewal(tuple(paths), rebuild),
     )
+
+
+def _transport(
+    paths: list[str], context: str | None, via_client: bool
+) -> tuple[Transport, KubeconfigContext]:
+    """Read the kubeconfig files now and build a transport for the context's credentials."""
+    config = read_kubeconfig(paths)
+    chosen = pick_context(config, context)
+    cluster, user = config.clusters.get(chosen.cluster), config.users.get(chosen.user)
+    refuse_plain_http(chosen.name, cluster, user)
+    check_tls_material(chosen.name, cluster, user)
+    transport: Transport | None = None
+    if not via_client:
+        transport = direct_transport(chosen.name, cluster, user)
+    if transport is None:
+        transport = _client_transport(paths, chosen)
+    return transport, chosen
 
 
 def _client_transport(paths: list[str], chosen: KubeconfigContext) -> Transport:
@@ -214,15 +253,17 @@ def pick_context(config: Kubeconfig, wanted: str | None) -> KubeconfigContext:
 
 def check_connection(conn: Connection) -> None:
     """GET /version (reachable? credentials accepted?) then list one pod (allowed?)."""
-    transport = conn.transport
+    transport, retrier = conn.transport, conn.retrier
     path = f"/api/v1/namespaces/{conn.namespace}/pods" if conn.namespace else "/api/v1/pods"
+    accept = {"Accept": "application/json"}
     try:
-        _finish(transport.request("GET", "/version", (), {"Accept": "application/json"}, None, PROBE_TIMEOUT))
-        _finish(
-            transport.request(
-                "GET", path, (("limit", "1"),), {"Accept": "application/json"}, None, PROBE_TIMEOUT
-            )
-        )
+        probes: tuple[tuple[str, Query], ...] = (("/version", ()), (path, (("limit", "1"),)))
+        for probe, query in probes:
+
+            def request(probe: str = probe, query: Query = query) -> Any:
+                return transport.request("GET", probe, query, accept, None, PROBE_TIMEOUT)
+
+            _finish(retrier.run("connect", request, read=is_read("GET", probe)))
     except HttpError as exc:
         scope = f'in namespace "{conn.namespace}"' if conn.namespace else "in all namespaces"
         raise from_http_error(exc, f"list pods {scope}", conn.server) from None

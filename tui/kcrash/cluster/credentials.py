@@ -15,7 +15,9 @@ import base64
 import binascii
 import os
 import shutil
+import ssl
 import tempfile
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -72,10 +74,70 @@ def direct_transport(context: str, cluster: Entry | None, user: Entry | None) ->
     if not _plain(user_body, USER_KEYS) or any(os.environ.get(name) for name in PROXY_VARIABLES):
         return None
     server = str(cluster.body["server"])
-    token = _token(context, user_body, user.source if user else "")
+    token = TokenSource(context, user_body, user.source if user else "")
+    token.read()  # a token file that cannot be read is said now, not at the first request
     pool = _pool(context, server, cluster, user)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return DirectTransport(server, pool, lambda: headers)
+    return DirectTransport(server, pool, token.headers)
+
+
+CREDENTIAL_KEYS = ("token", "tokenFile", "username", "password", "auth-provider", "exec")
+
+
+def refuse_plain_http(context: str, cluster: Entry | None, user: Entry | None) -> None:
+    """Credentials never go over plain http (kubectl leaves them out): say which field would leak."""
+    if cluster is None or user is None or not str(cluster.body.get("server") or "").startswith("http:"):
+        return
+    field = next((key for key in CREDENTIAL_KEYS if user.body.get(key)), "")
+    if field:
+        raise KcrashError(
+            f'context "{context}" would send its user\'s `{field}` over plain http '
+            f"({cluster.body['server']}): make the cluster's `server` https:// or remove `{field}` "
+            "from the user in your kubeconfig"
+        )
+
+
+def check_tls_material(context: str, cluster: Entry | None, user: Entry | None) -> None:
+    """Inline CA, client certificate and key data that do not load, named by their field, whichever
+    loader then uses them: at the TLS handshake they would read as a network failure."""
+    if cluster is not None and cluster.body.get("certificate-authority-data"):
+        field = "certificate-authority-data"
+        _check_ca(context, field, _decoded(context, field, cluster.body[field]).decode("ascii", "replace"))
+    if user is not None and user.body.get("client-certificate-data") and user.body.get("client-key-data"):
+        cert = _material(context, user, "client-certificate")
+        key = _material(context, user, "client-key")
+        if cert is not None and key is not None:
+            _check_pair(context, user, cert, key)
+
+
+TOKEN_FILE_TTL = 60.0
+"""How long a token file's content is trusted before it is read again (client-go's token source
+re-reads it every minute, so a rotated projected token is picked up without a restart)."""
+
+
+class TokenSource:
+    """The bearer token of a kubeconfig user: inline, or from a file read again every minute."""
+
+    def __init__(self, context: str, body: Mapping[str, Any], source: str) -> None:
+        self._context = context
+        self._inline = str(body.get("token") or "").strip()
+        self._file = (
+            _resolve(source, str(body["tokenFile"])) if body.get("tokenFile") and not self._inline else ""
+        )
+        self._token = self._inline
+        self._read_at: float | None = None
+
+    def read(self) -> str:
+        if not self._file:
+            return self._token
+        now = time.monotonic()
+        if self._read_at is None or now - self._read_at >= TOKEN_FILE_TTL:
+            self._token = _read_token_file(self._context, self._file)
+            self._read_at = now
+        return self._token
+
+    def headers(self) -> dict[str, str]:
+        token = self.read()
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _plain(body: Mapping[str, Any], known: frozenset[str]) -> bool:
@@ -106,9 +168,19 @@ def _verification(context: str, cluster: Entry) -> dict[str, Any]:
         return {"cert_reqs": "CERT_NONE", "assert_hostname": False}
     if body.get("certificate-authority-data"):
         pem = _decoded(context, "certificate-authority-data", body["certificate-authority-data"])
-        return {"cert_reqs": "CERT_REQUIRED", "ca_cert_data": pem.decode("ascii", "replace")}
+        text = pem.decode("ascii", "replace")
+        _check_ca(context, "certificate-authority-data", text)
+        return {"cert_reqs": "CERT_REQUIRED", "ca_cert_data": text}
     if body.get("certificate-authority"):
-        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": _file(context, cluster, "certificate-authority")}
+        path = _file(context, cluster, "certificate-authority")
+        try:
+            with open(path, encoding="ascii", errors="replace") as handle:
+                _check_ca(context, "certificate-authority", handle.read())
+        except OSError as exc:
+            raise KcrashError(
+                f'cannot read certificate-authority of context "{context}" ({path}): {exc.strerror}'
+            ) from None
+        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": path}
     return {"cert_reqs": "CERT_REQUIRED"}  # the system's trust store
 
 
@@ -122,7 +194,35 @@ def _client_certificate(context: str, user: Entry) -> dict[str, Any]:
             f'user of context "{context}" has a client certificate without its key (or a key without '
             "its certificate): fix the user in your kubeconfig"
         )
+    _check_pair(context, user, cert, key)
     return {"cert_file": cert, "key_file": key}
+
+
+def _check_ca(context: str, field: str, pem: str) -> None:
+    """A CA that does not load is the kubeconfig's fault, said now: the TLS handshake would call
+    it a network failure."""
+    try:
+        ssl.create_default_context(cadata=pem)
+    except (ssl.SSLError, ValueError):
+        raise KcrashError(
+            f'{field} of context "{context}" is not a PEM certificate: copy it again from the '
+            "cluster's kubeconfig (base64 of the CA's PEM)"
+        ) from None
+
+
+def _check_pair(context: str, user: Entry, cert: str, key: str) -> None:
+    try:
+        ssl.create_default_context().load_cert_chain(cert, key)
+    except (ssl.SSLError, ValueError):
+        fields = "/".join(
+            f
+            for f in ("client-certificate-data", "client-key-data", "client-certificate", "client-key")
+            if user.body.get(f)
+        )
+        raise KcrashError(
+            f'{fields} of context "{context}" is not a PEM certificate and its matching key: '
+            "copy them again from the cluster's kubeconfig"
+        ) from None
 
 
 def _material(context: str, user: Entry, field: str) -> str | None:
@@ -134,20 +234,15 @@ def _material(context: str, user: Entry, field: str) -> str | None:
     return None
 
 
-def _token(context: str, body: Mapping[str, Any], source: str) -> str:
-    if body.get("token"):
-        return str(body["token"]).strip()
-    if body.get("tokenFile"):
-        path = _resolve(source, str(body["tokenFile"]))
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return handle.read().strip()
-        except OSError as exc:
-            raise KcrashError(
-                f'cannot read the token file of context "{context}" ({path}): {exc.strerror}; '
-                "fix tokenFile in your kubeconfig"
-            ) from None
-    return ""
+def _read_token_file(context: str, path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError as exc:
+        raise KcrashError(
+            f'cannot read the token file of context "{context}" ({path}): {exc.strerror}; '
+            "fix tokenFile in your kubeconfig"
+        ) from None
 
 
 def _file(context: str, entry: Entry, field: str) -> str:

@@ -73,6 +73,14 @@ def from_http_error(exc: HttpError, action: str, server: str = "") -> KcrashErro
             status=code,
             reason=reason or "Forbidden",
         )
+    if code in (429, 503):
+        said = message or str(exc.reason or "")
+        return KcrashError(
+            f"the API server kept turning requests away ({code} {said}) while trying to {action}, "
+            "retries included: try again later",
+            status=code,
+            reason=reason,
+        )
     said = message or f"{code} {exc.reason or ''}".strip()
     return KcrashError(f"{action} failed: {said}", status=code, reason=reason)
 
@@ -81,6 +89,12 @@ def from_transport_error(exc: BaseException, action: str, server: str = "") -> K
     """A connection that failed below HTTP: refused, reset, timed out, bad TLS."""
     where = f" at {server}" if server else ""
     cause = _root_cause(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "CERTIFICATE_VERIFY_FAILED" in cause:
+        why = re.sub(r"\s*\(_ssl\.c:\d+\)", "", cause.split("] ", 1)[-1])
+        return KcrashError(
+            f"the API server{where} is not trusted by your kubeconfig's CA ({why}) while trying to "
+            f"{action}: if the cluster's CA was renewed, get a fresh kubeconfig (certificate-authority-data)"
+        )
     return KcrashError(
         f"cannot reach the API server{where} ({cause}) while trying to {action}: "
         "check the server address in your kubeconfig and your network or VPN"

@@ -37,6 +37,7 @@ class LogResult:
     error: str = ""
     truncated: bool = False  # fewer lines than asked: the tail did not fit in the byte limit
     tail_lines: int | None = None  # the tail actually read
+    unread: bool = False  # the read failed (throttled, a server error, refused): not "there is none"
 
 
 def read_log(
@@ -53,7 +54,8 @@ def read_log(
         try:
             raw = api.pod_log(pod, container, previous=previous, tail_lines=tail, limit_bytes=limit_bytes)
         except KcrashError as exc:
-            return LogResult("", error=friendly_log_error(exc, pod, container, previous))
+            error = friendly_log_error(exc, pod, container, previous)
+            return LogResult("", error=error, unread=exc.status not in (400, 404))
         cut = len(raw) >= limit_bytes
         if not cut or tail <= _MIN_TAIL:
             return LogResult(_decode(raw), truncated=cut or tail < tail_lines, tail_lines=tail)

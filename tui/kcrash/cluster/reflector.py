@@ -10,7 +10,9 @@ same resourceVersion and then raises, has no backoff, and drops a final line wit
   `on_resync` and the consumer diffs it with what it holds, so deletions made while away show up;
 - a dropped connection resumes from the last resourceVersion seen (events and bookmarks) after a
   capped exponential backoff with jitter (0.8 s doubling to 30 s, reset after 2 min healthy); a watch
-  that ends in under a second with no events counts as a failure;
+  that ends in under a second with no events counts as a failure; while the server does not
+  answer at all, a cheap probe (GET /version every 0.5 s) ends the wait as soon as it does, and
+  `retry_now()` (new credentials, the user's `r`) ends it at once;
 - events are coalesced: what arrives within ~30 ms reaches `on_events` as one batch, in order.
 
 Callbacks run on the reflector's dispatcher thread, never on the reading thread.
@@ -47,6 +49,9 @@ FREEZE_FROM = 2000
 collector's reach (`gc.freeze`): records hold no cycles and live until their object changes, and
 otherwise every full collection walks all of them, a pause of a tenth of a second or more per
 20,000 pods. Below this a collection is quick, and freezing is not worth making garbage immortal."""
+
+PROBE_EVERY = 0.5
+"""Seconds between cheap probes (GET /version) while the server is unreachable."""
 
 Phase = Literal["connecting", "synced", "relisting", "reconnecting", "stopped"]
 
@@ -305,7 +310,11 @@ class Reflector(Generic[T]):
         min_watch: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        probe: Callable[[], bool] | None = None,
     ) -> None:
+        """`probe`, when given, tells cheaply whether the server answers again: while the server
+        is unreachable it is asked every `PROBE_EVERY` seconds, and the back-off ends when it does."""
+        self._probe = probe
         self._list_fn = list_fn
         self._watch_fn = watch_fn
         self._key = key
@@ -324,6 +333,7 @@ class Reflector(Generic[T]):
         self._rv = ""
         self._state = SyncState("connecting", since=None)
         self._stopping = threading.Event()
+        self._wake = threading.Event()
         self._stream_lock = threading.Lock()
         self._stream: WatchStream[T] | None = None
         self._queue: queue.Queue[_Item | _Stop] = queue.Queue()
@@ -356,9 +366,14 @@ class Reflector(Generic[T]):
         self._dispatcher.start()
         self._reader.start()
 
+    def retry_now(self) -> None:
+        """Cut the back-off wait short (new credentials, or the user asked): try again at once."""
+        self._wake.set()
+
     def stop(self, timeout: float = 2.0) -> None:
         """End both threads promptly: close the open stream, wake any backoff wait."""
         self._stopping.set()
+        self._wake.set()
         with self._stream_lock:
             stream = self._stream
         if stream is not None:
@@ -387,11 +402,11 @@ class Reflector(Generic[T]):
                     need_list = True
                     self._set_state("relisting", str(exc), stale=True)
                     continue
-                self._fail(str(exc))
+                self._fail(str(exc), unreachable=exc.status == 0)
             except WatchStreamError as exc:
                 self._fail(str(exc))
             except TRANSPORT_ERRORS as exc:
-                self._fail(str(from_transport_error(exc, f"watch {self.name}")))
+                self._fail(str(from_transport_error(exc, f"watch {self.name}")), unreachable=True)
             except Exception as exc:  # never let the thread die: report, back off, try again
                 log.debug("reflector loop failed", exc_info=True)
                 self._fail(f"{type(exc).__name__}: {exc}")
@@ -480,11 +495,29 @@ class Reflector(Generic[T]):
         self._cache[key] = obj
         self._queue.put(("event", (ADDED if known is None else MODIFIED, obj)))
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str, *, unreachable: bool = False) -> None:
         delay = self._backoff.next_delay()
         failures = self._state.failures + 1
         self._set_state("reconnecting", message, stale=True, failures=failures, retry_in=delay)
-        self._stopping.wait(delay)
+        if unreachable and self._probe is not None:
+            self._wait_for_server(delay, self._probe)
+        else:
+            self._wake.wait(delay)
+        self._wake.clear()
+
+    def _wait_for_server(self, delay: float, probe: Callable[[], bool]) -> None:
+        """Back off, but end the wait as soon as the server answers again: after an outage the
+        view is live within a probe's interval, not within a back-off grown to 30 s."""
+        until = self._clock() + delay
+        while not self._wake.is_set():
+            left = until - self._clock()
+            if left <= 0 or self._wake.wait(min(PROBE_EVERY, left)):
+                return
+            try:
+                if probe():
+                    return
+            except Exception:  # a probe that fails is a server that does not answer yet
+                log.debug("probe failed", exc_info=True)
 
     def _set_state(
         self, phase: Phase, error: str, *, stale: bool, failures: int = 0, retry_in: float = 0.0

@@ -39,8 +39,8 @@ from kcrash.cluster.api import LIST_PAGE, LIST_TIMEOUT, Api, in_event_order
 from kcrash.cluster.errors import KcrashError
 from kcrash.cluster.metrics import MemoryView
 from kcrash.cluster.parse import parse_event
-from kcrash.cluster.source import ClusterSource
-from kcrash.core.records import Deployment, Diagnosis, DiagnosisInput, Event, Pod, Revision
+from kcrash.cluster.source import ClusterSource, ConfigMapReads, memory_unread
+from kcrash.core.records import Deployment, Diagnosis, DiagnosisInput, Event, Pod, Revision, Unread
 
 WORKERS = 8
 """Shared reads and pods in progress at once (a pod may read its previous and current log at once)."""
@@ -59,7 +59,7 @@ class SharedSource(ClusterSource):
         self._events: dict[str, Future[EventIndex | None]] = {}
         self._workloads: dict[str, Future[ListedWorkloads | None]] = {}
         self._histories: dict[tuple[str, str], Future[History]] = {}
-        self._configmaps: dict[tuple[str, str], Future[tuple[str, ...] | None]] = {}
+        self._configmaps: dict[tuple[str, str], Future[tuple[str, ...] | Unread | None]] = {}
         self._sampling = False
 
     def diagnose_all(self, pods: Sequence[Pod], now: datetime) -> list[Diagnosis]:
@@ -130,11 +130,11 @@ class SharedSource(ClusterSource):
         workloads = listed.result() if listed is not None else None
         return rollout.deployment_history(workloads if workloads is not None else self.api, pod)
 
-    def _configmap(self, key: tuple[str, str]) -> tuple[str, ...] | None:
+    def _configmap(self, key: tuple[str, str]) -> tuple[str, ...] | Unread | None:
         try:
             return self.api.configmap_keys(*key)
-        except KcrashError:
-            return None  # left out, as the per-pod read leaves it out
+        except KcrashError as exc:
+            return Unread(f"ConfigMap {key[1]}", exc.message)  # left out, and said so
 
     # -- what gather asks ------------------------------------------------------------------------
     def events_for(self, pod: Pod) -> tuple[Event, ...]:
@@ -147,13 +147,14 @@ class SharedSource(ClusterSource):
         shared = self._histories.get(owner) if owner is not None else None
         return super().deployment_history(pod) if shared is None else shared.result()
 
-    def configmap_keys(self, namespace: str, names: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    def configmap_reads(self, namespace: str, names: Iterable[str]) -> ConfigMapReads:
         wanted = sorted(set(names))
         shared = [self._configmaps.get((namespace, name)) for name in wanted]
         if any(future is None for future in shared):
-            return super().configmap_keys(namespace, wanted)
-        found = ((name, future.result()) for name, future in zip(wanted, shared, strict=True) if future)
-        return tuple((name, keys) for name, keys in found if keys is not None)
+            return super().configmap_reads(namespace, wanted)
+        answers = [(name, future.result()) for name, future in zip(wanted, shared, strict=True) if future]
+        found = tuple((name, keys) for name, keys in answers if isinstance(keys, tuple))
+        return found, tuple(keys for _, keys in answers if isinstance(keys, Unread))
 
     def memory(self, pod: Pod) -> MemoryView:
         return _LATER if self._sampling else super().memory(pod)
@@ -162,7 +163,8 @@ class SharedSource(ClusterSource):
         """The input with the pod's memory put in, as gather puts in a MemoryView. The sample is
         taken once for all pods: one that failed is not taken again for each pod."""
         view = self.metrics.view(found.pod)
-        return replace(found, memory=view.samples, metrics_available=view.available)
+        unread = (*found.unread, *memory_unread(view))
+        return replace(found, memory=view.samples, metrics_available=view.available, unread=unread)
 
 
 def _owner_key(pod: Pod) -> tuple[str, str] | None:

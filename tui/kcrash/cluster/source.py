@@ -13,7 +13,7 @@ at 20,000 pods it would otherwise compete with the first list for the server and
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,7 +27,16 @@ from kcrash.cluster.logs import LogFollower, LogResult
 from kcrash.cluster.metrics import MemoryView, MetricsSampler
 from kcrash.cluster.reflector import Backoff, PageLike, Reflector, SyncState
 from kcrash.core.logchoice import has_previous_log
-from kcrash.core.records import ContainerStatus, Deployment, Diagnosis, DiagnosisInput, Event, Pod, Revision
+from kcrash.core.records import (
+    ContainerStatus,
+    Deployment,
+    Diagnosis,
+    DiagnosisInput,
+    Event,
+    Pod,
+    Revision,
+    Unread,
+)
 from kcrash.core.status import primary_container
 
 if TYPE_CHECKING:
@@ -39,10 +48,13 @@ if TYPE_CHECKING:
 __all__ = ["Access", "ClusterSource", "LogResult", "MemoryView", "SyncState"]
 
 R = TypeVar("R")
+ConfigMapReads = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[Unread, ...]]
 DIAGNOSE_TAIL = 200
 WATCH_COALESCE = 0.01
 """Seconds the reflector gathers watch events into one delivery. The console drains all that
 waits each time it gets to it, so bursts coalesce there anyway; a longer window only adds lag."""
+REFLECTOR_ATTEMPTS = 3  # per request of the pod stream; the reflector's own back-off does the rest
+KUBECONFIG_POLL = 0.5  # seconds between looks at the kubeconfig files' modification times
 OnEvents = Callable[[list[tuple[str, Pod]]], None]
 OnResync = Callable[[list[Pod]], None]
 OnState = Callable[[SyncState], None]
@@ -145,7 +157,11 @@ class ClusterSource:
         self.reflector: Reflector[Pod] | None = None
         self._relay = _Relay()
         self._first_answer = _FirstAnswer()
-        self._pages = PodPages(self.api, namespace, selector)
+        self._stopped = threading.Event()
+        # The reflector backs off and shows "reconnecting" by itself: its requests try fewer times.
+        self._stream_api = self.api.impatient(REFLECTOR_ATTEMPTS)
+        self._pages = PodPages(self._stream_api, namespace, selector)
+        self._watching_config: threading.Thread | None = None
 
     # -- the pod stream ----------------------------------------------------------------------------
     def start_watch(self) -> None:
@@ -154,7 +170,7 @@ class ClusterSource:
             return
         self.reflector = Reflector(
             self._list_page,
-            lambda rv, timeout: self.api.watch_pods(self.namespace, self.selector, rv, timeout),
+            lambda rv, timeout: self._stream_api.watch_pods(self.namespace, self.selector, rv, timeout),
             key=lambda pod: pod.key,
             version=lambda pod: pod.resource_version,
             on_events=self._relay.events,
@@ -163,8 +179,27 @@ class ClusterSource:
             watch_timeout=self._watch_timeout,
             backoff=self._backoff,
             coalesce=WATCH_COALESCE,
+            probe=self.api.answers,
         )
         self.reflector.start()
+        self._watching_config = threading.Thread(
+            target=self._notice_kubeconfig, name="kcrash-kubeconfig", daemon=True
+        )
+        self._watching_config.start()
+
+    def reconnect(self) -> bool:
+        """Re-read the credentials and try the pod stream again now (the `r` key); False when
+        the kubeconfig could not be read again (`api.link.renewal_error` says why)."""
+        renewed = self.api.link.renew(force=True)
+        if self.reflector is not None:
+            self.reflector.retry_now()
+        return renewed
+
+    def _notice_kubeconfig(self) -> None:
+        """A kubeconfig rewritten on disk (new token, new CA) is read again within a second."""
+        while self.reflector is not None and not self._stopped.wait(KUBECONFIG_POLL):
+            if self.api.link.changed_on_disk():
+                self.reconnect()
 
     def watch_pods(self, on_events: OnEvents, on_resync: OnResync, on_state: OnState) -> None:
         """Start LIST+WATCH of pods in the scope (if `start_watch` has not); callbacks come from a
@@ -183,7 +218,7 @@ class ClusterSource:
 
     def _list_page(self, token: str) -> PageLike[Pod]:
         if not token:
-            self._pages = PodPages(self.api, self.namespace, self.selector)  # a new list
+            self._pages = PodPages(self._stream_api, self.namespace, self.selector)  # a new list
         try:
             page = self._pages.page(token)
         except KcrashError as exc:
@@ -193,6 +228,7 @@ class ClusterSource:
         return page
 
     def stop(self) -> None:
+        self._stopped.set()
         if self.reflector is not None:
             self.reflector.stop()
         self.metrics.stop()
@@ -242,15 +278,21 @@ class ClusterSource:
 
     def configmap_keys(self, namespace: str, names: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Keys of the ConfigMaps that exist (missing or unreadable ones are left out). Never Secrets."""
+        return self.configmap_reads(namespace, names)[0]
+
+    def configmap_reads(self, namespace: str, names: Iterable[str]) -> ConfigMapReads:
+        """Keys of the ConfigMaps that exist, and those that could not be read (and why)."""
         found: list[tuple[str, tuple[str, ...]]] = []
+        unread: list[Unread] = []
         for name in sorted(set(names)):
             try:
                 keys = self.api.configmap_keys(namespace, name)
-            except KcrashError:
+            except KcrashError as exc:
+                unread.append(Unread(f"ConfigMap {name}", exc.message))
                 continue
             if keys is not None:
                 found.append((name, keys))
-        return tuple(found)
+        return tuple(found), tuple(unread)
 
     def gather(self, pod: Pod, now: datetime, on_piece: OnPiece | None = None) -> DiagnosisInput:
         """Fetch what the diagnosis looks at, in parallel and once each; `on_piece` hears each piece
@@ -269,7 +311,7 @@ class ClusterSource:
             futures: dict[str, Future[Any]] = {
                 "events": pool.submit(self.events_for, pod),
                 "rollout": pool.submit(self.deployment_history, pod),
-                "configmaps": pool.submit(self.configmap_keys, pod.namespace, configmaps),
+                "configmaps": pool.submit(self.configmap_reads, pod.namespace, configmaps),
                 "memory": pool.submit(self.memory, pod),
             }
             if wants_previous:
@@ -284,6 +326,7 @@ class ClusterSource:
                     on_piece(names[future], _outcome(future))
             deployment, revisions = _value(futures["rollout"], (None, ()))
             view = _value(futures["memory"], MemoryView((), True, ""))
+            configmap_keys, configmaps_unread = _value(futures["configmaps"], ((), ()))
             return DiagnosisInput(
                 pod=pod,
                 now=now,
@@ -293,8 +336,9 @@ class ClusterSource:
                 memory=view.samples,
                 deployment=deployment,
                 revisions=revisions,
-                configmap_keys=_value(futures["configmaps"], ()),
+                configmap_keys=configmap_keys,
                 metrics_available=view.available,
+                unread=(*unread_of(futures), *configmaps_unread, *memory_unread(view)),
             )
 
     def diagnose(self, pod: Pod, now: datetime) -> Diagnosis:
@@ -340,6 +384,35 @@ def _outcome(future: Future[Any]) -> object:
         return future.result()
     except KcrashError as exc:
         return exc
+
+
+PIECES = {
+    "events": "events",
+    "rollout": "rollout history",
+    "memory": "memory metrics",
+    "previous_log": "previous log",
+    "current_log": "current log",
+    "configmaps": "ConfigMap keys",
+}
+
+
+def unread_of(futures: Mapping[str, Future[Any]]) -> tuple[Unread, ...]:
+    """The gathered pieces whose read failed, each with the one line of why."""
+    found: list[Unread] = []
+    for name, future in futures.items():
+        outcome = _outcome(future)
+        if isinstance(outcome, KcrashError):
+            found.append(Unread(PIECES[name], outcome.message))
+        elif isinstance(outcome, LogResult) and outcome.unread:
+            found.append(Unread(PIECES[name], outcome.error))
+    return tuple(found)
+
+
+def memory_unread(view: MemoryView) -> tuple[Unread, ...]:
+    """The memory samples, when the metrics LIST failed (not when the cluster has no metrics)."""
+    if view.available and view.note.startswith("metrics unavailable:"):
+        return (Unread("memory metrics", view.note.removeprefix("metrics unavailable: ")),)
+    return ()
 
 
 def _log_text(future: Future[LogResult] | None) -> str | None:

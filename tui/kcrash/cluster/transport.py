@@ -10,8 +10,8 @@ as `HttpError`, whichever way the credentials were loaded.
   `ApiClient`, which refresh the credentials before each request as kubectl does.
 
 Both send the same request the same way: one retry on a connection that failed before reaching
-the server and none after (a DELETE or PATCH goes out exactly once), TCP keepalive for long
-watches, and the raw, unread urllib3 response back to the caller.
+the server and none after, TCP keepalive for long watches, and the raw, unread urllib3 response
+back to the caller. Answers the server gave (429, 5xx) are retried above, in `retry.py`.
 """
 
 from __future__ import annotations
@@ -56,8 +56,11 @@ class Transport(Protocol):
 
 
 def retries() -> Retry:
-    """One retry on a refused or failed connection, never on a request that reached the server."""
-    return Retry(total=1, connect=1, read=0, status=0, redirect=0, other=0)
+    """One retry on a refused or failed connection, never on a request that reached the server.
+    A status the server answered (429 with Retry-After among them) comes back as it is: `retry.py`
+    decides what is sent again. Left to urllib3, a 429 became "too many 429 error responses", a
+    connection failure."""
+    return Retry(total=1, connect=1, read=0, status=0, redirect=0, other=0, respect_retry_after_header=False)
 
 
 def _keepalive_options(idle: int = 30, interval: int = 15, count: int = 9) -> list[tuple[int, int, int]]:

@@ -284,6 +284,13 @@ class Diagnosis(Record, frozen=True):
     detail: str = ""
 
 
+class Unread(Record, frozen=True):
+    """A piece of evidence that was asked for and could not be read, and why (one line)."""
+
+    what: str  # "previous log", "events", "rollout history", "ConfigMap app-config", "memory metrics"
+    why: str
+
+
 class DiagnosisInput(Record, frozen=True):
     """Everything the diagnosis may look at for one pod; missing pieces are empty, not guessed."""
 
@@ -298,3 +305,4 @@ class DiagnosisInput(Record, frozen=True):
     configmap_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()  # ConfigMap name -> its keys
     metrics_available: bool = True
     absent: frozenset[AbsentPart] = frozenset()  # the live path fetches everything: empty
+    unread: tuple[Unread, ...] = ()  # what the live path asked for and could not read

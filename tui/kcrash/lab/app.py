@@ -31,6 +31,7 @@ from aiohttp import web
 
 from kcrash.lab.clock import SimClock, rfc3339
 from kcrash.lab.faults import Faults
+from kcrash.lab.identity import stored_certificates, stored_token
 from kcrash.lab.kubeconfig import write_kubeconfig
 from kcrash.lab.logs import LogBook
 from kcrash.lab.server import ApiServer, ServerOptions
@@ -67,14 +68,16 @@ class Lab:
         options: ServerOptions | None = None,
         tls: bool = True,
         allow_anonymous: bool | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.host = host
+        self.state_dir = state_dir
         self.port = port
         self.url = ""
         self.tls = tls
         self.ca_pem = b""  # PEM of the CA that signed the server's certificate, once started with tls
         self._certificates: Certificates | None = None
-        self.token = token or secrets.token_urlsafe(24)
+        self.token = token or (stored_token(state_dir) if state_dir else secrets.token_urlsafe(24))
         self.clock = SimClock(speed)
         self.store = Store(self.clock)
         self.faults = Faults(seed=seed)
@@ -95,6 +98,8 @@ class Lab:
         self._load_files = tuple(load_files)
         self._builtin = builtin_scenarios
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._ssl: ssl.SSLContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._thread: threading.Thread | None = None
@@ -241,15 +246,42 @@ class Lab:
         )
         await self._runner.setup()
         context = self._tls_context() if self.tls else None
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=context)
-        await site.start()
+        self._ssl = context
+        self._site = web.TCPSite(self._runner, self.host, self.port, ssl_context=context)
+        await self._site.start()
         self.port = int(self._runner.addresses[0][1])
         self.url = f"{'https' if context else 'http'}://{self.host}:{self.port}"
         self.server.address = f"{self.host}:{self.port}"
 
+    def outage(self, seconds: float) -> None:
+        """Go down for `seconds` (from any thread, returns at once): the port stops accepting, open
+        connections and watches are cut, then the same server listens again, its state intact."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            raise RuntimeError("the lab is not running")
+        asyncio.run_coroutine_threadsafe(self._down_for(seconds), loop)
+
+    async def _down_for(self, seconds: float) -> None:
+        runner, site = self._runner, self._site
+        if runner is None or site is None:
+            return
+        await site.stop()
+        self.server.hub.close_all()
+        for handler in list(getattr(runner.server, "connections", ())):
+            transport = handler.transport
+            if transport is not None:
+                transport.abort()
+        await asyncio.sleep(seconds)
+        self._site = web.TCPSite(runner, self.host, self.port, ssl_context=self._ssl)
+        await self._site.start()
+
     def _tls_context(self) -> ssl.SSLContext:
-        """A new CA and certificate for every start: nothing from an earlier run is trusted."""
-        self._certificates = make_certificates(self.host)
+        """A new CA and certificate for every start (nothing from an earlier run is trusted), unless
+        a state folder keeps them."""
+        if self.state_dir is not None:
+            self._certificates = stored_certificates(self.state_dir, self.host)
+        else:
+            self._certificates = make_certificates(self.host)
         self.ca_pem = self._certificates.ca_pem
         return self._certificates.server_context()
 

@@ -2,7 +2,9 @@
 
 kcrash lab [--port PORT] [--kubeconfig PATH] [--speed FACTOR] [--extra-pods N] [--seed N]
            [--scenarios FILE]... [--load FILE]... [--latency-ms MS] [--error-rate R]
-           [--error-status 500|429|503] [--deny VERB:RESOURCE]... [--namespace NS] [--plain-http]
+           [--error-status 500|429|503] [--retry-after S] [--deny VERB:RESOURCE]... [--namespace NS]
+           [--state-dir DIR] [--request-log FILE] [--drop-watches-every S] [--expire-every S]
+           [--plain-http]
 kcrash lab --control-plane real [--port PORT] [--kubeconfig PATH] [--namespace NS]
 
 It serves https with a CA made at start; the kubeconfig it writes carries that CA and the token.
@@ -43,6 +45,11 @@ EMBEDDED_ONLY = {
     "error_status": 500,
     "deny": [],
     "plain_http": False,
+    "state_dir": None,
+    "request_log": None,
+    "drop_watches_every": None,
+    "expire_every": None,
+    "retry_after": 1,
 }
 
 
@@ -155,6 +162,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse a verb on a resource, e.g. delete:pods (repeatable)",
     )
     parser.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep the CA, server key and token here, so a restarted lab keeps its identity",
+    )
+    parser.add_argument(
+        "--request-log", type=Path, metavar="FILE", help="append one JSON line per request answered"
+    )
+    parser.add_argument(
+        "--drop-watches-every",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="end every watch stream this often",
+    )
+    parser.add_argument(
+        "--expire-every",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="this often, cut the watches and answer the resumed one with 410 Expired",
+    )
+    parser.add_argument(
+        "--retry-after", type=int, default=1, metavar="SECONDS", help="Retry-After of injected 429s"
+    )
+    parser.add_argument(
         "--plain-http",
         action="store_true",
         help="serve http instead of https (kubectl then sends no token, so none is required)",
@@ -185,9 +216,16 @@ def main(argv: list[str]) -> int:
         load_files=options.load,
         builtin_scenarios=not options.no_builtin,
         tls=not options.plain_http,
+        state_dir=options.state_dir,
     )
     lab.faults.set_latency(options.latency_ms)
-    lab.faults.set_error_rate(options.error_rate, options.error_status)
+    lab.faults.set_error_rate(options.error_rate, options.error_status, options.retry_after)
+    if options.request_log:
+        lab.faults.log_requests_to(options.request_log)
+    if options.drop_watches_every:
+        lab.faults.drop_watches_every(options.drop_watches_every)
+    if options.expire_every:
+        lab.faults.expire_every(options.expire_every)
     for verb, resource in options.deny:
         lab.faults.deny(verb, resource)
     try:

@@ -3,16 +3,24 @@
 Tests change these from their own thread while the server reads them on the lab's loop, so every
 method takes the lock. Nothing here touches the event loop: `drop_watches` calls the listeners the
 server registered, and those hop onto the loop themselves.
+
+For the chaos suite: watches dropped every N seconds, resourceVersions expired every M seconds
+(the next watch, the resumed one, gets 410 Expired), and `--request-log FILE`, one JSON line per
+request once answered (time, verb, path, query, status, user agent, latency). The slow first byte
+is `set_latency`; 429 with Retry-After at a rate is `set_error_rate(rate, 429, retry_after)`.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
 
 ERROR_STATUSES = (429, 500, 503)
 
@@ -44,6 +52,8 @@ class Faults:
         self._force_410 = 0
         self._drop_listeners: list[Callable[[], None]] = []
         self._log: deque[RequestRecord] = deque(maxlen=log_size)
+        self._log_file: TextIO | None = None
+        self._repeaters: list[_Repeater] = []
 
     # -- latency and errors --------------------------------------------------------------------
     @property
@@ -155,6 +165,58 @@ class Faults:
             e for e in entries if (method is None or e.method == method) and e.path.startswith(path_prefix)
         ]
 
+    def log_requests_to(self, path: Path | None) -> None:
+        """Append one JSON line per answered request to `path` (None: stop)."""
+        with self._lock:
+            if self._log_file is not None:
+                self._log_file.close()
+            self._log_file = None if path is None else open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+
+    def answered(
+        self, method: str, path: str, query: str, status: int, user_agent: str, seconds: float
+    ) -> None:
+        """A request was answered (a watch: its stream ended); written to the request log file."""
+        with self._lock:
+            out = self._log_file
+            if out is None:
+                return
+            line = {
+                "time": round(time.time(), 3),
+                "verb": verb_of_request(method, query),
+                "method": method,
+                "path": path,
+                "query": query,
+                "status": status,
+                "user_agent": user_agent,
+                "latency_ms": round(seconds * 1000, 1),
+            }
+            out.write(json.dumps(line) + "\n")
+
+    # -- schedules -------------------------------------------------------------------------------
+    def drop_watches_every(self, seconds: float) -> None:
+        """End every open watch stream every `seconds` (until `reset`)."""
+        self._repeat(seconds, self.drop_watches)
+
+    def expire_every(self, seconds: float, watches: int = 1) -> None:
+        """Every `seconds`, cut the watches and answer the next `watches` resumed ones (one per
+        watching client) with 410 Expired, as an API server does when the resourceVersion a
+        client resumes from was compacted away."""
+
+        def expire() -> None:
+            with self._lock:
+                self._force_410 = watches
+            self.drop_watches()
+
+        self._repeat(seconds, expire)
+
+    def _repeat(self, seconds: float, action: Callable[[], None]) -> None:
+        if seconds <= 0:
+            raise ValueError("the interval must be more than 0 seconds")
+        repeater = _Repeater(seconds, action)
+        with self._lock:
+            self._repeaters.append(repeater)
+        repeater.start()
+
     def clear_requests(self) -> None:
         with self._lock:
             self._log.clear()
@@ -162,8 +224,41 @@ class Faults:
     def reset(self) -> None:
         """Back to a healthy, permissive server (the request log is kept)."""
         with self._lock:
+            for repeater in self._repeaters:
+                repeater.stop()
+            self._repeaters.clear()
             self._latency_ms = 0.0
             self._error_rate = 0.0
             self._fail_next.clear()
             self._deny.clear()
             self._force_410 = 0
+
+
+def verb_of_request(method: str, query: str) -> str:
+    """The Kubernetes verb a request most likely is (a GET without a name is a list, but the
+    log cannot tell without routing it: "get" covers both)."""
+    if method == "GET":
+        return "watch" if "watch=true" in query or "watch=1" in query else "get"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
+        method, method.lower()
+    )
+
+
+class _Repeater:
+    """Runs an action every N seconds on a daemon thread until stopped."""
+
+    def __init__(self, seconds: float, action: Callable[[], None]) -> None:
+        self._seconds = seconds
+        self._action = action
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kcrash-lab-fault", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._seconds):
+            self._action()

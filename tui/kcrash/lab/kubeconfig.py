@@ -16,15 +16,17 @@ USER = "kcrash-lab"
 def kubeconfig(
     server: str, token: str, namespace: str = "crashlab", ca_pem: bytes | None = None
 ) -> dict[str, Any]:
-    """`ca_pem` (the CA that signed an https server's certificate) goes in inline, as kubectl expects."""
+    """`ca_pem` (the CA that signed an https server's certificate) goes in inline, as kubectl expects.
+    Over plain http the user has no token: clients must not send one unencrypted."""
     cluster: dict[str, Any] = {"server": server}
     if ca_pem:
         cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode("ascii")
+    user: dict[str, Any] = {"token": token} if server.startswith("https:") else {}
     return {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": CONTEXT, "cluster": cluster}],
-        "users": [{"name": USER, "user": {"token": token}}],
+        "users": [{"name": USER, "user": user}],
         "contexts": [
             {"name": CONTEXT, "context": {"cluster": CONTEXT, "user": USER, "namespace": namespace}}
         ],

@@ -519,13 +519,20 @@ class ApiServer:
             request.headers.get("Content-Type", ""),
             request.headers.get("Accept", ""),
         )
+        started = time.monotonic()
         latency = self.faults.latency_ms
         if latency > 0:
             await asyncio.sleep(latency / 1000.0)
         try:
-            return await self._route(request)
+            response = await self._route(request)
         except ApiError as error:
-            return self._status(error)
+            response = self._status(error)
+        agent = request.headers.get("User-Agent", "")
+        elapsed = time.monotonic() - started
+        self.faults.answered(
+            request.method, request.path, request.query_string, response.status, agent, elapsed
+        )
+        return response
 
     def _status(self, error: ApiError) -> web.Response:
         headers = {"Content-Type": JSON, **error.headers}

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from itertools import islice
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -42,6 +43,7 @@ from textual.worker import Worker
 from kcrash.cluster.alertfeed import deployment_states, newest_samples
 from kcrash.cluster.errors import KcrashError
 from kcrash.cluster.reflector import FREEZE_FROM, SyncState, gc_paused
+from kcrash.cluster.retry import Wait
 from kcrash.cluster.source import Access, ClusterSource
 from kcrash.core.alerts import AlertConfig, OwnerKey, owner_of
 from kcrash.core.records import Pod
@@ -59,6 +61,7 @@ from kcrash.ui.messages import (
     PodsArrived,
     PodsChanged,
     SyncChanged,
+    Throttled,
 )
 from kcrash.ui.patches import apply_textual_patches
 from kcrash.ui.screens.alerts import AlertsScreen
@@ -292,7 +295,18 @@ class KcrashApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
     def _begin_watch(self) -> None:
+        if isinstance(self.source, ClusterSource):
+            self.source.api.retrier.listen(self._on_wait)
         self.source.watch_pods(self._on_events, self._on_resync, self._on_state)
+
+    def _on_wait(self, wait: Wait) -> None:
+        self.post_message(Throttled(wait.words))
+
+    def on_throttled(self, message: Throttled) -> None:
+        """While the table waits for the server, the header says why: "throttled, retrying in 3s".
+        Judged here, in order with the reflector's states: never over a view that is live."""
+        if not self.sync_state.live:
+            self.on_sync_changed(SyncChanged(replace(self.sync_state, last_error=message.words)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="access")
     def _check_access(self) -> None:

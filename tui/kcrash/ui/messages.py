@@ -30,6 +30,14 @@ class PodsChanged(Message):
         self.resync = resync
 
 
+class Throttled(Message):
+    """A request waits before it is sent again: `words` is "throttled, retrying in 3s"."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words = words
+
+
 class SyncChanged(Message):
     """The reflector's connection state changed."""
 

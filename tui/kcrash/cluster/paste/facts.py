@@ -22,7 +22,7 @@ from kcrash.cluster.paste.logs import parse_logs
 from kcrash.cluster.paste.mixed import Pieces, read_pieces, runtime_events
 from kcrash.cluster.paste.model import AsOfBasis, LogFacts, PastedEvent, PasteFacts, PasteKind, PodFacts
 from kcrash.cluster.paste.named import assigned_pod
-from kcrash.cluster.paste.objects import ObjectsError, parse_objects_paste
+from kcrash.cluster.paste.objects import ObjectsError, parse_objects_paste, truncation_note
 from kcrash.cluster.paste.selected import listing, selected_facts
 from kcrash.cluster.paste.table import parse_get_pods
 from kcrash.cluster.paste.text import pod_name_of
@@ -138,6 +138,7 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
             read.pods += selected
             kind = "objects"
         elif kind == "objects" and not part.pieces:
+            before = len(read.pods)
             try:
                 found, objects = parse_objects_paste(part.lines, part.docs)
             except ObjectsError as error:
@@ -149,6 +150,9 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
             else:
                 read.pods += found
                 read.events += [PastedEvent(event=e) for e in objects.events]  # times already absolute
+            cut = truncation_note(part.lines) if len(read.pods) > before else None
+            if cut:  # what was read stands; the reader is told more may have followed
+                read.notes.append(f"part {number}: {cut}")
         elif kind == "describe":
             read.pods += _with_command(parse_describe(part.lines), part)
         elif kind == "get-pods" and not part.pieces:

@@ -57,6 +57,39 @@ def sniff_objects(lines: Sequence[str]) -> tuple[bool, list[Any] | None]:
     return any(_is_object(doc) for doc in docs), docs
 
 
+_MAY_BE_CUT = "the paste may be truncated (more pods may have followed)"
+_MARGIN_KEY = re.compile(r"^(?P<key>[A-Za-z][\w-]*):")
+
+
+def truncation_note(lines: Sequence[str]) -> str | None:
+    """Why a list paste may be cut short, or None. kubectl prints a list's `kind: List` and
+    `metadata` after its items, so a YAML list without them ended early, possibly at an item
+    boundary where nothing else shows it; JSON that never closes its brackets ended early too."""
+    body = [line for line in lines if line.strip()]
+    if not body:
+        return None
+    if body[0].lstrip().startswith(("{", "[")):
+        try:
+            orjson.loads("\n".join(lines))
+        except orjson.JSONDecodeError:
+            if _unclosed(body):
+                return f"the JSON ends before its closing brackets: {_MAY_BE_CUT}"
+        return None
+    keys = [m["key"] for line in body if (m := _MARGIN_KEY.match(line))]
+    if "items" in keys and "kind" not in keys:
+        return f"the list has no closing `kind: List` trailer: {_MAY_BE_CUT}"
+    return None
+
+
+def _unclosed(body: Sequence[str]) -> bool:
+    """More brackets opened than closed (strings aside): JSON cut off."""
+    depth = 0
+    for line in body:
+        text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', line)
+        depth += text.count("{") + text.count("[") - text.count("}") - text.count("]")
+    return depth > 0
+
+
 def _is_object(doc: Any) -> bool:
     """An API object or a list of them, not any YAML that happens to have a `status:` key."""
     if isinstance(doc, list):

@@ -45,7 +45,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("c", "copy: kubectl commands, previous log tail, incident summary"),
             ("u", "rollout undo: shows the target, the changes and the dry run; y confirms"),
             ("ctrl+d", "delete the pod: its controller makes a replacement; y confirms"),
-            ("r", "reload the drill-down"),
+            ("r", "reload the drill-down; re-read the kubeconfig and reconnect now"),
             ("escape  backspace", "back"),
         ),
     ),

@@ -441,3 +441,14 @@ class PodsScreen(PodScreen):
     def action_refresh(self) -> None:
         if (side := self._open_side()) is not None:
             side.reload()
+        source = self.kcrash.source
+        if isinstance(source, ClusterSource):
+            self._reconnect(source)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reconnect")
+    def _reconnect(self, source: ClusterSource) -> None:
+        """Credentials read again from the kubeconfig and the pod stream tried at once; a
+        kubeconfig that cannot be read any more says why."""
+        if not source.reconnect() and source.api.link.renewal_error:
+            error = source.api.link.renewal_error
+            self.app.call_from_thread(self.notify, error, severity="error", timeout=8, markup=False)

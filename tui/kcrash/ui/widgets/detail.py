@@ -21,12 +21,14 @@ from textual.app import ComposeResult
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
+from textual.timer import Timer
 from textual.visual import Visual
 from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
 from kcrash.cluster.logs import LogResult
 from kcrash.cluster.metrics import MemoryView
+from kcrash.cluster.retry import Wait
 from kcrash.cluster.source import ClusterSource
 from kcrash.core.logchoice import telling_log
 from kcrash.core.records import Deployment, Diagnosis, Event, MemorySample, Pod, Revision
@@ -54,6 +56,9 @@ SECTION_OF_PIECE = {
 """`ClusterSource.gather`'s pieces that a section draws, and which section."""
 ARCHIVED_WINDOW = timedelta(hours=1)
 """How far back the chart reaches into samples an earlier run archived (the chart's hour)."""
+PANE_RETRY = 5.0
+"""Seconds before a drill-down with a piece that could not be read asks for it again."""
+SECTION_IDS = ("#d-diagnosis", "#d-events", "#d-rollout", "#d-logs", "#d-memory-caption")
 WIDE_COLUMNS = 110
 """From this width the drill-down sets its sections in two columns."""
 
@@ -70,6 +75,14 @@ class Loaded(Message):
 
 def _heading(text: str, id: str) -> Static:
     return Static(Content.styled(text, "bold"), classes="heading", id=id)
+
+
+class Waiting(Message):
+    """A request of the drill-down waits before it is sent again: "throttled, retrying in 3s"."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words = words
 
 
 class DetailPane(VerticalScroll):
@@ -90,6 +103,7 @@ class DetailPane(VerticalScroll):
         self._archived_memory: tuple[Key, tuple[MemorySample, ...]] | None = None
         self.pieces: dict[str, object] = {}
         self._shown: dict[str, Visual] = {}  # what each section shows, to repaint only on change
+        self._retry_timer: Timer | None = None
 
     @property
     def kcrash(self) -> Console:
@@ -124,6 +138,32 @@ class DetailPane(VerticalScroll):
 
     def on_mount(self) -> None:
         self.set_interval(self.kcrash.metrics_seconds, self._refresh_memory)
+        source = self.kcrash.source
+        if isinstance(source, ClusterSource):
+            source.api.retrier.listen(self._heard_wait)
+
+    def _heard_wait(self, wait: Wait) -> None:
+        """From the thread whose request waits: tell the pane on its own loop."""
+        self.post_message(Waiting(wait.words))
+
+    def on_waiting(self, message: Waiting) -> None:
+        """Sections still loading say why they wait."""
+        message.stop()
+        note = Content.styled(message.words, "$warning")
+        for id in SECTION_IDS:
+            shown = self._shown.get(id)
+            if shown is LOADING:
+                self._set(id, note)
+                self._shown[id] = LOADING  # still loading: the next wait may be told too
+
+    def _retry_soon(self) -> None:
+        """A piece could not be read: ask for the drill-down again in a few seconds (once)."""
+        if self._retry_timer is None:
+            self._retry_timer = self.set_timer(PANE_RETRY, self._retry)
+
+    def _retry(self) -> None:
+        self._retry_timer = None
+        self.reload()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self.app, event)
@@ -311,6 +351,9 @@ class DetailPane(VerticalScroll):
         if message.key != self.pod_key:
             return
         self.pieces[message.piece] = message.value
+        value = message.value
+        if isinstance(value, Exception) or (isinstance(value, LogResult) and value.unread):
+            self._retry_soon()
         if message.piece in ("logs", "current_log"):
             self._draw_log()
         else:
@@ -400,7 +443,8 @@ class DetailPane(VerticalScroll):
             exited = status is not None and status.state.kind == "terminated"
             current = kind == "current"
             dying = not current or exited  # a running container's last lines are not its last words
-            self._set("#d-logs", sections.log_content(value.text, value.error, current=current, dying=dying))
+            error = incomplete(value.error) if value.unread else value.error
+            self._set("#d-logs", sections.log_content(value.text, error, current=current, dying=dying))
 
     def _not_pasted(self, part: PastedPart) -> str:
         """Offline, what a section says when the pastes left its part out; "" on a cluster."""
@@ -448,7 +492,12 @@ class DetailPane(VerticalScroll):
 
 
 def _failed(error: Exception) -> Content:
-    return Content.styled(f"Could not load: {one_line(error)}", "$error")
+    return Content.styled(incomplete(f"could not load: {one_line(error)}"), "$error")
+
+
+def incomplete(why: str) -> str:
+    """A section that is incomplete says so, and that it will be asked for again."""
+    return f"Incomplete, retrying in {PANE_RETRY:g}s: {why}"
 
 
 def _same(a: Visual, b: Visual) -> bool:
