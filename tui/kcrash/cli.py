@@ -1,4 +1,4 @@
-"""Command line entry point: `kcrash` (the console), `kcrash lab`, `kcrash diagnose`.
+"""Command line entry point: `kcrash` (the console), `kcrash lab`, `kcrash diagnose`, `kcrash completion`.
 
 Subcommands import their modules lazily so `kcrash diagnose --from` never pays for Textual and the
 console never pays for the lab.
@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
             from kcrash.diagnose_cmd import main as diagnose_main
 
             return diagnose_main(args[1:])
+        if command == "completion":
+            from kcrash.completion import main as completion_main
+
+            return completion_main(args[1:])
         os.environ.setdefault("ESCDELAY", ESCAPE_DELAY_MS)
         from kcrash.ui.launch import main as ui_main
 

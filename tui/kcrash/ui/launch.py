@@ -15,6 +15,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from kcrash.version import VersionAction
+
 if TYPE_CHECKING:
     from kcrash.cluster.source import ClusterSource
     from kcrash.ui.app import KcrashApp
@@ -35,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kcrash",
         description="Why does this pod keep dying, and what do I do now? "
         "A terminal console for crash-looping pods.",
-        epilog="Subcommands: `kcrash lab` (the simulated cluster), `kcrash diagnose` (one-shot report).",
+        epilog="Subcommands: `kcrash lab` (the simulated cluster), `kcrash diagnose` (one-shot report), "
+        "`kcrash completion bash|zsh` (shell completion script).",
     )
     parser.add_argument(
         "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"
@@ -51,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--theme", default="dark", metavar="NAME", help="dark (default), light or high-contrast"
     )
     parser.add_argument("--demo", action="store_true", help="start the built-in lab cluster and open it")
+    parser.add_argument("--version", action=VersionAction, help="print the version and exit")
     parser.add_argument("--demo-speed", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument(
         "--from",
