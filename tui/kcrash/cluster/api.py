@@ -198,6 +198,10 @@ class Api:
         )
         return WatchStream(response, parse_pod, decode_pod_event)
 
+    def get_pod_document(self, namespace: str, name: str) -> dict[str, Any]:
+        """The pod as the server sends it (describe and YAML show fields the records leave out)."""
+        return dict(self.read_json(f"get pod {namespace}/{name}", f"{_pods_path(namespace)}/{_seg(name)}"))
+
     def get_pod(self, namespace: str, name: str) -> Pod:
         doc = self.read_json(f"get pod {namespace}/{name}", f"{_pods_path(namespace)}/{_seg(name)}")
         return parse_pod(doc)

@@ -212,6 +212,19 @@ class ClusterSource:
     def events_for(self, pod: Pod) -> tuple[Event, ...]:
         return self.api.events_for(pod)
 
+    def describe_pod(self, pod: Pod, now: datetime) -> str:
+        """`kubectl describe pod` of the pod as it is now, with its events."""
+        from kcrash.cluster.describe import describe_pod
+
+        document = self.api.get_pod_document(pod.namespace, pod.name)
+        return describe_pod(document, self.api.events_for(pod), now)
+
+    def pod_yaml(self, pod: Pod) -> str:
+        """`kubectl get pod -o yaml` of the pod as it is now, managedFields folded."""
+        from kcrash.cluster.podyaml import pod_yaml
+
+        return pod_yaml(self.api.get_pod_document(pod.namespace, pod.name))
+
     def read_log(self, pod: Pod, container: str, previous: bool, tail_lines: int = 200) -> LogResult:
         return logs.read_log(self.api, pod, container, previous, tail_lines)
 
