@@ -356,6 +356,12 @@ class KcrashApp(App[int]):
 
     # ---- screens and keys ------------------------------------------------------------------
 
+    def neighbour_pod(self, key: tuple[str, str], step: int) -> tuple[str, str] | None:
+        """The pod `step` rows from `key` in the list as sorted and filtered (None past either
+        end); the list's cursor goes there too, so going back lands on it."""
+        pods = next((s for s in self.screen_stack if isinstance(s, PodsScreen)), None)
+        return pods.step_from(key, step) if pods is not None else None
+
     def open_screen(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> bool:
         """Push `screen` unless a screen of its kind is already open; False when it was not pushed.
 

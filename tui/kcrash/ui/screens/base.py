@@ -6,6 +6,8 @@
 | c | Copy menu (kubectl commands, previous log, incident summary) |
 | u | Rollout undo (modal; not bound with --read-only) |
 | ctrl+d | Delete pod (modal; not bound with --read-only) |
+| d / y | Describe (as kubectl prints it) / YAML (managedFields folded) |
+| ] / [ | Next / previous pod in the list's order |
 
 Destructive keys are removed from the screen's bindings in read-only mode; keys the user's RBAC
 does not allow stay visible but disabled (`check_action` returns None) and say why when pressed.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import events, work
 from textual.binding import Binding, BindingsMap, BindingType
@@ -53,6 +55,10 @@ POD_BINDINGS: list[BindingType] = [
     Binding("c", "copy", "Copy"),
     Binding("u", "undo", "Undo", tooltip="kubectl rollout undo, after a dry run and a confirmation"),
     Binding("ctrl+d", "delete", "Delete", tooltip="Delete the pod, after a confirmation"),
+    Binding("d", "describe", "Describe", tooltip="The pod as kubectl describe prints it"),
+    Binding("y", "yaml", "YAML", show=False),
+    Binding("right_square_bracket", "step_pod(1)", "Next pod", show=False),
+    Binding("left_square_bracket", "step_pod(-1)", "Previous pod", show=False),
 ]
 
 
@@ -243,6 +249,26 @@ class PodScreen(Screen[None]):
                 now=now,
             )
         self.post_message(CopyReady("the incident summary", text))
+
+    # ---- describe, YAML, next pod -----------------------------------------------------------
+
+    def action_describe(self) -> None:
+        self._open_document("describe")
+
+    def action_yaml(self) -> None:
+        self._open_document("yaml")
+
+    def _open_document(self, kind: Literal["describe", "yaml"]) -> None:
+        from kcrash.ui.screens.document import DocumentScreen
+
+        pod = self.selected_pod()
+        if pod is None:
+            self.notify("No pod selected.", severity="warning", markup=False)
+            return
+        self.kcrash.open_screen(DocumentScreen(pod.key, kind))
+
+    def action_step_pod(self, step: int) -> None:
+        """The next (1) or previous (-1) pod of the list; screens that show one pod override."""
 
     # ---- logs ------------------------------------------------------------------------------
 

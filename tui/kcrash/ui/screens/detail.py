@@ -4,6 +4,8 @@
 | :- | :- |
 | escape, backspace | Back to the pods |
 | r | Reload everything |
+| ] / [ | Next / previous pod of the list |
+| enter | Open the replacement of a deleted pod, once it appears |
 | up/down, pageup/pagedown | Scroll |
 """
 
@@ -26,6 +28,7 @@ class DetailScreen(PodScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back"),
         Binding("r", "reload", "Reload"),
+        Binding("enter", "open_replacement", "Replacement", show=False),
         *POD_BINDINGS,
     ]
 
@@ -73,6 +76,8 @@ class DetailScreen(PodScreen):
             return
         if self.key in message.keys:
             self._pane.pod_changed()
+        elif self._pane.pod is None:
+            self._pane.look_for_replacement(message.keys)
         app = self.kcrash
         self._status.change(pods=len(app.store), failing=len(app.failing), shown=len(app.store))
 
@@ -87,3 +92,19 @@ class DetailScreen(PodScreen):
 
     def action_reload(self) -> None:
         self.query_one(DetailPane).reload()
+
+    def action_step_pod(self, step: int) -> None:
+        key = self.kcrash.neighbour_pod(self.key, step)
+        if key is None:
+            self.notify("No more pods that way.", timeout=2, markup=False)
+            return
+        self._show(key)
+
+    def action_open_replacement(self) -> None:
+        replacement = self._pane.replacement
+        if replacement is not None and self._pane.pod is None:
+            self._show(replacement)
+
+    def _show(self, key: tuple[str, str]) -> None:
+        self.key = key
+        self._pane.show(key)

@@ -36,12 +36,17 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                 "wide: every column at full width (READY, MEM/LIMIT, NEXT RESTART, AGE); arrows scroll",
             ),
             ("P S R A N", "sort: problems first (default), status, restarts, age, name; again reverses"),
+            ("]  [", "next / previous pod (the side panel follows)"),
         ),
     ),
     (
         "Any pod",
         (
             ("l", "full log view"),
+            ("d", "describe: the pod as kubectl describe prints it, with its events"),
+            ("y", "YAML of the pod (managedFields folded); / searches, c copies, d/y switch"),
+            ("]  [", "next / previous pod in the list's order (drill-down, log view, describe)"),
+            ("enter", "in the drill-down of a deleted pod: open its replacement once it appears"),
             ("c", "copy: kubectl commands, previous log tail, incident summary"),
             ("u", "rollout undo: shows the target, the changes and the dry run; y confirms"),
             ("ctrl+d", "delete the pod: its controller makes a replacement; y confirms"),
@@ -56,6 +61,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("f", "follow new lines"),
             ("/  n  N", "search, next match, previous match"),
             ("g G  home end", "top, bottom"),
+            ("]  [", "next / previous pod of the list"),
         ),
     ),
     (

@@ -7,6 +7,7 @@
 | / | Search; enter jumps to the first match |
 | n / N | Next / previous match |
 | home, g / end, G | Top / bottom |
+| ] / [ | Next / previous pod of the list (its main container) |
 | escape | Close search, or back |
 
 The buffer is bounded (MAX_LINES); following appends and never reloads. Lines are cleaned and
@@ -36,6 +37,7 @@ from kcrash.cluster.logs import LogResult
 from kcrash.core.logchoice import log_to_open
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
+from kcrash.core.status import primary_container
 from kcrash.ui.context import console
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.sections import TROUBLE, dying_words
@@ -89,6 +91,8 @@ class LogScreen(Screen[None]):
         Binding("N", "previous_match", "Prev match", show=False),
         Binding("home,g", "top", "Top", show=False),
         Binding("end,G", "bottom", "Bottom", show=False),
+        Binding("right_square_bracket", "step_pod(1)", "Next pod", show=False),
+        Binding("left_square_bracket", "step_pod(-1)", "Previous pod", show=False),
     ]
 
     def __init__(self, key: tuple[str, str], container: str, previous: bool | None = None) -> None:
@@ -339,6 +343,20 @@ class LogScreen(Screen[None]):
         self.previous = not self.previous
         if self.previous:
             self.following = False
+        self._reload()
+
+    # ---- another pod -----------------------------------------------------------------------
+
+    def action_step_pod(self, step: int) -> None:
+        app = console(self)
+        key = app.neighbour_pod(self.key, step)
+        pod = app.store.get(key) if key is not None else None
+        if key is None or pod is None:
+            self.notify("No more pods that way.", timeout=2, markup=False)
+            return
+        self.key, self.container = key, primary_container(pod)
+        self.previous = self._previous_exists() and not self.following
+        self._note = "" if self._previous_exists() else NO_PREVIOUS
         self._reload()
 
     # ---- search ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 | w | Wide: every column at full width, scrolled with left/right |
 | P / S / R / A / N | Sort: problems first (default) / status / restarts / age / name; again reverses |
 | escape | Close the side panel, or clear the filter |
+| ] / [ | Next / previous pod (the side panel follows) |
 """
 
 from __future__ import annotations
@@ -433,6 +434,21 @@ class PodsScreen(PodScreen):
         self.sort_by = by
         self.table.set_order(sort_key(by), reverse=self.reverse)
         self._update_header()
+
+    def step_from(self, key: tuple[str, str], step: int) -> tuple[str, str] | None:
+        """The pod `step` rows from `key`, with the cursor moved onto it."""
+        found = self.table.neighbour(key, step)
+        if not isinstance(found, tuple):
+            return None
+        self.table.move_to(found)
+        return found
+
+    def action_step_pod(self, step: int) -> None:
+        """`]` / `[` on the list: the cursor moves (an open side panel follows it)."""
+        key = self.table.cursor_key
+        found = self.step_from(key, step) if isinstance(key, tuple) else None
+        if found is None:
+            self.notify("No more pods that way.", timeout=2, markup=False)
 
     def action_refresh(self) -> None:
         if (side := self._open_side()) is not None:
