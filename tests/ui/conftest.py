@@ -43,6 +43,14 @@ async def wait_synced(pilot: Pilot[int], app: KcrashApp) -> None:
     await pilot.pause(0.2)
 
 
+@pytest.fixture(autouse=True)
+def private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Files the console writes (saved logs, crash logs) go under the test's own directory."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
+
+
 @pytest.fixture
 def fresh_lab(make_lab: Callable[..., Lab]) -> Lab:
     """A lab of the test's own, for tests that change the cluster."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual import events
@@ -11,6 +12,7 @@ from kcrash.ui.app import KcrashApp
 from kcrash.ui.screens.detail import DetailScreen
 from kcrash.ui.screens.document import DocumentScreen
 from kcrash.ui.screens.logs import LogScreen
+from kcrash.ui.screens.pickers import ContainerMenu
 from kcrash.ui.screens.pods import PodsScreen
 from kcrash.ui.widgets.detail import DetailPane
 
@@ -164,3 +166,67 @@ async def test_the_drill_down_of_a_deleted_pod_offers_its_replacement(fresh_lab:
         await pilot.press("enter")
         await wait_for(pilot, lambda: detail.key == replacement, what="the replacement opened")
         await wait_for(pilot, lambda: pane.pod is not None, what="its drill-down")
+
+
+def log_reads(lab: Lab) -> list[str]:
+    """The query of every log read the lab answered, oldest first."""
+    return [r.query for r in lab.faults.requests("GET") if r.path.endswith("/log")]
+
+
+async def test_log_view_container_timestamps_windows_and_save_at_80x24(
+    lab: Lab, tmp_path: Path, private_state_dir: Path
+) -> None:
+    app = lab_app(lab, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_synced(pilot, app)
+        await pilot.press("slash", *"init-migrate", "enter")
+        await wait_for(pilot, lambda: len(names(app)) == 1, what="the pod with an init container")
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LogScreen), what="the log view")
+        logs = app.screen
+        assert isinstance(logs, LogScreen)
+        assert logs.container == "migrate"
+        await wait_for(pilot, lambda: bool(logs.lines), what="the init container's log")
+
+        # C lists the init container and the app's; 2 picks the app's.
+        await pilot.press("C")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContainerMenu), what="the container menu")
+        menu = app.screen
+        assert isinstance(menu, ContainerMenu)
+        assert [(c.name, c.role) for c in menu.choices] == [("migrate", "init"), ("billing", "")]
+        await pilot.press("2")
+        await wait_for(pilot, lambda: logs.container == "billing", what="the app container")
+        assert "billing" in text_of(app, "#log-title")
+        await pilot.press("C", "1")
+        await wait_for(
+            pilot, lambda: logs.container == "migrate" and bool(logs.lines), what="back to migrate"
+        )
+
+        # t: the kubelet's timestamps lead each line.
+        lab.faults.clear_requests()
+        await pilot.press("t")
+        await wait_for(pilot, lambda: bool(logs.lines) and "timestamps" in text_of(app, "#log-title"))
+        await wait_for(pilot, lambda: bool(logs.lines) and logs.lines[0][:4].isdigit(), what="timestamps")
+        assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", line) for line in logs.lines)
+        assert "timestamps=true" in log_reads(lab)[-1]
+
+        # 3: the last five minutes; 1: from the start; 0: the tail again.
+        await pilot.press("3")
+        await wait_for(pilot, lambda: "last 5m" in text_of(app, "#log-title"), what="the 5m window")
+        await wait_for(pilot, lambda: any("sinceSeconds=300" in q for q in log_reads(lab)), what="the read")
+        await pilot.press("1")
+        await wait_for(pilot, lambda: "from the start" in text_of(app, "#log-title"), what="the head")
+        await wait_for(pilot, lambda: "tailLines" not in log_reads(lab)[-1], what="a read from the start")
+        await pilot.press("0")
+        await wait_for(pilot, lambda: "tailLines=1000" in log_reads(lab)[-1], what="the tail")
+        await wait_for(pilot, lambda: bool(logs.lines), what="the lines")
+
+        # ctrl+s writes what is shown and names the file.
+        shown = list(logs.lines)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any("Saved" in (n.title or "") for n in app._notifications))
+        saved = next(n for n in app._notifications if "Saved" in (n.title or ""))
+        path = Path(saved.message)
+        assert path.parent == private_state_dir / "kcrash" / "logs"
+        assert path.name.startswith("crashlab_init-migrate") and "_migrate_" in path.name
+        assert path.read_text().splitlines() == shown

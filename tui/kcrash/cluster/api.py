@@ -314,6 +314,8 @@ class Api:
         previous: bool,
         tail_lines: int | None,
         limit_bytes: int,
+        since_seconds: int | None = None,
+        timestamps: bool = False,
     ) -> bytes:
         """The raw bytes of a bounded log read (decoding is the caller's: logs are not always UTF-8)."""
         query: list[tuple[str, str | int | bool]] = [
@@ -323,6 +325,10 @@ class Api:
         ]
         if tail_lines is not None:
             query.append(("tailLines", tail_lines))
+        if since_seconds is not None:
+            query.append(("sinceSeconds", since_seconds))
+        if timestamps:
+            query.append(("timestamps", True))
         which = "previous log" if previous else "log"
         response = self.send(
             f"read the {which} of {pod.namespace}/{pod.name} ({container})", "GET", _log_path(pod), query
@@ -334,13 +340,20 @@ class Api:
         finally:
             response.release_conn()
 
-    def open_log_follow(self, pod: Pod, container: str, tail_lines: int) -> Any:
+    def open_log_follow(self, pod: Pod, container: str, tail_lines: int, timestamps: bool = False) -> Any:
         """Open `logs -f`: the raw, unread response; the caller reads it in bounded chunks."""
+        query: list[tuple[str, str | int | bool]] = [
+            ("container", container),
+            ("follow", True),
+            ("tailLines", tail_lines),
+        ]
+        if timestamps:
+            query.append(("timestamps", True))
         return self.send(
             f"follow the log of {pod.namespace}/{pod.name} ({container})",
             "GET",
             _log_path(pod),
-            [("container", container), ("follow", True), ("tailLines", tail_lines)],
+            query,
             # A quiet container may print nothing for a long time: wait a day between bytes.
             timeout=(REQUEST_TIMEOUT[0], FOLLOW_READ_TIMEOUT),
         )

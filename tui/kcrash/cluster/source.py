@@ -228,9 +228,31 @@ class ClusterSource:
     def read_log(self, pod: Pod, container: str, previous: bool, tail_lines: int = 200) -> LogResult:
         return logs.read_log(self.api, pod, container, previous, tail_lines)
 
-    def follow_log(self, pod: Pod, container: str) -> LogFollower:
+    def read_log_window(
+        self,
+        pod: Pod,
+        container: str,
+        previous: bool,
+        *,
+        tail_lines: int | None,
+        since_seconds: int | None = None,
+        timestamps: bool = False,
+    ) -> LogResult:
+        """A log read as the log view's presets ask: the tail, from the start (`tail_lines` None)
+        or the last `since_seconds`, with the kubelet's timestamps or without."""
+        return logs.read_log(
+            self.api,
+            pod,
+            container,
+            previous,
+            tail_lines,
+            since_seconds=since_seconds,
+            timestamps=timestamps,
+        )
+
+    def follow_log(self, pod: Pod, container: str, timestamps: bool = False) -> LogFollower:
         """New log lines as they come, in bounded chunks; `close()` ends it from any thread."""
-        return LogFollower(self.api, pod, container)
+        return LogFollower(self.api, pod, container, timestamps=timestamps)
 
     def memory(self, pod: Pod) -> MemoryView:
         if self.metrics.samples_taken == 0 and self.metrics.available is not False:

@@ -62,6 +62,10 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("/  n  N", "search, next match, previous match"),
             ("g G  home end", "top, bottom"),
             ("]  [", "next / previous pod of the list"),
+            ("C", "another container: init, sidecar or app (1-9 or enter picks)"),
+            ("t", "timestamps on / off"),
+            ("0 1 2 3 4 5 6", "tail, head (from the start), last 1m, 5m, 15m, 30m, 1h (as in k9s)"),
+            ("ctrl+s", "save the lines shown to a file under ~/.local/state/kcrash/logs (path shown)"),
         ),
     ),
     (

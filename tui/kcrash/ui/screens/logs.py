@@ -8,6 +8,10 @@
 | n / N | Next / previous match |
 | home, g / end, G | Top / bottom |
 | ] / [ | Next / previous pod of the list (its main container) |
+| C | Another container of the pod (init and sidecar containers included) |
+| t | Timestamps (the kubelet's) on / off |
+| 0-6 | Tail, head (from the start), the last 1m, 5m, 15m, 30m, 1h (as in k9s) |
+| ctrl+s | Save what is shown to a file (its path is shown) |
 | escape | Close search, or back |
 
 The buffer is bounded (MAX_LINES); following appends and never reloads. Lines are cleaned and
@@ -34,6 +38,7 @@ from textual.widgets import Footer, Input, RichLog, Static
 from textual.worker import Worker, get_current_worker
 
 from kcrash.cluster.logs import LogResult
+from kcrash.cluster.source import ClusterSource
 from kcrash.core.logchoice import log_to_open
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
@@ -46,6 +51,17 @@ MAX_LINES = 5000
 TAIL_LINES = 1000
 TAB_SIZE = 8
 NO_PREVIOUS = "never restarted: no previous instance"
+WINDOWS: tuple[tuple[str, int | None], ...] = (
+    ("tail", None),
+    ("head", None),
+    ("1m", 60),
+    ("5m", 5 * 60),
+    ("15m", 15 * 60),
+    ("30m", 30 * 60),
+    ("1h", 60 * 60),
+)
+"""The presets of keys 0-6, as k9s has them: (name, seconds back; None for the tail and the head)."""
+OFFLINE_WINDOW = "pastes keep no times: the whole pasted log is shown"
 
 
 class LogView(RichLog):
@@ -81,6 +97,16 @@ class LogLinesArrived(Message):
         return isinstance(message, LogLinesArrived) and message.generation == self.generation
 
 
+class LogSaved(Message):
+    """Where the lines went (`path`), or why they could not be written (`error`)."""
+
+    def __init__(self, path: str, count: int, error: str) -> None:
+        super().__init__()
+        self.path = path
+        self.count = count
+        self.error = error
+
+
 class LogScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
@@ -93,6 +119,10 @@ class LogScreen(Screen[None]):
         Binding("end,G", "bottom", "Bottom", show=False),
         Binding("right_square_bracket", "step_pod(1)", "Next pod", show=False),
         Binding("left_square_bracket", "step_pod(-1)", "Previous pod", show=False),
+        Binding("C", "pick_container", "Container"),
+        Binding("t", "toggle_timestamps", "Timestamps", show=False),
+        *(Binding(str(n), f"window({n})", WINDOWS[n][0], show=False) for n in range(len(WINDOWS))),
+        Binding("ctrl+s", "save", "Save", show=False),
     ]
 
     def __init__(self, key: tuple[str, str], container: str, previous: bool | None = None) -> None:
@@ -117,6 +147,9 @@ class LogScreen(Screen[None]):
         """Visual line where each log line starts (lines wrap)."""
         self._visual_lines = 0
         self._rendered_width = 0
+        self.window = 0
+        """Which of WINDOWS is read (0: the tail)."""
+        self.timestamps = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
@@ -160,6 +193,11 @@ class LogScreen(Screen[None]):
         ]
         if self.following:
             parts += [sep, ("following", "bold $success")]
+        if self.window:
+            name = WINDOWS[self.window][0]
+            parts += [sep, ("from the start" if name == "head" else f"last {name}", "bold $accent")]
+        if self.timestamps:
+            parts += [sep, ("timestamps", "$accent")]
         if self.query_text:
             found = f"{self.match_index + 1}/{len(self.matches)}" if self.matches else "no match"
             parts += [sep, ("/" + self.query_text + " ", "$accent"), (found, "bold")]
@@ -190,8 +228,19 @@ class LogScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="log-load")
     def _load(self, generation: int, pod: Pod, container: str, previous: bool) -> None:
-        app = console(self)
-        result = app.source.read_log(pod, container, previous=previous, tail_lines=TAIL_LINES)
+        source = console(self).source
+        if isinstance(source, ClusterSource):
+            name, since = WINDOWS[self.window]
+            result = source.read_log_window(
+                pod,
+                container,
+                previous,
+                tail_lines=None if name == "head" else MAX_LINES if since else TAIL_LINES,
+                since_seconds=since,
+                timestamps=self.timestamps,
+            )
+        else:
+            result = source.read_log(pod, container, previous=previous, tail_lines=TAIL_LINES)
         self.post_message(LogLoaded(generation, result))
 
     def on_log_loaded(self, message: LogLoaded) -> None:
@@ -211,6 +260,8 @@ class LogScreen(Screen[None]):
         if text.endswith("\n"):
             text = text[:-1]
         lines = [clean_line(line, tab_size=TAB_SIZE) for line in text.split("\n")] if text else []
+        if WINDOWS[self.window][0] == "head":
+            lines = lines[:MAX_LINES]  # from the start: the first lines are the point
         self.lines.extend(lines)
         self._status = f"{len(self.lines)} lines" + (
             " (cut to fit the size limit)" if result.truncated else ""
@@ -288,8 +339,11 @@ class LogScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="log-follow")
     def _follow(self, generation: int, pod: Pod, container: str) -> None:
-        app = console(self)
-        follower = app.source.follow_log(pod, container)
+        source = console(self).source
+        if isinstance(source, ClusterSource):
+            follower = source.follow_log(pod, container, timestamps=self.timestamps)
+        else:
+            follower = source.follow_log(pod, container)
         self._follower = follower
         worker = get_current_worker()
         try:
@@ -358,6 +412,61 @@ class LogScreen(Screen[None]):
         self.previous = self._previous_exists() and not self.following
         self._note = "" if self._previous_exists() else NO_PREVIOUS
         self._reload()
+
+    # ---- container, timestamps, window -----------------------------------------------------
+
+    def action_pick_container(self) -> None:
+        from kcrash.ui.screens.pickers import ContainerMenu, container_choices
+
+        pod = self.pod
+        if pod is None:
+            self.notify("The pod is gone.", severity="warning", markup=False)
+            return
+
+        def chosen(name: str | None) -> None:
+            if name and name != self.container:
+                self._show_container(name)
+
+        console(self).open_screen(ContainerMenu(pod.name, container_choices(pod), self.container), chosen)
+
+    def _show_container(self, name: str) -> None:
+        self.container = name
+        exists = self._previous_exists()
+        self.previous = exists and not self.following
+        self._note = "" if exists else NO_PREVIOUS
+        self._reload()
+
+    def action_toggle_timestamps(self) -> None:
+        self.timestamps = not self.timestamps
+        self._reload()
+
+    def action_window(self, preset: int) -> None:
+        if not isinstance(console(self).source, ClusterSource):
+            self.notify(OFFLINE_WINDOW, timeout=3, markup=False)
+            return
+        self.window = preset
+        self._reload()
+
+    # ---- saving ----------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if not self.lines:
+            self.notify("Nothing to save yet.", severity="warning", markup=False)
+            return
+        which = "previous" if self.previous else "current"
+        self._save(self.key, self.container, which, list(self.lines))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="log-save")
+    def _save(self, key: tuple[str, str], container: str, which: str, lines: list[str]) -> None:
+        from kcrash.ui.saving import save_log
+
+        self.post_message(LogSaved(*save_log(key, container, which, lines, console(self).clock.now())))
+
+    def on_log_saved(self, message: LogSaved) -> None:
+        if message.error:
+            self.notify(message.error, title="Not saved", severity="error", timeout=8, markup=False)
+        else:
+            self.notify(message.path, title=f"Saved {message.count:,} lines", timeout=8, markup=False)
 
     # ---- search ----------------------------------------------------------------------------
 
