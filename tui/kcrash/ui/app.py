@@ -374,6 +374,8 @@ class KcrashApp(App[int]):
         return True
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not self.screen_stack:
+            return  # the app is closing: a key still in flight has no screen to go to
         if isinstance(event, events.Key) and not event.is_forwarded and not self._keys.admit(event):
             self._release_keys_soon()
             return  # its turn comes when the key before it is done (`kcrash.ui.keygate`)
@@ -386,6 +388,8 @@ class KcrashApp(App[int]):
 
     async def _release_keys(self) -> None:
         self._key_timer_armed = False
+        if not self.screen_stack:
+            return  # the app is closing: the keys still waiting have nowhere to go
         key = self._keys.next_key()
         if key is not None:
             await super().on_event(key)
@@ -408,6 +412,8 @@ class KcrashApp(App[int]):
         box has focus was queued at the widget focused before: `/seg` read in one go forwards all
         four keys to the table before `/` has opened the filter. Without this, `s` and `e` were lost
         and a letter bound on the screen (`l`, `h`) acted instead of being typed."""
+        if not self.screen_stack:
+            return None  # the app is closing
         box = self.focused
         if not isinstance(box, Input) or not event.is_printable:
             return None

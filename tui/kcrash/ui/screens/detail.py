@@ -90,10 +90,18 @@ class DetailScreen(PodScreen):
         self._dismissed_early = True
         self.dismiss()
 
+    @property
+    def _alive(self) -> bool:
+        """Mounted and not closed: a key of the same read as the Escape that closed it finds no pane."""
+        return self._ready and not self._dismissed_early and self._pane.is_attached
+
     def action_reload(self) -> None:
-        self.query_one(DetailPane).reload()
+        if self._alive:
+            self._pane.reload()
 
     def action_step_pod(self, step: int) -> None:
+        if not self._alive:
+            return
         key = self.kcrash.neighbour_pod(self.key, step)
         if key is None:
             self.notify("No more pods that way.", timeout=2, markup=False)
@@ -101,6 +109,8 @@ class DetailScreen(PodScreen):
         self._show(key)
 
     def action_open_replacement(self) -> None:
+        if not self._alive:
+            return
         replacement = self._pane.replacement
         if replacement is not None and self._pane.pod is None:
             self._show(replacement)

@@ -95,7 +95,19 @@ class DocumentScreen(PodScreen):
 
     # ---- reading ---------------------------------------------------------------------------
 
+    @property
+    def _alive(self) -> bool:
+        """Still showing: a key of the same read as the Escape that closed it finds no widgets."""
+        return self.is_attached and bool(self.query("#doc"))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self._alive:
+            return False  # closed by an earlier key of the same read: its keys do nothing here
+        return super().check_action(action, parameters)
+
     def action_reload(self) -> None:
+        if not self._alive:
+            return
         self._status = "loading…"
         self._draw_title()
         pod = self.selected_pod()
@@ -122,7 +134,7 @@ class DocumentScreen(PodScreen):
         self.post_message(DocumentRead(pod.key, kind, text))
 
     def on_document_read(self, message: DocumentRead) -> None:
-        if (message.key, message.kind) != (self.key, self.kind):
+        if (message.key, message.kind) != (self.key, self.kind) or not self._alive:
             return  # the screen moved to another pod or view meanwhile
         self.text = message.text
         self.lines = [clean_line(line, tab_size=TAB_SIZE) for line in message.text.splitlines()]
@@ -195,7 +207,7 @@ class DocumentScreen(PodScreen):
         self._switch(key, self.kind)
 
     def _switch(self, key: tuple[str, str], kind: Kind) -> None:
-        if (key, kind) == (self.key, self.kind):
+        if (key, kind) == (self.key, self.kind) or not self._alive:
             return
         self.key, self.kind = key, kind
         self.text, self.lines = "", []

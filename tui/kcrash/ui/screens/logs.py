@@ -210,7 +210,14 @@ class LogScreen(Screen[None]):
 
     # ---- loading ---------------------------------------------------------------------------
 
+    @property
+    def _alive(self) -> bool:
+        """Still showing: a key of the same read as the Escape that closed the view finds no widgets."""
+        return self.is_attached and bool(self.query("#log"))
+
     def _reload(self) -> None:
+        if not self._alive:
+            return
         self._stop_follow()
         self._generation += 1
         self.lines.clear()
