@@ -230,3 +230,28 @@ async def test_log_view_container_timestamps_windows_and_save_at_80x24(
         assert path.parent == private_state_dir / "kcrash" / "logs"
         assert path.name.startswith("crashlab_init-migrate") and "_migrate_" in path.name
         assert path.read_text().splitlines() == shown
+
+
+async def test_the_old_pod_of_a_stuck_rollout_says_its_revision_and_the_deadline(
+    lab: Lab, tmp_path: Path
+) -> None:
+    app = lab_app(lab, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_synced(pilot, app)
+        listed = app.store.keys()
+        old = next(
+            key
+            for key, pod in ((k, app.store.get(k)) for k in listed)
+            if pod is not None
+            and key[1].startswith("bad-rollout-")
+            and pod.phase == "Running"
+            and all(s.ready for s in pod.container_statuses)
+        )
+        await pilot.press("slash", *old[1], "enter")
+        await wait_for(pilot, lambda: names(app) == [old[1]], what="the old pod")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the drill-down")
+        await wait_for(pilot, lambda: "This pod runs" in text_of(app, "#d-rollout"), what="the rollout")
+        rollout = text_of(app, "#d-rollout")
+        assert "This pod runs revision 1 (" in rollout and "an older revision" in rollout
+        assert "Progressing=False" in rollout and "ProgressDeadlineExceeded" in rollout

@@ -329,7 +329,8 @@ class DetailPane(VerticalScroll):
             deployment: Deployment | None = value[0]
             revisions: tuple[Revision, ...] = value[1]
             unknown = self._not_pasted("rollout")
-            self._set(target, sections.rollout_content(deployment, revisions, now, unknown=unknown))
+            content = sections.rollout_content(deployment, revisions, now, unknown=unknown, pod=self.pod)
+            self._set(target, content)
         elif piece == "memory" and isinstance(value, MemoryView):
             self._draw_memory(value, now)
 
