@@ -20,7 +20,9 @@ def lab_source(
 ) -> ClusterSource:
     kubeconfig = lab.write_kubeconfig(directory / "kubeconfig")
     conn = connect(str(kubeconfig), "kcrash-lab", namespace, False)
-    return ClusterSource(conn, namespace=conn.namespace, read_only=read_only, metrics_interval=1.0)
+    return ClusterSource(
+        conn, namespace=conn.namespace, read_only=read_only, metrics_interval=1.0, kubeconfig=str(kubeconfig)
+    )
 
 
 def lab_app(lab: Lab, directory: Path, *, read_only: bool = False) -> KcrashApp:

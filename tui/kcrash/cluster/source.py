@@ -130,8 +130,12 @@ class ClusterSource:
         metrics_interval: float = 15.0,
         watch_timeout: tuple[int, int] = (300, 600),
         backoff: Backoff | None = None,
+        kubeconfig: str | None = None,
     ) -> None:
         self.conn = conn
+        self.kubeconfig = kubeconfig
+        """The kubeconfig the console was started with (None: $KUBECONFIG or the default):
+        switching context reads the others from it."""
         self.context = conn.context
         self.server = conn.server
         self.namespace = namespace

@@ -171,6 +171,7 @@ class KcrashApp(App[int]):
         self.tick_seconds = tick_seconds
         self.metrics_seconds = metrics_seconds
         self._inbox = _Inbox()
+        self._scope_switches = 0
         self._keys = KeyGate()
         self._key_timer_armed = False
         self._switch_interval = sys.getswitchinterval()  # put back when the app ends
@@ -247,7 +248,43 @@ class KcrashApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
     def _begin_watch(self) -> None:
-        self.source.watch_pods(self._on_events, self._on_resync, self._on_state)
+        inbox = self._inbox
+        if self._scope_switches == 0:
+            self.source.watch_pods(self._on_events, self._on_resync, self._on_state)
+            return
+
+        # After a switch of scope, what the old source still delivers goes nowhere.
+        def current() -> bool:
+            return inbox is self._inbox
+
+        self.source.watch_pods(
+            lambda events: self._on_events(events) if current() else None,
+            lambda pods: self._on_resync(pods) if current() else None,
+            lambda state: self._on_state(state) if current() else None,
+        )
+
+    def switch_scope(self, source: ClusterSource) -> None:
+        """Look at another scope (namespace, selector, context) without a restart: the store and
+        the rows start empty, the new source's LIST+WATCH and memory sampler start, the old one
+        stops (on a thread: stopping waits for its watch to let go). Screens with a
+        `scope_changed` method are told."""
+        old, self.source = self.source, source
+        self._scope_switches += 1
+        self._inbox = _Inbox()
+        self.store = PodStore()
+        self.terminations = TerminationLog()
+        self.failing.clear()
+        self._drilled.clear()
+        self._history_keys = frozenset()
+        self.sync_state = SyncState("connecting")
+        self.access = None
+        threading.Thread(target=old.stop, name="kcrash-old-scope", daemon=True).start()
+        for screen in self.screen_stack:
+            changed = getattr(screen, "scope_changed", None)
+            if changed is not None:
+                changed()
+        self._begin_watch()
+        self._check_access()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="access")
     def _check_access(self) -> None:

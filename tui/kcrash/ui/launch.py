@@ -156,6 +156,7 @@ class _Connecting:
                 selector=args.selector,
                 read_only=args.read_only,
                 metrics_interval=self._metrics_interval,
+                kubeconfig=args.kubeconfig,
             )
             source.start_watch()
             self._source = source

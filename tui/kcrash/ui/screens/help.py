@@ -40,6 +40,16 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     (
+        "Scope",
+        (
+            (":ns NAME", "pods of another namespace; :ns alone picks one (failing pods counted)"),
+            (":ctx NAME", "another kubeconfig context; :ctx alone picks one"),
+            (":all  0", "pods of every namespace"),
+            (":l SELECTOR", "only pods with these labels (app=web,tier!=db); :l alone drops it"),
+            ("tab", "in the command line: complete the command or the name"),
+        ),
+    ),
+    (
         "Any pod",
         (
             ("l", "full log view"),

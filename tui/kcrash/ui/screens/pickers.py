@@ -103,3 +103,57 @@ class ContainerMenu(ModalScreen[str | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    name: str
+    detail: str = ""  # "3 failing", "current"
+    warn: bool = False  # the detail in the warning colour
+
+
+class ChoicePicker(ModalScreen[str | None]):
+    """Pick one name (a namespace, a context): arrows and Enter, or type to narrow; escape closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
+
+    def __init__(self, title: str, choices: list[Choice], current: str = "") -> None:
+        super().__init__(classes="kcrash-modal")
+        self.title_text = title
+        self.choices = choices
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Static(Content.styled(clean_line(self.title_text), "bold"))
+            yield Static(
+                Content.assemble(
+                    ("↑↓ enter", "bold $accent"), " switch   ", ("esc", "bold $accent"), " close"
+                )
+            )
+            options = []
+            for choice in self.choices:
+                marker = "● " if choice.name == self.current else "  "
+                options.append(
+                    Option(
+                        Content.assemble(
+                            marker,
+                            (clean_line(choice.name), "bold"),
+                            ("  " + clean_line(choice.detail), "$warning" if choice.warn else "$text-muted"),
+                        )
+                    )
+                )
+            yield OptionList(*options, id="choice-options")
+
+    def on_mount(self) -> None:
+        names = [choice.name for choice in self.choices]
+        options = self.query_one(OptionList)
+        if self.current in names:
+            options.highlighted = names.index(self.current)
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.choices[event.option_index].name)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

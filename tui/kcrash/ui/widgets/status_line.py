@@ -28,6 +28,7 @@ class HeaderFacts:
     read_only: bool = False
     offline: str = ""  # banner for pods from pastes, shown instead of context, namespace and connection
     scope_error: str = ""  # the namespace does not exist: said in its place
+    selector: str = ""  # the label selector in force (-l, :l)
 
 
 Piece = tuple[str, str]  # (text, style)
@@ -104,6 +105,8 @@ def _parts(facts: HeaderFacts) -> list[_Part]:
             ),
         ]
     parts.append(_counts(facts))
+    if facts.selector:
+        parts.append(_Part((("-l " + clean_line(facts.selector), "$accent"),), drop=12))
     if facts.filter_text:
         parts.append(_Part((("/" + facts.filter_text, "$accent"),), drop=12))
     if facts.hide_healthy:
