@@ -153,3 +153,18 @@ async def test_namespace_picker_counts_failing_pods(lab: Lab, tmp_path: Path) ->
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, PodsScreen), what="the list")
         assert app.source.namespace == "crashlab"
+
+
+async def test_the_command_palette_offers_the_namespaces_and_switches(lab: Lab, tmp_path: Path) -> None:
+    from textual.command import CommandPalette
+
+    app = two_context_app(lab, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_synced(pilot, app)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await pilot.press(*"namespace: default")
+        await pilot.pause(1.0)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.source.namespace == "default", what="the default namespace")
+        await wait_for(pilot, lambda: names(app) == ["web-default"], what="its pod")

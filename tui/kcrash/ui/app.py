@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker
@@ -133,12 +134,17 @@ class KcrashApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "kcrash"
+    # ctrl+p opens the palette, which offers the scope commands of `:` (kcrash.ui.palette) beside
+    # Textual's own. Not "enabled" as Textual means it: that puts "^p palette" in every footer,
+    # where at 80 columns it pushed out the screen's own keys.
     ENABLE_COMMAND_PALETTE = False
+    COMMANDS = App.COMMANDS | {lambda: _scope_commands()}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", tooltip="Leave kcrash"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("T", "next_theme", "Theme", show=False),
+        Binding("ctrl+p", "command_palette", "Palette", show=False),
     ]
 
     crash_log: str = ""
@@ -170,6 +176,7 @@ class KcrashApp(App[int]):
         self.access: Access | None = None
         self.tick_seconds = tick_seconds
         self.metrics_seconds = metrics_seconds
+        self.use_command_palette = True
         self._inbox = _Inbox()
         self._scope_switches = 0
         self._keys = KeyGate()
@@ -469,6 +476,12 @@ class KcrashApp(App[int]):
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
         self.notify(f"Theme: {self.theme.removeprefix('kcrash-')}", timeout=2, markup=False)
+
+
+def _scope_commands() -> type[Provider]:
+    from kcrash.ui.palette import ScopeCommands
+
+    return ScopeCommands
 
 
 def _keys(delta: Delta) -> set[tuple[str, str]]:

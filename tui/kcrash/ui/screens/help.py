@@ -47,6 +47,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             (":all  0", "pods of every namespace"),
             (":l SELECTOR", "only pods with these labels (app=web,tier!=db); :l alone drops it"),
             ("tab", "in the command line: complete the command or the name"),
+            ("ctrl+p", "command palette: the same namespaces, contexts and all namespaces"),
         ),
     ),
     (
