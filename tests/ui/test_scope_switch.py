@@ -168,3 +168,34 @@ async def test_the_command_palette_offers_the_namespaces_and_switches(lab: Lab, 
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.source.namespace == "default", what="the default namespace")
         await wait_for(pilot, lambda: names(app) == ["web-default"], what="its pod")
+
+
+async def test_events_of_the_scope_warnings_first_filter_and_open_the_pod(lab: Lab, tmp_path: Path) -> None:
+    from kcrash.ui.screens.detail import DetailScreen
+    from kcrash.ui.screens.events import EventsScreen
+
+    app = two_context_app(lab, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_synced(pilot, app)
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, EventsScreen), what="the events view")
+        screen = app.screen
+        assert isinstance(screen, EventsScreen)
+        await wait_for(pilot, lambda: bool(screen.rows), what="the events")
+        warnings = [row.warning for row in screen.rows]
+        assert warnings[0] and warnings == sorted(warnings, reverse=True), "warnings first"
+        assert len({(r.name, r.reason, r.message) for r in screen.rows}) == len(screen.rows), "aggregated"
+        assert any(row.count > 1 for row in screen.rows)
+
+        await pilot.press("slash", *"oom-leak", "enter")
+        await wait_for(pilot, lambda: bool(screen.shown) and len(screen.shown) < len(screen.rows))
+        assert all("oom-leak" in row.name for row in screen.shown)
+        target = screen.shown[0]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the pod's drill-down")
+        detail = app.screen
+        assert isinstance(detail, DetailScreen) and detail.key == target.pod_key
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, EventsScreen), what="back to the events")
+        await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, PodsScreen), what="back to the list")

@@ -224,6 +224,13 @@ class Api:
         )
         return in_event_order(parse_event(item) for item in _items(doc))
 
+    def list_events(self, namespace: str | None, limit: int = LIST_PAGE) -> tuple[Event, ...]:
+        """The events of a namespace (None: every namespace), one page: the events view's list."""
+        path = f"/api/v1/namespaces/{_seg(namespace)}/events" if namespace else "/api/v1/events"
+        where = f'in namespace "{namespace}"' if namespace else "in all namespaces"
+        doc = self.read_json(f"list events {where}", path, [("limit", limit)])
+        return tuple(parse_event(item) for item in _items(doc))
+
     # -- workloads (raw: rollout needs the exact template JSON) ------------------------------------
     def get_replicaset(self, namespace: str, name: str) -> dict[str, Any]:
         return dict(

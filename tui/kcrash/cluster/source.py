@@ -216,6 +216,10 @@ class ClusterSource:
     def events_for(self, pod: Pod) -> tuple[Event, ...]:
         return self.api.events_for(pod)
 
+    def scope_events(self) -> tuple[Event, ...]:
+        """The events of the namespace in scope (or of every namespace)."""
+        return self.api.list_events(self.namespace)
+
     def describe_pod(self, pod: Pod, now: datetime) -> str:
         """`kubectl describe pod` of the pod as it is now, with its events."""
         from kcrash.cluster.describe import describe_pod

@@ -48,6 +48,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             (":l SELECTOR", "only pods with these labels (app=web,tier!=db); :l alone drops it"),
             ("tab", "in the command line: complete the command or the name"),
             ("ctrl+p", "command palette: the same namespaces, contexts and all namespaces"),
+            ("E", "events of the scope: warnings first, repeats added up; / filters, enter opens the pod"),
         ),
     ),
     (

@@ -11,6 +11,7 @@
 | ] / [ | Next / previous pod (the side panel follows) |
 | : | Command line: ns NAME, ctx NAME, all, l SELECTOR (tab completes; ns / ctx alone pick) |
 | 0 | All namespaces |
+| E | Events of the scope (warnings first, aggregated, filterable; enter opens the pod) |
 """
 
 from __future__ import annotations

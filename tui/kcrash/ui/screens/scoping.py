@@ -61,6 +61,7 @@ class ScopedPodScreen(PodScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("colon", "command", "Command", tooltip="ns NAME, ctx NAME, all, l SELECTOR"),
         Binding("0", "all_namespaces", "All namespaces", show=False),
+        Binding("E", "events", "Events", show=False),
     ]
 
     def _command_box(self) -> CommandLine | None:
@@ -125,6 +126,11 @@ class ScopedPodScreen(PodScreen):
             self._open_picker(command.verb)
         else:
             self._resolve(command)
+
+    def action_events(self) -> None:
+        from kcrash.ui.screens.events import EventsScreen
+
+        self.kcrash.open_screen(EventsScreen())
 
     def action_all_namespaces(self) -> None:
         source = self._cluster()
