@@ -177,6 +177,8 @@ class KcrashApp(App[int]):
         self.tick_seconds = tick_seconds
         self.metrics_seconds = metrics_seconds
         self.use_command_palette = True
+        self.interactive_runs: list[tuple[list[str], int]] = []
+        """Every command `run_interactive` ran, with its exit status (newest last)."""
         self._inbox = _Inbox()
         self._scope_switches = 0
         self._keys = KeyGate()
@@ -470,6 +472,32 @@ class KcrashApp(App[int]):
         # closes with: it also goes to a file the launcher names on exit, with a non-zero status.
         self.crash_log = write_crash_log(error)
         super()._handle_exception(error)
+
+    def run_interactive(self, argv: list[str]) -> None:
+        """Suspend the console, run `argv` (the user's kubectl) in the terminal, and come back to
+        the same screen; one line says how it ended. Where the terminal cannot be handed over
+        (no real terminal), the command is shown to run by hand instead."""
+        import shlex
+        import subprocess
+
+        from textual.app import SuspendNotSupported
+
+        line = " ".join(shlex.quote(word) for word in argv)
+        try:
+            with self.suspend():
+                sys.stdout.write(f"kcrash: {line}\n")
+                sys.stdout.flush()
+                code = subprocess.call(argv)
+        except SuspendNotSupported:
+            self.notify(
+                line, title="Cannot hand over this terminal; run it yourself", timeout=10, markup=False
+            )
+            return
+        except OSError as exc:
+            self.notify(f"{argv[0]}: {exc.strerror or exc}", title="Not run", severity="error", markup=False)
+            return
+        self.interactive_runs.append((argv, code))
+        self.notify(f"{line} exited {code}", title="Back in kcrash", timeout=5, markup=False)
 
     def action_next_theme(self) -> None:
         names = [t.name for t in self.kcrash_themes]

@@ -6,6 +6,8 @@
 | c | Copy menu (kubectl commands, previous log, incident summary) |
 | u | Rollout undo (modal; not bound with --read-only) |
 | ctrl+d | Delete pod (modal; not bound with --read-only) |
+| s | Shell: kubectl exec -it into the running container (not bound with --read-only) |
+| D | Debug: kubectl debug, an ephemeral container or a copy (dialog; not bound with --read-only) |
 | d / y | Describe (as kubectl prints it) / YAML (managedFields folded) |
 | ] / [ | Next / previous pod in the list's order |
 
@@ -46,9 +48,13 @@ from kcrash.ui.context import Console, console
 from kcrash.ui.failures import report_worker_failure
 
 if TYPE_CHECKING:
+    from kcrash.cluster.interactive import Target
     from kcrash.cluster.rollout import UndoPlan
 
 DESTRUCTIVE = frozenset({"undo", "delete"})
+INTERACTIVE = frozenset({"shell", "debug"})
+"""Keys that hand the terminal to the user's kubectl: not bound in read-only mode either."""
+GUARDED = ("undo", "delete", "logs", "shell", "debug")
 
 POD_BINDINGS: list[BindingType] = [
     Binding("l", "logs", "Logs"),
@@ -57,6 +63,8 @@ POD_BINDINGS: list[BindingType] = [
     Binding("ctrl+d", "delete", "Delete", tooltip="Delete the pod, after a confirmation"),
     Binding("d", "describe", "Describe", tooltip="The pod as kubectl describe prints it"),
     Binding("y", "yaml", "YAML", show=False),
+    Binding("s", "shell", "Shell", show=False, tooltip="kubectl exec -it into the running container"),
+    Binding("D", "debug", "Debug", show=False, tooltip="kubectl debug: ephemeral container or a copy"),
     Binding("right_square_bracket", "step_pod(1)", "Next pod", show=False),
     Binding("left_square_bracket", "step_pod(-1)", "Previous pod", show=False),
 ]
@@ -112,7 +120,7 @@ class PodScreen(Screen[None]):
     def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         if self.kcrash.read_only:
-            self._bindings = _without(self._bindings, DESTRUCTIVE)
+            self._bindings = _without(self._bindings, DESTRUCTIVE | INTERACTIVE)
 
     @property
     def kcrash(self) -> Console:
@@ -130,7 +138,7 @@ class PodScreen(Screen[None]):
     def denied(self, action: str) -> str:
         """Why `action` is not allowed here, or "" when it is."""
         app = self.kcrash
-        if action in DESTRUCTIVE and app.read_only:
+        if action in DESTRUCTIVE | INTERACTIVE and app.read_only:
             return "read-only mode"
         access = app.access
         if access is None:
@@ -141,19 +149,23 @@ class PodScreen(Screen[None]):
             return "RBAC: cannot delete pods" + _because(access.delete_pods.reason)
         if action == "logs" and not access.read_logs.allowed:
             return "RBAC: cannot read pod logs" + _because(access.read_logs.reason)
+        if action == "shell" and not access.exec_pods.allowed:
+            return "RBAC: cannot exec into pods" + _because(access.exec_pods.reason)
+        if action == "debug" and not access.debug_pods.allowed:
+            return "RBAC: cannot add ephemeral containers" + _because(access.debug_pods.reason)
         return ""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in DESTRUCTIVE and self.kcrash.read_only:
+        if action in DESTRUCTIVE | INTERACTIVE and self.kcrash.read_only:
             return False
-        if action in ("undo", "delete", "logs") and self.denied(action):
+        if action in GUARDED and self.denied(action):
             return None  # shown, greyed out; pressing it explains why
         return True
 
     def on_key(self, event: events.Key) -> None:
         """A disabled key says why it is disabled instead of doing nothing silently."""
         for _, binding in self._bindings:
-            if binding.key == event.key and binding.action in ("undo", "delete", "logs"):
+            if binding.key == event.key and binding.action in GUARDED:
                 reason = self.denied(binding.action)
                 if reason:
                     event.stop()
@@ -269,6 +281,64 @@ class PodScreen(Screen[None]):
 
     def action_step_pod(self, step: int) -> None:
         """The next (1) or previous (-1) pod of the list; screens that show one pod override."""
+
+    # ---- shell and debug (the user's kubectl, the console suspended) -------------------------
+
+    def _kubectl_target(self) -> tuple[str, Target] | None:
+        """The kubectl to run and where, or None (said why) when there is none or no pod."""
+        from kcrash.cluster.interactive import Target, kubectl_binary
+
+        pod, source = self.selected_pod(), self.kcrash.source
+        if pod is None or self.kcrash.read_only:
+            return None
+        if not isinstance(source, ClusterSource):
+            self.notify(
+                "offline: there is no cluster to run kubectl against", severity="warning", markup=False
+            )
+            return None
+        kubectl = kubectl_binary()
+        if kubectl is None:
+            self.notify(
+                "kubectl is not on PATH: install it to open a shell or debug", severity="error", markup=False
+            )
+            return None
+        return kubectl, Target(source.kubeconfig, source.context, pod, primary_container(pod))
+
+    def action_shell(self) -> None:
+        from kcrash.cluster.interactive import shell_argv
+
+        found = self._kubectl_target()
+        if found is None:
+            return
+        kubectl, target = found
+        status = target.pod.status_for(target.container)
+        if status is None or status.state.kind != "running":
+            state = status.state.reason or status.state.kind if status is not None else "not started"
+            self.notify(
+                f"container {clean_line(target.container)} is not running ({clean_line(state)}): "
+                "D debugs it instead",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.kcrash.run_interactive(shell_argv(kubectl, target))
+
+    def action_debug(self) -> None:
+        from kcrash.cluster.interactive import debug_copy_argv, debug_ephemeral_argv
+        from kcrash.ui.screens.debug import DebugModal
+
+        found = self._kubectl_target()
+        if found is None:
+            return
+        kubectl, target = found
+        argv = {"ephemeral": debug_ephemeral_argv(kubectl, target), "copy": debug_copy_argv(kubectl, target)}
+
+        def chosen(way: str | None) -> None:
+            if way in argv:
+                self.kcrash.run_interactive(argv[way])
+
+        modal = DebugModal(target.pod.name, target.container, argv["ephemeral"], argv["copy"])
+        self.kcrash.open_screen(modal, chosen)
 
     # ---- logs ------------------------------------------------------------------------------
 

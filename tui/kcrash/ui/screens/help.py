@@ -62,6 +62,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("c", "copy: kubectl commands, previous log tail, incident summary"),
             ("u", "rollout undo: shows the target, the changes and the dry run; y confirms"),
             ("ctrl+d", "delete the pod: its controller makes a replacement; y confirms"),
+            ("s", "shell: kubectl exec -it into the running container (the console comes back after)"),
+            ("D", "debug: kubectl debug, an ephemeral container or a copy that stays up (dialog, 1/2)"),
             ("r", "reload the drill-down"),
             ("escape  backspace", "back"),
         ),
@@ -160,13 +162,15 @@ class HelpScreen(ModalScreen[None]):
         app = console(self)
         notes: list[str] = []
         if app.read_only:
-            notes.append("u, ctrl+d: not bound in read-only mode (--read-only)")
+            notes.append("u, ctrl+d, s, D: not bound in read-only mode (--read-only)")
         access = app.access
         if access is not None and not app.read_only:
             for key, what, permission in (
                 ("u", "rollout undo", access.patch_deployments),
                 ("ctrl+d", "delete pod", access.delete_pods),
                 ("l", "logs", access.read_logs),
+                ("s", "shell (exec)", access.exec_pods),
+                ("D", "debug (ephemeral containers)", access.debug_pods),
             ):
                 if not permission.allowed:
                     reason = f": {permission.reason}" if permission.reason else ""
