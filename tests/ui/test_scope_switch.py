@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from textual import events
 
 from kcrash.lab.app import Lab
 from kcrash.ui.app import KcrashApp, make_app
@@ -199,3 +200,30 @@ async def test_events_of_the_scope_warnings_first_filter_and_open_the_pod(lab: L
         await wait_for(pilot, lambda: isinstance(app.screen, EventsScreen), what="back to the events")
         await pilot.press("escape", "escape")
         await wait_for(pilot, lambda: isinstance(app.screen, PodsScreen), what="back to the list")
+
+
+KEY_NAMES = {":": "colon", " ": "space", "\r": "enter", "/": "slash", "\x1b": "escape", "-": "minus"}
+
+
+async def burst(pilot, app: KcrashApp, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Every character of `text` as one read delivers them (SSH, tmux send-keys)."""
+    for char in text:
+        app.post_message(events.Key(KEY_NAMES.get(char, char), char))
+    await pilot.pause(0.5)
+
+
+async def test_a_line_typed_in_one_read_reaches_a_box_opened_before(lab: Lab, tmp_path: Path) -> None:
+    app = two_context_app(lab, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_synced(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, PodsScreen)
+        for word in ("oom-leak", "bad-command", "exit-zero"):
+            await burst(pilot, app, f"/{word}\r")
+            await wait_for(pilot, lambda word=word: screen.filter_text == word, what=f"the filter {word}")
+            await burst(pilot, app, "\x1b")
+        for namespace in ("default", "crashlab", "default"):
+            await burst(pilot, app, f":ns {namespace}\r")
+            await wait_for(
+                pilot, lambda ns=namespace: app.source.namespace == ns, what=f"namespace {namespace}"
+            )

@@ -369,7 +369,12 @@ class PodsScreen(ScopedPodScreen):
     async def action_filter(self) -> None:
         box = self._filter_box()
         if box is None:
-            box = Input(placeholder="filter: words in name, status or last exit", id="filter", compact=True)
+            box = Input(
+                placeholder="filter: words in name, status or last exit",
+                id="filter",
+                compact=True,
+                select_on_focus=False,  # see ScopedPodScreen.action_command
+            )
             await self.mount(box, before="#body")
         box.display = True
         # Focus now, not on the next turn (`focus()`): the keys typed after `/` in the same

@@ -79,7 +79,9 @@ class ScopedPodScreen(PodScreen):
             return
         box = self._command_box()
         if box is None:
-            box = CommandLine(placeholder=USAGE, id="command", compact=True)
+            # Not selected on focus: the focus event can land after the first keys of the same
+            # read were typed, and selecting them then made the next key replace or split them.
+            box = CommandLine(placeholder=USAGE, id="command", compact=True, select_on_focus=False)
             await self.mount(box, before="#body")
             self._read_names()
         box.value = ""
