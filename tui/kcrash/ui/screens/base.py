@@ -48,7 +48,6 @@ from kcrash.ui.context import Console, console
 from kcrash.ui.failures import report_worker_failure
 
 if TYPE_CHECKING:
-    from kcrash.cluster.interactive import Target
     from kcrash.cluster.rollout import UndoPlan
 
 DESTRUCTIVE = frozenset({"undo", "delete"})
@@ -284,61 +283,15 @@ class PodScreen(Screen[None]):
 
     # ---- shell and debug (the user's kubectl, the console suspended) -------------------------
 
-    def _kubectl_target(self) -> tuple[str, Target] | None:
-        """The kubectl to run and where, or None (said why) when there is none or no pod."""
-        from kcrash.cluster.interactive import Target, kubectl_binary
-
-        pod, source = self.selected_pod(), self.kcrash.source
-        if pod is None or self.kcrash.read_only:
-            return None
-        if not isinstance(source, ClusterSource):
-            self.notify(
-                "offline: there is no cluster to run kubectl against", severity="warning", markup=False
-            )
-            return None
-        kubectl = kubectl_binary()
-        if kubectl is None:
-            self.notify(
-                "kubectl is not on PATH: install it to open a shell or debug", severity="error", markup=False
-            )
-            return None
-        return kubectl, Target(source.kubeconfig, source.context, pod, primary_container(pod))
-
     def action_shell(self) -> None:
-        from kcrash.cluster.interactive import shell_argv
+        from kcrash.ui.screens.terminal import open_shell
 
-        found = self._kubectl_target()
-        if found is None:
-            return
-        kubectl, target = found
-        status = target.pod.status_for(target.container)
-        if status is None or status.state.kind != "running":
-            state = status.state.reason or status.state.kind if status is not None else "not started"
-            self.notify(
-                f"container {clean_line(target.container)} is not running ({clean_line(state)}): "
-                "D debugs it instead",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.kcrash.run_interactive(shell_argv(kubectl, target))
+        open_shell(self, self.selected_pod())
 
     def action_debug(self) -> None:
-        from kcrash.cluster.interactive import debug_copy_argv, debug_ephemeral_argv
-        from kcrash.ui.screens.debug import DebugModal
+        from kcrash.ui.screens.terminal import open_debug
 
-        found = self._kubectl_target()
-        if found is None:
-            return
-        kubectl, target = found
-        argv = {"ephemeral": debug_ephemeral_argv(kubectl, target), "copy": debug_copy_argv(kubectl, target)}
-
-        def chosen(way: str | None) -> None:
-            if way in argv:
-                self.kcrash.run_interactive(argv[way])
-
-        modal = DebugModal(target.pod.name, target.container, argv["ephemeral"], argv["copy"])
-        self.kcrash.open_screen(modal, chosen)
+        open_debug(self, self.selected_pod())
 
     # ---- logs ------------------------------------------------------------------------------
 
