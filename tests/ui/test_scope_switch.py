@@ -81,6 +81,15 @@ async def test_namespace_all_selector_and_back_keep_the_selection(lab: Lab, tmp_
         await wait_for(pilot, lambda: app.source.namespace == "default", what="the default namespace")
         await wait_synced(pilot, app)
         assert names(app) == ["web-default"]
+        # The memory sampler moved too: PodMetrics are now listed for the new namespace.
+        await wait_for(
+            pilot,
+            lambda: any(
+                "metrics.k8s.io" in r.path and "/namespaces/default/" in r.path
+                for r in lab.faults.requests("GET")
+            ),
+            what="a PodMetrics LIST of the new namespace",
+        )
         assert "ns default" in header(app) or "default" in header(app)
 
         # 0: every namespace, with the NAMESPACE column.
