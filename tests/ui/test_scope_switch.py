@@ -171,6 +171,8 @@ async def test_the_command_palette_offers_the_namespaces_and_switches(lab: Lab, 
     app = two_context_app(lab, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_synced(pilot, app)
+        await pilot.press("enter")  # from a drill-down: the switch goes back to the list
+        await wait_for(pilot, lambda: not isinstance(app.screen, PodsScreen), what="the drill-down")
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
         await pilot.press(*"namespace: default")
@@ -178,6 +180,7 @@ async def test_the_command_palette_offers_the_namespaces_and_switches(lab: Lab, 
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.source.namespace == "default", what="the default namespace")
         await wait_for(pilot, lambda: names(app) == ["web-default"], what="its pod")
+        assert isinstance(app.screen, PodsScreen)
 
 
 async def test_events_of_the_scope_warnings_first_filter_and_open_the_pod(lab: Lab, tmp_path: Path) -> None:

@@ -167,6 +167,8 @@ class ScopedPodScreen(PodScreen):
             self.post_message(ScopeRefused(str(exc)))
 
     def on_scope_ready(self, message: ScopeReady) -> None:
+        while self.app.screen is not self and len(self.app.screen_stack) > 1:
+            self.app.pop_screen()  # a drill-down or log view of the old scope shows nothing true now
         self.remember_selection()
         self.kcrash.switch_scope(message.source)
         self.notify(f"Now showing {message.said}.", timeout=3, markup=False)
