@@ -98,18 +98,3 @@ def test_shell_suspends_runs_kubectl_and_comes_back(session: tuple[str, Path]) -
     back = wait_pane(name, "● live")
     assert "healthy-web" in back and "exited 3" in back
     keys(name, "q")
-
-
-def test_a_box_opened_again_takes_a_burst_of_keys_in_order(session: tuple[str, Path]) -> None:
-    """A terminal delivers `/bad-command` in one read: the filter and the command line opened a
-    second time used to select what was typed so far when their focus arrived, scrambling it."""
-    name, _ = session
-    wait_pane(name, "● live")
-    for word in ("oom-leak", "bad-command", "exit-zero"):
-        keys(name, f"/{word}", "Enter")
-        wait_pane(name, f"/{word}", timeout=10)
-        keys(name, "Escape")
-        time.sleep(0.5)
-    for namespace in ("default", "crashlab"):
-        keys(name, f":ns {namespace}", "Enter")
-        wait_pane(name, f"ns {namespace}  │", timeout=10)

@@ -239,3 +239,15 @@ async def test_a_line_typed_in_one_read_reaches_a_box_opened_before(lab: Lab, tm
             await wait_for(
                 pilot, lambda ns=namespace: app.source.namespace == ns, what=f"namespace {namespace}"
             )
+
+
+async def test_typing_in_a_reopened_filter_replaces_it(lab: Lab, tmp_path: Path) -> None:
+    app = two_context_app(lab, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_synced(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, PodsScreen)
+        await burst(pilot, app, "/oom-leak\r")
+        await wait_for(pilot, lambda: screen.filter_text == "oom-leak", what="the first filter")
+        await burst(pilot, app, "/exit-zero\r")
+        await wait_for(pilot, lambda: screen.filter_text == "exit-zero", what="the filter replaced")

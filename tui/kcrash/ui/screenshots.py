@@ -213,7 +213,7 @@ async def _workflows(pilot: Pilot[int], app: KcrashApp, *, directory: Path) -> N
     await pilot.press("C")
     await pilot.pause(0.5)
     _shot(app, directory, "log-containers-80x24")
-    await pilot.press("escape", "escape")
+    await pilot.press("escape", "escape", "escape")
     await pilot.pause(0.3)
     await _filter_to(pilot, "bad-command")
     await pilot.press("D")

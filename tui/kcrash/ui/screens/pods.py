@@ -29,6 +29,7 @@ from textual.events import Resize
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Input
+from textual.widgets.input import Selection
 
 from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import Pod
@@ -373,13 +374,16 @@ class PodsScreen(ScopedPodScreen):
                 placeholder="filter: words in name, status or last exit",
                 id="filter",
                 compact=True,
-                select_on_focus=False,  # see ScopedPodScreen.action_command
+                # Selected here, not when the focus event lands: that can come after the first
+                # keys of the same read were typed, and selecting them then scrambled them.
+                select_on_focus=False,
             )
             await self.mount(box, before="#body")
         box.display = True
         # Focus now, not on the next turn (`focus()`): the keys typed after `/` in the same
         # read are already queued and must find the box focused (see `KcrashApp._on_key`).
         self.set_focus(box)
+        box.selection = Selection(0, len(box.value))  # typing replaces the filter, arrows edit it
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
