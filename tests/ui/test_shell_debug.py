@@ -38,8 +38,10 @@ async def select(pilot, app: KcrashApp, text: str) -> str:  # type: ignore[no-un
 
 
 def expected_base(app: KcrashApp, kubectl: str) -> list[str]:
+    """kubectl by name (found on PATH), the console's kubeconfig, context and namespace."""
+    assert Path(kubectl).exists()
     source = app.source
-    return [kubectl, "--kubeconfig", str(source.kubeconfig), "--context", "kcrash-lab", "-n", "crashlab"]  # type: ignore[attr-defined]
+    return ["kubectl", "--kubeconfig", str(source.kubeconfig), "--context", "kcrash-lab", "-n", "crashlab"]  # type: ignore[attr-defined]
 
 
 async def test_shell_into_a_running_container_shows_the_exact_command(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from kcrash.core.records import Pod
 
+KUBECTL = "kubectl"
 DEBUG_IMAGE = "busybox:1.36"
 SHELL_SCRIPT = "command -v bash >/dev/null 2>&1 && exec bash || exec sh"
 COPY_SUFFIX = "-debug"
@@ -36,8 +37,9 @@ class Target:
 
 
 def kubectl_binary() -> str | None:
-    """The user's kubectl on PATH, or None."""
-    return shutil.which("kubectl")
+    """`kubectl` when there is one on PATH (run by that name, so the command shown is the one a
+    user would type), or None."""
+    return KUBECTL if shutil.which(KUBECTL) else None
 
 
 def _base(kubectl: str, target: Target) -> list[str]:
