@@ -136,7 +136,9 @@ def test_access_reviews_are_asked_once(lab: Any, conn: Any) -> None:
     assert first.delete_pods.allowed and first.read_logs.allowed
     assert not first.patch_deployments.allowed
     reviews = lab.faults.requests("POST")
-    assert len(reviews) == 3 and all("selfsubjectaccessreviews" in r.path for r in reviews)
+    # delete pods, patch deployments, get pods/log, create pods/exec, patch pods/ephemeralcontainers
+    assert len(reviews) == 5 and all("selfsubjectaccessreviews" in r.path for r in reviews)
+    assert first.exec_pods.allowed and first.debug_pods.allowed
 
 
 def test_diagnose_gathers_and_decides(source: ClusterSource) -> None:

@@ -20,7 +20,9 @@ def lab_source(
 ) -> ClusterSource:
     kubeconfig = lab.write_kubeconfig(directory / "kubeconfig")
     conn = connect(str(kubeconfig), "kcrash-lab", namespace, False)
-    return ClusterSource(conn, namespace=conn.namespace, read_only=read_only, metrics_interval=1.0)
+    return ClusterSource(
+        conn, namespace=conn.namespace, read_only=read_only, metrics_interval=1.0, kubeconfig=str(kubeconfig)
+    )
 
 
 def lab_app(lab: Lab, directory: Path, *, read_only: bool = False) -> KcrashApp:
@@ -41,6 +43,14 @@ async def wait_for(
 async def wait_synced(pilot: Pilot[int], app: KcrashApp) -> None:
     await wait_for(pilot, lambda: app.sync_state.live and len(app.store) > 0, what="the first list of pods")
     await pilot.pause(0.2)
+
+
+@pytest.fixture(autouse=True)
+def private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Files the console writes (saved logs, crash logs) go under the test's own directory."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
 
 
 @pytest.fixture

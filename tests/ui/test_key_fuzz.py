@@ -30,6 +30,8 @@ KEYS: dict[str, str | None] = {
     "escape": "\x1b",
     "backspace": "\x7f",
     "tab": "\t",
+    "right_square_bracket": "]",
+    "left_square_bracket": "[",
     "shift+tab": None,
     "up": None,
     "down": None,
@@ -56,7 +58,7 @@ WEIGHTED = [
     *["enter"] * 12,
     *["escape"] * 8,
     *[key for key in ("j", "k", "l", "c", "p", "f", "w", "h", "y", "n", "1", "slash", "question_mark", "tab")]
-    * 3,
+    + ["d", "C", "right_square_bracket"] * 3,
 ]
 bursts = st.lists(
     st.lists(st.sampled_from(WEIGHTED), min_size=1, max_size=8), min_size=BURSTS, max_size=BURSTS

@@ -15,7 +15,9 @@ from kcrash.core.records import (
     Diagnosis,
     Event,
     Evidence,
+    OwnerRef,
     Pod,
+    PodCondition,
     Revision,
 )
 from kcrash.ui import sections
@@ -207,3 +209,35 @@ def test_log_heading_names_the_instance_shown(current: bool, heading: str) -> No
     assert sections.log_heading("current" if current else "previous").startswith(heading)
     empty = sections.log_content("", "", current=current).plain
     assert empty == ("The container" if current else "The previous container") + " wrote nothing to its log."
+
+
+def test_rollout_shows_a_stuck_rollout_and_the_revision_the_pod_runs() -> None:
+    stuck = PodCondition(
+        "Progressing",
+        "False",
+        reason="ProgressDeadlineExceeded",
+        message='ReplicaSet "api-b" has timed out progressing.',
+    )
+    deployment = Deployment(
+        "shop",
+        "api",
+        revision=2,
+        replicas=2,
+        conditions=(PodCondition("Available", "True", reason="MinimumReplicasAvailable"), stuck),
+    )
+    revisions = (
+        Revision(
+            "api-a", 1, (ContainerSpec("api", "registry.example.com/shop/api:1.4.2"),), template_hash="a"
+        ),
+        Revision(
+            "api-b", 2, (ContainerSpec("api", "registry.example.com/shop/api:1.5.0"),), template_hash="b"
+        ),
+    )
+    old_pod = Pod("shop", "api-a-x1", labels=(("pod-template-hash", "a"),))
+    text = sections.rollout_content(deployment, revisions, NOW, pod=old_pod).plain
+    assert "Progressing=False  ProgressDeadlineExceeded" in text and "has timed out progressing" in text
+    assert "Available=True  MinimumReplicasAvailable" in text
+    assert "This pod runs revision 1 (api:1.4.2)  (an older revision)" in text
+    new_pod = Pod("shop", "api-b-x2", owners=(OwnerRef("ReplicaSet", "api-b", controller=True),))
+    text = sections.rollout_content(deployment, revisions, NOW, pod=new_pod).plain
+    assert "This pod runs revision 2 (api:1.5.0)  (the current one)" in text

@@ -1,5 +1,5 @@
 """Command line entry point: `kcrash` (the console), `kcrash lab`, `kcrash diagnose`, `kcrash watch`,
-`kcrash record`, `kcrash history`.
+`kcrash record`, `kcrash history`, `kcrash completion`.
 
 Subcommands import their modules lazily so `kcrash diagnose --from` never pays for Textual and the
 console never pays for the lab.
@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
             from kcrash.history.history_cmd import main as history_main
 
             return history_main(args[1:])
+        if command == "completion":
+            from kcrash.completion import main as completion_main
+
+            return completion_main(args[1:])
         os.environ.setdefault("ESCDELAY", ESCAPE_DELAY_MS)
         from kcrash.ui.launch import main as ui_main
 

@@ -30,6 +30,8 @@ class Access:
     delete_pods: Permission
     patch_deployments: Permission
     read_logs: Permission
+    exec_pods: Permission = Permission(True, "not checked")
+    debug_pods: Permission = Permission(True, "not checked")  # ephemeral containers
 
 
 READ_ONLY = Permission(False, "read-only mode (--read-only)")
@@ -51,13 +53,22 @@ class AccessChecker:
         if cached is not None:
             return cached
         if self._read_only:
-            access = Access(scope, READ_ONLY, READ_ONLY, Permission(True, "not checked in read-only mode"))
+            access = Access(
+                scope,
+                READ_ONLY,
+                READ_ONLY,
+                Permission(True, "not checked in read-only mode"),
+                exec_pods=READ_ONLY,
+                debug_pods=READ_ONLY,
+            )
         else:
             access = Access(
                 scope,
                 delete_pods=self._ask(scope, "delete", "pods"),
                 patch_deployments=self._ask(scope, "patch", "deployments", group="apps"),
                 read_logs=self._ask(scope, "get", "pods", subresource="log"),
+                exec_pods=self._ask(scope, "create", "pods", subresource="exec"),
+                debug_pods=self._ask(scope, "patch", "pods", subresource="ephemeralcontainers"),
             )
         with self._lock:
             self._cache[scope] = access

@@ -243,6 +243,10 @@ class Api:
         )
         return WatchStream(response, parse_pod, decode_pod_event)
 
+    def get_pod_document(self, namespace: str, name: str) -> dict[str, Any]:
+        """The pod as the server sends it (describe and YAML show fields the records leave out)."""
+        return dict(self.read_json(f"get pod {namespace}/{name}", f"{_pods_path(namespace)}/{_seg(name)}"))
+
     def get_pod(self, namespace: str, name: str) -> Pod:
         doc = self.read_json(f"get pod {namespace}/{name}", f"{_pods_path(namespace)}/{_seg(name)}")
         return parse_pod(doc)
@@ -264,6 +268,13 @@ class Api:
             [("fieldSelector", selector), ("limit", LIST_PAGE)],
         )
         return in_event_order(parse_event(item) for item in _items(doc))
+
+    def list_events(self, namespace: str | None, limit: int = LIST_PAGE) -> tuple[Event, ...]:
+        """The events of a namespace (None: every namespace), one page: the events view's list."""
+        path = f"/api/v1/namespaces/{_seg(namespace)}/events" if namespace else "/api/v1/events"
+        where = f'in namespace "{namespace}"' if namespace else "in all namespaces"
+        doc = self.read_json(f"list events {where}", path, [("limit", limit)])
+        return tuple(parse_event(item) for item in _items(doc))
 
     # -- workloads (raw: rollout needs the exact template JSON) ------------------------------------
     def get_replicaset(self, namespace: str, name: str) -> dict[str, Any]:
@@ -355,6 +366,8 @@ class Api:
         previous: bool,
         tail_lines: int | None,
         limit_bytes: int,
+        since_seconds: int | None = None,
+        timestamps: bool = False,
     ) -> bytes:
         """The raw bytes of a bounded log read (decoding is the caller's: logs are not always UTF-8)."""
         query: list[tuple[str, str | int | bool]] = [
@@ -364,6 +377,10 @@ class Api:
         ]
         if tail_lines is not None:
             query.append(("tailLines", tail_lines))
+        if since_seconds is not None:
+            query.append(("sinceSeconds", since_seconds))
+        if timestamps:
+            query.append(("timestamps", True))
         which = "previous log" if previous else "log"
         response = self.send(
             f"read the {which} of {pod.namespace}/{pod.name} ({container})", "GET", _log_path(pod), query
@@ -375,13 +392,20 @@ class Api:
         finally:
             response.release_conn()
 
-    def open_log_follow(self, pod: Pod, container: str, tail_lines: int) -> Any:
+    def open_log_follow(self, pod: Pod, container: str, tail_lines: int, timestamps: bool = False) -> Any:
         """Open `logs -f`: the raw, unread response; the caller reads it in bounded chunks."""
+        query: list[tuple[str, str | int | bool]] = [
+            ("container", container),
+            ("follow", True),
+            ("tailLines", tail_lines),
+        ]
+        if timestamps:
+            query.append(("timestamps", True))
         return self.send(
             f"follow the log of {pod.namespace}/{pod.name} ({container})",
             "GET",
             _log_path(pod),
-            [("container", container), ("follow", True), ("tailLines", tail_lines)],
+            query,
             # A quiet container may print nothing for a long time: wait a day between bytes.
             timeout=(REQUEST_TIMEOUT[0], FOLLOW_READ_TIMEOUT),
         )

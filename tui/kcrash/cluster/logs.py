@@ -45,18 +45,34 @@ def read_log(
     pod: Pod,
     container: str,
     previous: bool,
-    tail_lines: int = DEFAULT_TAIL,
+    tail_lines: int | None = DEFAULT_TAIL,
     limit_bytes: int = DEFAULT_LIMIT,
+    *,
+    since_seconds: int | None = None,
+    timestamps: bool = False,
 ) -> LogResult:
-    """The last lines of a container's log (or of its previous instance); failures come back as text."""
+    """The last lines of a container's log (or of its previous instance); failures come back as text.
+
+    `tail_lines` None reads from the start (`limit_bytes` still bounds it); `since_seconds` keeps
+    the lines of the last so many seconds; `timestamps` puts the kubelet's time before each line."""
     tail = tail_lines
     while True:
         try:
-            raw = api.pod_log(pod, container, previous=previous, tail_lines=tail, limit_bytes=limit_bytes)
+            raw = api.pod_log(
+                pod,
+                container,
+                previous=previous,
+                tail_lines=tail,
+                limit_bytes=limit_bytes,
+                since_seconds=since_seconds,
+                timestamps=timestamps,
+            )
         except KcrashError as exc:
             error = friendly_log_error(exc, pod, container, previous)
             return LogResult("", error=error, unread=exc.status not in (400, 404))
         cut = len(raw) >= limit_bytes
+        if tail is None or tail_lines is None:
+            return LogResult(_decode(raw), truncated=cut, tail_lines=None)
         if not cut or tail <= _MIN_TAIL:
             return LogResult(_decode(raw), truncated=cut or tail < tail_lines, tail_lines=tail)
         tail = max(_MIN_TAIL, tail // _SHRINK)
@@ -91,9 +107,11 @@ class LogFollower:
     that iterates returns at once and the iteration ends.
     """
 
-    def __init__(self, api: Api, pod: Pod, container: str, tail_lines: int = 0) -> None:
+    def __init__(
+        self, api: Api, pod: Pod, container: str, tail_lines: int = 0, timestamps: bool = False
+    ) -> None:
         self._closed = threading.Event()
-        self._response: Any = api.open_log_follow(pod, container, tail_lines)
+        self._response: Any = api.open_log_follow(pod, container, tail_lines, timestamps)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
         self._done = False

@@ -640,6 +640,7 @@ def parse_deployment(obj: Mapping[str, Any]) -> Deployment:
         observed_generation=_int(status, "observedGeneration"),
         containers=containers,
         selector=_labels(_map(_map(spec, "selector"), "matchLabels")),
+        conditions=tuple(_condition(c) for c in _list(status, "conditions") if isinstance(c, Mapping)),
     )
 
 

@@ -142,8 +142,12 @@ class ClusterSource:
         metrics_interval: float = 15.0,
         watch_timeout: tuple[int, int] = (300, 600),
         backoff: Backoff | None = None,
+        kubeconfig: str | None = None,
     ) -> None:
         self.conn = conn
+        self.kubeconfig = kubeconfig
+        """The kubeconfig the console was started with (None: $KUBECONFIG or the default):
+        switching context reads the others from it."""
         self.context = conn.context
         self.server = conn.server
         self.namespace = namespace
@@ -248,12 +252,51 @@ class ClusterSource:
     def events_for(self, pod: Pod) -> tuple[Event, ...]:
         return self.api.events_for(pod)
 
+    def scope_events(self) -> tuple[Event, ...]:
+        """The events of the namespace in scope (or of every namespace)."""
+        return self.api.list_events(self.namespace)
+
+    def describe_pod(self, pod: Pod, now: datetime) -> str:
+        """`kubectl describe pod` of the pod as it is now, with its events."""
+        from kcrash.cluster.describe import describe_pod
+
+        document = self.api.get_pod_document(pod.namespace, pod.name)
+        return describe_pod(document, self.api.events_for(pod), now)
+
+    def pod_yaml(self, pod: Pod) -> str:
+        """`kubectl get pod -o yaml` of the pod as it is now, managedFields folded."""
+        from kcrash.cluster.podyaml import pod_yaml
+
+        return pod_yaml(self.api.get_pod_document(pod.namespace, pod.name))
+
     def read_log(self, pod: Pod, container: str, previous: bool, tail_lines: int = 200) -> LogResult:
         return logs.read_log(self.api, pod, container, previous, tail_lines)
 
-    def follow_log(self, pod: Pod, container: str) -> LogFollower:
+    def read_log_window(
+        self,
+        pod: Pod,
+        container: str,
+        previous: bool,
+        *,
+        tail_lines: int | None,
+        since_seconds: int | None = None,
+        timestamps: bool = False,
+    ) -> LogResult:
+        """A log read as the log view's presets ask: the tail, from the start (`tail_lines` None)
+        or the last `since_seconds`, with the kubelet's timestamps or without."""
+        return logs.read_log(
+            self.api,
+            pod,
+            container,
+            previous,
+            tail_lines,
+            since_seconds=since_seconds,
+            timestamps=timestamps,
+        )
+
+    def follow_log(self, pod: Pod, container: str, timestamps: bool = False) -> LogFollower:
         """New log lines as they come, in bounded chunks; `close()` ends it from any thread."""
-        return LogFollower(self.api, pod, container)
+        return LogFollower(self.api, pod, container, timestamps=timestamps)
 
     def memory(self, pod: Pod) -> MemoryView:
         if self.metrics.samples_taken == 0 and self.metrics.available is not False:

@@ -242,6 +242,7 @@ class Deployment(Record, frozen=True):
     observed_generation: int = 0
     containers: tuple[ContainerSpec, ...] = ()
     selector: tuple[tuple[str, str], ...] = ()
+    conditions: tuple[PodCondition, ...] = ()  # Progressing, Available, ReplicaFailure
 
 
 class Evidence(Record, frozen=True):

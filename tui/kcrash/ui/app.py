@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
@@ -157,13 +158,18 @@ class KcrashApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "kcrash"
+    # ctrl+p opens the palette, which offers the scope commands of `:` (kcrash.ui.palette) beside
+    # Textual's own. Not "enabled" as Textual means it: that puts "^p palette" in every footer,
+    # where at 80 columns it pushed out the screen's own keys.
     ENABLE_COMMAND_PALETTE = False
+    COMMANDS = App.COMMANDS | {lambda: _scope_commands()}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", tooltip="Leave kcrash"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("exclamation_mark", "alerts", "Alerts", show=False),
         Binding("T", "next_theme", "Theme", show=False),
+        Binding("ctrl+p", "command_palette", "Palette", show=False),
     ]
 
     crash_log: str = ""
@@ -202,7 +208,11 @@ class KcrashApp(App[int]):
         self.access: Access | None = None
         self.tick_seconds = tick_seconds
         self.metrics_seconds = metrics_seconds
+        self.use_command_palette = True
+        self.interactive_runs: list[tuple[list[str], int]] = []
+        """Every command `run_interactive` ran, with its exit status (newest last)."""
         self._inbox = _Inbox()
+        self._scope_switches = 0
         self._keys = KeyGate(ready=self._screen_ready, target=self._key_target)
         self._key_timer_armed = False
         self._switch_interval = sys.getswitchinterval()  # put back when the app ends
@@ -297,7 +307,56 @@ class KcrashApp(App[int]):
     def _begin_watch(self) -> None:
         if isinstance(self.source, ClusterSource):
             self.source.api.retrier.listen(self._on_wait)
-        self.source.watch_pods(self._on_events, self._on_resync, self._on_state)
+        inbox = self._inbox
+        if self._scope_switches == 0:
+            self.source.watch_pods(self._on_events, self._on_resync, self._on_state)
+            return
+
+        # After a switch of scope, what the old source still delivers goes nowhere.
+        def current() -> bool:
+            return inbox is self._inbox
+
+        self.source.watch_pods(
+            lambda events: self._on_events(events) if current() else None,
+            lambda pods: self._on_resync(pods) if current() else None,
+            lambda state: self._on_state(state) if current() else None,
+        )
+
+    def _move_recorder(self, old: ClusterSource | OfflineSource, source: ClusterSource) -> None:
+        """The crash archive is one cluster's: another namespace or selector of it goes on
+        recording into it; another context stops the recording (its crashes are not this archive's)."""
+        if self.recorder is None or not isinstance(old, ClusterSource):
+            return
+        if (source.server, source.context) == (old.server, old.context):
+            self.recorder.source = source
+            return
+        threading.Thread(target=self.recorder.stop, name="kcrash-old-recorder", daemon=True).start()
+        self.recorder = None
+        self.archive_note = "not recorded after the switch to another context: start kcrash on it to archive"
+
+    def switch_scope(self, source: ClusterSource) -> None:
+        """Look at another scope (namespace, selector, context) without a restart: the store and
+        the rows start empty, the new source's LIST+WATCH and memory sampler start, the old one
+        stops (on a thread: stopping waits for its watch to let go). Screens with a
+        `scope_changed` method are told."""
+        old, self.source = self.source, source
+        self._scope_switches += 1
+        self._inbox = _Inbox()
+        self.store = PodStore()
+        self.terminations = TerminationLog()
+        self.failing.clear()
+        self._drilled.clear()
+        self._history_keys = frozenset()
+        self.sync_state = SyncState("connecting")
+        self.access = None
+        threading.Thread(target=old.stop, name="kcrash-old-scope", daemon=True).start()
+        self._move_recorder(old, source)
+        for screen in self.screen_stack:
+            changed = getattr(screen, "scope_changed", None)
+            if changed is not None:
+                changed()
+        self._begin_watch()
+        self._check_access()
 
     def _on_wait(self, wait: Wait) -> None:
         self.post_message(Throttled(wait.words))
@@ -483,6 +542,12 @@ class KcrashApp(App[int]):
 
     # ---- screens and keys ------------------------------------------------------------------
 
+    def neighbour_pod(self, key: tuple[str, str], step: int) -> tuple[str, str] | None:
+        """The pod `step` rows from `key` in the list as sorted and filtered (None past either
+        end); the list's cursor goes there too, so going back lands on it."""
+        pods = next((s for s in self.screen_stack if isinstance(s, PodsScreen)), None)
+        return pods.step_from(key, step) if pods is not None else None
+
     def open_screen(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> bool:
         """Push `screen` unless a screen of its kind is already open; False when it was not pushed.
 
@@ -519,6 +584,8 @@ class KcrashApp(App[int]):
 
     async def _release_keys(self) -> None:
         self._key_timer_armed = False
+        if not self.screen_stack:
+            return  # the app is closing: the keys still waiting have nowhere to go
         key = self._keys.next_key()
         if key is not None and self.screen_stack:
             await super().on_event(key)
@@ -541,7 +608,9 @@ class KcrashApp(App[int]):
         box has focus was queued at the widget focused before: `/seg` read in one go forwards all
         four keys to the table before `/` has opened the filter. Without this, `s` and `e` were lost
         and a letter bound on the screen (`l`, `h`) acted instead of being typed."""
-        box = self.focused if self.screen_stack else None
+        if not self.screen_stack:
+            return None  # the app is closing
+        box = self.focused
         if not isinstance(box, Input) or not event.is_printable:
             return None
         typed = events.Key(event.key, event.character)
@@ -554,11 +623,43 @@ class KcrashApp(App[int]):
         self.crash_log = write_crash_log(error)
         super()._handle_exception(error)
 
+    def run_interactive(self, argv: list[str]) -> None:
+        """Suspend the console, run `argv` (the user's kubectl) in the terminal, and come back to
+        the same screen; one line says how it ended. Where the terminal cannot be handed over
+        (no real terminal), the command is shown to run by hand instead."""
+        import shlex
+        import subprocess
+
+        from textual.app import SuspendNotSupported
+
+        line = " ".join(shlex.quote(word) for word in argv)
+        try:
+            with self.suspend():
+                sys.stdout.write(f"kcrash: {line}\n")
+                sys.stdout.flush()
+                code = subprocess.call(argv)
+        except SuspendNotSupported:
+            self.notify(
+                line, title="Cannot hand over this terminal; run it yourself", timeout=10, markup=False
+            )
+            return
+        except OSError as exc:
+            self.notify(f"{argv[0]}: {exc.strerror or exc}", title="Not run", severity="error", markup=False)
+            return
+        self.interactive_runs.append((argv, code))
+        self.notify(f"{line} exited {code}", title="Back in kcrash", timeout=5, markup=False)
+
     def action_next_theme(self) -> None:
         names = [t.name for t in self.kcrash_themes]
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
         self.notify(f"Theme: {self.theme.removeprefix('kcrash-')}", timeout=2, markup=False)
+
+
+def _scope_commands() -> type[Provider]:
+    from kcrash.ui.palette import ScopeCommands
+
+    return ScopeCommands
 
 
 def _keys(delta: Delta) -> set[tuple[str, str]]:

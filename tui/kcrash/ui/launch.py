@@ -17,6 +17,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kcrash.version import VersionAction
+
 if TYPE_CHECKING:
     from kcrash.cluster.source import ClusterSource
     from kcrash.history.recorder import Recorder
@@ -39,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Why does this pod keep dying, and what do I do now? "
         "A terminal console for crash-looping pods.",
         epilog="Subcommands: `kcrash lab` (the simulated cluster), `kcrash diagnose` (one-shot report), "
-        "`kcrash record` (archive crashes, headless), `kcrash history` (the archived crashes).",
+        "`kcrash watch` (alerts, headless), `kcrash record` (archive crashes, headless), "
+        "`kcrash history` (the archived crashes), `kcrash completion bash|zsh` (shell completion script).",
     )
     parser.add_argument(
         "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"
@@ -55,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--theme", default="dark", metavar="NAME", help="dark (default), light or high-contrast"
     )
     parser.add_argument("--demo", action="store_true", help="start the built-in lab cluster and open it")
+    parser.add_argument("--version", action=VersionAction, help="print the version and exit")
     parser.add_argument("--demo-speed", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument(
         "--from",
@@ -156,6 +160,7 @@ class _Connecting:
                 selector=args.selector,
                 read_only=args.read_only,
                 metrics_interval=self._metrics_interval,
+                kubeconfig=args.kubeconfig,
             )
             source.start_watch()
             self._source = source

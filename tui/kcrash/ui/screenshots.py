@@ -2,7 +2,8 @@
 
 Starts the lab in-process, lets its scenarios play until every crash loop has shown itself, then
 drives the app with Pilot and saves: the pods list, the drill-down of each cause, the log view,
-the undo dialog, and the pods list in every theme. Then, with no lab, the drill-down of a pasted
+the undo dialog, the command line, describe, YAML, events, the container menu and the debug
+dialog at 80x24, and the pods list in every theme. Then, with no lab, the drill-down of a pasted
 `kubectl describe` and previous log opened offline (`kcrash --from`).
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -154,6 +157,7 @@ async def _all(directory: Path) -> None:
             _shot(app, directory, "undo")
 
         await _session(demo, directory, "dark", undo)
+        await _session(demo, directory, "dark", partial(_workflows, directory=directory))
 
         for theme in ("light", "high-contrast"):
 
@@ -177,6 +181,46 @@ async def _offline(directory: Path) -> None:
         _shot(app, directory, "offline-drilldown")
 
 
+async def _workflows(pilot: Pilot[int], app: KcrashApp, *, directory: Path) -> None:
+    """The k9s-style workflows at 80x24: the command line completing, describe searched, the
+    YAML, the events of the namespace, the container menu and the debug dialog."""
+    await pilot.resize_terminal(80, 24)
+    await pilot.press("colon", "n", "s", "space", "c", "r", "tab")
+    await pilot.pause(1.0)
+    await pilot.press("tab")
+    await pilot.pause(0.3)
+    _shot(app, directory, "command-line-80x24")
+    await pilot.press("escape")
+    await _filter_to(pilot, "oom-leak")
+    await pilot.press("d")
+    await pilot.pause(2.0)
+    await pilot.press("slash", *"OOMKilled", "enter")
+    await pilot.pause(0.5)
+    _shot(app, directory, "describe-80x24")
+    await pilot.press("y")
+    await pilot.pause(2.0)
+    _shot(app, directory, "yaml-80x24")
+    await pilot.press("escape", "escape")
+    await pilot.pause(0.5)
+    await pilot.press("E")
+    await pilot.pause(2.0)
+    _shot(app, directory, "events-80x24")
+    await pilot.press("escape")
+    await pilot.pause(0.3)
+    await _filter_to(pilot, "init-migrate")
+    await pilot.press("l")
+    await pilot.pause(1.5)
+    await pilot.press("C")
+    await pilot.pause(0.5)
+    _shot(app, directory, "log-containers-80x24")
+    await pilot.press("escape", "escape", "escape")
+    await pilot.pause(0.3)
+    await _filter_to(pilot, "bad-command")
+    await pilot.press("D")
+    await pilot.pause(0.5)
+    _shot(app, directory, "debug-80x24")
+
+
 def _warm_up(demo: Demo) -> None:
     """Let the scenarios play until the crash loops have restarted a few times."""
     conn = connect(demo.kubeconfig, DEMO_CONTEXT, DEMO_NAMESPACE, False)
@@ -194,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
     args.directory.mkdir(parents=True, exist_ok=True)
+    # The debug dialog needs a kubectl on PATH: the one installed beside this Python (dev extras).
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     asyncio.run(_all(args.directory))
     return 0
 

@@ -294,10 +294,16 @@ def log_heading(kind: str) -> str:
 
 
 def rollout_content(
-    deployment: Deployment | None, revisions: Sequence[Revision], now: datetime, *, unknown: str = ""
+    deployment: Deployment | None,
+    revisions: Sequence[Revision],
+    now: datetime,
+    *,
+    unknown: str = "",
+    pod: Pod | None = None,
 ) -> Block:
-    """The Deployment's revisions; `unknown` is said instead of "not run by a Deployment" when
-    whether one runs the pod was not read (offline: the pastes did not show it)."""
+    """The Deployment's revisions, its Progressing and Available conditions, and which revision
+    `pod` runs; `unknown` is said instead of "not run by a Deployment" when whether one runs the
+    pod was not read (offline: the pastes did not show it)."""
     if deployment is None:
         return _muted(unknown or "Not run by a Deployment: no rollout history.")
     parts: list[Part] = [
@@ -326,4 +332,59 @@ def rollout_content(
         if current:
             parts += [("  (current)", "$accent")]
         parts.append("\n")
+    parts += _conditions_parts(deployment)
+    if pod is not None:
+        parts += _runs_parts(pod, deployment, revisions)
     return _join(parts)
+
+
+ROLLOUT_CONDITIONS = ("Progressing", "Available")
+
+
+def _conditions_parts(deployment: Deployment) -> list[Part]:
+    """`Progressing=False ProgressDeadlineExceeded: ...` and `Available=True ...`, a False one in
+    the warning colour: a stuck rollout says so where its revisions are."""
+    parts: list[Part] = []
+    for kind in ROLLOUT_CONDITIONS:
+        condition = next((c for c in deployment.conditions if c.type == kind), None)
+        if condition is None:
+            continue
+        bad = condition.status != "True"
+        parts += [(f"{kind}={clean_line(condition.status)}", "bold $warning" if bad else "$success")]
+        if condition.reason:
+            parts.append(("  " + clean_line(condition.reason), "bold $warning" if bad else "$text-muted"))
+        if condition.message:
+            parts += [HANG, ("  " + clean_line(condition.message), "$text-muted")]
+        parts.append("\n")
+    return parts
+
+
+def pod_revision(pod: Pod, revisions: Sequence[Revision]) -> Revision | None:
+    """The revision whose ReplicaSet made `pod`: by the pod-template-hash label, else by owner."""
+    labels = dict(pod.labels)
+    template_hash = labels.get("pod-template-hash", "")
+    owner = pod.controller.name if pod.controller is not None else ""
+    for revision in revisions:
+        if (template_hash and revision.template_hash == template_hash) or revision.name == owner:
+            return revision
+    return None
+
+
+def short_image(image: str) -> str:
+    """`registry.example.com/shop/api:1.4.2` -> `api:1.4.2`: the part that tells revisions apart."""
+    return image.rsplit("/", 1)[-1]
+
+
+def _runs_parts(pod: Pod, deployment: Deployment, revisions: Sequence[Revision]) -> list[Part]:
+    revision = pod_revision(pod, revisions)
+    if revision is None:
+        return []
+    images = ", ".join(clean_line(short_image(i)) for i in revision.images) or "-"
+    old = revision.number != deployment.revision
+    return [
+        ("This pod runs ", ""),
+        (f"revision {revision.number}", "bold $warning" if old else "bold"),
+        (f" ({images})", ""),
+        ("  (an older revision)" if old else "  (the current one)", "$warning" if old else "$text-muted"),
+        "\n",
+    ]

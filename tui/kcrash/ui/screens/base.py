@@ -6,6 +6,10 @@
 | c | Copy menu (kubectl commands, previous log, incident summary) |
 | u | Rollout undo (modal; not bound with --read-only) |
 | ctrl+d | Delete pod (modal; not bound with --read-only) |
+| s | Shell: kubectl exec -it into the running container (not bound with --read-only) |
+| D | Debug: kubectl debug, an ephemeral container or a copy (dialog; not bound with --read-only) |
+| d / y | Describe (as kubectl prints it) / YAML (managedFields folded) |
+| ] / [ | Next / previous pod in the list's order |
 
 Destructive keys are removed from the screen's bindings in read-only mode; keys the user's RBAC
 does not allow stay visible but disabled (`check_action` returns None) and say why when pressed.
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import events, work
 from textual.binding import Binding, BindingsMap, BindingType
@@ -47,12 +51,21 @@ if TYPE_CHECKING:
     from kcrash.cluster.rollout import UndoPlan
 
 DESTRUCTIVE = frozenset({"undo", "delete"})
+INTERACTIVE = frozenset({"shell", "debug"})
+"""Keys that hand the terminal to the user's kubectl: not bound in read-only mode either."""
+GUARDED = ("undo", "delete", "logs", "shell", "debug")
 
 POD_BINDINGS: list[BindingType] = [
     Binding("l", "logs", "Logs"),
     Binding("c", "copy", "Copy"),
     Binding("u", "undo", "Undo", tooltip="kubectl rollout undo, after a dry run and a confirmation"),
     Binding("ctrl+d", "delete", "Delete", tooltip="Delete the pod, after a confirmation"),
+    Binding("d", "describe", "Describe", tooltip="The pod as kubectl describe prints it"),
+    Binding("y", "yaml", "YAML", show=False),
+    Binding("s", "shell", "Shell", show=False, tooltip="kubectl exec -it into the running container"),
+    Binding("D", "debug", "Debug", show=False, tooltip="kubectl debug: ephemeral container or a copy"),
+    Binding("right_square_bracket", "step_pod(1)", "Next pod", show=False),
+    Binding("left_square_bracket", "step_pod(-1)", "Previous pod", show=False),
 ]
 
 
@@ -106,7 +119,7 @@ class PodScreen(Screen[None]):
     def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         if self.kcrash.read_only:
-            self._bindings = _without(self._bindings, DESTRUCTIVE)
+            self._bindings = _without(self._bindings, DESTRUCTIVE | INTERACTIVE)
 
     @property
     def kcrash(self) -> Console:
@@ -124,7 +137,7 @@ class PodScreen(Screen[None]):
     def denied(self, action: str) -> str:
         """Why `action` is not allowed here, or "" when it is."""
         app = self.kcrash
-        if action in DESTRUCTIVE and app.read_only:
+        if action in DESTRUCTIVE | INTERACTIVE and app.read_only:
             return "read-only mode"
         access = app.access
         if access is None:
@@ -135,19 +148,23 @@ class PodScreen(Screen[None]):
             return "RBAC: cannot delete pods" + _because(access.delete_pods.reason)
         if action == "logs" and not access.read_logs.allowed:
             return "RBAC: cannot read pod logs" + _because(access.read_logs.reason)
+        if action == "shell" and not access.exec_pods.allowed:
+            return "RBAC: cannot exec into pods" + _because(access.exec_pods.reason)
+        if action == "debug" and not access.debug_pods.allowed:
+            return "RBAC: cannot add ephemeral containers" + _because(access.debug_pods.reason)
         return ""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in DESTRUCTIVE and self.kcrash.read_only:
+        if action in DESTRUCTIVE | INTERACTIVE and self.kcrash.read_only:
             return False
-        if action in ("undo", "delete", "logs") and self.denied(action):
+        if action in GUARDED and self.denied(action):
             return None  # shown, greyed out; pressing it explains why
         return True
 
     def on_key(self, event: events.Key) -> None:
         """A disabled key says why it is disabled instead of doing nothing silently."""
         for _, binding in self._bindings:
-            if binding.key == event.key and binding.action in ("undo", "delete", "logs"):
+            if binding.key == event.key and binding.action in GUARDED:
                 reason = self.denied(binding.action)
                 if reason:
                     event.stop()
@@ -243,6 +260,38 @@ class PodScreen(Screen[None]):
                 now=now,
             )
         self.post_message(CopyReady("the incident summary", text))
+
+    # ---- describe, YAML, next pod -----------------------------------------------------------
+
+    def action_describe(self) -> None:
+        self._open_document("describe")
+
+    def action_yaml(self) -> None:
+        self._open_document("yaml")
+
+    def _open_document(self, kind: Literal["describe", "yaml"]) -> None:
+        from kcrash.ui.screens.document import DocumentScreen
+
+        pod = self.selected_pod()
+        if pod is None:
+            self.notify("No pod selected.", severity="warning", markup=False)
+            return
+        self.kcrash.open_screen(DocumentScreen(pod.key, kind))
+
+    def action_step_pod(self, step: int) -> None:
+        """The next (1) or previous (-1) pod of the list; screens that show one pod override."""
+
+    # ---- shell and debug (the user's kubectl, the console suspended) -------------------------
+
+    def action_shell(self) -> None:
+        from kcrash.ui.screens.terminal import open_shell
+
+        open_shell(self, self.selected_pod())
+
+    def action_debug(self) -> None:
+        from kcrash.ui.screens.terminal import open_debug
+
+        open_debug(self, self.selected_pod())
 
     # ---- logs ------------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@
 | :- | :- |
 | escape, backspace | Back to the pods |
 | r | Reload everything |
+| ] / [ | Next / previous pod of the list |
+| enter | Open the replacement of a deleted pod, once it appears |
 | up/down, pageup/pagedown | Scroll |
 """
 
@@ -16,7 +18,6 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer
 
 from kcrash.core.records import Pod
-from kcrash.ui.context import child_or_none
 from kcrash.ui.messages import PodsChanged, SyncChanged
 from kcrash.ui.screens.base import POD_BINDINGS, PodScreen
 from kcrash.ui.widgets.detail import DetailPane
@@ -27,6 +28,7 @@ class DetailScreen(PodScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back"),
         Binding("r", "reload", "Reload"),
+        Binding("enter", "open_replacement", "Replacement", show=False),
         *POD_BINDINGS,
     ]
 
@@ -74,6 +76,8 @@ class DetailScreen(PodScreen):
             return
         if self.key in message.keys:
             self._pane.pod_changed()
+        elif self._pane.pod is None:
+            self._pane.look_for_replacement(message.keys)
         app = self.kcrash
         self._status.change(pods=len(app.store), failing=len(app.failing), shown=len(app.store))
 
@@ -86,7 +90,31 @@ class DetailScreen(PodScreen):
         self._dismissed_early = True
         self.dismiss()
 
+    @property
+    def _alive(self) -> bool:
+        """Mounted and not closed: a key of the same read as the Escape that closed it finds no pane."""
+        return self._ready and not self._dismissed_early and self._pane.is_attached
+
     def action_reload(self) -> None:
-        pane = child_or_none(self, "DetailPane", DetailPane)
-        if pane is not None:
-            pane.reload()
+        if self._alive:
+            self._pane.reload()
+
+    def action_step_pod(self, step: int) -> None:
+        if not self._alive:
+            return
+        key = self.kcrash.neighbour_pod(self.key, step)
+        if key is None:
+            self.notify("No more pods that way.", timeout=2, markup=False)
+            return
+        self._show(key)
+
+    def action_open_replacement(self) -> None:
+        if not self._alive:
+            return
+        replacement = self._pane.replacement
+        if replacement is not None and self._pane.pod is None:
+            self._show(replacement)
+
+    def _show(self, key: tuple[str, str]) -> None:
+        self.key = key
+        self._pane.show(key)

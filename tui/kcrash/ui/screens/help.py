@@ -36,15 +36,34 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                 "wide: every column at full width (READY, MEM/LIMIT, NEXT RESTART, AGE); arrows scroll",
             ),
             ("P S R A N", "sort: problems first (default), status, restarts, age, name; again reverses"),
+            ("]  [", "next / previous pod (the side panel follows)"),
+        ),
+    ),
+    (
+        "Scope",
+        (
+            (":ns NAME", "pods of another namespace; :ns alone picks one (failing pods counted)"),
+            (":ctx NAME", "another kubeconfig context; :ctx alone picks one"),
+            (":all  0", "pods of every namespace"),
+            (":l SELECTOR", "only pods with these labels (app=web,tier!=db); :l alone drops it"),
+            ("tab", "in the command line: complete the command or the name"),
+            ("ctrl+p", "command palette: the same namespaces, contexts and all namespaces"),
+            ("E", "events of the scope: warnings first, repeats added up; / filters, enter opens the pod"),
         ),
     ),
     (
         "Any pod",
         (
             ("l", "full log view"),
+            ("d", "describe: the pod as kubectl describe prints it, with its events"),
+            ("y", "YAML of the pod (managedFields folded); / searches, c copies, d/y switch"),
+            ("]  [", "next / previous pod in the list's order (drill-down, log view, describe)"),
+            ("enter", "in the drill-down of a deleted pod: open its replacement once it appears"),
             ("c", "copy: kubectl commands, previous log tail, incident summary"),
             ("u", "rollout undo: shows the target, the changes and the dry run; y confirms"),
             ("ctrl+d", "delete the pod: its controller makes a replacement; y confirms"),
+            ("s", "shell: kubectl exec -it into the running container (the console comes back after)"),
+            ("D", "debug: kubectl debug, an ephemeral container or a copy that stays up (dialog, 1/2)"),
             ("r", "reload the drill-down; re-read the kubeconfig and reconnect now"),
             ("escape  backspace", "back"),
         ),
@@ -56,6 +75,11 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("f", "follow new lines"),
             ("/  n  N", "search, next match, previous match"),
             ("g G  home end", "top, bottom"),
+            ("]  [", "next / previous pod of the list"),
+            ("C", "another container: init, sidecar or app (1-9 or enter picks)"),
+            ("t", "timestamps on / off"),
+            ("0 1 2 3 4 5 6", "tail, head (from the start), last 1m, 5m, 15m, 30m, 1h (as in k9s)"),
+            ("ctrl+s", "save the lines shown to a file under ~/.local/state/kcrash/logs (path shown)"),
         ),
     ),
     (
@@ -151,13 +175,15 @@ class HelpScreen(ModalScreen[None]):
         app = console(self)
         notes: list[str] = []
         if app.read_only:
-            notes.append("u, ctrl+d: not bound in read-only mode (--read-only)")
+            notes.append("u, ctrl+d, s, D: not bound in read-only mode (--read-only)")
         access = app.access
         if access is not None and not app.read_only:
             for key, what, permission in (
                 ("u", "rollout undo", access.patch_deployments),
                 ("ctrl+d", "delete pod", access.delete_pods),
                 ("l", "logs", access.read_logs),
+                ("s", "shell (exec)", access.exec_pods),
+                ("D", "debug (ephemeral containers)", access.debug_pods),
             ):
                 if not permission.allowed:
                     reason = f": {permission.reason}" if permission.reason else ""

@@ -7,6 +7,11 @@
 | / | Search; enter jumps to the first match |
 | n / N | Next / previous match |
 | home, g / end, G | Top / bottom |
+| ] / [ | Next / previous pod of the list (its main container) |
+| C | Another container of the pod (init and sidecar containers included) |
+| t | Timestamps (the kubelet's) on / off |
+| 0-6 | Tail, head (from the start), the last 1m, 5m, 15m, 30m, 1h (as in k9s) |
+| ctrl+s | Save what is shown to a file (its path is shown) |
 | escape | Close search, or back |
 
 The buffer is bounded (MAX_LINES); following appends and never reloads. Lines are cleaned and
@@ -33,9 +38,11 @@ from textual.widgets import Footer, Input, RichLog, Static
 from textual.worker import Worker, get_current_worker
 
 from kcrash.cluster.logs import LogResult
+from kcrash.cluster.source import ClusterSource
 from kcrash.core.logchoice import log_to_open
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
+from kcrash.core.status import primary_container
 from kcrash.history.crash import Crash
 from kcrash.ui.context import child_or_none, console
 from kcrash.ui.failures import report_worker_failure
@@ -45,6 +52,17 @@ MAX_LINES = 5000
 TAIL_LINES = 1000
 TAB_SIZE = 8
 NO_PREVIOUS = "never restarted: no previous instance"
+WINDOWS: tuple[tuple[str, int | None], ...] = (
+    ("tail", None),
+    ("head", None),
+    ("1m", 60),
+    ("5m", 5 * 60),
+    ("15m", 15 * 60),
+    ("30m", 30 * 60),
+    ("1h", 60 * 60),
+)
+"""The presets of keys 0-6, as k9s has them: (name, seconds back; None for the tail and the head)."""
+OFFLINE_WINDOW = "pastes keep no times: the whole pasted log is shown"
 
 
 class LogView(RichLog):
@@ -80,6 +98,16 @@ class LogLinesArrived(Message):
         return isinstance(message, LogLinesArrived) and message.generation == self.generation
 
 
+class LogSaved(Message):
+    """Where the lines went (`path`), or why they could not be written (`error`)."""
+
+    def __init__(self, path: str, count: int, error: str) -> None:
+        super().__init__()
+        self.path = path
+        self.count = count
+        self.error = error
+
+
 class LogScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
@@ -90,6 +118,12 @@ class LogScreen(Screen[None]):
         Binding("N", "previous_match", "Prev match", show=False),
         Binding("home,g", "top", "Top", show=False),
         Binding("end,G", "bottom", "Bottom", show=False),
+        Binding("right_square_bracket", "step_pod(1)", "Next pod", show=False),
+        Binding("left_square_bracket", "step_pod(-1)", "Previous pod", show=False),
+        Binding("C", "pick_container", "Container"),
+        Binding("t", "toggle_timestamps", "Timestamps", show=False),
+        *(Binding(str(n), f"window({n})", WINDOWS[n][0], show=False) for n in range(len(WINDOWS))),
+        Binding("ctrl+s", "save", "Save", show=False),
     ]
 
     def __init__(self, key: tuple[str, str], container: str, previous: bool | None = None) -> None:
@@ -117,6 +151,9 @@ class LogScreen(Screen[None]):
         """Visual line where each log line starts (lines wrap)."""
         self._visual_lines = 0
         self._rendered_width = 0
+        self.window = 0
+        """Which of WINDOWS is read (0: the tail)."""
+        self.timestamps = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
@@ -191,6 +228,11 @@ class LogScreen(Screen[None]):
             ]
         if self.following:
             parts += [sep, ("following", "bold $success")]
+        if self.window:
+            name = WINDOWS[self.window][0]
+            parts += [sep, ("from the start" if name == "head" else f"last {name}", "bold $accent")]
+        if self.timestamps:
+            parts += [sep, ("timestamps", "$accent")]
         if self.query_text:
             found = f"{self.match_index + 1}/{len(self.matches)}" if self.matches else "no match"
             parts += [sep, ("/" + self.query_text + " ", "$accent"), (found, "bold")]
@@ -205,7 +247,14 @@ class LogScreen(Screen[None]):
 
     # ---- loading ---------------------------------------------------------------------------
 
+    @property
+    def _alive(self) -> bool:
+        """Still showing: a key of the same read as the Escape that closed the view finds no widgets."""
+        return self.is_attached and bool(self.query("#log"))
+
     def _reload(self) -> None:
+        if not self._alive:
+            return
         self._stop_follow()
         self._generation += 1
         self.lines.clear()
@@ -226,6 +275,7 @@ class LogScreen(Screen[None]):
         self, generation: int, pod: Pod, container: str, previous: bool, archived: Crash | None
     ) -> None:
         app = console(self)
+        source = app.source
         if archived is not None and app.archive is not None:
             crash = app.archive.crash(archived.id)
             if crash is None:
@@ -234,8 +284,18 @@ class LogScreen(Screen[None]):
                 result = LogResult(
                     crash.log, error="" if crash.log else f"no log was kept: {crash.log_error}"
                 )
+        elif isinstance(source, ClusterSource):
+            name, since = WINDOWS[self.window]
+            result = source.read_log_window(
+                pod,
+                container,
+                previous,
+                tail_lines=None if name == "head" else MAX_LINES if since else TAIL_LINES,
+                since_seconds=since,
+                timestamps=self.timestamps,
+            )
         else:
-            result = app.source.read_log(pod, container, previous=previous, tail_lines=TAIL_LINES)
+            result = source.read_log(pod, container, previous=previous, tail_lines=TAIL_LINES)
         self.post_message(LogLoaded(generation, result))
 
     def on_log_loaded(self, message: LogLoaded) -> None:
@@ -255,6 +315,8 @@ class LogScreen(Screen[None]):
         if text.endswith("\n"):
             text = text[:-1]
         lines = [clean_line(line, tab_size=TAB_SIZE) for line in text.split("\n")] if text else []
+        if WINDOWS[self.window][0] == "head":
+            lines = lines[:MAX_LINES]  # from the start: the first lines are the point
         self.lines.extend(lines)
         self._status = f"{len(self.lines)} lines" + (
             " (cut to fit the size limit)" if result.truncated else ""
@@ -333,8 +395,11 @@ class LogScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="log-follow")
     def _follow(self, generation: int, pod: Pod, container: str) -> None:
-        app = console(self)
-        follower = app.source.follow_log(pod, container)
+        source = console(self).source
+        if isinstance(source, ClusterSource):
+            follower = source.follow_log(pod, container, timestamps=self.timestamps)
+        else:
+            follower = source.follow_log(pod, container)
         self._follower = follower
         worker = get_current_worker()
         try:
@@ -399,6 +464,75 @@ class LogScreen(Screen[None]):
         ids = [crash.id for crash in self._older]
         index = ids.index(shown.id) + 1 if shown.id in ids else len(ids)
         return self._older[index] if index < len(ids) else None
+
+    # ---- another pod -----------------------------------------------------------------------
+
+    def action_step_pod(self, step: int) -> None:
+        app = console(self)
+        key = app.neighbour_pod(self.key, step)
+        pod = app.store.get(key) if key is not None else None
+        if key is None or pod is None:
+            self.notify("No more pods that way.", timeout=2, markup=False)
+            return
+        self.key, self.container = key, primary_container(pod)
+        self.previous = self._previous_exists() and not self.following
+        self._note = "" if self._previous_exists() else NO_PREVIOUS
+        self._reload()
+
+    # ---- container, timestamps, window -----------------------------------------------------
+
+    def action_pick_container(self) -> None:
+        from kcrash.ui.screens.pickers import ContainerMenu, container_choices
+
+        pod = self.pod
+        if pod is None:
+            self.notify("The pod is gone.", severity="warning", markup=False)
+            return
+
+        def chosen(name: str | None) -> None:
+            if name and name != self.container:
+                self._show_container(name)
+
+        console(self).open_screen(ContainerMenu(pod.name, container_choices(pod), self.container), chosen)
+
+    def _show_container(self, name: str) -> None:
+        self.container = name
+        exists = self._previous_exists()
+        self.previous = exists and not self.following
+        self._note = "" if exists else NO_PREVIOUS
+        self._reload()
+
+    def action_toggle_timestamps(self) -> None:
+        self.timestamps = not self.timestamps
+        self._reload()
+
+    def action_window(self, preset: int) -> None:
+        if not isinstance(console(self).source, ClusterSource):
+            self.notify(OFFLINE_WINDOW, timeout=3, markup=False)
+            return
+        self.window = preset
+        self._reload()
+
+    # ---- saving ----------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if not self.lines:
+            self.notify("Nothing to save yet.", severity="warning", markup=False)
+            return
+        which = "previous" if self.previous else "current"
+        self._save(self.key, self.container, which, list(self.lines))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="log-save")
+    def _save(self, key: tuple[str, str], container: str, which: str, lines: list[str]) -> None:
+        from kcrash.ui.saving import save_log
+
+        self.post_message(LogSaved(*save_log(key, container, which, lines, console(self).clock.now())))
+
+    def on_log_saved(self, message: LogSaved) -> None:
+        if message.error:
+            self.notify(message.error, title="Not saved", severity="error", timeout=8, markup=False)
+        else:
+            self.notify(message.path, title=f"Saved {message.count:,} lines", timeout=8, markup=False)
 
     # ---- search ----------------------------------------------------------------------------
 

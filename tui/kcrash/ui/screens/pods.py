@@ -8,6 +8,10 @@
 | w | Wide: every column at full width, scrolled with left/right |
 | P / S / R / A / N | Sort: problems first (default) / status / restarts / age / name; again reverses |
 | escape | Close the side panel, or clear the filter |
+| ] / [ | Next / previous pod (the side panel follows) |
+| : | Command line: ns NAME, ctx NAME, all, l SELECTOR (tab completes; ns / ctx alone pick) |
+| 0 | All namespaces |
+| E | Events of the scope (warnings first, aggregated, filterable; enter opens the pod) |
 """
 
 from __future__ import annotations
@@ -26,14 +30,16 @@ from textual.events import Resize
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Input
+from textual.widgets.input import Selection
 
 from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import Pod
 from kcrash.core.status import primary_container
 from kcrash.ui.messages import PodsChanged, ScopeChecked, SyncChanged
 from kcrash.ui.rows import PodRow, SortBy, build_row, data_widths, pod_columns_for, row_filter, sort_key
-from kcrash.ui.screens.base import POD_BINDINGS, PodScreen
+from kcrash.ui.screens.base import POD_BINDINGS
 from kcrash.ui.screens.detail import DetailScreen
+from kcrash.ui.screens.scoping import ScopedPodScreen
 from kcrash.ui.widgets.detail import DetailPane
 from kcrash.ui.widgets.pod_table import PodTable, RowKey
 from kcrash.ui.widgets.status_line import HeaderFacts, StatusLine
@@ -63,7 +69,7 @@ class MemoryRead(Message):
         self.used = used
 
 
-class PodsScreen(PodScreen):
+class PodsScreen(ScopedPodScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter"),
         Binding("h", "toggle_healthy", "Healthy"),
@@ -94,6 +100,8 @@ class PodsScreen(PodScreen):
         self._time_bound: set[tuple[str, str]] = set()  # keys of the rows `time_bound` holds for
         self._recheck_queue: list[tuple[str, str]] = []
         self._recheck_share = 1  # rows per tick for the current round of the queue
+        self._selected_in: dict[object, tuple[str, str]] = {}  # scope -> the pod selected there
+        self._restore: tuple[str, str] | None = None  # to select once the new scope's list is in
 
     # ---- layout ----------------------------------------------------------------------------
 
@@ -112,6 +120,7 @@ class PodsScreen(PodScreen):
                 namespace=app.source.namespace,
                 state=app.sync_state,
                 read_only=app.read_only,
+                selector=getattr(app.source, "selector", ""),
             ),
             id="status",
         )
@@ -166,6 +175,8 @@ class PodsScreen(PodScreen):
         if message.resync:
             self.table.empty_text = "No pods in this scope." if not len(self.kcrash.store) else ""
         self._upsert_keys(message.keys)
+        if message.resync and self._restore is not None and self.table.move_to(self._restore):
+            self._restore = None
         side = self._open_side()
         if side is not None and side.pod_key in message.keys:
             side.pod_changed()
@@ -363,12 +374,20 @@ class PodsScreen(PodScreen):
     async def action_filter(self) -> None:
         box = self._filter_box()
         if box is None:
-            box = Input(placeholder="filter: words in name, status or last exit", id="filter", compact=True)
+            box = Input(
+                placeholder="filter: words in name, status or last exit",
+                id="filter",
+                compact=True,
+                # Selected here, not when the focus event lands: that can come after the first
+                # keys of the same read were typed, and selecting them then scrambled them.
+                select_on_focus=False,
+            )
             await self.mount(box, before="#body")
         box.display = True
         # Focus now, not on the next turn (`focus()`): the keys typed after `/` in the same
         # read are already queued and must find the box focused (see `KcrashApp._on_key`).
         self.set_focus(box)
+        box.selection = Selection(0, len(box.value))  # typing replaces the filter, arrows edit it
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -396,6 +415,8 @@ class PodsScreen(PodScreen):
         self.set_focus(self.table)
 
     def action_escape(self) -> None:
+        if self.close_command_line():
+            return
         box = self._filter_box()
         side = self._open_side()
         if box is not None and (box.has_focus or (side is None and self.filter_text)):
@@ -437,6 +458,55 @@ class PodsScreen(PodScreen):
         self.sort_by = by
         self.table.set_order(sort_key(by), reverse=self.reverse)
         self._update_header()
+
+    # ---- scope -----------------------------------------------------------------------------
+
+    def remember_selection(self) -> None:
+        key = self.table.cursor_key
+        if isinstance(key, tuple):
+            self._selected_in[self.current_scope()] = key
+
+    def scope_changed(self) -> None:
+        """Another namespace, selector or context: empty rows, new columns and header, and the
+        pod selected when this scope was last shown selected again once its list is in."""
+        app = self.kcrash
+        self._restore = self._selected_in.get(self.current_scope())
+        self._memory.clear()
+        self._time_bound.clear()
+        self._recheck_queue = []
+        self._memory_read_once = False
+        self._widths = {}
+        if (side := self._open_side()) is not None:
+            side.display = False
+        self.table.replace([])
+        self.table.set_columns(pod_columns_for(app.all_namespaces))
+        self.table.empty_text = "Waiting for the first list of pods…"
+        self.table.set_class(False, "-stale")
+        self.set_focus(self.table)
+        source = app.source
+        self._status.change(
+            context=source.context,
+            namespace=source.namespace,
+            state=app.sync_state,
+            scope_error="",
+            selector=getattr(source, "selector", ""),
+        )
+        self._update_header()
+
+    def step_from(self, key: tuple[str, str], step: int) -> tuple[str, str] | None:
+        """The pod `step` rows from `key`, with the cursor moved onto it."""
+        found = self.table.neighbour(key, step)
+        if not isinstance(found, tuple):
+            return None
+        self.table.move_to(found)
+        return found
+
+    def action_step_pod(self, step: int) -> None:
+        """`]` / `[` on the list: the cursor moves (an open side panel follows it)."""
+        key = self.table.cursor_key
+        found = self.step_from(key, step) if isinstance(key, tuple) else None
+        if found is None:
+            self.notify("No more pods that way.", timeout=2, markup=False)
 
     def action_refresh(self) -> None:
         if (side := self._open_side()) is not None:

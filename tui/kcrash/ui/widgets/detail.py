@@ -11,7 +11,7 @@ repaints those whose text changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -32,6 +32,7 @@ from kcrash.cluster.retry import Wait
 from kcrash.cluster.source import ClusterSource
 from kcrash.core.logchoice import telling_log
 from kcrash.core.records import Deployment, Diagnosis, Event, MemorySample, Pod, Revision
+from kcrash.core.sanitize import clean_line
 from kcrash.core.status import pod_columns, primary_container
 from kcrash.ui import sections
 from kcrash.ui.context import Console, console
@@ -73,6 +74,31 @@ class Loaded(Message):
         self.value = value
 
 
+def gone_title(replacement: Key | None) -> Content:
+    """What the title says once the pod is gone, and where its replacement is."""
+    if replacement is None:
+        return Content.styled("This pod is gone (deleted or replaced).", "bold $warning")
+    return Content.assemble(
+        ("This pod is gone. ", "bold $warning"),
+        "Its replacement ",
+        ("pod/" + clean_line(replacement[1]), "bold"),
+        " is here: ",
+        ("enter", "bold $accent"),
+        " opens it.",
+    )
+
+
+def _same_owner(pod: Pod, owner: str) -> bool:
+    controller = pod.controller
+    return controller is not None and owner in (controller.uid, controller.name)
+
+
+def _newer(pod: Pod, than: Pod) -> bool:
+    if pod.created_at is None or than.created_at is None:
+        return True
+    return pod.created_at >= than.created_at
+
+
 def _heading(text: str, id: str) -> Static:
     return Static(Content.styled(text, "bold"), classes="heading", id=id)
 
@@ -98,6 +124,9 @@ class DetailPane(VerticalScroll):
         super().__init__(id=id, classes=classes, can_focus=True)
         self.pod_key: Key | None = None
         self.container = ""
+        self._last_seen: Pod | None = None  # the pod as last shown: a deleted one's owner is in it
+        self.replacement: Key | None = None
+        """A pod of the same owner that appeared after the one shown was deleted."""
         self._loaded_for: tuple[int, str] | None = None  # (restarts, status) the fetched data is about
         self._memory_timer_started = False
         self._archived_memory: tuple[Key, tuple[MemorySample, ...]] | None = None
@@ -177,6 +206,8 @@ class DetailPane(VerticalScroll):
     def show(self, key: Key) -> None:
         """Show another pod: draw what is known now, fetch the rest."""
         self.pod_key = key
+        self._last_seen = None
+        self.replacement = None
         self.kcrash.follow_memory(opened=key)
         self.pieces = {}
         self._loaded_for = None
@@ -190,10 +221,9 @@ class DetailPane(VerticalScroll):
     def pod_changed(self) -> None:
         pod = self.pod
         if pod is None:
-            self.query_one("#d-title", Static).update(
-                Content.styled("This pod is gone (deleted or replaced).", "bold $warning")
-            )
+            self.look_for_replacement(self.kcrash.store.keys())
             return
+        self._last_seen = pod
         self.container = primary_container(pod)
         now = self.kcrash.clock.now()
         self._set("#d-exit-detail", sections.exit_detail(pod, self.container))
@@ -205,6 +235,18 @@ class DetailPane(VerticalScroll):
             self._loaded_for = facts
             self._load(pod, now)
             self._load_crashes(pod)
+
+    def look_for_replacement(self, keys: Iterable[Key]) -> None:
+        """The shown pod is gone: offer a pod its owner made since, among `keys`."""
+        gone, store = self._last_seen, self.kcrash.store
+        if self.replacement is None and gone is not None and gone.controller is not None:
+            owner = gone.controller.uid or gone.controller.name
+            for key in keys:
+                pod = store.get(key)
+                if pod is not None and key != gone.key and _same_owner(pod, owner) and _newer(pod, gone):
+                    self.replacement = key
+                    break
+        self._set("#d-title", gone_title(self.replacement))
 
     def reload(self) -> None:
         pod = self.pod
@@ -381,7 +423,8 @@ class DetailPane(VerticalScroll):
             deployment: Deployment | None = value[0]
             revisions: tuple[Revision, ...] = value[1]
             unknown = self._not_pasted("rollout")
-            self._set(target, sections.rollout_content(deployment, revisions, now, unknown=unknown))
+            content = sections.rollout_content(deployment, revisions, now, unknown=unknown, pod=self.pod)
+            self._set(target, content)
         elif piece == "memory" and isinstance(value, MemoryView):
             self._draw_memory(value, now)
 

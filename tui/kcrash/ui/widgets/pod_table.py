@@ -480,6 +480,17 @@ class PodTable(ScrollView, can_focus=True):
             self.refresh(*dirty)
         return len(dirty)
 
+    def neighbour(self, key: RowKey, step: int) -> RowKey | None:
+        """The row `step` rows from `key` in display order (from the cursor when `key` is no
+        longer listed); None past either end."""
+        index = self._index_of(key)
+        target = (self._cursor if index is None else index) + step
+        if index is None and step > 0:
+            target -= 1  # the rows after a removed one moved up into its place
+        if not 0 <= target < len(self._shown_rows):
+            return None
+        return self._key_at(target)
+
     def move_to(self, key: RowKey) -> bool:
         index = self._index_of(key)
         if index is None:

@@ -29,6 +29,7 @@ class HeaderFacts:
     offline: str = ""  # banner for pods from pastes, shown instead of context, namespace and connection
     scope_error: str = ""  # the namespace does not exist: said in its place
     alerts: int = 0  # alerts nobody acknowledged yet (`!` lists them)
+    selector: str = ""  # the label selector in force (-l, :l)
 
 
 Piece = tuple[str, str]  # (text, style)
@@ -107,6 +108,8 @@ def _parts(facts: HeaderFacts) -> list[_Part]:
     parts.append(_counts(facts))
     if facts.alerts:
         parts.append(_alerts_part(facts.alerts))
+    if facts.selector:
+        parts.append(_Part((("-l " + clean_line(facts.selector), "$accent"),), drop=12))
     if facts.filter_text:
         parts.append(_Part((("/" + facts.filter_text, "$accent"),), drop=12))
     if facts.hide_healthy:
