@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kcrash.core.alerts import RULE_NAMES
 from kcrash.lab.app import Lab
 from kcrash.ui.app import KcrashApp
 from kcrash.ui.screens.debug import DebugModal
@@ -28,7 +29,13 @@ def kubectl_on_path(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def messages(app: KcrashApp) -> list[tuple[str, str]]:
-    return [(n.title or "", n.message) for n in app._notifications]
+    """The console's notes, without the alerts' toasts (the lab's crash loops go on meanwhile)."""
+    alerts = set(RULE_NAMES)
+    return [
+        (n.title or "", n.message)
+        for n in app._notifications
+        if (n.title or "").split(" · ")[0] not in alerts and "more alerts" not in n.message
+    ]
 
 
 async def select(pilot, app: KcrashApp, text: str) -> str:  # type: ignore[no-untyped-def]
