@@ -69,3 +69,13 @@ def test_a_key_whose_widget_was_removed_lets_the_next_go_at_once() -> None:
     assert gate.next_key() is None
     box.is_attached = False  # its screen closed before it handled the key
     assert gate.next_key() is second
+
+
+def test_a_key_of_a_later_read_waits_behind_the_keys_already_waiting() -> None:
+    gate = KeyGate()
+    opens, first, later = key("/"), key("h"), key("e")
+    gate.admit(opens)
+    assert not gate.admit(first)
+    gate.came_back(opens)  # done, but `first` has not been let go yet
+    assert not gate.admit(later)
+    assert gate.next_key() is first

@@ -59,8 +59,9 @@ class KeyGate:
         self._back: set[int] = set()  # ids of keys that came back up to the App
 
     def admit(self, key: events.Key) -> bool:
-        """True: forward `key` now (nothing in flight). False: it waits its turn."""
-        if self._busy():
+        """True: forward `key` now (nothing in flight, nothing waiting). False: it waits its turn,
+        behind the keys already waiting (a key of a later read must not overtake them)."""
+        if self._waiting or self._busy():
             self._waiting.append(key)
             return False
         self._send(key)
