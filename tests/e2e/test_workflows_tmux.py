@@ -103,6 +103,14 @@ def test_scope_describe_yaml_next_pod_logs_events_and_alerts(sized: Tmux) -> Non
     wait_for_pane(tmux, lambda pane: "NAME" in pane and "STATUS" in pane)
 
     back(tmux)  # clear the filter
+    wait_for_pane(tmux, lambda pane: row(pane, "bad-command") and row(pane, "oom-leak-"))
+    keys(tmux, "Enter")  # the cursor stayed on oom-leak
+    wait_for_pane(tmux, lambda pane: "pod/oom-leak-" in pane and "Diagnosis" in pane)
+    keys(tmux, "]")
+    wait_for_pane(tmux, lambda pane: " pod/" in pane and "pod/oom-leak-" not in pane and "Diagnosis" in pane)
+    back(tmux)
+    wait_for_pane(tmux, lambda pane: "NAME" in pane and "STATUS" in pane)
+
     keys(tmux, "E")
     wait_for_pane(tmux, lambda pane: "Warning" in pane and ("BackOff" in pane or "Unhealthy" in pane))
     back(tmux)
