@@ -34,6 +34,7 @@ from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean_line
 from kcrash.ui.screens.base import PodScreen
 from kcrash.ui.screens.logs import LogView
+from kcrash.ui.screens.matches import MatchNavigation
 
 Kind = Literal["describe", "yaml"]
 TAB_SIZE = 8
@@ -49,7 +50,7 @@ class DocumentRead(Message):
         self.error = error
 
 
-class DocumentScreen(PodScreen):
+class DocumentScreen(MatchNavigation, PodScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "search", "Search"),
@@ -238,28 +239,6 @@ class DocumentScreen(PodScreen):
         self.match_index = -1
         self._render_all()
         self.action_next_match()
-
-    def _jump(self) -> None:
-        if self.matches and self._starts:
-            start = self._starts[self.matches[self.match_index]]
-            self.view.scroll_to(y=max(0, start - self.view.size.height // 3), animate=False)
-        self._draw_title()
-
-    def action_next_match(self) -> None:
-        if self.matches:
-            self.match_index = (self.match_index + 1) % len(self.matches)
-        self._jump()
-
-    def action_previous_match(self) -> None:
-        if self.matches:
-            self.match_index = (self.match_index - 1) % len(self.matches)
-        self._jump()
-
-    def action_top(self) -> None:
-        self.view.scroll_home(animate=False)
-
-    def action_bottom(self) -> None:
-        self.view.scroll_end(animate=False)
 
     def action_back(self) -> None:
         box = self.query_one("#doc-search", Input)

@@ -46,6 +46,7 @@ from kcrash.core.status import primary_container
 from kcrash.history.crash import Crash
 from kcrash.ui.context import child_or_none, console
 from kcrash.ui.failures import report_worker_failure
+from kcrash.ui.screens.matches import MatchNavigation
 from kcrash.ui.sections import TROUBLE, dying_words
 
 MAX_LINES = 5000
@@ -108,7 +109,7 @@ class LogSaved(Message):
         self.error = error
 
 
-class LogScreen(Screen[None]):
+class LogScreen(MatchNavigation, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("p", "toggle_previous", "Step back"),
@@ -554,28 +555,6 @@ class LogScreen(Screen[None]):
         needle = self.query_text.lower()
         self.matches = [i for i, line in enumerate(self.lines) if needle and needle in line.lower()]
         self.match_index = min(self.match_index, len(self.matches) - 1)
-
-    def _jump(self) -> None:
-        if self.matches:
-            start = self._starts[self.matches[self.match_index]]
-            self.view.scroll_to(y=max(0, start - self.view.size.height // 3), animate=False)
-        self._draw_title()
-
-    def action_next_match(self) -> None:
-        if self.matches:
-            self.match_index = (self.match_index + 1) % len(self.matches)
-        self._jump()
-
-    def action_previous_match(self) -> None:
-        if self.matches:
-            self.match_index = (self.match_index - 1) % len(self.matches)
-        self._jump()
-
-    def action_top(self) -> None:
-        self.view.scroll_home(animate=False)
-
-    def action_bottom(self) -> None:
-        self.view.scroll_end(animate=False)
 
     def action_back(self) -> None:
         box = self.query_one("#log-search", Input)
