@@ -59,7 +59,6 @@ from kcrash.ui.messages import (
     AccessKnown,
     AlertReads,
     CrashArchived,
-    KeysDue,
     PodsArrived,
     PodsChanged,
     SyncChanged,
@@ -579,14 +578,14 @@ class KcrashApp(App[int]):
         return self.focused or self.screen
 
     def _release_keys_soon(self) -> None:
-        # A timer's callback runs in a task of its own, beside a key binding the App may still be
-        # awaiting (an action that opens a box): it only queues the release, which the App then
-        # handles after the message it is on, so a key never goes out before the last one is done.
+        # The release runs from the timer itself, not from a message in the App's queue: a key
+        # binding the App is awaiting can itself wait for a key to be released, and a release
+        # queued behind it never came (the fuzz test hung with an idle CPU).
         if not self._key_timer_armed:
             self._key_timer_armed = True
-            self.set_timer(POLL_S, lambda: self.post_message(KeysDue()))
+            self.set_timer(POLL_S, self._release_keys)
 
-    async def on_keys_due(self, message: KeysDue) -> None:
+    async def _release_keys(self) -> None:
         self._key_timer_armed = False
         if not self.screen_stack:
             return  # the app is closing: the keys still waiting have nowhere to go

@@ -83,7 +83,3 @@ class AlertReads(Message):
         super().__init__()
         self.deployments = deployments
         self.samples = samples
-
-
-class KeysDue(Message):
-    """Time to let the next waiting key go (`kcrash.ui.keygate`), in the App's own queue."""
