@@ -1231,7 +1231,7 @@ GAPS = [
         "exits-zero",
         said=("spec.restartPolicy: Always (not in the input; implied by",),
     ),
-    Gap(  # no spec, no restart: restartPolicy unknown, a finished Job pod is as likely
+    Gap(  # no spec, no restart, no back-off: restartPolicy unknown, a finished Job pod is as likely
         "exit-zero-no-spec-no-restarts-pasted",
         lambda: as_pasted(
             replace(
@@ -1239,9 +1239,11 @@ GAPS = [
                 pod=replace(
                     load_case("exit-zero").pod,
                     container_statuses=tuple(
-                        replace(s, restart_count=0) for s in load_case("exit-zero").pod.container_statuses
+                        replace(s, restart_count=0, state=s.last_state or s.state, last_state=None)
+                        for s in load_case("exit-zero").pod.container_statuses
                     ),
                 ),
+                events=(),
             ),
             "spec",
         ),

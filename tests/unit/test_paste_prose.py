@@ -116,3 +116,46 @@ def test_an_error_quoted_beside_one_failing_pod_is_its_log() -> None:
     )
     pasted = {p.pod.name: p for p in combine([parse_paste(text)])}
     assert (pasted["api-1"].previous_log or "").strip() == "Error: unknown flag: --leader-elect"
+
+
+_TABLE = (
+    "Events:\n"
+    "  Type    Reason     Age   From               Message\n"
+    "  ----    ------     ----  ----               -------\n"
+    "  Normal  Scheduled  13m   default-scheduler  Successfully assigned monitoring/prom-0 to node-1\n"
+    "  Normal  Created    13m   kubelet            Created container config-reloader\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason", "message"),
+    [
+        (
+            "Startup probe keeps on failing. pod Events: Startup probe failed: HTTP probe failed with statuscode: 503",
+            "Unhealthy",
+            "Startup probe failed: HTTP probe failed with statuscode: 503",
+        ),
+        (
+            'the events also said Liveness probe failed: Get "http://10.0.0.7:8080/healthz": context deadline exceeded',
+            "Unhealthy",
+            'Liveness probe failed: Get "http://10.0.0.7:8080/healthz": context deadline exceeded',
+        ),
+        (
+            "and then `Back-off restarting failed container` over and over",
+            "BackOff",
+            "Back-off restarting failed container` over and over",
+        ),
+    ],
+)
+def test_an_event_quoted_above_an_event_table_is_the_tables_pod(
+    sentence: str, reason: str, message: str
+) -> None:
+    (pasted,) = combine([parse_paste(f"{sentence}\n\nI have increased the timeout\n\n{_TABLE}")])
+    assert pasted.pod.name == "prom-0"
+    quoted = [e for e in pasted.events if e.reason == reason]
+    assert [e.message for e in quoted] == [message]
+
+
+def test_talk_above_an_event_table_adds_no_event() -> None:
+    (pasted,) = combine([parse_paste(f"I have increased the timeout but still it's giving\n\n{_TABLE}")])
+    assert sorted(e.reason for e in pasted.events) == ["Created", "Scheduled"]

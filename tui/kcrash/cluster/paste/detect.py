@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kcrash.cluster.paste import events, table
+from kcrash.cluster.paste.consoles import is_console_line
 from kcrash.cluster.paste.mixed import block_kind, blocks, looks_like_describe
 from kcrash.cluster.paste.model import PasteKind
 from kcrash.cluster.paste.objects import sniff_objects
@@ -69,6 +70,8 @@ def _detect(lines: Sequence[str]) -> tuple[PasteKind, list[Any] | None, bool]:
 def _text_kind(body: Sequence[str]) -> PasteKind:
     """A form a whole output shows: a describe, or a table under its header."""
     head = body[:400]
+    if any(map(is_console_line, head)) and not head[0].startswith("Name:"):
+        return "unknown"  # a console's page: read block by block (`paste.consoles`)
     if looks_like_describe(head):
         return "describe"
     if any(table.HEADER.match(line) for line in head):

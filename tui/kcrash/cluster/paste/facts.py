@@ -16,7 +16,7 @@ from kcrash.cluster.parse import ParsedObjects
 from kcrash.cluster.paste.asof import estimate_as_of
 from kcrash.cluster.paste.describe import parse_describe
 from kcrash.cluster.paste.detect import Part, split
-from kcrash.cluster.paste.events import parse_event_table
+from kcrash.cluster.paste.events import HEADERS, parse_event_table
 from kcrash.cluster.paste.fragments import fragment_facts
 from kcrash.cluster.paste.logs import parse_logs
 from kcrash.cluster.paste.mixed import Pieces, read_pieces, runtime_events
@@ -121,6 +121,22 @@ def _read_pieces(part: Part, number: int, read: _Read, *, as_log: bool) -> Paste
     return part.kind if part.kind != "unknown" else known[0]
 
 
+def _preface(lines: tuple[str, ...]) -> tuple[str, ...]:
+    """The lines above an event table's header (and its `Events:` title), when any say something."""
+    header = next((i for i, line in enumerate(lines) if any(h.match(line) for h in HEADERS)), 0)
+    above = list(lines[:header])
+    while above and (not above[-1].strip() or above[-1].strip() == "Events:"):
+        above.pop()
+    return tuple(above)
+
+
+def _read_preface(part: Part, number: int, read: _Read) -> None:
+    """What a chat message above a table quotes: its events and pods; lines of no form are talk."""
+    pieces: Pieces = read_pieces(part.lines)
+    read.pods += _with_command(pieces.pods, part)
+    read.add_events(part, pieces.events)
+
+
 def parse_paste(text: str, *, name: str = "") -> PasteFacts:
     """What one paste says. Never raises on bad input: what cannot be read is named in `notes`."""
     read = _Read()
@@ -161,6 +177,9 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
             if command is not None:
                 listings[listing(command)] = [row.pod.name for row in rows]
         elif kind == "events" and not part.pieces:
+            preface = _preface(part.lines)
+            if preface:  # a sentence above the table may quote the line that matters
+                _read_preface(dataclasses.replace(part, lines=preface, pieces=True), number, read)
             read.add_events(part, parse_event_table(part.lines))
         elif kind == "logs" and (part.command is not None or log_named):
             log = parse_logs(part.lines, command=part.command, name=name)

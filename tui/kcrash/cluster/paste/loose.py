@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from kcrash.cluster.paste.consoles import is_console_line
 from kcrash.cluster.paste.events import (
     DESCRIBE_ROW,
     OLD_DESCRIBE_ROW,
@@ -106,6 +107,8 @@ _GET_ROW = re.compile(
 )
 # A chat line (a time stamp, a nick) after an event row starts talk, not the row's wrapped tail.
 _CHAT = re.compile(r"^\s*(?:\[[^\]]*\]|<[^>]+>|@\w)")
+# A markdown code fence: what follows is another quote, not the row's wrapped tail.
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
 
 
 @dataclass(slots=True)
@@ -302,7 +305,7 @@ def read_events(lines: Sequence[str]) -> LooseEvents:
         elif row is not None:
             rows.append(row)
             joining = True
-        elif joining and not _CHAT.match(line):
+        elif joining and not _CHAT.match(line) and not is_console_line(line) and not _FENCE.match(line):
             rows[-1].extra.append(line.strip())
             rows[-1].lines.append(line)
         else:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kcrash.cluster.paste import summaries, table
+from kcrash.cluster.paste import consoles, summaries, table
 from kcrash.cluster.paste.describe import parse_describe
 from kcrash.cluster.paste.events import HEADERS
 from kcrash.cluster.paste.fragments import fragment_facts, looks_like_fragment
@@ -74,6 +74,10 @@ def block_kind(lines: Sequence[str]) -> BlockKind:
     body = [line for line in lines if line.strip()]
     if not body:
         return "unknown"
+    # A console's page has describe's labels (State:, Restart Count:) but not its layout.
+    if any(map(consoles.is_console_line, body)) and not body[0].startswith("Name:"):
+        # Event lines beside it (a chat message): read as events, the console's lines with them.
+        return "events" if any(map(is_event_line, body)) else "get-pods"
     if looks_like_describe(body):
         return "describe"
     if any(table.HEADER.match(line) for line in body) or sum(map(table.is_row, body)) * 2 >= len(body):
@@ -130,7 +134,7 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
         elif kind == "get-pods":
             found.pods += table.parse_get_pods(block, headerless=True)
             found.pods += summaries.oc_status_pods(block) + summaries.markdown_pods(block)
-            found.pods += summaries.waiting_pods(block)
+            found.pods += summaries.waiting_pods(block) + consoles.console_pods(block)
         elif kind == "events":
             _events(block, start, found)
         elif kind == "objects":
@@ -161,7 +165,10 @@ def _events(block: list[str], start: int, found: Pieces) -> None:
     found.events += read.events
     runtime = [index for index in read.unread if _RUNTIME.search(block[index]) or _MOUNT.search(block[index])]
     found.events += runtime_events([block[index] for index in runtime])
-    quiet = {i for i in read.unread if _ELISION.match(block[i]) or is_action_line(block[i])}
+    # A chat message that quotes a back-off event and the state a console showed beside it.
+    console = [i for i in read.unread if consoles.is_console_line(block[i])]
+    found.pods += consoles.console_pods([block[i] for i in console])
+    quiet = {i for i in read.unread if _ELISION.match(block[i]) or is_action_line(block[i])} | set(console)
     for index in (i for i in read.unread if i not in runtime and i not in quiet):
         line = start + index + 1
         if found.skipped and found.skipped[-1][1] == line - 1:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from kcrash.core.diagnose.apperrors import AppFailure, app_failure, fatal_failure
-from kcrash.core.diagnose.facts import Facts, dying_words
+from kcrash.core.diagnose.facts import Facts, dying_words, events_with, latest
 from kcrash.core.diagnose.memory import memory_findings
 from kcrash.core.diagnose.wording import (
     cmd_describe,
@@ -15,6 +15,7 @@ from kcrash.core.diagnose.wording import (
     command_words,
     diagnosis,
     edit_target,
+    event_evidence,
     fmt_bytes,
     fmt_seconds,
     log_evidence,
@@ -151,17 +152,23 @@ def restarted_after_exit_zero(f: Facts) -> bool:
         return False
     if f.pod.restart_policy != "Always" and not (f.spec is not None and f.spec.sidecar):
         return False
-    # Without the spec, restartPolicy is the record's default; only restarts after exit 0 prove it.
-    return f.spec_known or bool(f.restarts)
+    # Without the spec, restartPolicy is the record's default; only restarts after exit 0 prove it,
+    # and a crash-loop back-off is one (OnFailure never restarts an exit 0, Never nothing).
+    return f.spec_known or bool(f.restarts) or backing_off(f)
+
+
+def backing_off(f: Facts) -> bool:
+    """The kubelet holds the container in a crash-loop back-off: its state or its BackOff event."""
+    if f.waiting is not None and f.waiting.reason == "CrashLoopBackOff":
+        return True
+    return bool(events_with(f, "BackOff", "Back-off restarting failed"))
 
 
 def rule_exits_zero(f: Facts) -> Diagnosis | None:
-    policy = (
-        f.pod.restart_policy
-        if f.spec_known
-        else f"{f.pod.restart_policy} (not in the input; implied by {f.restarts} restarts)"
-    )
-    ev: list[Evidence | None] = [termination_evidence(f), Evidence("spec.restartPolicy", policy)]
+    ev: list[Evidence | None] = [termination_evidence(f), Evidence("spec.restartPolicy", _policy(f))]
+    backoff = latest(events_with(f, "BackOff", "Back-off restarting failed"))
+    if not f.spec_known and not f.restarts and backoff is not None:
+        ev.append(event_evidence(backoff))
     if f.run_seconds is not None:
         ev.append(
             Evidence(f"{f.termination_source} startedAt→finishedAt", f"ran {fmt_seconds(f.run_seconds)}")
@@ -184,6 +191,14 @@ def rule_exits_zero(f: Facts) -> Diagnosis | None:
         "its main process finishes instead of staying in the foreground"
     )
     return diagnosis("exits-zero", headline, f, ev, steps, detail=hints[0][0] if hints else "")
+
+
+def _policy(f: Facts) -> str:
+    """restartPolicy as the spec says it, or what implies it when the spec is not in the input."""
+    if f.spec_known:
+        return f.pod.restart_policy
+    implied = f"{f.restarts} restarts" if f.restarts else "the crash-loop back-off"
+    return f"{f.pod.restart_policy} (not in the input; implied by {implied})"
 
 
 def exit_zero_hints(f: Facts, cmd: str, last: str) -> list[tuple[str, str]]:
