@@ -530,3 +530,40 @@ def test_mount_families(reason: str, message: str, detail: str) -> None:
 )
 def test_mount_lines_pasted_alone(line: str, detail: str) -> None:
     assert one(line + "\n") == ("volume-mount", detail)
+
+
+_SIDECAR_STARTED = (
+    "Events:\n"
+    "  Type     Reason     Age                From     Message\n"
+    "  ----     ------     ----               ----     -------\n"
+    "  Normal   Scheduled  48m                default-scheduler  "
+    "Successfully assigned ops/mgr-5d8-x2 to node-1\n"
+    "  Normal   Created    48m                kubelet  Created container proxy\n"
+    "  Normal   Started    48m                kubelet  Started container proxy\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("rows", "cause"),
+    [
+        (
+            "  Normal   Killing    45m (x2 over 47m)  kubelet  "
+            "Container manager failed liveness probe, will be restarted\n",
+            "liveness-probe",
+        ),
+        (
+            "  Normal   Killing    45m (x2 over 47m)  kubelet  "
+            "Container manager failed startup probe, will be restarted\n",
+            "startup-probe",
+        ),
+        (
+            "  Warning  BackOff    45m (x9 over 47m)  kubelet  "
+            "Back-off restarting failed container manager in pod mgr-5d8-x2_ops(uid)\n"
+            "  Normal   Killing    45m (x2 over 47m)  kubelet  "
+            "Container manager failed liveness probe, will be restarted\n",
+            "liveness-probe",
+        ),
+    ],
+)
+def test_events_alone_name_a_sidecar_beside_the_killed_container(rows: str, cause: str) -> None:
+    assert one(_SIDECAR_STARTED + rows)[0] == cause

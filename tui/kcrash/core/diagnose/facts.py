@@ -167,8 +167,12 @@ def _current_log_tells(pod: Pod, name: str, status: ContainerStatus | None) -> b
 
 
 def _only_container_named(pod: Pod, events: Iterable[Event]) -> str:
-    """With no container known (events pasted alone), the one container the events speak of."""
-    named = {e.container for e in pod_events(pod, events) if e.container}
+    """With no container known (events pasted alone), the one container the events speak of; of
+    several (a sidecar started beside it), the one warnings or kills speak of."""
+    mine = pod_events(pod, events)
+    named = {e.container for e in mine if e.container}
+    if len(named) > 1:
+        named = {e.container for e in mine if e.container and (e.type == "Warning" or e.reason == "Killing")}
     return named.pop() if len(named) == 1 else ""
 
 
