@@ -159,3 +159,27 @@ def test_an_event_quoted_above_an_event_table_is_the_tables_pod(
 def test_talk_above_an_event_table_adds_no_event() -> None:
     (pasted,) = combine([parse_paste(f"I have increased the timeout but still it's giving\n\n{_TABLE}")])
     assert sorted(e.reason for e in pasted.events) == ["Created", "Scheduled"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        'The pod get created but then "CrashLoopBackOff" forever.',
+        "after deploying, the worker sits in CrashLoopBackOff and I can't exec into it",
+        "status is `CrashLoopBackOff`, restarts keep going up",
+    ],
+)
+def test_a_sentence_naming_a_crash_loop_is_a_pod_waiting_in_back_off(sentence: str) -> None:
+    facts = parse_paste(f"{sentence}\n")
+    (pod,) = facts.pods
+    (status,) = pod.pod.container_statuses
+    assert (status.state.kind, status.state.reason) == ("waiting", "CrashLoopBackOff")
+    assert pod.sources["/state.waiting.reason"] == sentence
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["the pods keep restarting, no idea why", "I read about CrashLoopBackOffs in the docs"],
+)
+def test_a_sentence_naming_no_crash_loop_gives_no_pod(sentence: str) -> None:
+    assert parse_paste(f"{sentence}\n").pods == ()

@@ -24,9 +24,9 @@ from kcrash.cluster.paste.events import HEADERS
 from kcrash.cluster.paste.fragments import fragment_facts, looks_like_fragment
 from kcrash.cluster.paste.loose import is_event_line, read_events
 from kcrash.cluster.paste.model import PastedEvent, PodFacts
-from kcrash.cluster.paste.prose import quoted_errors
+from kcrash.cluster.paste.prose import crash_loop_line, quoted_errors
 from kcrash.cluster.paste.text import is_action_line
-from kcrash.core.records import Event
+from kcrash.core.records import ContainerState, ContainerStatus, Event, Pod
 
 BlockKind = Literal["describe", "get-pods", "events", "objects", "logs", "unknown"]
 
@@ -146,11 +146,21 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
         elif quoted := quoted_errors(block):
             found.kinds[-1] = "logs"  # a chat message quoting what the log said
             _add_log(found, quoted)
+        elif said := crash_loop_line(block):
+            found.kinds[-1] = "get-pods"  # a chat message naming the STATUS it saw
+            found.pods.append(_crash_looping(said))
         elif not all(_ELISION.match(line) or is_action_line(line) for line in block if line.strip()):
             found.skipped.append((start + 1, end))
     runtime = runtime_events(found.log)
     found.events += runtime
     return found
+
+
+def _crash_looping(line: str) -> PodFacts:
+    """A pod a sentence says is in CrashLoopBackOff: its only container waits in back-off."""
+    state = ContainerState("waiting", reason="CrashLoopBackOff")
+    pod = Pod(namespace="", name="", container_statuses=(ContainerStatus(name="", state=state),))
+    return PodFacts(pod=pod, sources={"/state.waiting.reason": line}, shows=frozenset({"summary"}))
 
 
 def _add_log(found: Pieces, lines: Sequence[str]) -> None:

@@ -50,3 +50,15 @@ def quoted_errors(lines: Sequence[str]) -> list[str]:
         spans = _span_lines(line)
         found += spans or ([quoted] if (quoted := _inline(line)) else [])
     return list(dict.fromkeys(found))
+
+
+# A crash loop named in a sentence ("The pod get created but then "CrashLoopBackOff" forever."):
+# what the person saw in STATUS, though nothing else of the pod was pasted.
+_CRASH_LOOP = re.compile(r"(?<![\w-])CrashLoopBackOff(?![\w-])")
+
+
+def crash_loop_line(lines: Sequence[str]) -> str:
+    """The first sentence line of a chat message that names a crash loop; "" when none does."""
+    if len(lines) > _MOST_LINES:
+        return ""
+    return next((line.strip() for line in lines if _CRASH_LOOP.search(line)), "")
