@@ -130,7 +130,7 @@ def _preface(lines: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(above)
 
 
-def _read_preface(part: Part, number: int, read: _Read) -> None:
+def _read_preface(part: Part, read: _Read) -> None:
     """What a chat message above a table quotes: its events and pods; lines of no form are talk."""
     pieces: Pieces = read_pieces(part.lines)
     read.pods += _with_command(pieces.pods, part)
@@ -179,7 +179,7 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
         elif kind == "events" and not part.pieces:
             preface = _preface(part.lines)
             if preface:  # a sentence above the table may quote the line that matters
-                _read_preface(dataclasses.replace(part, lines=preface, pieces=True), number, read)
+                _read_preface(dataclasses.replace(part, lines=preface, pieces=True), read)
             read.add_events(part, parse_event_table(part.lines))
         elif kind == "logs" and (part.command is not None or log_named):
             log = parse_logs(part.lines, command=part.command, name=name)
