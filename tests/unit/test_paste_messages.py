@@ -200,3 +200,21 @@ def test_describe_events_of_kubectl_1_7(row: str, fields: tuple[Any, ...]) -> No
     (pasted,) = parse_describe_events([header, row])
     e = pasted.event
     assert (e.type, e.reason, e.count, e.container, e.source) == fields
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'Erro "Back-off restarting failed" quando executando no kubernetes.',
+        "Warning  BackOff  Back-off restarting failed container",
+        "Back-off restarting failed docker container",
+        "  Warning  BackOff    4m53s (x72 over 20m)  kubelet  Back-off restarting failed container manager in pod web_shop(uid)",
+    ],
+)
+def test_a_back_off_quoted_whole_or_shortened_is_the_back_off_event(line: str) -> None:
+    row = read_line(line)
+    assert row is not None and (row.type, row.reason) == ("Warning", "BackOff")
+
+
+def test_a_back_off_word_inside_another_word_is_no_event() -> None:
+    assert read_line("Back-off restarting failedover pods") is None

@@ -34,7 +34,7 @@ from kcrash.core.records import Event
 
 # What a message says of its reason, for a line that shows only the message: (start, type, reason).
 _KNOWN: tuple[tuple[str, str, str], ...] = (
-    (r"Back-off restarting failed (?:docker )?container", "Warning", "BackOff"),
+    (r"Back-off restarting failed(?: (?:docker )?container)?\b", "Warning", "BackOff"),
     (r"Back-off pulling image", "Normal", "BackOff"),
     (r"(?:Liveness|Readiness|Startup) probe (?:failed|errored)", "Warning", "Unhealthy"),
     (r"Container \S+ failed (?:liveness|startup) probe", "Normal", "Killing"),
