@@ -3,6 +3,7 @@ nothing typed is lost, nothing crashes; and a crash that does happen ends with s
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,13 @@ def burst(app: KcrashApp, *keys: str) -> None:
         app.post_message(events.Key(key, character))
 
 
-async def settle(pilot: Pilot[int]) -> None:
+async def settle(pilot: Pilot[int], timeout: float = 15.0) -> None:
+    """Until every key of the burst has been let through (a loaded machine takes seconds), then a beat."""
+    app = pilot.app
+    assert isinstance(app, KcrashApp)
+    deadline = time.monotonic() + timeout
+    while app._keys.waiting and time.monotonic() < deadline:  # the gate's queue tells when
+        await pilot.pause(0.05)
     for _ in range(5):
         await pilot.pause(0.05)
 
