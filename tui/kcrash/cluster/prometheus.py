@@ -44,6 +44,8 @@ DEFAULT_LOCATIONS = (
 )
 """Services the kube-prometheus, prometheus-operator and Helm chart installs create, in that order."""
 TIMEOUT = (3.0, 15.0)  # connect, read: the drill-down shows its other pieces meanwhile
+NOT_FOUND_FOR = 60.0
+"""Seconds a fruitless search is not repeated: every pod opened would otherwise ask every location."""
 WORKING_SET = "container_memory_working_set_bytes"
 RESTARTS = "kube_pod_container_status_restarts_total"
 LAST_REASON = "kube_pod_container_status_last_terminated_reason"
@@ -108,11 +110,14 @@ class Prometheus:
         self._found: Location | None = None
         self._lock = threading.Lock()
         self._pool: urllib3.PoolManager | None = None
+        self._bad_url = ""
+        self._not_found: tuple[float, KcrashError] | None = None
         if self.url:
             parts = urlsplit(self.url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise KcrashError(f"--prometheus {url!r} is not an http(s) URL (e.g. http://127.0.0.1:9090)")
-            self._pool = urllib3.PoolManager(retries=False)
+                self._bad_url = f"--prometheus {url!r} is not an http(s) URL (e.g. http://127.0.0.1:9090)"
+            else:
+                self._pool = urllib3.PoolManager(retries=False)
 
     # -- the queries -------------------------------------------------------------------------------
     def pod_history(
@@ -163,13 +168,23 @@ class Prometheus:
 
     # -- where it is -------------------------------------------------------------------------------
     def _get(self, path: str, params: list[tuple[str, str]]) -> bytes:
+        if self._bad_url:
+            raise KcrashError(self._bad_url)
         if self._pool is not None:
             return self._direct(path, params)
         with self._lock:
-            found = self._found
+            found, not_found = self._found, self._not_found
         if found is not None:
             return self._proxied(found, path, params)
-        return self._discover(path, params)
+        if not_found is not None and time.monotonic() - not_found[0] < NOT_FOUND_FOR:
+            raise not_found[1]
+        try:
+            return self._discover(path, params)
+        except KcrashError as exc:
+            if exc.status != 422:
+                with self._lock:
+                    self._not_found = (time.monotonic(), exc)
+            raise
 
     def _direct(self, path: str, params: list[tuple[str, str]]) -> bytes:
         assert self._pool is not None
