@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, cast
 
 from textual.color import Color
@@ -145,7 +145,7 @@ def chart_data(
 
 def sources_legend(merged: Merged, now: datetime) -> str:
     """ "memory: Prometheus 13:02–13:58 · archive 13:40–14:00 · live since 14:00", gaps named too;
-    times on the local clock. Empty when this session's samples are all there is."""
+    times in UTC, as the crash headline gives them. Empty when this session's samples are all there is."""
     stretches = merged.stretches
     if not stretches or (all(s.source == LIVE for s in stretches) and not merged.gaps):
         return ""
@@ -162,11 +162,11 @@ def sources_legend(merged: Merged, now: datetime) -> str:
     words = [text for _, text in parts]
     if len(words) > LEGEND_PARTS:
         words = [*words[: LEGEND_PARTS - 1], "…", words[-1]]
-    return "memory: " + " · ".join(words)
+    return "memory: " + " · ".join(words) + " UTC"
 
 
 def _clock(moment: datetime) -> str:
-    return moment.astimezone().strftime("%H:%M")
+    return moment.astimezone(UTC).strftime("%H:%M")
 
 
 def _bounds_text(limit: int | None, request: int | None) -> str:
