@@ -176,3 +176,16 @@ def _hour() -> tuple[Any, Any]:
 
     now = datetime.now(UTC)
     return now - timedelta(hours=1), now
+
+
+def test_a_prometheus_target_that_is_not_host_port_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kcrash.lab.cli import main as lab_main
+
+    assert lab_main(["--prometheus-target", "prometheus"]) == 2
+    error = capsys.readouterr().err
+    assert error == (
+        "kcrash lab: error: argument --prometheus-target: "
+        "'prometheus' is not HOST:PORT (e.g. 127.0.0.1:9090)\n"
+    )

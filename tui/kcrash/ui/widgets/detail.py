@@ -241,7 +241,7 @@ class DetailPane(VerticalScroll):
             self._load(pod, now)
             self._load_crashes(pod)
             if "prometheus" not in self.pieces:
-                self._load_prometheus(pod, now)
+                self._load_prometheus(pod, now, self._chart_columns())
 
     def look_for_replacement(self, keys: Iterable[Key]) -> None:
         """The shown pod is gone: offer a pod its owner made since, among `keys`."""
@@ -362,7 +362,7 @@ class DetailPane(VerticalScroll):
         self.post_message(Loaded(pod.key, "crashes", found))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail-prometheus")
-    def _load_prometheus(self, pod: Pod, now: datetime) -> None:
+    def _load_prometheus(self, pod: Pod, now: datetime, columns: int) -> None:
         """The last hour of the pod's memory and restarts from Prometheus, once per pod opened
         (the session's own samples take over from there); a failure is one line under the chart."""
         from kcrash.core.memorysources import choose_step
@@ -370,7 +370,7 @@ class DetailPane(VerticalScroll):
         source = self.kcrash.source
         if not isinstance(source, ClusterSource):
             return
-        step = choose_step(PROMETHEUS_WINDOW.total_seconds(), self._chart_columns())
+        step = choose_step(PROMETHEUS_WINDOW.total_seconds(), columns)
         value: object
         try:
             value = source.prometheus.pod_history(pod.namespace, pod.name, now - PROMETHEUS_WINDOW, now, step)
@@ -380,8 +380,8 @@ class DetailPane(VerticalScroll):
 
     def _chart_columns(self) -> int:
         """Columns the chart plots across (the y labels take about a dozen)."""
-        found = self.query("#d-memory")
-        width = found.first().size.width if found else self.query_one("#d-right").size.width
+        found = self.query("#d-memory") or self.query("#d-right")
+        width = found.first().size.width if found else 0
         return max(20, width - 12) if width else CHART_COLUMNS
 
     def _refresh_memory(self) -> None:
