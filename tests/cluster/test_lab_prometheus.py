@@ -101,9 +101,8 @@ def test_no_prometheus_behind_the_usual_services_is_one_line(lab_api: Api) -> No
     with pytest.raises(KcrashError) as caught:
         prometheus.pod_history("crashlab", "web", *_hour(), 60)
     assert str(caught.value) == (
-        "no Prometheus found through the API server (tried monitoring/prometheus-k8s:9090, "
-        "prometheus/prometheus-server:80): give --prometheus URL or add its service to "
-        "prometheus_services in history.toml"
+        "no Prometheus found through the API server (tried monitoring/prometheus-k8s:9090 and 1 more): "
+        "give --prometheus URL or list its service in history.toml (prometheus_services)"
     )
 
 

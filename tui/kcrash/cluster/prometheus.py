@@ -237,10 +237,11 @@ class Prometheus:
                 return body
         if forbidden is not None:
             raise forbidden
-        tried = ", ".join(str(location) for location in self._locations)
+        first, more = self._locations[0], len(self._locations) - 1
+        tried = f"{first} and {more} more" if more else str(first)
         raise KcrashError(
             f"no Prometheus found through the API server (tried {tried}): give --prometheus URL "
-            "or add its service to prometheus_services in history.toml"
+            "or list its service in history.toml (prometheus_services)"
         )
 
     def _remember(self, location: Location) -> None:

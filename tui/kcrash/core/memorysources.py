@@ -9,6 +9,7 @@ steps is a gap: no line is drawn across it and the legend names it. Pure: sample
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ PROMETHEUS = "Prometheus"
 ARCHIVE = "archive"
 LIVE = "live"
 GAP_STEPS = 3.0
-"""A stretch without samples longer than this many steps is drawn as a gap, not bridged."""
+"""A stretch without samples longer than this many steps is drawn as a gap, not bridged. A source's
+step is the larger of the one it was asked at and the median spacing of its samples: a sampler
+polling every second still gets metrics-server's 15 s (or 60 s) resolution."""
 NICE_STEPS = (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
 POINTS_PER_COLUMN = 2  # braille: two dots across per terminal column
 
@@ -76,9 +79,11 @@ def merge(sources: Sequence[Source], container: str) -> Merged:
     covered: list[tuple[float, float]] = []
     for source in sources:
         mine = sorted((s for s in source.samples if s.container == container), key=lambda s: s.at)
+        times = [s.at.timestamp() for s in mine]
+        step = max(source.step, _median_spacing(times))
         fresh = [s for s in mine if not _inside(s.at.timestamp(), covered)]
-        kept.extend((Point(s.at, s.bytes, source.name), source.step) for s in fresh)
-        covered.extend(_coverage([s.at.timestamp() for s in mine], source.step))
+        kept.extend((Point(s.at, s.bytes, source.name), step) for s in fresh)
+        covered.extend(_coverage(times, step))
     kept.sort(key=lambda item: item[0].at)
     points = tuple(point for point, _ in kept)
     segments: list[tuple[int, int]] = []
@@ -93,6 +98,11 @@ def merge(sources: Sequence[Source], container: str) -> Merged:
     if kept:
         segments.append((start, len(kept)))
     return Merged(points, tuple(segments), _stretches(points), tuple(gaps))
+
+
+def _median_spacing(times: list[float]) -> float:
+    spacing = sorted(b - a for a, b in itertools.pairwise(times) if b > a)
+    return spacing[len(spacing) // 2] if spacing else 0.0
 
 
 def _coverage(times: list[float], step: float) -> list[tuple[float, float]]:
