@@ -109,6 +109,8 @@ class SeriesBook:
         self._now = now
         self.horizon = horizon
         self._tracks: dict[Key, Track] = {}
+        self._of_pod: dict[tuple[str, str], list[Key]] = {}
+        self._pruned = -math.inf
 
     def __len__(self) -> int:
         return len(self._tracks)
@@ -118,6 +120,7 @@ class SeriesBook:
         found = self._tracks.get(key)
         if found is None:
             found = self._tracks[key] = make()
+            self._of_pod.setdefault(key[:2], []).append(key)
         return found
 
     def started(self, track: Track, inst: Instance) -> None:
@@ -128,15 +131,22 @@ class SeriesBook:
     def gone(self, namespace: str, pod: str) -> None:
         """The pod was deleted: its containers' series stop now."""
         now = self._now()
-        for key, track in list(self._tracks.items()):
-            if key[0] == namespace and key[1] == pod and track.gone_at == math.inf:
+        for key in self._of_pod.get((namespace, pod), ()):
+            track = self._tracks[key]
+            if track.gone_at == math.inf:
                 track.gone_at = now
-        self._prune(now)
+        if now - self._pruned > 60.0:  # a sweep a minute at most, however many pods go
+            self._prune(now)
 
     def _prune(self, now: float) -> None:
+        self._pruned = now
         for key, track in list(self._tracks.items()):
             if track.gone_at < now - self.horizon:
                 del self._tracks[key]
+                keys = self._of_pod[key[:2]]
+                keys.remove(key)
+                if not keys:
+                    del self._of_pod[key[:2]]
 
     # -- the two outputs -------------------------------------------------------------------------
     def exposition(self, now: float) -> str:
