@@ -157,6 +157,8 @@ async def test_the_chart_covers_the_preplayed_hour_at_first_paint(
         chart = app.screen.query_one(MemoryChart)
         await wait_for(pilot, lambda: chart.data.legend.startswith("memory: Prometheus"), what="the legend")
         data = chart.data
+        caption = str(app.screen.query_one("#d-memory-caption").render())
+    assert caption.splitlines()[0] == data.legend
     assert history.where == "monitoring/prometheus-k8s:9090 via the API server"
     assert data.xs[0] <= -55.0, "the first paint reaches back to the start of the pre-played hour"
     assert len(data.ooms) >= 3, "the OOM kills Prometheus saw are marked"
@@ -166,5 +168,5 @@ async def test_the_chart_covers_the_preplayed_hour_at_first_paint(
     print(
         f"\nprometheus: {running.backfilled} samples backfilled; one pod's hour: "
         f"{len(history.samples)} samples at {history.step:g}s step, "
-        f"3 range queries in {history.seconds * 1000:.0f} ms"
+        f"3 range queries in {history.seconds * 1000:.0f} ms\n{caption}"
     )
