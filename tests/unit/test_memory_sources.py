@@ -1,4 +1,4 @@
-"""Memory from Prometheus, the archive and this session on one axis: who wins, where the gaps are,
+"""Memory from Prometheus, the archive and this run of kcrash on one axis: who wins, where the gaps are,
 what step a chart of a given width asks for, and what the chart's legend says (pure)."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_live_wins_over_archive_over_prometheus_where_they_overlap() -> None:
     prom = by_source[PROMETHEUS]
     assert min(prom) == at(60)
     assert not any(at(20) <= t <= at(10) for t in prom), "Prometheus does not double the archive"
-    assert not any(t >= at(5) for t in prom), "nor this session"
+    assert not any(t >= at(5) for t in prom), "nor this run's own"
     assert any(at(10) < t < at(5) for t in prom), "it fills what neither covered"
     assert [s.source for s in merged.stretches] == [PROMETHEUS, ARCHIVE, PROMETHEUS, LIVE]
     assert len(merged.segments) == 1 and not merged.gaps
@@ -78,7 +78,7 @@ def test_the_chart_covers_the_prometheus_hour_and_says_where_each_stretch_came_f
     archived = every(15, 20, 10, mib=150)
     live = every(15, 5, 0, mib=90)
     data = chart_data(
-        (*archived, *live),  # the session's view carries the archived samples too
+        (*archived, *live),  # the console's view carries the archived samples too
         container="app",
         available=True,
         note="",

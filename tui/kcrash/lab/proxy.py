@@ -68,8 +68,8 @@ async def forward(target: ServiceTarget, request: web.Request, rest: str) -> web
     body = await request.read()
     try:
         async with (
-            aiohttp.ClientSession(timeout=TIMEOUT, auto_decompress=True) as session,
-            session.request(request.method, url, params=request.query, data=body or None) as answer,
+            aiohttp.ClientSession(timeout=TIMEOUT, auto_decompress=True) as client,
+            client.request(request.method, url, params=request.query, data=body or None) as answer,
         ):
             content = await answer.read()
             headers = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}

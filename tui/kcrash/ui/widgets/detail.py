@@ -364,7 +364,7 @@ class DetailPane(VerticalScroll):
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail-prometheus")
     def _load_prometheus(self, pod: Pod, now: datetime, columns: int) -> None:
         """The last hour of the pod's memory and restarts from Prometheus, once per pod opened
-        (the session's own samples take over from there); a failure is one line under the chart."""
+        (the console's own samples take over from there); a failure is one line under the chart."""
         from kcrash.core.memorysources import choose_step
 
         source = self.kcrash.source
@@ -563,7 +563,7 @@ class DetailPane(VerticalScroll):
     def _with_prometheus_restarts(
         self, seen: list[Termination], history: PodHistory | None
     ) -> list[Termination]:
-        """Restarts Prometheus saw that neither this session nor the archive did (it sees them a
+        """Restarts Prometheus saw that neither the console nor the archive did (it sees them a
         step late at most: one within a step of a known death is that death)."""
         if history is None:
             return seen

@@ -1,7 +1,7 @@
 """Memory over time against the limit: a plotext chart, and the honest words around it.
 
 `chart_data` (pure) turns samples, the container's limits and the terminations seen this session
-into what to draw and a caption; samples come from this session, the archive and Prometheus
+into what to draw and a caption; samples come from this run of kcrash, the archive and Prometheus
 (`kcrash.core.memorysources` decides which covers what), the legend says which stretch is whose, and
 a gap of more than a few steps is drawn as a gap; `MemoryChart` draws it, sized to the widget, in the theme's
 colours (Dolphie's recipe: clear, size, draw the limit with `hline`, render; re-render on resize).
@@ -80,7 +80,7 @@ def chart_data(
 ) -> ChartData:
     """Decide what the chart may honestly show for one container.
 
-    `samples` are this session's (they may include `archived` ones, which are then told apart);
+    `samples` are this run's own (they may include `archived` ones, which are then told apart);
     `prometheus` are Prometheus's at `prometheus_step`; `prometheus_note` is a line about it
     (where it was found, or why it could not be asked)."""
     earlier = set(archived)
@@ -145,7 +145,7 @@ def chart_data(
 
 def sources_legend(merged: Merged, now: datetime) -> str:
     """ "memory: Prometheus 13:02–13:58 · archive 13:40–14:00 · live since 14:00", gaps named too;
-    times in UTC, as the crash headline gives them. Empty when this session's samples are all there is."""
+    times in UTC, as the crash headline gives them. Empty when this run's own samples are all there is."""
     stretches = merged.stretches
     if not stretches or (all(s.source == LIVE for s in stretches) and not merged.gaps):
         return ""
