@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: compile demo test lint typecheck layers pytest bench chaos screenshots lab controlplane clean
+.PHONY: compile demo test lint typecheck layers pytest bench chaos screenshots lab controlplane prometheus clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: lint typecheck layers pytest
 # clone); reused while the pins are unchanged; a one-line skip where Go is missing.
 controlplane:
 	@bash controlplane/build.sh
+
+# Debian's prometheus package (prometheus and promtool) for the `prometheus` tests; a one-line skip
+# where it cannot be installed (not Debian, not root, no network): those tests are then skipped.
+prometheus:
+	@bash .ci/prometheus.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check tui tests bench

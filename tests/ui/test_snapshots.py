@@ -134,7 +134,7 @@ def test_drill_down_oom(snap_compare: Snap, static_lab: Lab, tmp_path: Path, siz
         pane = app.screen.query_one(DetailPane)
         await wait_for(
             pilot,
-            lambda: {"diagnosis", "events", "logs", "rollout", "memory"} <= pane.pieces.keys(),
+            lambda: {"diagnosis", "events", "logs", "rollout", "memory", "prometheus"} <= pane.pieces.keys(),
             what="data",
         )
         chart = pane.query_one(MemoryChart)

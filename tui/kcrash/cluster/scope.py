@@ -44,7 +44,8 @@ def rescoped(
 ) -> ClusterSource:
     """The source for the scope asked; what is not named stays as it is. A new context opens on
     its own namespace (from the kubeconfig) unless one is named. Raises KcrashError in one line."""
-    if context is not None and context != source.context:
+    other_cluster = context is not None and context != source.context
+    if other_cluster:
         conn = connect(source.kubeconfig, context, namespace, all_namespaces, check=False)
     else:
         scope = None if all_namespaces else (namespace or source.namespace)  # None stays all
@@ -56,6 +57,8 @@ def rescoped(
         read_only=source.read_only,
         metrics_interval=source.metrics.interval,
         kubeconfig=source.kubeconfig,
+        prometheus_url="" if other_cluster else source.prometheus_url,  # --prometheus: the first cluster's
+        prometheus_locations=source.prometheus_locations,
     )
 
 

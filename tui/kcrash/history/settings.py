@@ -12,6 +12,9 @@ by default `~/.config/kcrash/history.toml`) when it exists; every key is optiona
     queue = 1000               # crashes waiting for their log; past this the oldest is dropped
     redact = ['(?i)card=(?P<value>\\d+)']   # more patterns (a group `value`: only it is masked)
     redact_defaults = true     # false: only the patterns above
+    prometheus_url = "http://prometheus.example:9090"   # ask this Prometheus (--prometheus wins)
+    prometheus_services = ["monitoring/prometheus-k8s:9090"]   # else look for it here, in order,
+                               # through the API server's service proxy (default: the usual places)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from kcrash.cluster.prometheus import DEFAULT_LOCATIONS, Location
 from kcrash.core.redact import RedactionError, Redactor
 
 
@@ -39,6 +43,8 @@ class HistorySettings:
     queue: int = 1000
     redact: tuple[str, ...] = ()
     redact_defaults: bool = True
+    prometheus_url: str = ""
+    prometheus_services: tuple[str, ...] = DEFAULT_LOCATIONS
 
     @property
     def max_age_seconds(self) -> float:
@@ -70,7 +76,9 @@ def load_settings(path: Path | None = None) -> HistorySettings:
     settings = _apply(HistorySettings(), data, path)
     try:
         settings.redactor()
-    except RedactionError as exc:
+        for service in settings.prometheus_services:
+            Location.parse(service)
+    except (RedactionError, ValueError) as exc:
         raise SettingsError(f"{path}: {exc}") from None
     return settings
 
@@ -86,6 +94,10 @@ def _apply(settings: HistorySettings, data: dict[str, Any], path: Path) -> Histo
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise SettingsError(f"{path}: {key} must be a list of strings")
             changes[key] = tuple(value)
+        elif isinstance(default, str):
+            if not isinstance(value, str):
+                raise SettingsError(f"{path}: {key} must be a string")
+            changes[key] = value
         elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise SettingsError(f"{path}: {key} must be true or false")

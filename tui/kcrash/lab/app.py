@@ -34,6 +34,7 @@ from kcrash.lab.faults import Faults
 from kcrash.lab.identity import stored_certificates, stored_token
 from kcrash.lab.kubeconfig import write_kubeconfig
 from kcrash.lab.logs import LogBook
+from kcrash.lab.proxy import ServiceTarget
 from kcrash.lab.server import ApiServer, ServerOptions
 from kcrash.lab.simulation import Simulation
 from kcrash.lab.store import CLUSTER_SCOPED, Conflict, Store
@@ -69,6 +70,7 @@ class Lab:
         tls: bool = True,
         allow_anonymous: bool | None = None,
         state_dir: Path | None = None,
+        preplay_seconds: float | None = None,
     ) -> None:
         self.host = host
         self.state_dir = state_dir
@@ -83,6 +85,8 @@ class Lab:
         self.faults = Faults(seed=seed)
         self.logs = LogBook()
         self.sim = Simulation(self.store, self.clock, self.logs, seed=seed)
+        if preplay_seconds is not None:
+            self.sim.preplay_seconds = preplay_seconds
         self.server = ApiServer(
             self.store,
             self.clock,
@@ -93,6 +97,7 @@ class Lab:
             options=options,
             allow_anonymous=not tls if allow_anonymous is None else allow_anonymous,
         )
+        self.server.metrics_text = self.metrics_text
         self._extra_pods = extra_pods
         self._scenario_files = tuple(scenario_files)
         self._load_files = tuple(load_files)
@@ -198,6 +203,25 @@ class Lab:
 
         loop.call_soon_threadsafe(run)
         return future.result(timeout=30)
+
+    # -- what a Prometheus sees --------------------------------------------------------------------
+    def metrics_text(self) -> str:
+        """`/metrics` now: cAdvisor's and kube-state-metrics' series of the simulated containers."""
+        return self.sim.kubelet.series.exposition(self.sim.sched.now())
+
+    def openmetrics_history(self, seconds: float | None = None, step: float = 15.0) -> str:
+        """The last `seconds` (default: the pre-played stretch) of the same series as OpenMetrics,
+        for `promtool tsdb create-blocks-from openmetrics`; call it on the lab's loop (`call`)."""
+        now = self.sim.sched.now()
+        span = self.sim.preplay_seconds if seconds is None else seconds
+        since = (now - span) // step * step + step  # whole steps, none before the pre-play began
+        return "".join(self.sim.kubelet.series.openmetrics(since, now, step))
+
+    def add_service_target(
+        self, address: str, namespace: str = "monitoring", name: str = "prometheus-k8s", port: str = "9090"
+    ) -> None:
+        """Serve `namespace/name:port`'s service proxy by forwarding to `address` (host:port, http)."""
+        self.server.services.append(ServiceTarget(namespace, name, port, address))
 
     def client_ssl_context(self) -> ssl.SSLContext:
         """A client context that trusts this lab's CA only (for urllib, aiohttp and the like)."""

@@ -4,12 +4,17 @@ kcrash lab [--port PORT] [--kubeconfig PATH] [--speed FACTOR] [--extra-pods N] [
            [--scenarios FILE]... [--load FILE]... [--latency-ms MS] [--error-rate R]
            [--error-status 500|429|503] [--retry-after S] [--deny VERB:RESOURCE]... [--namespace NS]
            [--state-dir DIR] [--request-log FILE] [--drop-watches-every S] [--expire-every S]
-           [--plain-http]
+           [--plain-http] [--preplay S] [--openmetrics-history FILE] [--prometheus-target HOST:PORT]
 kcrash lab --control-plane real [--port PORT] [--kubeconfig PATH] [--namespace NS]
 
 It serves https with a CA made at start; the kubeconfig it writes carries that CA and the token.
 `--control-plane real` starts etcd, kube-apiserver, kube-controller-manager and kube-scheduler built by
 `make controlplane` instead of the simulation (see docs/lab.md).
+
+`/metrics` serves the simulated containers' cAdvisor and kube-state-metrics series for a Prometheus
+to scrape; `--openmetrics-history FILE` writes the pre-played stretch of the same series for
+`promtool tsdb create-blocks-from openmetrics`; `--prometheus-target` makes the service
+`monitoring/prometheus-k8s:9090` proxy to a Prometheus on loopback (docs/history.md).
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ EMBEDDED_ONLY = {
     "drop_watches_every": None,
     "expire_every": None,
     "retry_after": 1,
+    "preplay": None,
+    "openmetrics_history": None,
+    "prometheus_target": None,
 }
 
 
@@ -102,6 +110,13 @@ def _existing_file(text: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"no such file: {text}")
     return path
+
+
+def _address(text: str) -> str:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:9090)")
+    return text
 
 
 def _deny_rule(text: str) -> tuple[str, str]:
@@ -190,6 +205,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve http instead of https (kubectl then sends no token, so none is required)",
     )
+    parser.add_argument(
+        "--preplay",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="simulated seconds played before the lab opens (default 900; 3600 for a Prometheus hour)",
+    )
+    parser.add_argument(
+        "--openmetrics-history",
+        type=Path,
+        metavar="FILE",
+        help="write the pre-played stretch of /metrics' series as OpenMetrics (for promtool) at start",
+    )
+    parser.add_argument(
+        "--prometheus-target",
+        type=_address,
+        metavar="HOST:PORT",
+        help="serve the service proxy of monitoring/prometheus-k8s:9090 by forwarding to HOST:PORT",
+    )
     return parser
 
 
@@ -217,7 +250,10 @@ def main(argv: list[str]) -> int:
         builtin_scenarios=not options.no_builtin,
         tls=not options.plain_http,
         state_dir=options.state_dir,
+        preplay_seconds=options.preplay,
     )
+    if options.prometheus_target:
+        lab.add_service_target(options.prometheus_target)
     lab.faults.set_latency(options.latency_ms)
     lab.faults.set_error_rate(options.error_rate, options.error_status, options.retry_after)
     if options.request_log:
@@ -229,7 +265,7 @@ def main(argv: list[str]) -> int:
     for verb, resource in options.deny:
         lab.faults.deny(verb, resource)
     try:
-        asyncio.run(_serve(lab, options.kubeconfig, options.namespace))
+        asyncio.run(_serve(lab, options.kubeconfig, options.namespace, options.openmetrics_history))
     except OSError as exc:
         print(
             f"{PROG}: error: cannot serve on 127.0.0.1:{options.port}: {exc.strerror or exc}", file=sys.stderr
@@ -258,7 +294,7 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-async def _serve(lab: Lab, kubeconfig: Path | None, namespace: str) -> None:
+async def _serve(lab: Lab, kubeconfig: Path | None, namespace: str, history: Path | None = None) -> None:
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     if task is not None:
@@ -271,6 +307,11 @@ async def _serve(lab: Lab, kubeconfig: Path | None, namespace: str) -> None:
 
     def announce(running: Lab) -> None:
         calm_garbage_collector()
+        if history is not None:
+            try:
+                history.write_text(running.openmetrics_history(), encoding="utf-8")
+            except OSError as exc:
+                print(f"{PROG}: error: cannot write {history}: {exc.strerror or exc}", file=sys.stderr)
         path = kubeconfig or Path(tempfile.gettempdir()) / f"kcrash-lab-{running.port}.kubeconfig"
         running.write_kubeconfig(path, namespace)
         if kubeconfig is None:

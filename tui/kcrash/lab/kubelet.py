@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from kcrash.lab.events import EventRecorder, stamp
 from kcrash.lab.logs import LogBook
 from kcrash.lab.scenarios import Behaviour, BehaviourBook, go_duration, parse_quantity
+from kcrash.lab.series import SeriesBook, Track
 from kcrash.lab.store import Change, Conflict, NotFound, Obj, Store
 
 if TYPE_CHECKING:
@@ -246,6 +247,8 @@ class Kubelet:
         self._facts: dict[str, tuple[str, dict[str, Behaviour]]] = {}  # by owning ReplicaSet uid
         self._buckets: list[set[PodKey]] = [set() for _ in range(METRICS_BUCKETS)]
         self._metrics_started = False
+        self.series = SeriesBook(sched.now)
+        """Every app container instance run, for `/metrics` and the OpenMetrics history."""
         self.log_horizon = -math.inf  # heartbeats older than this are not worth writing
         self.live_from = -math.inf  # before this the world is being pre-played
         store.add_watcher("pods", self._on_pod_change)
@@ -552,6 +555,8 @@ class Kubelet:
             if restarts:
                 finished = started - 1.0
                 c.last = Instance(restarts - 1, self._container_id(), finished - 3600, finished, 1, "Error")
+                self._series_started(run, c, c.last)
+            self._series_started(run, c, inst)
             self.logs.start_instance(run.namespace, run.name, c.name)
             for line in c.behaviour.log_lines:
                 self._write_log(run, c, inst, started + line.after, line.text)
@@ -744,6 +749,8 @@ class Kubelet:
             )
             inst.message = b.start_error
             c.current, c.state, c.ready, c.started = inst, "terminated", False, False
+            if not c.init:
+                self._series_started(run, c, inst)
             self.logs.end_instance(run.namespace, run.name, c.name)
             self._event(run, c, "Warning", "Failed", f"Error: {b.start_error}")
             self._publish(run)
@@ -751,6 +758,8 @@ class Kubelet:
             return
         inst = Instance(c.restart_count, self._container_id(), now)
         c.current, c.state, c.ready = inst, "running", False
+        if not c.init:
+            self._series_started(run, c, inst)
         c.started = "startupProbe" not in c.spec
         self._event(run, c, "Normal", "Started", f"Started container {c.name}")
         inst.healthy_at = now + b.health_after if b.health_after is not None else math.inf
@@ -1089,6 +1098,7 @@ class Kubelet:
                     timer.cancel()
         self.logs.forget_pod(run.namespace, run.name)
         self.recorder.forget(run.uid)
+        self.series.gone(run.namespace, run.name)
         with contextlib.suppress(NotFound):
             self.store.delete("podmetrics", run.namespace, run.name)
 
@@ -1333,6 +1343,15 @@ class Kubelet:
         if limit is not None:
             value = min(value, limit - 0.5)  # at the limit the kernel kills it
         return max(1.0, value)
+
+    def _series_started(self, run: PodRun, c: ContainerRun, inst: Instance) -> None:
+        def make() -> Track:
+            limit = memory_limit_mi(c.spec)
+            return Track(
+                run.namespace, run.name, c.name, run.uid, run.node.name, c.image, c.behaviour.memory, limit
+            )
+
+        self.series.started(self.series.track((run.namespace, run.name, c.name, run.uid), make), inst)
 
     # -- churn (benchmarks) --------------------------------------------------------------------
     def has_running(self, run: PodRun) -> bool:

@@ -36,6 +36,7 @@ from kcrash.lab.discovery import ResourceInfo
 from kcrash.lab.errors import ApiError
 from kcrash.lab.faults import Faults
 from kcrash.lab.patch import apply_patch
+from kcrash.lab.proxy import ServiceTarget, find_target, forward, parse_proxy_path
 from kcrash.lab.selectors import FieldSelector, LabelSelector, SelectorError, selector_from_label_selector
 from kcrash.lab.store import Change, Conflict, Expired, NotFound, Store
 
@@ -488,6 +489,10 @@ class ApiServer:
         self.snapshots = SnapshotCache(self.options.snapshot_cache)
         self.hub = WatchHub(store, discovery.stored_resources())
         self.address = "127.0.0.1"
+        self.metrics_text: Callable[[], str] | None = None
+        """`/metrics`: the simulated containers' cAdvisor and kube-state-metrics series (None: 404)."""
+        self.services: list[ServiceTarget] = []
+        """Services whose proxy forwards to a loopback address (`--prometheus-target`)."""
         self._closing = asyncio.Event()
         self._follows: set[asyncio.Event] = set()
         self._names = random.Random()  # generateName suffixes
@@ -543,6 +548,13 @@ class ApiServer:
         if path in OPEN_PATHS or path.startswith(("/healthz/", "/livez/", "/readyz/")):
             return self._open_endpoint(path)
         self._authenticate(request)
+        if path == "/metrics" and request.method == "GET" and self.metrics_text is not None:
+            return web.Response(text=self.metrics_text(), content_type="text/plain", charset="utf-8")
+        proxied = parse_proxy_path(request.path)
+        if proxied is not None:
+            if self.faults.is_denied("get", "services", "proxy"):
+                raise errors.forbidden(USER, "get", "services", "", proxied.namespace, proxied.name, "proxy")
+            return await forward(find_target(self.services, proxied), request, proxied.rest)
         if request.method == "GET":
             document = self._discovery(path, request.headers.get("Accept", ""))
             if document is not None:

@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--theme", default="dark", metavar="NAME", help="dark (default), light or high-contrast"
     )
+    parser.add_argument(
+        "--prometheus",
+        default="",
+        metavar="URL",
+        help="the Prometheus holding the cluster's memory history, e.g. http://127.0.0.1:9090 "
+        "(default: prometheus_url in history.toml, else looked for through the API server's service proxy)",
+    )
     parser.add_argument("--demo", action="store_true", help="start the built-in lab cluster and open it")
     parser.add_argument("--version", action=VersionAction, help="print the version and exit")
     parser.add_argument("--demo-speed", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -154,6 +161,7 @@ class _Connecting:
         try:
             # No separate reachability probe: the answer to the LIST says the same, a request sooner.
             conn = connect(args.kubeconfig, args.context, args.namespace, args.all_namespaces, check=False)
+            url, locations = _prometheus_settings(args.prometheus)
             source = ClusterSource(
                 conn,
                 namespace=conn.namespace,
@@ -161,6 +169,8 @@ class _Connecting:
                 read_only=args.read_only,
                 metrics_interval=self._metrics_interval,
                 kubeconfig=args.kubeconfig,
+                prometheus_url=url,
+                prometheus_locations=locations,
             )
             source.start_watch()
             self._source = source
@@ -189,6 +199,18 @@ class _Connecting:
         self._thread.join()
         if self._source is not None:
             self._source.stop()
+
+
+def _prometheus_settings(given: str) -> tuple[str, tuple[str, ...]]:
+    """Where to look for Prometheus: --prometheus, else history.toml's URL, else its services (a
+    settings file that cannot be read means the defaults here: the recorder reports it)."""
+    from kcrash.history.settings import HistorySettings, SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        settings = HistorySettings()
+    return given or settings.prometheus_url, settings.prometheus_services
 
 
 def _run(early: _Connecting, theme: str, clock: Clock | None) -> int:

@@ -41,6 +41,7 @@ from kcrash.ui.history import Termination
 from kcrash.ui.wrapping import Block
 
 if TYPE_CHECKING:
+    from kcrash.cluster.prometheus import PodHistory
     from kcrash.ui.offline import PastedPart
     from kcrash.ui.widgets.memory_chart import ChartData
 
@@ -57,6 +58,10 @@ SECTION_OF_PIECE = {
 """`ClusterSource.gather`'s pieces that a section draws, and which section."""
 ARCHIVED_WINDOW = timedelta(hours=1)
 """How far back the chart reaches into samples an earlier run archived (the chart's hour)."""
+PROMETHEUS_WINDOW = timedelta(hours=1)
+"""How far back the chart asks Prometheus for, at its first paint."""
+CHART_COLUMNS = 60
+"""The chart's plot width assumed before it is first laid out (the step is chosen from it)."""
 PANE_RETRY = 5.0
 """Seconds before a drill-down with a piece that could not be read asks for it again."""
 SECTION_IDS = ("#d-diagnosis", "#d-events", "#d-rollout", "#d-logs", "#d-memory-caption")
@@ -235,6 +240,8 @@ class DetailPane(VerticalScroll):
             self._loaded_for = facts
             self._load(pod, now)
             self._load_crashes(pod)
+            if "prometheus" not in self.pieces:
+                self._load_prometheus(pod, now, self._chart_columns())
 
     def look_for_replacement(self, keys: Iterable[Key]) -> None:
         """The shown pod is gone: offer a pod its owner made since, among `keys`."""
@@ -354,6 +361,29 @@ class DetailPane(VerticalScroll):
         found = archive.crashes(namespace=pod.namespace, pod=pod.name, workload=workload_of(pod) or None)
         self.post_message(Loaded(pod.key, "crashes", found))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail-prometheus")
+    def _load_prometheus(self, pod: Pod, now: datetime, columns: int) -> None:
+        """The last hour of the pod's memory and restarts from Prometheus, once per pod opened
+        (the console's own samples take over from there); a failure is one line under the chart."""
+        from kcrash.core.memorysources import choose_step
+
+        source = self.kcrash.source
+        if not isinstance(source, ClusterSource):
+            return
+        step = choose_step(PROMETHEUS_WINDOW.total_seconds(), columns)
+        value: object
+        try:
+            value = source.prometheus.pod_history(pod.namespace, pod.name, now - PROMETHEUS_WINDOW, now, step)
+        except Exception as exc:  # never in the way of the rest of the drill-down
+            value = exc
+        self.post_message(Loaded(pod.key, "prometheus", value))
+
+    def _chart_columns(self) -> int:
+        """Columns the chart plots across (the y labels take about a dozen)."""
+        found = self.query("#d-memory") or self.query("#d-right")
+        width = found.first().size.width if found else 0
+        return max(20, width - 12) if width else CHART_COLUMNS
+
     def _refresh_memory(self) -> None:
         pod = self.pod
         if pod is not None and self.display:
@@ -394,9 +424,13 @@ class DetailPane(VerticalScroll):
             return
         self.pieces[message.piece] = message.value
         value = message.value
-        if isinstance(value, Exception) or (isinstance(value, LogResult) and value.unread):
+        history = message.piece == "prometheus"  # asked once per pod: its failure is only told
+        if not history and (isinstance(value, Exception) or (isinstance(value, LogResult) and value.unread)):
             self._retry_soon()
-        if message.piece in ("logs", "current_log"):
+        if history:
+            if "memory" in self.pieces:
+                self._draw_piece("memory", self.kcrash.clock.now())
+        elif message.piece in ("logs", "current_log"):
             self._draw_log()
         else:
             self._draw_piece(message.piece, self.kcrash.clock.now())
@@ -503,6 +537,10 @@ class DetailPane(VerticalScroll):
         if pod is None:
             return
         spec = pod.spec_for(self.container)
+        archived = (
+            self._archived_memory[1] if self._archived_memory and self._archived_memory[0] == pod.key else ()
+        )
+        history, history_note = self._prometheus_piece()
         data = chart_data(
             view.samples,
             container=self.container,
@@ -510,13 +548,45 @@ class DetailPane(VerticalScroll):
             note=view.note,
             limit=spec.memory_limit if spec else None,
             request=spec.memory_request if spec else None,
-            terminations=self._terminations(pod),
+            terminations=self._with_prometheus_restarts(self._terminations(pod), history),
             now=now,
             interval=self.kcrash.source.metrics.interval,
             deploys=[(r.created_at, f"rev {r.number}") for r in self._revisions() if r.created_at],
+            archived=archived,
+            prometheus=history.samples if history else (),
+            prometheus_step=history.step if history else 60.0,
+            prometheus_note=history_note,
         )
         self._show_chart(data)
         self._set("#d-memory-caption", Content.styled(data.caption, "$text-muted"))
+
+    def _with_prometheus_restarts(
+        self, seen: list[Termination], history: PodHistory | None
+    ) -> list[Termination]:
+        """Restarts Prometheus saw that neither the console nor the archive did (it sees them a
+        step late at most: one within a step of a known death is that death)."""
+        if history is None:
+            return seen
+        slack = timedelta(seconds=history.step + 30)
+        more = [
+            Termination(r.at, r.reason, None)
+            for r in history.restarts
+            if r.container == self.container and not any(abs(t.at - r.at) <= slack for t in seen)
+        ]
+        return sorted([*seen, *more], key=lambda t: t.at)
+
+    def _prometheus_piece(self) -> tuple[PodHistory | None, str]:
+        """Prometheus's hour for the chart, and the line said about it (why it is missing)."""
+        from kcrash.cluster.prometheus import PodHistory
+
+        value = self.pieces.get("prometheus")
+        if isinstance(value, PodHistory):
+            if not value.samples:
+                return value, f"Prometheus ({value.where}) has no working set of this pod in the last hour."
+            return value, ""
+        if isinstance(value, Exception):
+            return None, f"Prometheus: {one_line(value)}"
+        return None, ""
 
     def _show_chart(self, data: ChartData) -> None:
         """Draw `data`, mounting the chart the first time there is something to draw."""

@@ -1,7 +1,9 @@
 """Memory over time against the limit: a plotext chart, and the honest words around it.
 
 `chart_data` (pure) turns samples, the container's limits and the terminations seen this session
-into what to draw and a caption; `MemoryChart` draws it, sized to the widget, in the theme's
+into what to draw and a caption; samples come from this run of kcrash, the archive and Prometheus
+(`kcrash.core.memorysources` decides which covers what), the legend says which stretch is whose, and
+a gap of more than a few steps is drawn as a gap; `MemoryChart` draws it, sized to the widget, in the theme's
 colours (Dolphie's recipe: clear, size, draw the limit with `hline`, render; re-render on resize).
 """
 
@@ -9,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, cast
 
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
 from kcrash.core.humanize import human_duration
+from kcrash.core.memorysources import ARCHIVE, LIVE, PROMETHEUS, Merged, Source, merge
 from kcrash.core.quantity import format_bytes
 from kcrash.core.records import MemorySample
 from kcrash.ui.history import Termination
@@ -25,6 +28,8 @@ MIN_SAMPLES = 2
 Align = Literal["left", "right"]
 Label = tuple[float, str, Align]  # x, text, plotext alignment
 OOM_SPIKE_WARNING = 0.9  # the last sample before an OOM kill below this share of the limit is suspicious
+LEGEND_PARTS = 6  # stretches and gaps named in the legend; past that "…"
+Segment = tuple[tuple[float, ...], tuple[float, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,10 @@ class ChartData:
     ooms: tuple[float, ...] = ()
     deploys: tuple[tuple[float, str], ...] = ()  # (x, "rev 7"): a revision created then
     caption: str = ""
+    segments: tuple[Segment, ...] = ()
+    """(xs, ys) of each line: points with a gap between them are not joined."""
+    legend: str = ""
+    """Where each stretch came from: "memory: Prometheus 13:02–13:58 · live since 14:00"."""
 
 
 def _mib(n: int) -> float:
@@ -64,13 +73,31 @@ def chart_data(
     now: datetime,
     interval: float = 15.0,
     deploys: Sequence[tuple[datetime, str]] = (),
+    archived: Sequence[MemorySample] = (),
+    prometheus: Sequence[MemorySample] = (),
+    prometheus_step: float = 60.0,
+    prometheus_note: str = "",
 ) -> ChartData:
-    """Decide what the chart may honestly show for one container."""
-    mine = [s for s in samples if s.container == container]
+    """Decide what the chart may honestly show for one container.
+
+    `samples` are this run's own (they may include `archived` ones, which are then told apart);
+    `prometheus` are Prometheus's at `prometheus_step`; `prometheus_note` is a line about it
+    (where it was found, or why it could not be asked)."""
+    earlier = set(archived)
+    merged = merge(
+        (
+            Source(LIVE, interval, tuple(s for s in samples if s not in earlier)),
+            Source(ARCHIVE, interval, tuple(archived)),
+            Source(PROMETHEUS, prometheus_step, tuple(prometheus)),
+        ),
+        container,
+    )
+    mine = merged.points
     bounds = _bounds_text(limit, request)
-    if not available:
+    extra = f" {prometheus_note}" if prometheus_note else ""
+    if not available and len(mine) < MIN_SAMPLES:
         return ChartData(
-            False, caption=f"{note or 'No metrics API on this cluster.'} Memory use unknown. {bounds}"
+            False, caption=f"{note or 'No metrics API on this cluster.'} Memory use unknown. {bounds}{extra}"
         )
     if len(mine) < MIN_SAMPLES:
         got = (
@@ -78,19 +105,25 @@ def chart_data(
         )
         why = f": {note}" if note and not mine else ""
         every = human_duration(interval)
-        return ChartData(False, caption=f"{got}{why}. kcrash samples every {every} from its start. {bounds}")
+        return ChartData(
+            False, caption=f"{got}{why}. kcrash samples every {every} from its start. {bounds}{extra}"
+        )
     first = mine[0].at
     seen = [t for t in terminations if t.at >= first]
     caption = (
         f"working set, last {human_duration((now - first).total_seconds())}, {len(mine)} samples. {bounds}"
     )
-    spike = _oom_between_samples(mine, seen, limit)
+    if not available:
+        caption += f" {note or 'No metrics API on this cluster'}: nothing live, only history."
+    as_samples = [MemorySample(p.at, container, p.bytes) for p in mine]
+    spike = _oom_between_samples(as_samples, seen, limit)
     if spike:
         caption += " " + spike
+    legend = sources_legend(merged, now)
     return ChartData(
         True,
-        xs=tuple(_minutes_before(s.at, now) for s in mine),
-        ys=tuple(_mib(s.bytes) for s in mine),
+        xs=tuple(_minutes_before(p.at, now) for p in mine),
+        ys=tuple(_mib(p.bytes) for p in mine),
         limit_mib=_mib(limit) if limit else None,
         limit_label=f"limit {format_bytes(limit)}" if limit else "",
         request_label=f"request {format_bytes(request)}" if request else "",
@@ -98,8 +131,42 @@ def chart_data(
         restarts=tuple(_minutes_before(t.at, now) for t in seen if t.reason != "OOMKilled"),
         ooms=tuple(_minutes_before(t.at, now) for t in seen if t.reason == "OOMKilled"),
         deploys=tuple((_minutes_before(at, now), label) for at, label in deploys if first <= at <= now),
-        caption=caption.strip(),
+        caption=(f"{legend}{extra}\n{caption.strip()}" if legend or extra else caption.strip()),
+        segments=tuple(
+            (
+                tuple(_minutes_before(p.at, now) for p in mine[a:b]),
+                tuple(_mib(p.bytes) for p in mine[a:b]),
+            )
+            for a, b in merged.segments
+        ),
+        legend=legend,
     )
+
+
+def sources_legend(merged: Merged, now: datetime) -> str:
+    """ "memory: Prometheus 13:02–13:58 · archive 13:40–14:00 · live since 14:00", gaps named too;
+    times in UTC, as the crash headline gives them. Empty when this run's own samples are all there is."""
+    stretches = merged.stretches
+    if not stretches or (all(s.source == LIVE for s in stretches) and not merged.gaps):
+        return ""
+    parts: list[tuple[datetime, str]] = []
+    last = merged.points[-1].at
+    for stretch in stretches:
+        if stretch.source == LIVE and stretch.last == last:
+            parts.append((stretch.first, f"live since {_clock(stretch.first)}"))
+        else:
+            parts.append((stretch.first, f"{stretch.source} {_clock(stretch.first)}–{_clock(stretch.last)}"))
+    for begin, end in merged.gaps:
+        parts.append((begin, f"no data {_clock(begin)}–{_clock(end)}"))
+    parts.sort(key=lambda part: part[0])
+    words = [text for _, text in parts]
+    if len(words) > LEGEND_PARTS:
+        words = [*words[: LEGEND_PARTS - 1], "…", words[-1]]
+    return "memory: " + " · ".join(words) + " UTC"
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%H:%M")
 
 
 def _bounds_text(limit: int | None, request: int | None) -> str:
@@ -165,7 +232,9 @@ class MemoryChart(PlotextPlot):
         plt.clear_figure()
         if not data.drawable:
             return
-        plt.plot(list(data.xs), list(data.ys), marker="braille", color=self._colour("chart-usage"))
+        usage = self._colour("chart-usage")
+        for xs, ys in data.segments or ((data.xs, data.ys),):
+            plt.plot(list(xs), list(ys), marker="braille", color=usage)
         top = max(data.ys)
         ticks: list[float] = [0.0]
         labels = ["0"]
