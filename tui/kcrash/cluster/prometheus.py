@@ -51,6 +51,10 @@ RESTARTS = "kube_pod_container_status_restarts_total"
 LAST_REASON = "kube_pod_container_status_last_terminated_reason"
 
 
+class NotFound(KcrashError):
+    """No Prometheus where kcrash looked: the common case of a cluster without one, not a fault."""
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     """A Service that may be Prometheus: `namespace/name:port`."""
@@ -239,7 +243,7 @@ class Prometheus:
             raise forbidden
         first, more = self._locations[0], len(self._locations) - 1
         tried = f"{first} and {more} more" if more else str(first)
-        raise KcrashError(
+        raise NotFound(
             f"no Prometheus found through the API server (tried {tried}): give --prometheus URL "
             "or list its service in history.toml (prometheus_services)"
         )

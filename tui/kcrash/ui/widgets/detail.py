@@ -577,13 +577,16 @@ class DetailPane(VerticalScroll):
 
     def _prometheus_piece(self) -> tuple[PodHistory | None, str]:
         """Prometheus's hour for the chart, and the line said about it (why it is missing)."""
-        from kcrash.cluster.prometheus import PodHistory
+        from kcrash.cluster.prometheus import NotFound, PodHistory
 
         value = self.pieces.get("prometheus")
         if isinstance(value, PodHistory):
             if not value.samples:
                 return value, f"Prometheus ({value.where}) has no working set of this pod in the last hour."
             return value, ""
+        if isinstance(value, NotFound):
+            # Most clusters have none: one short line, not the search's whole account.
+            return None, "No Prometheus found: --prometheus URL adds the hour before."
         if isinstance(value, Exception):
             return None, f"Prometheus: {one_line(value)}"
         return None, ""
