@@ -586,7 +586,7 @@ class DetailPane(VerticalScroll):
             return value, ""
         if isinstance(value, NotFound):
             # Most clusters have none: one short line, not the search's whole account.
-            return None, "No Prometheus found: --prometheus URL adds the hour before."
+            return None, "No Prometheus found (give --prometheus URL)."
         if isinstance(value, Exception):
             return None, f"Prometheus: {one_line(value)}"
         return None, ""
