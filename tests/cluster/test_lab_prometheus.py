@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kcrash.cluster.api import Api
 from kcrash.cluster.config import connect
 from kcrash.cluster.errors import KcrashError
-from kcrash.cluster.prometheus import Prometheus
+from kcrash.history.prometheus import Prometheus
 from kcrash.lab.app import Lab
 
 MI = 1024 * 1024

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrash.cluster.prometheus import PodHistory
+from kcrash.history.prometheus import PodHistory
 from kcrash.lab.app import Lab
 from kcrash.ui.app import make_app
 from kcrash.ui.widgets.memory_chart import MemoryChart

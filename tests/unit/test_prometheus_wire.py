@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from kcrash.cluster.errors import KcrashError
-from kcrash.cluster.prometheus import Location, Prometheus, parse_matrix, restarts_from, selector
+from kcrash.history.prometheus import Location, Prometheus, parse_matrix, restarts_from, selector
 from kcrash.history.settings import SettingsError, load_settings
 
 T0 = 1_773_496_800  # 2026-03-14 14:00:00 UTC

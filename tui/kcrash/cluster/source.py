@@ -25,7 +25,6 @@ from kcrash.cluster.config import Connection
 from kcrash.cluster.errors import KcrashError
 from kcrash.cluster.logs import LogFollower, LogResult
 from kcrash.cluster.metrics import MemoryView, MetricsSampler
-from kcrash.cluster.prometheus import DEFAULT_LOCATIONS, Prometheus
 from kcrash.cluster.reflector import Backoff, PageLike, Reflector, SyncState
 from kcrash.core.logchoice import has_previous_log
 from kcrash.core.records import (
@@ -145,7 +144,7 @@ class ClusterSource:
         backoff: Backoff | None = None,
         kubeconfig: str | None = None,
         prometheus_url: str = "",
-        prometheus_locations: tuple[str, ...] = DEFAULT_LOCATIONS,
+        prometheus_locations: tuple[str, ...] | None = None,
     ) -> None:
         self.conn = conn
         self.kubeconfig = kubeconfig
@@ -160,8 +159,8 @@ class ClusterSource:
         self.metrics = MetricsSampler(self.api, namespace, interval=metrics_interval)
         self.prometheus_url = prometheus_url
         self.prometheus_locations = prometheus_locations
-        self.prometheus = Prometheus(self.api, url=prometheus_url, locations=prometheus_locations)
-        """The memory history the cluster keeps, when it runs a Prometheus (asked per pod opened)."""
+        """Where the cluster's Prometheus is (None: the usual services); asked through
+        `kcrash.history.prometheus.prometheus_for`, which needs more than the cluster layer."""
         self._access = AccessChecker(self.api, read_only=read_only)
         self._watch_timeout = watch_timeout
         self._backoff = backoff

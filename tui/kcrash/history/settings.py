@@ -24,8 +24,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from kcrash.cluster.prometheus import DEFAULT_LOCATIONS, Location
 from kcrash.core.redact import RedactionError, Redactor
+from kcrash.history.prometheus import DEFAULT_LOCATIONS, Location
 
 
 class SettingsError(ValueError):

@@ -41,7 +41,7 @@ from kcrash.ui.history import Termination
 from kcrash.ui.wrapping import Block
 
 if TYPE_CHECKING:
-    from kcrash.cluster.prometheus import PodHistory
+    from kcrash.history.prometheus import PodHistory
     from kcrash.ui.offline import PastedPart
     from kcrash.ui.widgets.memory_chart import ChartData
 
@@ -366,6 +366,7 @@ class DetailPane(VerticalScroll):
         """The last hour of the pod's memory and restarts from Prometheus, once per pod opened
         (the console's own samples take over from there); a failure is one line under the chart."""
         from kcrash.core.memorysources import choose_step
+        from kcrash.history.prometheus import prometheus_for
 
         source = self.kcrash.source
         if not isinstance(source, ClusterSource):
@@ -373,7 +374,9 @@ class DetailPane(VerticalScroll):
         step = choose_step(PROMETHEUS_WINDOW.total_seconds(), columns)
         value: object
         try:
-            value = source.prometheus.pod_history(pod.namespace, pod.name, now - PROMETHEUS_WINDOW, now, step)
+            value = prometheus_for(source).pod_history(
+                pod.namespace, pod.name, now - PROMETHEUS_WINDOW, now, step
+            )
         except Exception as exc:  # never in the way of the rest of the drill-down
             value = exc
         self.post_message(Loaded(pod.key, "prometheus", value))
@@ -577,7 +580,7 @@ class DetailPane(VerticalScroll):
 
     def _prometheus_piece(self) -> tuple[PodHistory | None, str]:
         """Prometheus's hour for the chart, and the line said about it (why it is missing)."""
-        from kcrash.cluster.prometheus import NotFound, PodHistory
+        from kcrash.history.prometheus import NotFound, PodHistory
 
         value = self.pieces.get("prometheus")
         if isinstance(value, PodHistory):

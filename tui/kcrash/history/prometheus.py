@@ -21,6 +21,7 @@ import itertools
 import math
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ import urllib3
 
 from kcrash.cluster.api import Api
 from kcrash.cluster.errors import TRANSPORT_ERRORS, KcrashError, one_line
+from kcrash.cluster.source import ClusterSource
 from kcrash.core.records import MemorySample
 
 DEFAULT_LOCATIONS = (
@@ -251,6 +253,24 @@ class Prometheus:
     def _remember(self, location: Location) -> None:
         with self._lock:
             self._found = location
+
+
+def prometheus_for(source: ClusterSource) -> Prometheus:
+    """The one `Prometheus` of `source`'s cluster: what it found, or that it found nothing, is
+    remembered for as long as the source lives (a scope switch makes a new source)."""
+    with _PER_SOURCE_LOCK:
+        found = _PER_SOURCE.get(source)
+        if found is None:
+            locations = (
+                DEFAULT_LOCATIONS if source.prometheus_locations is None else source.prometheus_locations
+            )
+            found = Prometheus(source.api, url=source.prometheus_url, locations=locations)
+            _PER_SOURCE[source] = found
+        return found
+
+
+_PER_SOURCE: weakref.WeakKeyDictionary[ClusterSource, Prometheus] = weakref.WeakKeyDictionary()
+_PER_SOURCE_LOCK = threading.Lock()
 
 
 # -- the wire format (pure) ------------------------------------------------------------------------
