@@ -97,7 +97,7 @@ def strip_content(data: StripInput, width: int) -> Content:
     ]
     if not chart:
         rows.append(_axis(offset, axis))
-    rows.append(_legend(data.happenings, marks))
+    rows.append(_legend(marks))
     rows += _deploy_lines(data.happenings, marks, axis, now)
     return Content("\n").join(rows)
 
@@ -140,8 +140,9 @@ def _axis(offset: int, axis: TimeAxis) -> Content:
     return Content.styled(" " * offset + "".join(line).rstrip(), "$text-muted")
 
 
-def _legend(happenings: tuple[Happening, ...], marks: StripMarks) -> Content:
-    kinds = {h.kind for h in happenings}
+def _legend(marks: StripMarks) -> Content:
+    """What the glyphs drawn mean, and only those."""
+    kinds = {h.kind for m in (*marks.changes, *marks.crashes) for h in m.happenings}
     shown = {
         RESTART: "restart" in kinds,
         OOM: "oom" in kinds,
