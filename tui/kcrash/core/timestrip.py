@@ -139,7 +139,8 @@ def place_row(happenings: Sequence[Happening], axis: TimeAxis, now: datetime) ->
     for group in groups:
         mark = _mark(group, axis)
         while marks and mark.start <= marks[-1].end:  # pushed left by the right edge into the one before
-            merged = [(marks[-1].start, h) for h in marks.pop().happenings] + group
+            previous = marks.pop()
+            merged = [(previous.start, h) for h in previous.happenings] + group
             group, mark = merged, _mark(merged, axis)
         marks.append(mark)
     return tuple(m for m in marks if m.start >= 0)
