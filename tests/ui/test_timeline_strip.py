@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from kcrash.core.timestrip import Happening
 from kcrash.history.archive import Archive
 from kcrash.history.recorder import Recorder
 from kcrash.history.settings import HistorySettings
 from kcrash.lab.app import Lab
 from kcrash.ui.app import make_app
+from kcrash.ui.widgets.timeline_strip import StripInput, strip_content
 
 from .conftest import lab_source, wait_for, wait_synced
 from .test_console import open_pod, text_of
@@ -48,3 +53,25 @@ async def test_bad_rollout_strip_shows_restarts_and_the_deploy_at_80_columns(
         assert "x restart (exit code)" in text and "rev N deploy" in text, text
         assert re.search(r"^rev 2 .*api:1\.4\.2 → 1\.5\.0", text, re.M), text
         assert max(len(line) for line in text.splitlines()) < WIDTH, "nothing wraps at 80 columns"
+
+
+@pytest.mark.parametrize("width", [40, 78, 118, 198])
+def test_no_row_of_the_strip_is_wider_than_the_strip(width: int) -> None:
+    now = datetime(2026, 3, 14, 14, 30, tzinfo=UTC)
+    happenings = (
+        Happening(now - timedelta(hours=3), "deploy", 6, detail="api:1.4.2 → 1.5.0"),
+        *(Happening(now - timedelta(minutes=m), "restart", 1) for m in (40, 30, 29.9, 12, 3, 0)),
+        Happening(now - timedelta(minutes=20), "oom", 137),
+        Happening(now - timedelta(minutes=25), "deploy", 7, detail="api:1.5.0 → 1.5.1"),
+        Happening(now - timedelta(minutes=24), "scale", 3, 1),
+    )
+    span = (now - timedelta(minutes=50), now)
+    for data in (
+        StripInput(happenings, now, span),
+        StripInput(happenings, now, span, left=-10.0, area=lambda w: (14, w - 15)),
+    ):
+        rows = strip_content(data, width).plain.splitlines()
+        marks = [r for r in rows if r.lstrip().startswith(("changes", "crashes"))]
+        assert len(marks) == 2, rows
+        deploys = [r for r in rows if r.startswith("rev ") and " ago" in r]  # image changes may wrap
+        assert all(len(r) <= width for r in rows if r not in deploys), rows

@@ -78,11 +78,17 @@ def test_one_free_column_keeps_marks_apart() -> None:
     assert texts(marks) == [(16, "x1"), (19, "x1")]
 
 
-def test_happenings_outside_the_window_are_dropped() -> None:
+def test_happenings_after_now_are_dropped_those_before_the_window_counted() -> None:
     later = Happening(NOW + timedelta(minutes=1), "restart", 1)
-    marks = place([death(30), death(11), later, death(3)], AXIS, NOW)
-    assert texts(marks.crashes) == [(28, "x1")]
+    marks = place([death(30), death(11, 137, "oom"), later, death(3)], AXIS, NOW)
+    assert texts(marks.crashes) == [(0, "◄2▼"), (28, "x1")]
+    assert marks.died_before == 2
     assert marks.changes == () and marks.before is None
+
+
+def test_a_restart_at_the_left_edge_moves_aside_for_the_count_before() -> None:
+    marks = place([death(12), death(10), death(9.75)], AXIS, NOW)
+    assert texts(marks.crashes) == [(0, "◄x1"), (4, "2x")]
 
 
 def test_the_newest_deploy_before_the_window_stands_at_its_left_edge() -> None:

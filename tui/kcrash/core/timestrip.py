@@ -1,15 +1,16 @@
 """The drill-down's timeline strip: what happened to a pod, placed on the memory chart's time axis.
 
     changes  ◄rev 1        rev 2 ↑3
-    crashes       ·x1··3x····x1·····x1
+    crashes  ◄2x  ·x1··3x····x1·····x1
               -15m      -10m      -5m       now
 
 Time runs along `TimeAxis`, the mapping the memory chart's markers use too: minutes before now
 (negative) to plot columns, the window's left edge at column 0 and now at the last one. Marks go
 on two rows: changes (deploys, scale changes) and crashes (restarts with their exit code, OOM kills).
 Marks too close to be read apart merge into one (`3x`: three restarts), a label that would run past
-the right edge ends at its column instead, what happened outside the window is dropped, except
-the newest deploy before it (`◄rev 1`: the revision running when the window opens). A dotted band
+the right edge ends at its column instead, what happened after now is dropped, and before the window
+only the newest deploy (`◄rev 1`: the revision running when the window opens) and the count of
+restarts (`◄4x`) are kept, at its left edge. A dotted band
 on the crashes row is the span in which the pod's events report back-off, which covers crashes
 seen neither by kcrash nor by its archive. Every glyph is in the IBM PC and WGL4 sets, so a plain
 terminal font draws them too. Pure: times are passed in.
@@ -38,6 +39,7 @@ GLYPHS = {
     OOM: "OOM kill",
     UP + DOWN: "scaled to N",
     BAND: "back-off (events)",
+    BEFORE: "before the window",
 }
 """The strip's glyphs and what they mean, for its legend and the docs."""
 ROW_OF: dict[Kind, Row] = {"restart": "crashes", "oom": "crashes", "deploy": "changes", "scale": "changes"}
@@ -96,6 +98,7 @@ class StripMarks:
     crashes: tuple[Mark, ...] = ()
     band: tuple[int, int] | None = None  # first and last column of the back-off span
     before: Happening | None = None  # the newest deploy before the window
+    died_before: int = 0  # restarts and OOM kills before the window, counted at its left edge
 
 
 def label(happenings: Sequence[Happening], *, before: bool = False) -> tuple[str, Kind]:
@@ -160,7 +163,8 @@ def place(
     *,
     backoff: tuple[datetime, datetime] | None = None,
 ) -> StripMarks:
-    """Every happening within the window on its row; the newest deploy before it at column 0."""
+    """Every happening within the window on its row; at column 0, the newest deploy before it
+    and how many restarts came before it (`◄4x`)."""
     inside = [h for h in happenings if axis.holds(minutes_before(h.at, now))]
     earlier = [h for h in happenings if h.kind == "deploy" and minutes_before(h.at, now) < axis.left]
     before = max(earlier, key=lambda h: (h.at, h.value or 0), default=None)
@@ -168,8 +172,12 @@ def place(
     if before is not None:
         text, _ = label([before], before=True)
         changes = _after(Mark(0, text, "deploy", (before,)), changes, axis)
-    crashes = place_row([h for h in inside if ROW_OF[h.kind] == "crashes"], axis, now)
-    return StripMarks(tuple(changes), crashes, _band(backoff, axis, now), before)
+    crashes = list(place_row([h for h in inside if ROW_OF[h.kind] == "crashes"], axis, now))
+    died = [h for h in happenings if ROW_OF[h.kind] == "crashes" and minutes_before(h.at, now) < axis.left]
+    if died:
+        text, kind = label(died)
+        crashes = _after(Mark(0, BEFORE + text, kind, tuple(died)), crashes, axis)
+    return StripMarks(tuple(changes), tuple(crashes), _band(backoff, axis, now), before, len(died))
 
 
 def _after(first: Mark, marks: Sequence[Mark], axis: TimeAxis) -> list[Mark]:

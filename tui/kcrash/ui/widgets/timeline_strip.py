@@ -18,6 +18,7 @@ from kcrash.core.humanize import human_duration
 from kcrash.core.sanitize import clean_line
 from kcrash.core.timestrip import (
     BAND,
+    BEFORE,
     GLYPHS,
     OOM,
     RESTART,
@@ -97,7 +98,7 @@ def strip_content(data: StripInput, width: int) -> Content:
     ]
     if not chart:
         rows.append(_axis(offset, axis))
-    rows.append(_legend(marks))
+    rows += _legend(marks, width)
     rows += _deploy_lines(data.happenings, marks, axis, now)
     return Content("\n").join(rows)
 
@@ -140,24 +141,34 @@ def _axis(offset: int, axis: TimeAxis) -> Content:
     return Content.styled(" " * offset + "".join(line).rstrip(), "$text-muted")
 
 
-def _legend(marks: StripMarks) -> Content:
-    """What the glyphs drawn mean, and only those."""
+def _legend(marks: StripMarks, width: int) -> list[Content]:
+    """What the glyphs drawn mean, and only those, in as many rows as `width` needs."""
     kinds = {h.kind for m in (*marks.changes, *marks.crashes) for h in m.happenings}
     shown = {
         RESTART: "restart" in kinds,
         OOM: "oom" in kinds,
         "↑↓": "scale" in kinds,
         BAND: marks.band is not None,
+        BEFORE: marks.before is not None or marks.died_before > 0,
     }
-    parts: list[tuple[str, str] | str] = []
-    for glyph, meaning in GLYPHS.items():
-        if shown[glyph]:
-            parts += [(glyph, "bold"), (f" {meaning}  ", "$text-muted")]
+    entries = [(glyph, meaning, "bold") for glyph, meaning in GLYPHS.items() if shown[glyph]]
     if any(len(m.happenings) > 1 for m in (*marks.crashes, *marks.changes)):
-        parts += [("N" + RESTART, "bold"), (" N in one column  ", "$text-muted")]
+        entries.append(("N" + RESTART, "N in one column", "bold"))
     if "deploy" in kinds:
-        parts += [("rev N", "bold $accent"), (" deploy", "$text-muted")]
-    return Content.assemble(*parts).rstrip()
+        entries.append(("rev N", "deploy", "bold $accent"))
+    rows: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for glyph, meaning, style in entries:
+        size = len(glyph) + 1 + len(meaning)
+        if rows[-1] and used + 2 + size > width:
+            rows.append([])
+            used = 0
+        if rows[-1]:
+            rows[-1].append(("  ", ""))
+            used += 2
+        rows[-1] += [(glyph, style), (" " + meaning, "$text-muted")]
+        used += size
+    return [Content.assemble(*row) for row in rows if row]
 
 
 def _deploy_lines(
@@ -175,6 +186,6 @@ def _deploy_lines(
                 (f"rev {deploy.value}", "bold $accent"),
                 (f"  {ago} ago  ", "$text-muted"),
                 clean_line(deploy.detail),
-            )
+            ).rstrip()
         )
     return lines
