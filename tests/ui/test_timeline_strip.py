@@ -9,12 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from kcrash.core.records import Event
 from kcrash.core.timestrip import Happening
 from kcrash.history.archive import Archive
+from kcrash.history.crash import Crash
 from kcrash.history.recorder import Recorder
 from kcrash.history.settings import HistorySettings
 from kcrash.lab.app import Lab
 from kcrash.ui.app import make_app
+from kcrash.ui.history import Termination
+from kcrash.ui.timeline import earlier_pods, scale_changes
 from kcrash.ui.widgets.timeline_strip import StripInput, strip_content
 
 from .conftest import lab_source, wait_for, wait_synced
@@ -75,3 +79,46 @@ def test_no_row_of_the_strip_is_wider_than_the_strip(width: int) -> None:
         assert len(marks) == 2, rows
         deploys = [r for r in rows if r.startswith("rev ") and " ago" in r]  # image changes may wrap
         assert all(len(r) <= width for r in rows if r not in deploys), rows
+
+
+def test_a_pod_with_few_restarts_shows_those_of_its_workloads_earlier_pods() -> None:
+    started = datetime(2026, 3, 14, 14, 0, tzinfo=UTC)
+
+    def crash(pod: str, minutes: int, container: str = "api") -> Crash:
+        moment = started + timedelta(minutes=minutes)
+        return Crash("shop", pod, container, f"cid-{pod}-{minutes}", 1, 1, "Error", finished_at=moment)
+
+    archived = [
+        crash("api-old", -5),
+        crash("api-old", -2),
+        crash("api-old", -1, "sidecar"),
+        crash("api-new", 3),
+    ]
+    own = [Termination(started + timedelta(minutes=3), "Error", 1)]
+    inherited = earlier_pods(own, archived, pod="api-new", container="api", started=started)
+    assert [t.at for t in inherited] == [started - timedelta(minutes=5), started - timedelta(minutes=2)]
+    many = own * 3
+    assert earlier_pods(many, archived, pod="api-new", container="api", started=started) == []
+
+
+def test_scale_changes_are_the_deployments_own() -> None:
+    at = datetime(2026, 3, 14, 14, 0, tzinfo=UTC)
+
+    def event(name: str, message: str, kind: str = "Deployment") -> Event:
+        return Event(
+            "shop",
+            "e",
+            "Normal",
+            "ScalingReplicaSet",
+            message,
+            involved_kind=kind,
+            involved_name=name,
+            last_seen=at,
+        )
+
+    events = [
+        event("api", "Scaled up replica set api-7d4 to 3 from 1"),
+        event("api", "Scaled up replica set api-8e5 to 1 from 0"),  # a rollout's first step
+        event("web", "Scaled up replica set web-1 to 5 from 2"),
+    ]
+    assert scale_changes(events, "api") == (Happening(at, "scale", 3, 1),)

@@ -1,9 +1,11 @@
 """What the timeline strip is made of, gathered from the drill-down's pieces.
 
 Restarts and OOM kills come from the terminations seen this session and those archived before
-it; deploys from the Deployment's revisions (each ReplicaSet's creation, with its image change);
-scale changes from the Deployment's `ScalingReplicaSet` events; and, where neither kcrash nor its
-archive saw the crashes, the span in which the pod's events report back-off.
+it, and when the pod has few of its own, from the archived crashes of its workload's earlier pods
+before it started (a pod a rollout replaced keeps the loop it inherited in view). Deploys come
+from the Deployment's revisions (each ReplicaSet's creation, with its image change); scale changes
+from the Deployment's `ScalingReplicaSet` events; and, where neither kcrash nor its archive saw
+the crashes, the span in which the pod's events report back-off.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from datetime import datetime
 from kcrash.core.records import Event, Revision
 from kcrash.core.timeline import image_change
 from kcrash.core.timestrip import Happening, scale_change
+from kcrash.history.crash import Crash
 from kcrash.ui.history import Termination
+
+FEW_OWN = 3
+"""Below this many restarts of its own, the strip shows those of the workload's earlier pods too."""
 
 
 def happenings(
@@ -54,3 +60,20 @@ def scale_changes(events: Sequence[Event], deployment: str) -> tuple[Happening, 
         if event.reason == "ScalingReplicaSet" and (change := scale_change(event.message, moment)):
             found.append(change)
     return tuple(found)
+
+
+def earlier_pods(
+    own: Sequence[Termination], crashes: object, *, pod: str, container: str, started: datetime | None
+) -> list[Termination]:
+    """The archived crashes of the workload's other pods before `started`, when `own` are few."""
+    if len(own) >= FEW_OWN or started is None or not isinstance(crashes, list):
+        return []
+    return [
+        Termination(c.finished_at, c.reason, c.exit_code)
+        for c in crashes
+        if isinstance(c, Crash)
+        and c.pod != pod
+        and c.container == container
+        and c.finished_at is not None
+        and c.finished_at < started
+    ]

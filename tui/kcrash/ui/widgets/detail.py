@@ -533,12 +533,17 @@ class DetailPane(VerticalScroll):
         """The strip under the chart, on the chart's time axis when there is a chart."""
         from functools import partial
 
-        from kcrash.ui.timeline import backoff_span, happenings
+        from kcrash.ui.timeline import backoff_span, earlier_pods, happenings
 
         pod = self.pod
         if pod is None:
             return
-        found = happenings(self._terminations(pod), self._revisions(), self.pieces.get("scaling"))
+        own = self._terminations(pod)
+        started = pod.start_time or pod.created_at
+        inherited = earlier_pods(
+            own, self.pieces.get("crashes"), pod=pod.name, container=self.container, started=started
+        )
+        found = happenings([*inherited, *own], self._revisions(), self.pieces.get("scaling"))
         events = self.pieces.get("events")
         span = backoff_span(events if isinstance(events, tuple) else (), self.container)
         data = StripInput(found, now, span)
