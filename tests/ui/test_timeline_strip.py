@@ -122,3 +122,30 @@ def test_scale_changes_are_the_deployments_own() -> None:
         event("web", "Scaled up replica set web-1 to 5 from 2"),
     ]
     assert scale_changes(events, "api") == (Happening(at, "scale", 3, 1),)
+
+
+async def test_a_scale_change_of_the_deployment_is_marked(
+    make_lab: Callable[..., Lab], tmp_path: Path
+) -> None:
+    from kubernetes import client, config
+
+    lab = make_lab(speed=60.0)
+    source = lab_source(lab, tmp_path)
+    app = make_app(source, clock=lab.clock, metrics_seconds=1.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_synced(pilot, app)
+        crashing = [p for p in app.store.values() if p.name.startswith("bad-rollout")]
+        await open_pod(pilot, app, crashing[0].name)
+        kube = config.new_client_from_config(config_file=str(tmp_path / "kubeconfig"), context="kcrash-lab")
+        client.AppsV1Api(kube).patch_namespaced_deployment_scale(
+            "bad-rollout", "crashlab", {"spec": {"replicas": 2}}
+        )
+        # Read again at the pod's next restart (or at once with r): the mark is the count scaled to.
+        await pilot.press("r")
+        await wait_for(
+            pilot,
+            lambda: "↑2" in rows(app).get("changes", ""),
+            timeout=30,
+            what="the scale change on the strip",
+        )
+        assert "↑↓ scaled to N" in text_of(app, "#d-timeline")

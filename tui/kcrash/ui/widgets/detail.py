@@ -556,17 +556,19 @@ class DetailPane(VerticalScroll):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail-scaling")
     def _load_scaling(self, rollout: object) -> None:
-        """The Deployment's scale changes, from the events of its namespace (on a cluster only)."""
+        """The Deployment's scale changes, from its events (on a cluster, for a pod that restarted)."""
         from kcrash.ui.timeline import scale_changes
 
         pod, source = self.pod, self.kcrash.source
         if pod is None or not isinstance(source, ClusterSource) or not isinstance(rollout, tuple):
             return
         deployment = rollout[0]
-        if not isinstance(deployment, Deployment):
-            return
+        if not isinstance(deployment, Deployment) or not any(s.restart_count for s in pod.container_statuses):
+            return  # a pod that never restarted has no crash to set a scale change beside
         try:
-            found = scale_changes(source.api.list_events(pod.namespace), deployment.name)
+            found = scale_changes(
+                source.api.object_events(pod.namespace, "Deployment", deployment.name), deployment.name
+            )
         except Exception:  # scale changes are a detail of the strip: the rest stands without them
             return
         self.post_message(Loaded(pod.key, "scaling", found))
