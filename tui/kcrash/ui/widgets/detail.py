@@ -551,7 +551,7 @@ class DetailPane(VerticalScroll):
         if chart is not None:
             from kcrash.ui.widgets.memory_chart import plot_area
 
-            data = StripInput(found, now, span, left=min(chart.xs), area=partial(plot_area, chart))
+            data = StripInput(found, now, span, min(chart.xs), partial(plot_area, chart), chart)
         self.query_one("#d-timeline", TimelineStrip).show_data(data)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail-scaling")

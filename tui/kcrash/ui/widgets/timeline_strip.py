@@ -54,6 +54,8 @@ class StripInput:
     backoff: tuple[datetime, datetime] | None = None
     left: float | None = None
     area: Area = field(default=own_area, compare=False)
+    chart: object = None
+    """What the chart drew (compared in place of `area`, which is made from it)."""
 
 
 class TimelineStrip(Static):
@@ -71,9 +73,14 @@ class TimelineStrip(Static):
         self.data = StripInput()
 
     def show_data(self, data: StripInput) -> None:
-        if data != self.data or data.area is not self.data.area:
-            self.data = data
-            self.refresh(layout=True)
+        """Draw `data`; without a layout pass (which repaints the whole screen) when it takes as
+        many rows as what it replaces."""
+        if data == self.data:
+            return
+        width = self.content_region.width
+        rows = [len(strip_content(d, width).wrap(width)) for d in (self.data, data)] if width else [0, 1]
+        self.data = data
+        self.refresh(layout=rows[0] != rows[1])
 
     def render(self) -> Content:
         return strip_content(self.data, self.content_region.width or self.size.width)
