@@ -1,4 +1,4 @@
-"""The drill-down for one pod: diagnosis, last state, memory, events, previous logs, rollout.
+"""The drill-down for one pod: diagnosis, last state, memory and timeline, events, logs, rollout.
 
 What the pod record says is drawn at once; what must be asked of the cluster (diagnosis, events,
 logs, rollout history, memory) is fetched by one worker per pod that posts each piece as it
