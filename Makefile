@@ -56,8 +56,9 @@ bench: compile
 chaos: $(STAMP)
 	$(BIN)/python bench/chaos.py --output docs/reliability.md
 
+# ONLY='drill-*' makes only the screenshots of those names (repeat patterns, space-separated).
 screenshots: $(STAMP)
-	$(BIN)/python -m kcrash.ui.screenshots screenshots
+	$(BIN)/python -m kcrash.ui.screenshots screenshots $(foreach p,$(ONLY),--only '$(p)')
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

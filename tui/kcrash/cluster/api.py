@@ -269,6 +269,18 @@ class Api:
         )
         return in_event_order(parse_event(item) for item in _items(doc))
 
+    def object_events(self, namespace: str, kind: str, name: str) -> tuple[Event, ...]:
+        """The events of one object (a Deployment's scaling), oldest first, selected on the server."""
+        selector = (
+            f"involvedObject.kind={kind},involvedObject.name={name},involvedObject.namespace={namespace}"
+        )
+        doc = self.read_json(
+            f"list events of {kind.lower()} {namespace}/{name}",
+            f"/api/v1/namespaces/{_seg(namespace)}/events",
+            [("fieldSelector", selector), ("limit", LIST_PAGE)],
+        )
+        return in_event_order(parse_event(item) for item in _items(doc))
+
     def list_events(self, namespace: str | None, limit: int = LIST_PAGE) -> tuple[Event, ...]:
         """The events of a namespace (None: every namespace), one page: the events view's list."""
         path = f"/api/v1/namespaces/{_seg(namespace)}/events" if namespace else "/api/v1/events"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fnmatch
 import os
 import sys
 import time
@@ -52,6 +53,20 @@ OFFLINE_PASTES = Path(__file__).resolve().parents[3] / "tests" / "data" / "paste
 OFFLINE_FILES = ("describe.txt", "previous.log")
 
 Step = Callable[[Pilot[int]], Awaitable[None]]
+WORKFLOW_SHOTS = (
+    "command-line-80x24",
+    "describe-80x24",
+    "yaml-80x24",
+    "events-80x24",
+    "log-containers-80x24",
+    "debug-80x24",
+)
+ONLY: list[str] = []
+"""Name patterns (`drill-*`) of the screenshots to make; empty: all of them."""
+
+
+def _wanted(*names: str) -> bool:
+    return not ONLY or any(fnmatch.fnmatch(name, pattern) for name in names for pattern in ONLY)
 
 
 def _pods_screen(app: KcrashApp) -> PodsScreen:
@@ -86,6 +101,8 @@ async def _let_memory_build_up(pilot: Pilot[int], app: KcrashApp) -> None:
 
 
 def _shot(app: KcrashApp, directory: Path, name: str) -> None:
+    if not _wanted(name):
+        return
     app.save_screenshot(filename=f"{name}.svg", path=str(directory))
     sys.stdout.write(f"wrote {directory / name}.svg\n")
 
@@ -114,7 +131,8 @@ async def _all(directory: Path) -> None:
             await pilot.pause(0.5)
             _shot(app, directory, "pods-80x24")
 
-        await _session(demo, directory, "dark", pods)
+        if _wanted("pods", "pods-80x24"):
+            await _session(demo, directory, "dark", pods)
 
         async def narrow(pilot: Pilot[int], app: KcrashApp) -> None:
             """80x24, as over SSH on a bastion: help scrolled to its end, a drill-down, a log."""
@@ -129,9 +147,10 @@ async def _all(directory: Path) -> None:
             await pilot.pause(2.0)
             _shot(app, directory, "logs-80x24")
 
-        await _session(demo, directory, "dark", narrow)
+        if _wanted("help-80x24-scrolled", "drill-oom-leak-80x24", "logs-80x24"):
+            await _session(demo, directory, "dark", narrow)
 
-        for cause in CAUSES:
+        for cause in (c for c in CAUSES if _wanted(f"drill-{c}")):
 
             async def drill(pilot: Pilot[int], app: KcrashApp, cause: str = cause) -> None:
                 await pilot.resize_terminal(120, 42)
@@ -148,7 +167,8 @@ async def _all(directory: Path) -> None:
             await pilot.pause(2.0)
             _shot(app, directory, "logs")
 
-        await _session(demo, directory, "dark", logs)
+        if _wanted("logs"):
+            await _session(demo, directory, "dark", logs)
 
         async def undo(pilot: Pilot[int], app: KcrashApp) -> None:
             await _filter_to(pilot, "bad-rollout")
@@ -156,10 +176,12 @@ async def _all(directory: Path) -> None:
             await pilot.pause(3.0)
             _shot(app, directory, "undo")
 
-        await _session(demo, directory, "dark", undo)
-        await _session(demo, directory, "dark", partial(_workflows, directory=directory))
+        if _wanted("undo"):
+            await _session(demo, directory, "dark", undo)
+        if _wanted(*WORKFLOW_SHOTS):
+            await _session(demo, directory, "dark", partial(_workflows, directory=directory))
 
-        for theme in ("light", "high-contrast"):
+        for theme in (t for t in ("light", "high-contrast") if _wanted(f"pods-{t}", f"drill-oom-leak-{t}")):
 
             async def themed(pilot: Pilot[int], app: KcrashApp, theme: str = theme) -> None:
                 _shot(app, directory, f"pods-{theme}")
@@ -169,7 +191,8 @@ async def _all(directory: Path) -> None:
             await _session(demo, directory, theme, themed)
     finally:
         demo.stop()
-    await _offline(directory)
+    if _wanted("offline-drilldown"):
+        await _offline(directory)
 
 
 async def _offline(directory: Path) -> None:
@@ -236,7 +259,15 @@ def _warm_up(demo: Demo) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kcrash.ui.screenshots")
     parser.add_argument("directory", type=Path)
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="make only these (`drill-*`; repeatable)",
+    )
     args = parser.parse_args(argv)
+    ONLY[:] = args.only
     args.directory.mkdir(parents=True, exist_ok=True)
     # The debug dialog needs a kubectl on PATH: the one installed beside this Python (dev extras).
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")

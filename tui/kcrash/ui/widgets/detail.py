@@ -1,4 +1,4 @@
-"""The drill-down for one pod: diagnosis, last state, memory, events, previous logs, rollout.
+"""The drill-down for one pod: diagnosis, last state, memory and timeline, events, logs, rollout.
 
 What the pod record says is drawn at once; what must be asked of the cluster (diagnosis, events,
 logs, rollout history, memory) is fetched by one worker per pod that posts each piece as it
@@ -38,6 +38,7 @@ from kcrash.ui import sections
 from kcrash.ui.context import Console, console
 from kcrash.ui.failures import one_line, report_worker_failure
 from kcrash.ui.history import Termination
+from kcrash.ui.widgets.timeline_strip import StripInput, TimelineStrip
 from kcrash.ui.wrapping import Block
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ class DetailPane(VerticalScroll):
         self.pieces: dict[str, object] = {}
         self._shown: dict[str, Visual] = {}  # what each section shows, to repaint only on change
         self._retry_timer: Timer | None = None
+        self._chart: ChartData | None = None  # what the chart drew last, for the strip's time axis
 
     @property
     def kcrash(self) -> Console:
@@ -159,6 +161,7 @@ class DetailPane(VerticalScroll):
                 yield _heading("Memory", "h-memory")
                 # The chart (plotext) is mounted here when there is something to draw: the pods
                 # list opens without loading plotext at all.
+                yield TimelineStrip(id="d-timeline")
                 yield Static(LOADING, id="d-memory-caption")
                 yield _heading("Previous logs  (l: full log view)", "h-logs")
                 yield Static(LOADING, id="d-logs")
@@ -220,6 +223,8 @@ class DetailPane(VerticalScroll):
             self._set(id, LOADING)
         for chart in self.query("#d-memory"):
             chart.display = False
+        self._chart = None
+        self.query_one("#d-timeline", TimelineStrip).show_data(StripInput())
         self.scroll_home(animate=False)
         self.pod_changed()
 
@@ -435,8 +440,12 @@ class DetailPane(VerticalScroll):
                 self._draw_piece("memory", self.kcrash.clock.now())
         elif message.piece in ("logs", "current_log"):
             self._draw_log()
-        else:
+        elif message.piece != "scaling":
             self._draw_piece(message.piece, self.kcrash.clock.now())
+        if message.piece == "rollout":
+            self._load_scaling(message.value)
+        if message.piece in ("events", "rollout", "crashes", "scaling"):
+            self._draw_timeline(self.kcrash.clock.now())
 
     def _draw_piece(self, piece: str, now: datetime) -> None:
         value = self.pieces[piece]
@@ -561,6 +570,8 @@ class DetailPane(VerticalScroll):
             prometheus_note=history_note,
         )
         self._show_chart(data)
+        self._chart = data if data.drawable else None
+        self._draw_timeline(now)
         self._set("#d-memory-caption", Content.styled(data.caption, "$text-muted"))
 
     def _with_prometheus_restarts(
@@ -594,6 +605,50 @@ class DetailPane(VerticalScroll):
             return None, f"Prometheus: {one_line(value)}"
         return None, ""
 
+    def _draw_timeline(self, now: datetime) -> None:
+        """The strip under the chart, on the chart's time axis when there is a chart."""
+        from functools import partial
+
+        from kcrash.ui.timeline import backoff_span, earlier_pods, happenings
+
+        pod = self.pod
+        if pod is None:
+            return
+        own = self._with_prometheus_restarts(self._terminations(pod), self._prometheus_piece()[0])
+        started = pod.start_time or pod.created_at
+        inherited = earlier_pods(
+            own, self.pieces.get("crashes"), pod=pod.name, container=self.container, started=started
+        )
+        found = happenings([*inherited, *own], self._revisions(), self.pieces.get("scaling"))
+        events = self.pieces.get("events")
+        span = backoff_span(events if isinstance(events, tuple) else (), self.container)
+        data = StripInput(found, now, span)
+        chart = self._chart
+        if chart is not None:
+            from kcrash.ui.widgets.memory_chart import plot_area
+
+            data = StripInput(found, now, span, min(chart.xs), partial(plot_area, chart), chart)
+        self.query_one("#d-timeline", TimelineStrip).show_data(data)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail-scaling")
+    def _load_scaling(self, rollout: object) -> None:
+        """The Deployment's scale changes, from its events (on a cluster, for a pod that restarted)."""
+        from kcrash.ui.timeline import scale_changes
+
+        pod, source = self.pod, self.kcrash.source
+        if pod is None or not isinstance(source, ClusterSource) or not isinstance(rollout, tuple):
+            return
+        deployment = rollout[0]
+        if not isinstance(deployment, Deployment) or not any(s.restart_count for s in pod.container_statuses):
+            return  # a pod that never restarted has no crash to set a scale change beside
+        try:
+            found = scale_changes(
+                source.api.object_events(pod.namespace, "Deployment", deployment.name), deployment.name
+            )
+        except Exception:  # scale changes are a detail of the strip: the rest stands without them
+            return
+        self.post_message(Loaded(pod.key, "scaling", found))
+
     def _show_chart(self, data: ChartData) -> None:
         """Draw `data`, mounting the chart the first time there is something to draw."""
         from kcrash.ui.widgets.memory_chart import MemoryChart
@@ -603,7 +658,7 @@ class DetailPane(VerticalScroll):
             chart = found.first(MemoryChart)
         elif data.drawable:
             chart = MemoryChart(id="d-memory")
-            self.query_one("#d-right").mount(chart, before="#d-memory-caption")
+            self.query_one("#d-right").mount(chart, before="#d-timeline")
         else:
             return
         chart.display = data.drawable

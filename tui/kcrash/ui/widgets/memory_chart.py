@@ -21,6 +21,7 @@ from kcrash.core.humanize import human_duration
 from kcrash.core.memorysources import ARCHIVE, LIVE, PROMETHEUS, Merged, Source, merge
 from kcrash.core.quantity import format_bytes
 from kcrash.core.records import MemorySample
+from kcrash.core.timestrip import TimeAxis
 from kcrash.ui.history import Termination
 
 MIB = 1024 * 1024
@@ -259,8 +260,7 @@ class MemoryChart(PlotextPlot):
             *((x, "OOM") for x in data.ooms),
             *data.deploys,
         ]
-        widest_tick = max(len(label) for label in labels)
-        for x, text, alignment in marker_labels(markers, left, self.size.width - widest_tick - 3):
+        for x, text, alignment in marker_labels(markers, left, plot_area(data, self.size.width)[1]):
             colour = self._colour({"OOM": "oom", "restart": "warning"}.get(text, "accent"))
             plt.text(text, x, top * 1.08, color=colour, alignment=alignment)
         plt.xlim(left, 0)
@@ -268,6 +268,14 @@ class MemoryChart(PlotextPlot):
         plt.yticks(ticks, labels)
         xticks = minute_ticks(left)
         plt.xticks(xticks, [tick_label(t) for t in xticks])
+
+
+def plot_area(data: ChartData, width: int) -> tuple[int, int]:
+    """Where plotext draws the plot of a chart `width` cells wide: (first column, columns). The
+    y tick labels and the frame's left side come before it, the frame's right side after."""
+    labels = ["0", data.request_label if data.request_mib else "", data.limit_label if data.limit_mib else ""]
+    widest = max(len(label) for label in labels)
+    return widest + 1, max(0, width - widest - 2)
 
 
 def marker_labels(markers: Sequence[tuple[float, str]], left: float, columns: int) -> list[Label]:
@@ -279,7 +287,7 @@ def marker_labels(markers: Sequence[tuple[float, str]], left: float, columns: in
     kept: list[tuple[int, int]] = []
     labels: list[Label] = []
     for x, text in sorted(markers, reverse=True):
-        column = round((x - left) / -left * (columns - 1))
+        column = TimeAxis(left, columns).column(x)
         start, alignment = column, "left"
         if start + len(text) > columns:
             start, alignment = column - len(text) + 1, "right"
