@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from kcrash.lab.events import EventRecorder, stamp
 from kcrash.lab.logs import LogBook
 from kcrash.lab.scenarios import Behaviour, BehaviourBook, go_duration, parse_quantity
-from kcrash.lab.store import Change, Conflict, NotFound, Obj, Store
+from kcrash.lab.store import Change, Conflict, NotFound, Obj, ObjectStore
 
 if TYPE_CHECKING:
     from kcrash.lab.simulation import Scheduler, Timer
@@ -222,7 +222,7 @@ class Kubelet:
 
     def __init__(
         self,
-        store: Store,
+        store: ObjectStore,
         sched: Scheduler,
         logs: LogBook,
         recorder: EventRecorder,
@@ -248,6 +248,9 @@ class Kubelet:
         self._metrics_started = False
         self.log_horizon = -math.inf  # heartbeats older than this are not worth writing
         self.live_from = -math.inf  # before this the world is being pre-played
+        # With a real control plane the real scheduler binds pods: run the ones bound to our nodes
+        # instead of binding unbound ones ourselves.
+        self.runs_bound_pods = False
         store.add_watcher("pods", self._on_pod_change)
 
     # -- nodes ---------------------------------------------------------------------------------
@@ -389,6 +392,9 @@ class Kubelet:
             if meta.get("deletionTimestamp"):
                 # Nobody runs it (served as given, or not bound yet): it goes at once.
                 self.sched.soon(lambda: self._delete_unrun(key, uid))
+            elif self.runs_bound_pods:
+                if key not in self._ignored and self.node_named(change.obj.get("spec", {}).get("nodeName")):
+                    self.sched.soon(lambda: self._run_bound(key, uid))
             elif (
                 change.type == "ADDED"
                 and key not in self._ignored
@@ -407,6 +413,25 @@ class Kubelet:
             self.store.delete("pods", key[0], key[1], uid=uid)
 
     # -- scheduling and admission --------------------------------------------------------------
+    def node_named(self, name: object) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def _run_bound(self, key: PodKey, uid: str) -> None:
+        """Run a pod someone else bound to one of our nodes (the real scheduler)."""
+        pod = self.store.get("pods", *key)
+        if pod is None or pod["metadata"].get("uid") != uid or key in self._pods:
+            return
+        node = self.node_named(pod["spec"].get("nodeName"))
+        if node is None:
+            return
+        if pod["metadata"].get("deletionTimestamp"):
+            self._delete_unrun(key, uid)
+            return
+        run = self._new_run(pod, node)
+        self._pods[key] = run
+        run.conditions["PodScheduled"] = ("True", self.sched.now())
+        self.sched.after(0.4, lambda: self._admit(run))
+
     def _bind(self, key: PodKey, uid: str) -> None:
         pod = self.store.get("pods", *key)
         if pod is None or pod["metadata"].get("uid") != uid or key in self._pods:
