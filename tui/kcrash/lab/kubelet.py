@@ -251,6 +251,9 @@ class Kubelet:
         # With a real control plane the real scheduler binds pods: run the ones bound to our nodes
         # instead of binding unbound ones ourselves.
         self.runs_bound_pods = False
+        # How long before now a bound pod is to have started: its past is then played quickly,
+        # as the embedded lab pre-plays its scenarios (None: it starts now).
+        self.started_ago: Callable[[Obj], float] | None = None
         store.add_watcher("pods", self._on_pod_change)
 
     # -- nodes ---------------------------------------------------------------------------------
@@ -429,8 +432,9 @@ class Kubelet:
             return
         run = self._new_run(pod, node)
         self._pods[key] = run
-        run.conditions["PodScheduled"] = ("True", self.sched.now())
-        self.sched.after(0.4, lambda: self._admit(run))
+        begin = self.sched.now() - (max(0.0, self.started_ago(pod)) if self.started_ago else 0.0)
+        run.conditions["PodScheduled"] = ("True", begin)
+        self.sched.at(begin + 0.4, lambda: self._admit(run))
 
     def _bind(self, key: PodKey, uid: str) -> None:
         pod = self.store.get("pods", *key)

@@ -37,7 +37,7 @@ from kcrash.lab.realcp.apiclient import JSON_PATCH, MERGE_PATCH, ApiClient, ApiF
 from kcrash.lab.realcp.apistore import ApiStore
 from kcrash.lab.realcp.kubeletapi import GROUP, VERSION, build_app
 from kcrash.lab.scenarios import HEALTHY, BehaviourBook, Scenario, ScenarioSet
-from kcrash.lab.simulation import CHANGE_CAUSE, Scheduler
+from kcrash.lab.simulation import CHANGE_CAUSE, PREPLAY_SECONDS, Scheduler
 from kcrash.lab.tls import make_certificates
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ RENEW_EVERY = 10.0
 REVISION_DELAY = 20.0  # a later revision of a scenario is applied this long after the one before
 APPLY_RETRY_FOR = 60.0  # e.g. a Pod before its namespace's default ServiceAccount exists
 METRICS_SERVICE = "kcrash-lab-metrics"
+MAX_PAST = 7200.0  # a pod's past is played at most this far back (a healthy one looks the same)
 HOST = "127.0.0.1"
 
 Obj = dict[str, Any]
@@ -157,6 +158,7 @@ class LabNodes:
             _register(book, scenario)
         kubelet = Kubelet(store, sched, self.logs, recorder, book, random.Random(self.seed))
         kubelet.runs_bound_pods = True
+        kubelet.started_ago = self.started_ago
         now = sched.now()
         kubelet.live_from = now
         kubelet.log_horizon = now - 1800.0
@@ -344,6 +346,28 @@ class LabNodes:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    # -- the past ---------------------------------------------------------------------------------
+    def started_ago(self, pod: Obj) -> float:
+        """How old the embedded lab makes this pod: its scenario's age, less the revisions after it.
+
+        The real controllers create every pod now; playing its past quickly (restarts, back-offs,
+        a memory leak reaching its limit) makes it look as it does in the embedded lab.
+        """
+        meta = pod["metadata"]
+        found = _scenario_of(self.scenarios.scenarios, meta.get("namespace", ""), meta["name"])
+        if found is None:
+            return 0.0
+        index, scenario = found
+        age = scenario.age if scenario.age is not None else PREPLAY_SECONDS - 7.0 * index
+        images = _images(pod.get("spec") or {})
+        offset = 0.0
+        passed = 0.0
+        for revision in scenario.revisions:
+            passed += revision.after
+            if _images(revision.template["spec"]) == images:
+                offset = passed - scenario.revisions[0].after
+        return min(max(0.0, age - offset), MAX_PAST)
+
     # -- for tests and the command line -----------------------------------------------------------
     def call(self, fn: Callable[[], Any]) -> Any:
         """Run `fn` on the nodes' loop (where the store lives) and return its result."""
@@ -376,6 +400,26 @@ def deployment_manifest(scenario: Scenario, template: Obj, change_cause: str | N
             "template": template,
         },
     }
+
+
+def _scenario_of(scenarios: tuple[Scenario, ...], namespace: str, pod: str) -> tuple[int, Scenario] | None:
+    """The scenario a pod belongs to: its name, or the Deployment's name before the generated suffix."""
+    chosen: tuple[int, Scenario] | None = None
+    for index, scenario in enumerate(scenarios):
+        named = pod == scenario.name or pod.startswith(scenario.name + "-")
+        if (
+            scenario.namespace == namespace
+            and named
+            and (chosen is None or len(scenario.name) > len(chosen[1].name))
+        ):
+            chosen = (index, scenario)
+    return chosen
+
+
+def _images(spec: Obj) -> list[str]:
+    return [
+        str(c.get("image", "")) for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+    ]
 
 
 def _register(book: BehaviourBook, scenario: Scenario) -> None:
