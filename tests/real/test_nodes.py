@@ -188,7 +188,7 @@ def test_nodes_are_ready_leased_and_reachable_on_loopback(
 
 
 def test_every_scenario_pod_reaches_its_state_through_the_real_controllers(
-    settled: dict[str, Any], kubectl: Kubectl
+    settled: dict[str, Any], kubectl: Kubectl, cluster: tuple[ControlPlane, LabNodes, float]
 ) -> None:
     assert {name: summary(pod) in EXPECTED[name] for name, pod in settled.items()} == dict.fromkeys(
         EXPECTED, True
@@ -197,6 +197,8 @@ def test_every_scenario_pod_reaches_its_state_through_the_real_controllers(
     assert owners[0]["kind"] == "ReplicaSet"  # made by the real controller-manager
     scheduled = [c for c in settled["oom-leak"]["status"]["conditions"] if c["type"] == "PodScheduled"]
     assert scheduled and scheduled[0]["status"] == "True"
+    store = cluster[1].store
+    assert store is not None and (store.failures, store.last_failure) == (0, "")  # every write accepted
     reasons = {e["reason"] for e in get_json(kubectl, "get", "events", "-n", NAMESPACE)["items"]}
     assert {"Scheduled", "Pulled", "Started", "BackOff", "Unhealthy", "Killing", "Failed"} <= reasons
 

@@ -54,7 +54,8 @@ class ApiStore(Store):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.failures = 0  # writes the apiserver refused (logged)
+        self.failures = 0  # writes the apiserver refused (logged at debug level: the console stays quiet)
+        self.last_failure = ""
         self.pods_seen = threading.Event()  # the first pod list arrived
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -125,16 +126,18 @@ class ApiStore(Store):
     def _write_loop(self) -> None:
         while True:
             write = self._writes.get()
-            if write is None:
-                return
+            if write is None or self._stopping.is_set():
+                return  # what is still queued is for an apiserver that is going away
             try:
                 write()
             except ApiFailure as failure:
                 self.failures += 1
-                log.warning("the apiserver refused a write: %s", failure)
-            except Exception:
+                self.last_failure = str(failure)
+                log.debug("the apiserver refused a write: %s", failure)
+            except Exception as exc:
                 self.failures += 1
-                log.exception("a write to the apiserver failed")
+                self.last_failure = repr(exc)
+                log.debug("a write to the apiserver failed", exc_info=True)
 
     def _send_status(self, key: tuple[str, str]) -> None:
         with self._status_lock:
@@ -205,12 +208,12 @@ class ApiStore(Store):
                 if self._stopping.is_set():
                     return
                 if failure.status != 410:
-                    log.warning("pod watch: %s; listing again", failure)
+                    log.debug("pod watch: %s; listing again", failure)
                     time.sleep(RETRY_AFTER)
             except (OSError, ValueError) as error:
                 if self._stopping.is_set():
                     return
-                log.warning("pod watch: %s; listing again", error)
+                log.debug("pod watch: %s; listing again", error)
                 time.sleep(RETRY_AFTER)
 
     def _follow(self, resource: str, path: str, version: str) -> str:
