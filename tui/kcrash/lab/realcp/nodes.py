@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 NODE_COUNT = 3
 LEASE_SECONDS = 40
 RENEW_EVERY = 10.0
-REVISION_DELAY = 20.0  # a later revision of a scenario is applied this long after the one before
+REVISION_DELAY = 20.0  # a later revision waits at most this long for the one before to roll out
+ROLLOUT_POLL = 0.5
 APPLY_RETRY_FOR = 60.0  # e.g. a Pod before its namespace's default ServiceAccount exists
 METRICS_SERVICE = "kcrash-lab-metrics"
 MAX_PAST = 7200.0  # a pod's past is played at most this far back (a healthy one looks the same)
@@ -96,7 +97,6 @@ class LabNodes:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._timers: list[threading.Timer] = []
         self._stopped = threading.Event()
 
     def __enter__(self) -> LabNodes:
@@ -279,20 +279,28 @@ class LabNodes:
             self.apply_object(pod)
             return
         self.apply_object(deployment_manifest(scenario, first.template, first.change_cause))
-        delay = 0.0
+        if len(scenario.revisions) > 1:
+            name = f"kcrash-lab-revisions-{scenario.name}"
+            thread = threading.Thread(target=self._roll_revisions, args=(scenario,), name=name, daemon=True)
+            thread.start()
+
+    def _roll_revisions(self, scenario: Scenario) -> None:
+        """Each later template once the one before has rolled out (or after `revision_delay` at most)."""
         for revision in scenario.revisions[1:]:
-            delay += min(revision.after, self.revision_delay)
-            timer = threading.Timer(
-                delay, self._apply_revision, args=(scenario, revision.template, revision.change_cause)
-            )
-            timer.daemon = True
-            timer.start()
-            self._timers.append(timer)
+            self._wait_rolled_out(scenario, time.monotonic() + min(revision.after, self.revision_delay))
+            if self._stopped.is_set():
+                return
+            self._apply_revision(scenario, revision.template, revision.change_cause)
+
+    def _wait_rolled_out(self, scenario: Scenario, deadline: float) -> None:
+        path = f"/apis/apps/v1/namespaces/{scenario.namespace}/deployments/{scenario.name}"
+        while time.monotonic() < deadline and not self._stopped.wait(ROLLOUT_POLL):
+            with contextlib.suppress(ApiFailure):
+                if rolled_out(self.client.request("GET", path)):
+                    return
 
     def _apply_revision(self, scenario: Scenario, template: Obj, change_cause: str | None) -> None:
         """What `kubectl set image` does to the Deployment: a new template and change-cause."""
-        if self._stopped.is_set():
-            return
         annotations = {CHANGE_CAUSE: change_cause} if change_cause else {CHANGE_CAUSE: None}
         path = f"/apis/apps/v1/namespaces/{scenario.namespace}/deployments/{scenario.name}"
         try:
@@ -327,8 +335,6 @@ class LabNodes:
     # -- stopping ---------------------------------------------------------------------------------
     def stop(self) -> None:
         self._stopped.set()
-        for timer in self._timers:
-            timer.cancel()
         if self.store is not None:
             self.store.stop()
         loop = self.loop
@@ -382,6 +388,18 @@ class LabNodes:
 
         self.loop.call_soon_threadsafe(run)
         return future.result(timeout=10)
+
+
+def rolled_out(deployment: Obj) -> bool:
+    """What `kubectl rollout status` waits for: the current template's pods all there and available."""
+    meta, spec, status = deployment["metadata"], deployment.get("spec") or {}, deployment.get("status") or {}
+    wanted = spec.get("replicas", 1)
+    return bool(
+        status.get("observedGeneration", 0) >= meta.get("generation", 1)
+        and status.get("updatedReplicas", 0) == wanted
+        and status.get("availableReplicas", 0) == wanted
+        and status.get("replicas", 0) == wanted
+    )
 
 
 def deployment_manifest(scenario: Scenario, template: Obj, change_cause: str | None) -> Obj:
