@@ -237,6 +237,13 @@ def test_log_options_through_the_apiserver(settled: dict[str, Any], kubectl: Kub
     healthy = settled["healthy-web"]["metadata"]["name"]
     missing = kubectl("logs", healthy, "-n", NAMESPACE, "--previous", check=False)
     assert missing.returncode != 0 and "previous terminated container" in missing.stderr
+    unstarted = settled["missing-secret"]["metadata"]["name"]
+    waiting = kubectl("logs", unstarted, "-n", NAMESPACE, check=False)
+    assert waiting.returncode != 0
+    assert (
+        f'container "app" in pod "{unstarted}" is waiting to start: CreateContainerConfigError'
+        in waiting.stderr
+    )
 
 
 def test_logs_follow_through_the_apiserver_streams_new_lines(

@@ -288,12 +288,35 @@ async def _write_within(response: web.StreamResponse, data: bytes, budget: int |
     return budget
 
 
+_PULL_WORDS = {
+    "ErrImagePull": "image can't be pulled",
+    "ImagePullBackOff": "trying and failing to pull image",
+}
+
+
 def no_log_message(pod: Obj, container: str, previous: bool) -> str:
-    """The kubelet's words when there is no such container instance to read."""
+    """The kubelet's words when there is no such container instance to read (validateContainerLogStatus)."""
     name = pod["metadata"]["name"]
     if previous:
         return f'previous terminated container "{container}" in pod "{name}" not found'
-    return f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating'
+    status = _container_status(pod, container)
+    subject = f'container "{container}" in pod "{name}"'
+    if (status.get("state") or {}).get("terminated") or (status.get("lastState") or {}).get("terminated"):
+        return f"{subject} is terminated"
+    waiting = (status.get("state") or {}).get("waiting")
+    if not waiting:
+        return f"{subject} is waiting to start - no logs yet"
+    reason = str(waiting.get("reason", ""))
+    return f"{subject} is waiting to start: {_PULL_WORDS.get(reason, reason)}"
+
+
+def _container_status(pod: Obj, container: str) -> Obj:
+    status = pod.get("status") or {}
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for entry in status.get(key) or []:
+            if entry.get("name") == container:
+                return dict(entry)
+    return {}
 
 
 def log_timestamp(moment: datetime) -> str:
