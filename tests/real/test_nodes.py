@@ -345,3 +345,20 @@ def test_rollout_undo_goes_through_the_real_deployment_controller(
     after = kubectl("rollout", "history", "deployment/bad-rollout", "-n", NAMESPACE, check=True).stdout
     newest = after.strip().splitlines()[-1]
     assert newest.split()[0] == "3" and "deploy api 1.4.2" in newest
+
+
+def test_a_pod_of_anyones_runs_and_deletes_like_on_a_kubelet(
+    settled: dict[str, Any], kubectl: Kubectl
+) -> None:
+    """`kubectl run` (no scenario: a healthy container); `kubectl delete` waits for the node to let go."""
+    kubectl("run", "visitor", "-n", NAMESPACE, "--image=registry.example.com/tools/visitor:1.0", check=True)
+
+    def ready() -> Any:
+        pod = get_json(kubectl, "get", "pod", "visitor", "-n", NAMESPACE)
+        return pod if summary(pod) == "ready" else None
+
+    pod = wait_for(ready, 60)
+    assert pod["spec"]["nodeName"].startswith("lab-worker-") and pod["status"]["podIP"]
+    kubectl("delete", "pod", "visitor", "-n", NAMESPACE, "--timeout=60s", check=True, timeout=90)
+    gone = kubectl("get", "pod", "visitor", "-n", NAMESPACE, check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
