@@ -96,7 +96,7 @@ def settled(cluster: tuple[ControlPlane, LabNodes, float], kubectl: Kubectl) -> 
     return found
 
 
-# -- helpers ------------------------------------------------------------------------------------------
+# -- reading the cluster ------------------------------------------------------------------------------
 
 
 def wait_for(check: Callable[[], T], timeout: float, every: float = 1.0) -> T:
