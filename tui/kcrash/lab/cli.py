@@ -9,7 +9,8 @@ kcrash lab --control-plane real [--port PORT] [--kubeconfig PATH] [--namespace N
 
 It serves https with a CA made at start; the kubeconfig it writes carries that CA and the token.
 `--control-plane real` starts etcd, kube-apiserver, kube-controller-manager and kube-scheduler built by
-`make controlplane` instead of the simulation (see docs/lab.md).
+`make controlplane`, with the simulation's kubelet as its nodes and the built-in scenarios applied as
+manifests (see docs/lab.md).
 
 `/metrics` serves the simulated containers' cAdvisor and kube-state-metrics series for a Prometheus
 to scrape; `--openmetrics-history FILE` writes the pre-played stretch of the same series for
@@ -132,7 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--control-plane",
         choices=CONTROL_PLANES,
         default="embedded",
-        help="embedded: the simulated cluster (default); real: etcd and Kubernetes' own control plane",
+        help=(
+            "embedded: the simulated cluster (default); real: etcd and Kubernetes' own control plane, "
+            "the lab's kubelet as its nodes"
+        ),
     )
     parser.add_argument("--port", type=_port, default=0, help="TCP port on 127.0.0.1 (default: any free one)")
     parser.add_argument("--kubeconfig", type=Path, help="where to write the kubeconfig")

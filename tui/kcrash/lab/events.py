@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrash.lab.store import Conflict, NotFound, Obj, Store
+from kcrash.lab.store import Conflict, NotFound, Obj, ObjectStore
 
 EVENT_TTL = 3600.0
 MAX_PER_OBJECT = 30
@@ -62,7 +62,7 @@ class EventRecorder:
 
     def __init__(
         self,
-        store: Store,
+        store: ObjectStore,
         now: Callable[[], float],
         wall: Callable[[], float],
         ttl: float = EVENT_TTL,

@@ -24,7 +24,7 @@ from kcrash.lab.events import EventRecorder, stamp
 from kcrash.lab.logs import LogBook
 from kcrash.lab.scenarios import Behaviour, BehaviourBook, go_duration, parse_quantity
 from kcrash.lab.series import SeriesBook, Track
-from kcrash.lab.store import Change, Conflict, NotFound, Obj, Store
+from kcrash.lab.store import Change, Conflict, NotFound, Obj, ObjectStore
 
 if TYPE_CHECKING:
     from kcrash.lab.simulation import Scheduler, Timer
@@ -223,7 +223,7 @@ class Kubelet:
 
     def __init__(
         self,
-        store: Store,
+        store: ObjectStore,
         sched: Scheduler,
         logs: LogBook,
         recorder: EventRecorder,
@@ -251,6 +251,12 @@ class Kubelet:
         """Every app container instance run, for `/metrics` and the OpenMetrics history."""
         self.log_horizon = -math.inf  # heartbeats older than this are not worth writing
         self.live_from = -math.inf  # before this the world is being pre-played
+        # With a real control plane the real scheduler binds pods: run the ones bound to our nodes
+        # instead of binding unbound ones ourselves.
+        self.runs_bound_pods = False
+        # How long before now a bound pod is to have started: its past is then played quickly,
+        # as the embedded lab pre-plays its scenarios (None: it starts now).
+        self.started_ago: Callable[[Obj], float] | None = None
         store.add_watcher("pods", self._on_pod_change)
 
     # -- nodes ---------------------------------------------------------------------------------
@@ -392,6 +398,9 @@ class Kubelet:
             if meta.get("deletionTimestamp"):
                 # Nobody runs it (served as given, or not bound yet): it goes at once.
                 self.sched.soon(lambda: self._delete_unrun(key, uid))
+            elif self.runs_bound_pods:
+                if key not in self._ignored and self.node_named(change.obj.get("spec", {}).get("nodeName")):
+                    self.sched.soon(lambda: self._run_bound(key, uid))
             elif (
                 change.type == "ADDED"
                 and key not in self._ignored
@@ -410,6 +419,26 @@ class Kubelet:
             self.store.delete("pods", key[0], key[1], uid=uid)
 
     # -- scheduling and admission --------------------------------------------------------------
+    def node_named(self, name: object) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def _run_bound(self, key: PodKey, uid: str) -> None:
+        """Run a pod someone else bound to one of our nodes (the real scheduler)."""
+        pod = self.store.get("pods", *key)
+        if pod is None or pod["metadata"].get("uid") != uid or key in self._pods:
+            return
+        node = self.node_named(pod["spec"].get("nodeName"))
+        if node is None:
+            return
+        if pod["metadata"].get("deletionTimestamp"):
+            self._delete_unrun(key, uid)
+            return
+        run = self._new_run(pod, node)
+        self._pods[key] = run
+        begin = self.sched.now() - (max(0.0, self.started_ago(pod)) if self.started_ago else 0.0)
+        run.conditions["PodScheduled"] = ("True", begin)
+        self.sched.at(begin + 0.4, lambda: self._admit(run))
+
     def _bind(self, key: PodKey, uid: str) -> None:
         pod = self.store.get("pods", *key)
         if pod is None or pod["metadata"].get("uid") != uid or key in self._pods:

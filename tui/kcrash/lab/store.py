@@ -14,7 +14,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from kcrash.lab.clock import SimClock, rfc3339
 
@@ -51,6 +51,27 @@ class Change:
     type: str
     obj: Obj
     rv: int
+
+
+class ObjectStore(Protocol):
+    """What the kubelet simulation and the event recorder need from a store.
+
+    Two implementations: `Store` (in-process, the embedded lab) and `realcp.apistore.ApiStore`
+    (a `Store` kept in step with a real kube-apiserver: pods bound to the lab's nodes come in, pod
+    status, events and nodes go out).
+    """
+
+    def get(self, resource: str, namespace: str, name: str) -> Obj | None: ...
+
+    def create(self, resource: str, obj: Obj) -> Obj: ...
+
+    def replace(self, resource: str, obj: Obj) -> Obj: ...
+
+    def mutate(self, resource: str, namespace: str, name: str, change: Callable[[Obj], None]) -> Obj: ...
+
+    def delete(self, resource: str, namespace: str, name: str, uid: str | None = None) -> Obj: ...
+
+    def add_watcher(self, resource: str, watcher: Watcher) -> None: ...
 
 
 class Store:

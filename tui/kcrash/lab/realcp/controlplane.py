@@ -183,6 +183,8 @@ class ControlPlane:
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 f"--kubelet-client-certificate={f('apiserver-kubelet-client.crt')}",
                 f"--kubelet-client-key={f('apiserver-kubelet-client.key')}",
+                # The lab's nodes are reachable on their InternalIP (loopback) only.
+                "--kubelet-preferred-address-types=InternalIP",
                 f"--requestheader-client-ca-file={f('front-proxy-ca.crt')}",
                 "--requestheader-allowed-names=front-proxy-client",
                 "--requestheader-username-headers=X-Remote-User",

@@ -1,5 +1,6 @@
-"""`kcrash lab --control-plane real`: start a real control plane, write the kubeconfig, serve until
-Ctrl-C or SIGTERM, and stop every part. When a part dies, say which in one line and stop the rest."""
+"""`kcrash lab --control-plane real`: start a real control plane, run the lab's nodes against it (the
+built-in scenarios applied as manifests), write the kubeconfig, serve until Ctrl-C or SIGTERM, and stop
+every part. When a part dies, say which in one line and stop the rest."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from kcrash.lab.realcp.apiclient import ApiClient
 from kcrash.lab.realcp.binaries import MissingBinaries, find_binaries
 from kcrash.lab.realcp.controlplane import ControlPlane, StartError
+from kcrash.lab.realcp.nodes import LabNodes, NodeStartError
+from kcrash.lab.scenarios import ScenarioSet, load_builtin_scenarios
 
 PROG = "kcrash lab"
 CHECK_EVERY = 0.2
@@ -29,19 +33,24 @@ def serve_real(port: int, kubeconfig: Path | None, namespace: str) -> int:
     cp = ControlPlane(binaries, port=port, namespace=namespace)
     previous: dict[int, Any] = {}
     written: Path | None = None
+    nodes: LabNodes | None = None
     try:
         previous = _on_signals(stop)
         cp.start()
+        scenarios = load_builtin_scenarios()
+        nodes = LabNodes(ApiClient(cp.url, cp.admin_token, cp.ca_pem), scenarios)
+        nodes.start()
         path = kubeconfig or Path(tempfile.gettempdir()) / f"kcrash-lab-{cp.port}.kubeconfig"
         cp.write_kubeconfig(path)
         written = None if kubeconfig else path
         print(
-            f"{PROG}: real control plane {binaries.version} serving {cp.url} — "
-            f"export KUBECONFIG={path}; kubectl get ns",
+            f"{PROG}: real control plane {binaries.version} serving {cp.url} with "
+            f"{len(nodes.node_names)} nodes and {len(scenarios.scenarios)} scenarios — "
+            f"export KUBECONFIG={path}; kubectl get pods -n {_scenario_namespace(scenarios)}",
             flush=True,
         )
         return _serve_until_stopped(cp, stop)
-    except StartError as exc:
+    except (StartError, NodeStartError) as exc:
         if not stop.is_set():
             print(f"{PROG}: error: the control plane did not start: {exc}", file=sys.stderr)
             return 1
@@ -49,11 +58,17 @@ def serve_real(port: int, kubeconfig: Path | None, namespace: str) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if nodes is not None:
+            nodes.stop()
         cp.stop()
         _restore(previous)
         if written is not None:  # a default kubeconfig is useless once the control plane is gone
             with contextlib.suppress(OSError):
                 written.unlink()
+
+
+def _scenario_namespace(scenarios: ScenarioSet) -> str:
+    return scenarios.scenarios[0].namespace if scenarios.scenarios else "default"
 
 
 def _serve_until_stopped(cp: ControlPlane, stop: threading.Event) -> int:
