@@ -1043,10 +1043,12 @@ class ApiServer:
             _validate_deployment(info, current, patched)
         if info.store == "pods":
             admission.check_pod_update(current, patched)
-        if patched.get("spec") != current.get("spec"):
+        if "generation" not in old_meta:
+            new_meta.pop("generation", None)
+        elif patched.get("spec") != current.get("spec"):
             new_meta["generation"] = int(old_meta.get("generation") or 1) + 1
         else:
-            new_meta["generation"] = old_meta.get("generation", 1)
+            new_meta["generation"] = old_meta["generation"]
         if "kind" not in current:
             comparable = {k: v for k, v in patched.items() if k not in ("kind", "apiVersion")}
             return current if comparable == current else patched
