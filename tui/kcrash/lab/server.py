@@ -107,15 +107,16 @@ class Encoder:
         self._max_bytes = max_bytes
         self._bytes = 0
 
-    def encode(self, resource: str, obj: Obj, cache: bool = True) -> bytes:
+    def encode(self, resource: str, obj: Obj, cache: bool = True, typed: bool = True) -> bytes:
+        """`typed=False` for a list's items, which a real apiserver sends without kind and apiVersion."""
         meta = obj.get("metadata") or {}
         rv = meta.get("resourceVersion")
-        key = (resource, meta.get("namespace", ""), meta.get("name", ""), str(rv))
+        key = (resource, meta.get("namespace", ""), meta.get("name", ""), f"{rv}{'' if typed else '/item'}")
         if cache and rv:
             found = self._cache.get(key)
             if found is not None:
                 return found
-        data = orjson.dumps(with_type(resource, obj))
+        data = orjson.dumps(with_type(resource, obj) if typed else without_type(obj))
         if cache and rv:
             self._cache[key] = data
             self._bytes += len(data)
@@ -131,6 +132,12 @@ def with_type(resource: str, obj: Obj) -> Obj:
     if info is None:
         return obj
     return {"kind": info.kind, "apiVersion": info.api_version, **obj}
+
+
+def without_type(obj: Obj) -> Obj:
+    if "kind" not in obj and "apiVersion" not in obj:
+        return obj
+    return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
 
 
 def dumps(value: Any) -> bytes:
@@ -790,7 +797,7 @@ class ApiServer:
         for index, obj in enumerate(page):
             if index:
                 parts.append(b",")
-            parts.append(encode(info.store, obj))
+            parts.append(encode(info.store, obj, typed=False))
         parts.append(b"]}")
         return self._json_body(b"".join(parts))
 
