@@ -701,10 +701,8 @@ class ApiServer:
     def _selectors(self, target: Target, query: Query) -> tuple[LabelSelector, FieldSelector]:
         try:
             labels = LabelSelector.parse(query.text("labelSelector"))
-        except SelectorError as exc:
-            raise errors.bad_request(
-                f'unable to parse requested label selector "{query.text("labelSelector")}": {exc}'
-            ) from exc
+        except SelectorError as exc:  # the apiserver answers with the parser's own words, no prefix
+            raise errors.bad_request(str(exc)) from exc
         try:
             fields = FieldSelector.parse(query.text("fieldSelector"))
             fields.check(target.info.store)
