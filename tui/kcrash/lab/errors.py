@@ -191,6 +191,19 @@ def too_old_resource_version(requested: int, oldest: int) -> ApiError:
     return expired(f"too old resource version: {requested} ({oldest})")
 
 
+def too_large_resource_version(requested: int, current: int) -> ApiError:
+    """storage.NewTooLargeResourceVersionError: a version the server has not reached yet."""
+    return ApiError(
+        504,
+        "Timeout",
+        f"Timeout: Too large resource version: {requested}, current: {current}",
+        {
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": 1,
+        },
+    )
+
+
 def too_many_requests(retry_after: int) -> ApiError:
     return ApiError(
         429,

@@ -364,6 +364,9 @@ class Query:
     def flag(self, key: str) -> bool:
         return self.text(key).lower() in ("true", "1")
 
+    def has(self, key: str) -> bool:
+        return self.params.get(key) is not None
+
     def integer(self, key: str) -> int | None:
         value = self.params.get(key)
         if value in (None, ""):
@@ -372,6 +375,77 @@ class Query:
             return int(value)
         except ValueError as exc:
             raise errors.bad_request(f'strconv.ParseInt: parsing "{value}": invalid syntax') from exc
+
+
+def _object_key(obj: Obj) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return meta.get("namespace", ""), meta.get("name", "")
+
+
+def validate_list_options(query: Query, watch: bool) -> None:
+    """ListOptions validation as the apiserver runs it (meta/internalversion/validation), same words."""
+    version = query.text("resourceVersion")
+    if version and not version.isdigit():
+        raise errors.bad_request(
+            f'invalid resource version: resourceVersion: Invalid value: "{version}": '
+            f'strconv.ParseUint: parsing "{version}": invalid syntax'
+        )
+    match = query.text("resourceVersionMatch")
+    causes = _watch_option_causes(query, match) if watch else _list_option_causes(query, match, version)
+    if causes:
+        raise errors.invalid("ListOptions", "meta.k8s.io", "", causes)
+
+
+def _list_option_causes(query: Query, match: str, version: str) -> list[tuple[str, str]]:
+    causes: list[tuple[str, str]] = []
+    if match:
+        if not version:
+            causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_NEEDS_VERSION}"))
+        if query.text("continue"):
+            causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_WITH_CONTINUE}"))
+        if match not in ("Exact", "NotOlderThan"):
+            causes.append(("resourceVersionMatch", _unsupported(match, '"Exact", "NotOlderThan", ""')))
+        if match == "Exact" and version == "0":
+            causes.append(
+                (
+                    "resourceVersionMatch",
+                    'Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+                )
+            )
+    if query.has("sendInitialEvents"):
+        causes.append(("sendInitialEvents", "Forbidden: sendInitialEvents is forbidden for list"))
+    return causes
+
+
+def _watch_option_causes(query: Query, match: str) -> list[tuple[str, str]]:
+    causes: list[tuple[str, str]] = []
+    initial = query.has("sendInitialEvents")
+    if initial and match != "NotOlderThan":
+        causes.append(
+            (
+                "resourceVersionMatch",
+                "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            )
+        )
+    if match:
+        if not initial:
+            causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_NEEDS_INITIAL_EVENTS}"))
+        if match != "NotOlderThan":
+            causes.append(("resourceVersionMatch", _unsupported(match, '"NotOlderThan"')))
+        if query.text("continue"):
+            causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_WITH_CONTINUE}"))
+    return causes
+
+
+_MATCH_NEEDS_VERSION = "resourceVersionMatch is forbidden unless resourceVersion is provided"
+_MATCH_WITH_CONTINUE = "resourceVersionMatch is forbidden when continue is provided"
+_MATCH_NEEDS_INITIAL_EVENTS = (
+    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"
+)
+
+
+def _unsupported(value: str, supported: str) -> str:
+    return f'Unsupported value: "{value}": supported values: {supported}'
 
 
 def negotiate(accept: str) -> str:
@@ -741,22 +815,41 @@ class ApiServer:
                     raise errors.expired(CONTINUE_EXPIRED)
                 snapshot = self._fresh_snapshot(target, accepts)
             return snapshot, offset, ident
-        self._check_list_version(query)
-        return self._fresh_snapshot(target, accepts), 0, None
+        exact = query.integer("resourceVersion") if query.text("resourceVersionMatch") == "Exact" else None
+        return self._fresh_snapshot(target, accepts, exact), 0, None
 
-    def _fresh_snapshot(self, target: Target, accepts: Callable[[Obj], bool]) -> Snapshot:
+    def _fresh_snapshot(
+        self, target: Target, accepts: Callable[[Obj], bool], at: int | None = None
+    ) -> Snapshot:
+        """The list now, or as it was at resourceVersion `at` (resourceVersionMatch=Exact)."""
         with self.store.lock:
             items, rv = self.store.list(target.info.store, target.namespace or None)
+            if at is not None and at != rv:
+                items, rv = self._items_at(target.info.store, items, at, rv), at
         return Snapshot(rv, [o for o in items if accepts(o)])
 
-    def _check_list_version(self, query: Query) -> None:
-        if query.text("resourceVersionMatch") != "Exact":
-            return
-        requested = query.integer("resourceVersion") or 0
-        if requested != self.store.resource_version:
-            raise errors.too_old_resource_version(requested, self.store.resource_version)
+    def _items_at(self, resource: str, items: list[Obj], at: int, now: int) -> list[Obj]:
+        """Undo the changes made after `at` (as etcd answers from its history); 410 once it is gone."""
+        if at > now:
+            raise errors.too_large_resource_version(at, now)
+        try:
+            changes = self.store.changes_since(resource, at)
+        except Expired as exc:
+            raise errors.too_old_resource_version(exc.requested, exc.oldest) from exc
+        previous = self.hub.previous_versions(resource, at)
+        by_key = {_object_key(o): o for o in items}
+        for change in reversed(changes):
+            before = previous.get(change.rv)
+            if change.type == "ADDED":
+                by_key.pop(_object_key(change.obj), None)
+            elif before is not None:
+                by_key[_object_key(before)] = before
+            else:  # the hub's shorter memory ends before the store's
+                raise errors.too_old_resource_version(at, self.store.oldest_rv(resource))
+        return sorted(by_key.values(), key=_object_key)
 
     def _list(self, request: web.Request, target: Target, query: Query) -> web.Response:
+        validate_list_options(query, watch=False)
         shape = negotiate(request.headers.get("Accept", ""))
         snapshot, offset, ident = self._snapshot(target, query)
         limit = query.integer("limit") or 0
@@ -1303,25 +1396,7 @@ class WatchStream:
         )
 
     def _validate(self) -> None:
-        if not self.initial_events:
-            return
-        causes = []
-        if not self.bookmarks:
-            causes.append(
-                (
-                    "allowWatchBookmarks",
-                    "Forbidden: allowWatchBookmarks required when sendInitialEvents is true",
-                )
-            )
-        if self.query.text("resourceVersionMatch") != "NotOlderThan":
-            causes.append(
-                (
-                    "resourceVersionMatch",
-                    "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
-                )
-            )
-        if causes:
-            raise errors.invalid("ListOptions", "meta.k8s.io", "", causes)
+        validate_list_options(self.query, watch=True)
 
     async def run(self) -> web.StreamResponse:
         self._validate()
