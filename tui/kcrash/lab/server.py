@@ -1432,7 +1432,7 @@ class WatchStream:
             items, rv = store.list(self.info.store, self.target.namespace or None)
             sub.start_rv = rv
             events = [self._event("ADDED", o, True) for o in items if accepts(o)]
-            if self.initial_events:
+            if self.initial_events and self.bookmarks:  # the end marker is a bookmark: only if asked for
                 events.append(self._bookmark(rv, initial_end=True))
             return events
         try:
