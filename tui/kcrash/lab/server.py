@@ -903,7 +903,7 @@ class ApiServer:
         info = target.info
         current = self._lookup(target)
         self._check_preconditions(info, current, options)
-        dry_run = _dry_run(options)
+        dry_run = _dry_run(options, "DeleteOptions")
         if info.store == "pods":
             result = self._delete_pod(current, options, dry_run)
             return self._json_body(self.encoder.encode("pods", result, cache=not dry_run))
@@ -1045,6 +1045,7 @@ class ApiServer:
     # -- create ----------------------------------------------------------------------------------
     async def _create(self, request: web.Request, target: Target) -> web.Response:
         info = target.info
+        dry_run = _dry_run({"dryRun": request.query.getall("dryRun", [])}, "CreateOptions")
         content_type = request.headers.get("Content-Type", "")
         body = admission.decode_body(content_type, await request.read(), info.kind)
         obj = admission.prepare_create(info, target.namespace, body, self._names)
@@ -1055,7 +1056,7 @@ class ApiServer:
         name = obj["metadata"]["name"]
         if self.store.get(info.store, target.namespace, name) is not None:
             raise errors.already_exists(info.name, info.group, name)
-        if _dry_run({"dryRun": request.query.getall("dryRun", [])}):
+        if dry_run:
             obj["metadata"]["uid"] = str(uuid.uuid4())
             obj["metadata"]["creationTimestamp"] = rfc3339(self.clock.now())
             return self._json_body(self.encoder.encode(info.store, obj, cache=False), status=201)
@@ -1068,6 +1069,8 @@ class ApiServer:
     # -- the scale subresource ---------------------------------------------------------------------
     async def _scale(self, request: web.Request, target: Target, verb: str) -> web.Response:
         info = target.info
+        options = "PatchOptions" if verb == "patch" else "UpdateOptions"
+        dry_run = verb != "get" and _dry_run({"dryRun": request.query.getall("dryRun", [])}, options)
         current = self._lookup(target)
         if verb == "get":
             return self._json_body(dumps(admission.scale_of(current)))
@@ -1083,17 +1086,17 @@ class ApiServer:
         patched = copy.deepcopy(current)
         patched["spec"]["replicas"] = admission.replicas_from_scale(info, target.name, wanted)
         result = self._admit_update(info, current, patched)
-        if result != current and not _dry_run({"dryRun": request.query.getall("dryRun", [])}):
+        if result != current and not dry_run:
             result = self.store.replace(info.store, result)
         return self._json_body(dumps(admission.scale_of(result)))
 
     # -- patch -----------------------------------------------------------------------------------
     async def _patch(self, request: web.Request, target: Target, query: Query) -> web.Response:
         info = target.info
+        dry_run = _dry_run({"dryRun": request.query.getall("dryRun", [])}, "PatchOptions")
         current = self._lookup(target)
         body = await request.read()
         patched = apply_patch(request.headers.get("Content-Type", ""), current, body)
-        dry_run = _dry_run({"dryRun": request.query.getall("dryRun", [])})
         result = self._admit_update(info, current, patched)
         if result == current:
             return self._json_body(self.encoder.encode(info.store, current))
@@ -1302,13 +1305,16 @@ def _proto_strings(data: bytes, names: dict[int, str]) -> dict[str, str]:
     return {name: _proto_bytes(fields, number).decode() for number, name in names.items() if number in fields}
 
 
-def _dry_run(options: Obj) -> bool:
+def _dry_run(options: Obj, kind: str) -> bool:
+    """Whether `dryRun=All` was asked; another value is refused the way `kind` (CreateOptions...) does."""
     values = options.get("dryRun") or []
     if isinstance(values, str):
         values = [values]
-    for value in values:
-        if value != "All":
-            raise errors.bad_request(f"Invalid dryRun value: {value}. Only 'All' is supported")
+    if any(value != "All" for value in values):
+        shown = "[" + ", ".join(f'"{value}"' for value in values) + "]"
+        raise errors.invalid(
+            kind, "meta.k8s.io", "", [("dryRun", f'Unsupported value: {shown}: supported values: "All"')]
+        )
     return bool(values)
 
 
