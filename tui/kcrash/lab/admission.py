@@ -237,6 +237,7 @@ def scale_of(obj: Obj) -> Obj:
     meta = obj["metadata"]
     selector = (obj.get("spec") or {}).get("selector") or {}
     labels = selector.get("matchLabels") or {}
+    replicas = int((obj.get("spec") or {}).get("replicas", 1))
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -245,7 +246,7 @@ def scale_of(obj: Obj) -> Obj:
             for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
             if key in meta
         },
-        "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 1))},
+        "spec": {"replicas": replicas} if replicas else {},  # ScaleSpec.replicas is omitempty
         "status": {
             "replicas": int((obj.get("status") or {}).get("replicas", 0)),
             "selector": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
