@@ -1157,11 +1157,11 @@ class ApiServer:
 
     # -- logs ------------------------------------------------------------------------------------
     async def _logs(self, request: web.Request, target: Target, query: Query) -> web.StreamResponse:
+        request_ = LogRequest.from_query(query, self.clock.now(), target.name)
         pod = self.store.get("pods", target.namespace, target.name)
         if pod is None:
             raise errors.not_found("pods", "", target.name)
         container = _log_container(pod, query.text("container"))
-        request_ = LogRequest.from_query(query, self.clock.now())
         previous = query.flag("previous")
         lines = self.logs.read(target.namespace, target.name, container, previous)
         if lines is None:
@@ -1546,28 +1546,28 @@ class LogRequest:
     follow: bool
 
     @classmethod
-    def from_query(cls, query: Query, now: datetime) -> LogRequest:
+    def from_query(cls, query: Query, now: datetime, pod: str = "") -> LogRequest:
+        """The options of a log request, validated as ValidatePodLogOptions does (before the pod is read)."""
+        tail, limit, since_seconds = (query.integer(k) for k in ("tailLines", "limitBytes", "sinceSeconds"))
+        causes: list[tuple[str, str]] = []
+        if tail is not None and tail < 0:
+            causes.append(("tailLines", f"Invalid value: {tail}: must be greater than or equal to 0"))
+        if limit is not None and limit < 1:
+            causes.append(("limitBytes", f"Invalid value: {limit}: must be greater than 0"))
+        if since_seconds is not None and query.text("sinceTime"):
+            causes.append(("", "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified"))
+        elif since_seconds is not None and since_seconds < 1:
+            causes.append(("sinceSeconds", f"Invalid value: {since_seconds}: must be greater than 0"))
+        if causes:
+            raise errors.invalid("PodLogOptions", "", pod, causes)
         since: datetime | None = None
-        since_seconds = query.integer("sinceSeconds")
         if since_seconds is not None:
-            if since_seconds <= 0:
-                raise errors.invalid(
-                    "PodLogOptions",
-                    "",
-                    "",
-                    [("sinceSeconds", f"Invalid value: {since_seconds}: must be greater than 0")],
-                )
             since = now - timedelta(seconds=since_seconds)
         elif query.text("sinceTime"):
             since = tables.parse_time(query.text("sinceTime"))
             if since is None:
                 raise errors.bad_request(f'parsing time "{query.text("sinceTime")}" as RFC3339: invalid')
-        limit = query.integer("limitBytes")
-        if limit is not None and limit <= 0:
-            raise errors.invalid(
-                "PodLogOptions", "", "", [("limitBytes", f"Invalid value: {limit}: must be greater than 0")]
-            )
-        return cls(query.integer("tailLines"), limit, since, query.flag("timestamps"), query.flag("follow"))
+        return cls(tail, limit, since, query.flag("timestamps"), query.flag("follow"))
 
     def select(self, lines: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
         chosen = [line for line in lines if self.since is None or _aware(line[0]) >= self.since]
