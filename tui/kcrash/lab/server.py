@@ -970,8 +970,11 @@ class ApiServer:
             if existing is not None and int(existing) <= grace:
                 return pod
             return self._mark_terminating(pod, grace, dry_run)
+        # Deleting at once still sets deletionTimestamp (grace 0) first, as the apiserver's graceful
+        # path does; the answer and the DELETED event carry that last version.
+        marked = self._mark_terminating(pod, 0, dry_run)
         if dry_run:
-            return pod
+            return marked
         return self._remove(("pods", meta.get("namespace", ""), meta.get("name", "")), meta.get("uid"))
 
     def _graceful(self, pod: Obj, grace: int) -> bool:
@@ -983,8 +986,11 @@ class ApiServer:
         deadline = rfc3339(self.clock.now() + timedelta(seconds=grace))
 
         def mark(obj: Obj) -> None:
-            obj["metadata"]["deletionTimestamp"] = deadline
-            obj["metadata"]["deletionGracePeriodSeconds"] = grace
+            meta = obj["metadata"]
+            if "deletionTimestamp" not in meta and "generation" in meta:  # counted as a spec change
+                meta["generation"] = int(meta["generation"]) + 1
+            meta["deletionTimestamp"] = deadline
+            meta["deletionGracePeriodSeconds"] = grace
 
         if dry_run:
             preview = copy.deepcopy(pod)
