@@ -326,7 +326,7 @@ def decode_continue(text: str) -> tuple[int, int, int]:
         return int(token["id"]), int(token["rv"]), int(token["offset"])
     except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
         raise errors.bad_request(
-            "continue key is not valid: incorrect encoded start resourceVersion"
+            "invalid continue token: continue key is not valid: incorrect encoded start resourceVersion"
         ) from exc
 
 
@@ -912,12 +912,9 @@ class ApiServer:
                 info.store, current, options.get("propagationPolicy") or "Background"
             )
         meta = current.get("metadata", {})
-        details = {
-            "name": meta.get("name", ""),
-            "group": info.group,
-            "kind": info.name,
-            "uid": meta.get("uid", ""),
-        }
+        details = {"name": meta.get("name", ""), "kind": info.name, "uid": meta.get("uid", "")}
+        if info.group:  # the apiserver leaves an empty group out
+            details["group"] = info.group
         return self._json_body(dumps(errors.success_status(details)))
 
     async def _delete_options(self, request: web.Request, query: Query) -> Obj:
