@@ -40,40 +40,9 @@ TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 VOLATILE_METADATA = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "selfLink")
 
 # Fields a real apiserver fills in on its own (defaulting, admission plugins) that the lab does not
-# model; dropped from both sides. Paths are dotted; `*` matches every item of a list.
-SERVER_DEFAULTS: tuple[str, ...] = (
-    # Pod defaulting (pkg/apis/core/v1/defaults.go) and admission (DefaultTolerationSeconds,
-    # Priority, ServiceAccount): the lab stores the pod spec as sent.
-    "spec.dnsPolicy",
-    "spec.restartPolicy",
-    "spec.schedulerName",
-    "spec.securityContext",
-    "spec.terminationGracePeriodSeconds",
-    "spec.enableServiceLinks",
-    "spec.preemptionPolicy",
-    "spec.priority",
-    "spec.tolerations",
-    "spec.serviceAccount",
-    "spec.serviceAccountName",
-    "spec.containers.*.terminationMessagePath",
-    "spec.containers.*.terminationMessagePolicy",
-    "spec.containers.*.imagePullPolicy",
-    "spec.containers.*.resources",
-    # Deployment defaulting (apps/v1 defaults): strategy, revisionHistoryLimit, progressDeadline.
-    "spec.strategy",
-    "spec.revisionHistoryLimit",
-    "spec.progressDeadlineSeconds",
-    "spec.template.spec.dnsPolicy",
-    "spec.template.spec.restartPolicy",
-    "spec.template.spec.schedulerName",
-    "spec.template.spec.securityContext",
-    "spec.template.spec.terminationGracePeriodSeconds",
-    "spec.template.spec.containers.*.terminationMessagePath",
-    "spec.template.spec.containers.*.terminationMessagePolicy",
-    "spec.template.spec.containers.*.imagePullPolicy",
-    "spec.template.spec.containers.*.resources",
-    "spec.template.metadata.creationTimestamp",
-)
+# model, dropped from both sides (dotted paths; `*` matches every item of a list). None today: the
+# pods of the script set automountServiceAccountToken: false, so no token volume is added.
+SERVER_DEFAULTS: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -259,9 +228,7 @@ def normalise_status(status: Any) -> Any:
     if not isinstance(status, dict):
         return status
     status = dict(status)
-    status.pop("qosClass", None)  # computed by the real apiserver from resources; the lab leaves it
-    for key in ("startTime",):
-        status.pop(key, None)
+    status.pop("startTime", None)
     conditions = status.get("conditions")
     if isinstance(conditions, list):
         status["conditions"] = [

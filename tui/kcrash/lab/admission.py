@@ -154,8 +154,56 @@ def _pod(obj: Obj) -> None:
     if causes:
         raise errors.invalid("Pod", "", name, causes)
     assert isinstance(spec, dict)
-    obj["spec"] = default_pod_spec(spec)
-    obj["status"] = {"phase": "Pending"}  # the kubelet writes the rest
+    obj["spec"] = _admitted_pod_spec(default_pod_spec(spec))
+    obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj["spec"])}  # the kubelet writes the rest
+
+
+# DefaultTolerationSeconds: every pod tolerates a not-ready or unreachable node for five minutes.
+_DEFAULT_TOLERATIONS = [
+    {
+        "key": f"node.kubernetes.io/{taint}",
+        "operator": "Exists",
+        "effect": "NoExecute",
+        "tolerationSeconds": 300,
+    }
+    for taint in ("not-ready", "unreachable")
+]
+
+
+def _admitted_pod_spec(spec: Obj) -> Obj:
+    """What SetDefaults_Pod and the Priority, ServiceAccount and DefaultTolerationSeconds admission
+    plugins add to a pod (not to a template). The token volume of ServiceAccount is not modelled."""
+    spec = dict(spec)
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    spec.setdefault("priority", 0)
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    spec["serviceAccountName"] = spec["serviceAccount"] = account
+    tolerations = list(spec.get("tolerations") or [])
+    present = {(t.get("key"), t.get("effect")) for t in tolerations if isinstance(t, dict)}
+    for default in _DEFAULT_TOLERATIONS:
+        if (default["key"], "NoExecute") not in present and (default["key"], None) not in present:
+            tolerations.append(dict(default))
+    spec["tolerations"] = tolerations
+    return spec
+
+
+def qos_class(spec: Obj) -> str:
+    """v1qos.GetPodQOS for cpu and memory: BestEffort without any, Guaranteed when limits = requests."""
+    containers = [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or []) if c]
+    requested = limited = False
+    guaranteed = True
+    for container in containers:
+        resources = container.get("resources") or {}
+        requests = {k: v for k, v in (resources.get("requests") or {}).items() if k in ("cpu", "memory")}
+        limits = {k: v for k, v in (resources.get("limits") or {}).items() if k in ("cpu", "memory")}
+        requested = requested or bool(requests)
+        limited = limited or bool(limits)
+        if set(limits) != {"cpu", "memory"} or any(requests.get(k, v) != v for k, v in limits.items()):
+            guaranteed = False
+    if not requested and not limited:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def _deployment(obj: Obj) -> None:
