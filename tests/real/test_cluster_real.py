@@ -3,8 +3,8 @@
 The lab's versions of these tests (tests/cluster/) steer the server through its fault switches; here
 the same behaviour is driven through the API only: the reflector's paged list, watch and bookmarks
 (not its 410 relist: see below); delete with a UID precondition; the rollout undo (server-side dry
-run, then the JSON patch the real deployment controller acts on); and SelfSubjectAccessReview. Pods name a node that
-does not exist, so the scheduler leaves them alone and no kubelet runs them.
+run, then the JSON patch the real deployment controller acts on); and SelfSubjectAccessReview. Pods
+name a node that does not exist, so the scheduler leaves them alone and no kubelet runs them.
 """
 
 from __future__ import annotations
