@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -54,10 +55,11 @@ def observations(lab: Lab, control_plane: ControlPlane) -> dict[str, Observation
     real_endpoint = Endpoint(control_plane.url, control_plane.admin_token, control_plane.ca_pem)
     fresh_namespace(lab_endpoint, namespace, wait_for_service_account=False)
     fresh_namespace(real_endpoint, namespace, wait_for_service_account=True)
-    return {
-        "lab": run_script(lab_endpoint, namespace),
-        "real": run_script(real_endpoint, namespace),
-    }
+    # Both at once: most of the time goes to watches waiting for their timeoutSeconds.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        ours = pool.submit(run_script, lab_endpoint, namespace)
+        theirs = pool.submit(run_script, real_endpoint, namespace)
+        return {"lab": ours.result(), "real": theirs.result()}
 
 
 @pytest.mark.parametrize("name", [case.name for case in CASES])
