@@ -243,7 +243,16 @@ def _secret(obj: Obj) -> None:
         obj["data"] = data
 
 
+def _event(obj: Obj) -> None:
+    """core/v1 Event fields without omitempty: serialised as null or "" when a client leaves them out."""
+    for key in ("eventTime", "firstTimestamp", "lastTimestamp"):
+        obj.setdefault(key, None)
+    for key in ("reportingComponent", "reportingInstance"):
+        obj.setdefault(key, "")
+
+
 _DEFAULTS = {
+    "events": _event,
     "pods": _pod,
     "deployments": _deployment,
     "replicasets": _replicaset,
