@@ -75,7 +75,8 @@ def prepare_create(info: ResourceInfo, namespace: str, body: Obj, rng: random.Ra
     _check_namespace(info, namespace, meta)
     _name(info, meta, rng)
     if meta.get("resourceVersion"):
-        raise errors.internal("resourceVersion should not be set on objects to be created")
+        # (a plain Go error inside the registry: 500 without a reason)
+        raise errors.reasonless(500, "resourceVersion should not be set on objects to be created")
     for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
         meta.pop(key, None)
     obj["apiVersion"], obj["kind"] = info.api_version, info.kind

@@ -40,8 +40,9 @@ def status_object(code: int, reason: str, message: str, details: Details | None 
         "metadata": {},
         "status": "Failure",
         "message": message,
-        "reason": reason,
     }
+    if reason:  # an error the apiserver gives no reason (a plain 500) has no key
+        body["reason"] = reason
     if details is not None:
         body["details"] = details
     body["code"] = code
@@ -212,6 +213,11 @@ def too_many_requests(retry_after: int) -> ApiError:
         {"retryAfterSeconds": retry_after},
         headers={"Retry-After": str(retry_after)},
     )
+
+
+def reasonless(code: int, message: str) -> ApiError:
+    """What an apiserver answers for an error of no API kind: a status with only code and message."""
+    return ApiError(code, "", message)
 
 
 def internal(message: str) -> ApiError:
