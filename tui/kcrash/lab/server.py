@@ -1331,7 +1331,8 @@ def _validate_delete_options(options: Obj) -> None:
             [
                 (
                     "propagationPolicy",
-                    f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"',
+                    f'Unsupported value: "{policy}": supported values: '
+                    '"Foreground", "Background", "Orphan", "nil"',
                 )
             ],
         )
