@@ -24,6 +24,8 @@ from .differential import (
 PODS = "/api/v1/namespaces/{ns}/pods"
 CONFIGMAPS = "/api/v1/namespaces/{ns}/configmaps"
 DEPLOYMENTS = "/apis/apps/v1/namespaces/{ns}/deployments"
+EVENTS = "/api/v1/namespaces/{ns}/events"
+SECRETS = "/api/v1/namespaces/{ns}/secrets"
 BASE = ("labelSelector", "set=base")
 EXACT = ("resourceVersionMatch", "Exact")
 
@@ -65,6 +67,47 @@ def deployment(name: str, image: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def event(name: str, pod: str, kind: str, reason: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": name},
+        "involvedObject": {"kind": "Pod", "name": pod, "namespace": "{ns}", "apiVersion": "v1"},
+        "type": kind,
+        "reason": reason,
+        "message": f"{reason} for {pod}",
+        "source": {"component": "kubelet"},
+        "count": 1,
+    }
+
+
+def names(observation: Any) -> Any:
+    """A list reduced to its status and item names (objects the script made, in order)."""
+    body = observation["body"]
+    if observation["code"] != 200 or not isinstance(body, dict):
+        return observation
+    return {"code": 200, "names": [i["metadata"]["name"] for i in body.get("items") or []]}
+
+
+def without_labels(observation: Any) -> Any:
+    """A namespace without its labels (the real one carries kubernetes.io/metadata.name, compared apart)."""
+    body = dict(observation["body"])
+    metadata = dict(body.get("metadata") or {})
+    labels = metadata.pop("labels", {}) or {}
+    body["metadata"] = metadata
+    return {
+        "code": observation["code"],
+        "body": body,
+        "name label": labels.get("kubernetes.io/metadata.name"),
+    }
+
+
+def spec_only(observation: Any) -> Any:
+    body = observation["body"]
+    # (not metadata or status: the deployment controllers annotate and count at their own pace)
+    return {"code": observation["code"], "spec": body.get("spec")}
 
 
 def get(path: str, *query: tuple[str, str], **options: Any) -> Step:
@@ -371,6 +414,49 @@ CASES: tuple[Case, ...] = (
             patch(f"{DEPLOYMENTS}/web", {"spec": {"replicas": -1}}, MERGE_PATCH),
             patch(f"{DEPLOYMENTS}/web/scale", {"spec": {"replicas": 0}}, MERGE_PATCH),
             get(DEPLOYMENTS, accept=TABLE, view=lambda o: o["body"].get("columnDefinitions")),
+        ),
+    ),
+    Case(
+        "events",
+        (
+            post(EVENTS, event("ev-a", "p-a", "Warning", "BackOff")),
+            post(EVENTS, event("ev-b", "p-b", "Normal", "Pulled")),
+            get(EVENTS, ("fieldSelector", "involvedObject.name=p-a")),
+            get(EVENTS, ("fieldSelector", "involvedObject.kind=Pod,type=Warning"), view=names),
+            get(EVENTS, ("fieldSelector", "reason=Pulled"), view=names),
+            get(EVENTS, ("fieldSelector", "involvedObject.uid=nope"), view=names),
+            get(EVENTS, ("fieldSelector", "involvedObject.name=p-a"), accept=TABLE),
+        ),
+    ),
+    Case(
+        "secrets and namespaces",
+        (
+            post(
+                SECRETS,
+                {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s1"}, "stringData": {"k": "v"}},
+            ),
+            get(f"{SECRETS}/s1"),
+            get(SECRETS, ("fieldSelector", "type=Opaque"), view=names),
+            get(f"{SECRETS}/s1", accept=TABLE),
+            get("/api/v1/namespaces/{ns}", view=without_labels),
+            get("/api/v1/namespaces", ("fieldSelector", "metadata.name={ns}"), accept=TABLE),
+        ),
+    ),
+    Case(
+        "more refusals",
+        (
+            watch(PODS, ("labelSelector", "app in (")),
+            post(CONFIGMAPS, {**configmap("cm-rv"), "metadata": {"name": "cm-rv", "resourceVersion": "5"}}),
+            get(CONFIGMAPS, ("limit", "-1"), ("labelSelector", "set=base"), view=names),
+            delete(f"{CONFIGMAPS}/missing"),
+            delete(f"{CONFIGMAPS}/cm-a", {"propagationPolicy": "Sideways"}),
+        ),
+    ),
+    Case(
+        "deployment defaults",
+        (
+            post(DEPLOYMENTS, deployment("defaults", "nginx:1.27"), view=spec_only),
+            get(f"{DEPLOYMENTS}/defaults", view=spec_only),
         ),
     ),
     Case(
