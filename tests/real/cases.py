@@ -28,6 +28,7 @@ EVENTS = "/api/v1/namespaces/{ns}/events"
 SECRETS = "/api/v1/namespaces/{ns}/secrets"
 BASE = ("labelSelector", "set=base")
 EXACT = ("resourceVersionMatch", "Exact")
+PARTIAL = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
 
 def pod(name: str, node: str, **labels: str) -> dict[str, Any]:
@@ -457,6 +458,27 @@ CASES: tuple[Case, ...] = (
         (
             post(DEPLOYMENTS, deployment("defaults", "nginx:1.27"), view=spec_only),
             get(f"{DEPLOYMENTS}/defaults", view=spec_only),
+        ),
+    ),
+    Case(
+        "watch a selection as objects leave and join it",
+        (
+            post(CONFIGMAPS, configmap("cm-flip", set="flip"), save={"rv": "metadata.resourceVersion"}),
+            patch(f"{CONFIGMAPS}/cm-flip", {"metadata": {"labels": {"set": "flop"}}}, MERGE_PATCH),
+            patch(f"{CONFIGMAPS}/cm-flip", {"metadata": {"labels": {"set": "flip"}}}, MERGE_PATCH),
+            patch(f"{CONFIGMAPS}/cm-flip", {"data": {"key": "again"}}, MERGE_PATCH),
+            watch(CONFIGMAPS, ("labelSelector", "set=flip"), ("resourceVersion", "{rv}")),
+            watch(CONFIGMAPS, ("labelSelector", "set=flip")),
+            get(f"{CONFIGMAPS}/cm-flip", ("resourceVersion", "0")),
+        ),
+    ),
+    Case(
+        "across namespaces and metadata only",
+        (
+            get("/api/v1/pods", BASE, view=names),
+            get("/api/v1/configmaps", ("labelSelector", "set=base"), ("limit", "1"), view=names),
+            get(CONFIGMAPS, BASE, accept=PARTIAL),
+            get(f"{DEPLOYMENTS}/defaults", accept=TABLE),
         ),
     ),
     Case(
