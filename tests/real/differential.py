@@ -70,6 +70,7 @@ class Case:
 class Answer:
     status: int
     body: Any  # parsed JSON, a list of watch events, or the raw text when not JSON
+    media: str = ""  # the Content-Type, its parameters sorted
 
 
 class Endpoint:
@@ -94,12 +95,20 @@ class Endpoint:
             step.method, url, body=body, headers=headers, preload_content=True, timeout=30.0
         )
         text = response.data.decode("utf-8", errors="replace")
+        media = media_type(response.headers.get("Content-Type", ""))
         if step.watch and response.status == 200:
-            return Answer(response.status, [json.loads(line) for line in text.splitlines() if line.strip()])
+            events = [json.loads(line) for line in text.splitlines() if line.strip()]
+            return Answer(response.status, events, media)
         try:
-            return Answer(response.status, json.loads(text))
+            return Answer(response.status, json.loads(text), media)
         except ValueError:
-            return Answer(response.status, text)
+            return Answer(response.status, text, media)
+
+
+def media_type(header: str) -> str:
+    """`application/json;as=Table;g=meta.k8s.io;v=v1` whatever order the server wrote its parameters in."""
+    kind, *parameters = [part.strip() for part in header.split(";")]
+    return ";".join([kind.lower(), *sorted(p for p in parameters if p and not p.startswith("charset"))])
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -134,7 +143,11 @@ def play(endpoint: Endpoint, case: Case, values: dict[str, str]) -> list[Any]:
         answer = endpoint.send(step, values)
         for key, path in step.save.items():
             values[key] = str(pick(answer.body, path))
-        observation: Any = {"code": answer.status, "body": normalise(answer.body, values)}
+        observation: Any = {
+            "code": answer.status,
+            "content type": answer.media,
+            "body": normalise(answer.body, values),
+        }
         if step.view is not None:
             observation = step.view(observation)
         observed.append(observation)

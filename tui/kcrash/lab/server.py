@@ -53,8 +53,10 @@ VERSION = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
-TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
-PARTIAL_CONTENT_TYPE = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
+# kube-apiserver answers a Table or PartialObjectMetadata request with a plain JSON media type: the
+# body's kind says what it is; the `as=` parameters of the Accept header are not echoed.
+TABLE_CONTENT_TYPE = "application/json"
+PARTIAL_CONTENT_TYPE = "application/json"
 JSON = "application/json"
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 DEFAULT_WATCH_SECONDS = 1800.0  # kube-apiserver's --min-request-timeout
