@@ -3,13 +3,14 @@ kube-apiserver, each answer reduced to what both must agree on.
 
 A `Case` is a list of `Step`s sent in order to one server. A step's path, query and body may name
 values with `{key}`: `{ns}` (the namespace of the run) and whatever earlier steps `save`d from their
-answers (`save={"uid": "metadata.uid"}`). Each step's answer becomes an observation: the status code
-and the normalised body (or, for a watch, the normalised events). The test compares the two servers'
-observations case by case.
+answers (`save={"uid": "metadata.uid"}`). Each step's answer becomes an observation: the status code,
+the Content-Type and the normalised body (or, for a watch, the normalised events); a step's `view`
+may reduce it further. The test compares the two servers' observations case by case.
 
 Normalising removes what must differ between two servers and two runs: uids, resourceVersions,
-timestamps, managedFields, continue tokens, generated names, and the defaults a real apiserver adds
-that the lab does not model (`SERVER_DEFAULTS`, each with its reason in docs/lab.md).
+timestamps, continue tokens, generated names, numbers in messages, and what docs/lab.md lists as
+deviations (managedFields, the Go internals some real messages quote; `SERVER_DEFAULTS` for fields
+a real apiserver would add that the lab does not, none today).
 """
 
 from __future__ import annotations
