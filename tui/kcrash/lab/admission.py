@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from kcrash.lab import errors, protobody
-from kcrash.lab.controllers import default_deployment_spec
+from kcrash.lab.controllers import TOKEN_MOUNT_PATH, default_deployment_spec, with_token_volume
 from kcrash.lab.discovery import ResourceInfo
 from kcrash.lab.scenarios import default_pod_spec
 
@@ -81,7 +81,18 @@ def prepare_create(info: ResourceInfo, namespace: str, body: Obj, rng: random.Ra
         meta.pop(key, None)
     obj["apiVersion"], obj["kind"] = info.api_version, info.kind
     _DEFAULTS.get(info.store, _as_given)(obj)
+    if info.store == "pods" and _mounts_token(obj["spec"]):
+        obj["spec"] = with_token_volume(obj["spec"], rng)
     return obj
+
+
+def _mounts_token(spec: Obj) -> bool:
+    """ServiceAccount admission mounts a token unless the pod opts out or mounts that path itself."""
+    if spec.get("automountServiceAccountToken") is False:
+        return False
+    containers = (spec.get("initContainers") or []) + (spec.get("containers") or [])
+    mounts = [m for c in containers if isinstance(c, dict) for m in c.get("volumeMounts") or []]
+    return not any(isinstance(m, dict) and m.get("mountPath") == TOKEN_MOUNT_PATH for m in mounts)
 
 
 def _check_kind(info: ResourceInfo, obj: Obj) -> None:
@@ -173,7 +184,7 @@ _DEFAULT_TOLERATIONS = [
 
 def _admitted_pod_spec(spec: Obj) -> Obj:
     """What SetDefaults_Pod and the Priority, ServiceAccount and DefaultTolerationSeconds admission
-    plugins add to a pod (not to a template). The token volume of ServiceAccount is not modelled."""
+    plugins add to a pod (not to a template); the token volume comes after, in prepare_create."""
     spec = dict(spec)
     spec.setdefault("enableServiceLinks", True)
     spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
