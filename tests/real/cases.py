@@ -44,6 +44,18 @@ def pod(name: str, node: str, **labels: str) -> dict[str, Any]:
     }
 
 
+def token_pod(name: str, own_mount: bool = False) -> dict[str, Any]:
+    """A pod that leaves automountServiceAccountToken alone: admission mounts the token, unless the
+    pod mounts something at its path already."""
+    body = pod(name, "node-x", set="token")
+    del body["spec"]["automountServiceAccountToken"]
+    if own_mount:
+        path = "/var/run/secrets/kubernetes.io/serviceaccount"
+        body["spec"]["volumes"] = [{"name": "mine", "emptyDir": {}}]
+        body["spec"]["containers"][0]["volumeMounts"] = [{"name": "mine", "mountPath": path}]
+    return body
+
+
 def configmap(name: str, **labels: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -451,6 +463,14 @@ CASES: tuple[Case, ...] = (
             get(CONFIGMAPS, ("limit", "-1"), ("labelSelector", "set=base"), view=names),
             delete(f"{CONFIGMAPS}/missing"),
             delete(f"{CONFIGMAPS}/cm-a", {"propagationPolicy": "Sideways"}),
+        ),
+    ),
+    Case(
+        "service account token",
+        (
+            post(PODS, token_pod("p-token")),
+            get(f"{PODS}/p-token"),
+            post(PODS, token_pod("p-own-mount", own_mount=True)),
         ),
     ),
     Case(
