@@ -115,7 +115,11 @@ def test_generate_name_and_dry_run(core: k8s.CoreV1Api) -> None:
     status, _ = refusal(lambda: core.read_namespaced_pod("dry-only", NS))
     assert status == 404
     status, body = refusal(lambda: core.create_namespaced_pod(NS, pod_body("x"), dry_run="Some"))
-    assert (status, body["message"]) == (400, "Invalid dryRun value: Some. Only 'All' is supported")
+    assert (status, body["message"]) == (
+        422,
+        'CreateOptions.meta.k8s.io "" is invalid: '
+        'dryRun: Unsupported value: ["Some"]: supported values: "All"',
+    )
 
 
 def test_a_namespace_then_a_deployment_in_it(core: k8s.CoreV1Api, apps: k8s.AppsV1Api) -> None:

@@ -251,6 +251,11 @@ def _objects(value: object) -> list[dict[str, Any]]:
 # -- the ReplicaSets and Deployments of a namespace, for rollout ----------------------------------
 
 
+def _as_got(kind: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A list's item as a GET answers it: a list's items carry no kind or apiVersion."""
+    return {"kind": kind, "apiVersion": "apps/v1", **item}
+
+
 class ListedWorkloads(Api):
     """The three reads `rollout.deployment_history` makes, answered for one namespace from one LIST
     of its ReplicaSets and one of its Deployments, as the server would have answered each."""
@@ -287,12 +292,12 @@ class ListedWorkloads(Api):
     def get_replicaset(self, namespace: str, name: str) -> dict[str, Any]:
         if namespace != self.namespace:
             return super().get_replicaset(namespace, name)
-        return dict(self._find(self._replicaset, "replicasets.apps", namespace, name))
+        return _as_got("ReplicaSet", self._find(self._replicaset, "replicasets.apps", namespace, name))
 
     def get_deployment(self, namespace: str, name: str) -> dict[str, Any]:
         if namespace != self.namespace:
             return super().get_deployment(namespace, name)
-        return dict(self._find(self._deployment, "deployments.apps", namespace, name))
+        return _as_got("Deployment", self._find(self._deployment, "deployments.apps", namespace, name))
 
     def list_replicasets(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         written_from = self._selectors.get(selector) if namespace == self.namespace else None

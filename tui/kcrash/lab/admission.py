@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from kcrash.lab import errors, protobody
-from kcrash.lab.controllers import default_deployment_spec
+from kcrash.lab.controllers import TOKEN_MOUNT_PATH, default_deployment_spec, with_token_volume
 from kcrash.lab.discovery import ResourceInfo
 from kcrash.lab.scenarios import default_pod_spec
 
@@ -75,12 +75,24 @@ def prepare_create(info: ResourceInfo, namespace: str, body: Obj, rng: random.Ra
     _check_namespace(info, namespace, meta)
     _name(info, meta, rng)
     if meta.get("resourceVersion"):
-        raise errors.internal("resourceVersion should not be set on objects to be created")
+        # (a plain Go error inside the registry: 500 without a reason)
+        raise errors.reasonless(500, "resourceVersion should not be set on objects to be created")
     for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
         meta.pop(key, None)
     obj["apiVersion"], obj["kind"] = info.api_version, info.kind
     _DEFAULTS.get(info.store, _as_given)(obj)
+    if info.store == "pods" and _mounts_token(obj["spec"]):
+        obj["spec"] = with_token_volume(obj["spec"], rng)
     return obj
+
+
+def _mounts_token(spec: Obj) -> bool:
+    """ServiceAccount admission mounts a token unless the pod opts out or mounts that path itself."""
+    if spec.get("automountServiceAccountToken") is False:
+        return False
+    containers = (spec.get("initContainers") or []) + (spec.get("containers") or [])
+    mounts = [m for c in containers if isinstance(c, dict) for m in c.get("volumeMounts") or []]
+    return not any(isinstance(m, dict) and m.get("mountPath") == TOKEN_MOUNT_PATH for m in mounts)
 
 
 def _check_kind(info: ResourceInfo, obj: Obj) -> None:
@@ -154,8 +166,56 @@ def _pod(obj: Obj) -> None:
     if causes:
         raise errors.invalid("Pod", "", name, causes)
     assert isinstance(spec, dict)
-    obj["spec"] = default_pod_spec(spec)
-    obj["status"] = {"phase": "Pending"}  # the kubelet writes the rest
+    obj["spec"] = _admitted_pod_spec(default_pod_spec(spec))
+    obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj["spec"])}  # the kubelet writes the rest
+
+
+# DefaultTolerationSeconds: every pod tolerates a not-ready or unreachable node for five minutes.
+_DEFAULT_TOLERATIONS = [
+    {
+        "key": f"node.kubernetes.io/{taint}",
+        "operator": "Exists",
+        "effect": "NoExecute",
+        "tolerationSeconds": 300,
+    }
+    for taint in ("not-ready", "unreachable")
+]
+
+
+def _admitted_pod_spec(spec: Obj) -> Obj:
+    """What SetDefaults_Pod and the Priority, ServiceAccount and DefaultTolerationSeconds admission
+    plugins add to a pod (not to a template); the token volume comes after, in prepare_create."""
+    spec = dict(spec)
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    spec.setdefault("priority", 0)
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    spec["serviceAccountName"] = spec["serviceAccount"] = account
+    tolerations = list(spec.get("tolerations") or [])
+    present = {(t.get("key"), t.get("effect")) for t in tolerations if isinstance(t, dict)}
+    for default in _DEFAULT_TOLERATIONS:
+        if (default["key"], "NoExecute") not in present and (default["key"], None) not in present:
+            tolerations.append(dict(default))
+    spec["tolerations"] = tolerations
+    return spec
+
+
+def qos_class(spec: Obj) -> str:
+    """v1qos.GetPodQOS for cpu and memory: BestEffort without any, Guaranteed when limits = requests."""
+    containers = [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or []) if c]
+    requested = limited = False
+    guaranteed = True
+    for container in containers:
+        resources = container.get("resources") or {}
+        requests = {k: v for k, v in (resources.get("requests") or {}).items() if k in ("cpu", "memory")}
+        limits = {k: v for k, v in (resources.get("limits") or {}).items() if k in ("cpu", "memory")}
+        requested = requested or bool(requests)
+        limited = limited or bool(limits)
+        if set(limits) != {"cpu", "memory"} or any(requests.get(k, v) != v for k, v in limits.items()):
+            guaranteed = False
+    if not requested and not limited:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def _deployment(obj: Obj) -> None:
@@ -195,7 +255,16 @@ def _secret(obj: Obj) -> None:
         obj["data"] = data
 
 
+def _event(obj: Obj) -> None:
+    """core/v1 Event fields without omitempty: serialised as null or "" when a client leaves them out."""
+    for key in ("eventTime", "firstTimestamp", "lastTimestamp"):
+        obj.setdefault(key, None)
+    for key in ("reportingComponent", "reportingInstance"):
+        obj.setdefault(key, "")
+
+
 _DEFAULTS = {
+    "events": _event,
     "pods": _pod,
     "deployments": _deployment,
     "replicasets": _replicaset,
@@ -237,6 +306,7 @@ def scale_of(obj: Obj) -> Obj:
     meta = obj["metadata"]
     selector = (obj.get("spec") or {}).get("selector") or {}
     labels = selector.get("matchLabels") or {}
+    replicas = int((obj.get("spec") or {}).get("replicas", 1))
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -245,7 +315,7 @@ def scale_of(obj: Obj) -> Obj:
             for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
             if key in meta
         },
-        "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 1))},
+        "spec": {"replicas": replicas} if replicas else {},  # ScaleSpec.replicas is omitempty
         "status": {
             "replicas": int((obj.get("status") or {}).get("replicas", 0)),
             "selector": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),

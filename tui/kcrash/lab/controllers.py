@@ -255,13 +255,7 @@ def pod_from_template(
     """A Pod as the API server stores it after admission (service account token volume, tolerations)."""
     meta_t = template.get("metadata") or {}
     # Shallow copies: nested parts stay shared with the template, and nobody edits stored objects.
-    spec = dict(template["spec"])
-    volume = f"kube-api-access-{random_suffix(rng)}"
-    mount = {"name": volume, "readOnly": True, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}
-    for kind in ("initContainers", "containers"):
-        if spec.get(kind):
-            spec[kind] = [{**c, "volumeMounts": [*(c.get("volumeMounts") or []), mount]} for c in spec[kind]]
-    spec["volumes"] = [*(spec.get("volumes") or []), _token_volume(volume)]
+    spec = with_token_volume(dict(template["spec"]), rng)
     spec.setdefault("serviceAccountName", "default")
     spec["serviceAccount"] = spec["serviceAccountName"]
     spec.setdefault("enableServiceLinks", True)
@@ -292,6 +286,21 @@ def pod_from_template(
         meta["generateName"] = owner["metadata"]["name"] + "-"
         meta["ownerReferences"] = [owner_ref(owner)]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": {"phase": "Pending"}}
+
+
+def with_token_volume(spec: Obj, rng: random.Random) -> Obj:
+    """The ServiceAccount admission plugin's projected token volume, mounted in every container
+    (`spec` is changed; its container lists are replaced, not edited)."""
+    volume = f"kube-api-access-{random_suffix(rng)}"
+    mount = {"name": volume, "readOnly": True, "mountPath": TOKEN_MOUNT_PATH}
+    for kind in ("initContainers", "containers"):
+        if spec.get(kind):
+            spec[kind] = [{**c, "volumeMounts": [*(c.get("volumeMounts") or []), mount]} for c in spec[kind]]
+    spec["volumes"] = [*(spec.get("volumes") or []), _token_volume(volume)]
+    return spec
+
+
+TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 def _token_volume(name: str) -> Obj:

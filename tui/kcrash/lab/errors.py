@@ -40,8 +40,9 @@ def status_object(code: int, reason: str, message: str, details: Details | None 
         "metadata": {},
         "status": "Failure",
         "message": message,
-        "reason": reason,
     }
+    if reason:  # an error the apiserver gives no reason (a plain 500) has no key
+        body["reason"] = reason
     if details is not None:
         body["details"] = details
     body["code"] = code
@@ -191,6 +192,19 @@ def too_old_resource_version(requested: int, oldest: int) -> ApiError:
     return expired(f"too old resource version: {requested} ({oldest})")
 
 
+def too_large_resource_version(requested: int, current: int) -> ApiError:
+    """storage.NewTooLargeResourceVersionError: a version the server has not reached yet."""
+    return ApiError(
+        504,
+        "Timeout",
+        f"Timeout: Too large resource version: {requested}, current: {current}",
+        {
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": 1,
+        },
+    )
+
+
 def too_many_requests(retry_after: int) -> ApiError:
     return ApiError(
         429,
@@ -199,6 +213,11 @@ def too_many_requests(retry_after: int) -> ApiError:
         {"retryAfterSeconds": retry_after},
         headers={"Retry-After": str(retry_after)},
     )
+
+
+def reasonless(code: int, message: str) -> ApiError:
+    """What an apiserver answers for an error of no API kind: a status with only code and message."""
+    return ApiError(code, "", message)
 
 
 def internal(message: str) -> ApiError:

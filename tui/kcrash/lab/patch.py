@@ -67,18 +67,38 @@ def apply_patch(content_type: str, document: dict[str, Any], body: bytes) -> dic
         if media == JSON_PATCH:
             if not isinstance(patch, list):
                 raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-            result: Any = json_patch(document, patch)
-        elif media == MERGE_PATCH:
-            result = merge_patch(document, patch)
+            try:
+                result: Any = json_patch(document, patch)
+            except PatchFailed as exc:  # the apiserver words every failed operation the same way
+                raise unprocessable(JSON_PATCH_FAILED) from exc
         else:
+            patch = {} if patch is None else patch  # `null` decodes to an empty map: a no-op
             if not isinstance(patch, dict):
-                raise bad_request("unable to find api field in struct for the patch: not an object")
-            result = strategic_merge_patch(document, patch)
+                raise bad_request(
+                    f"error decoding patch: json: cannot unmarshal {_go_type(patch)} into Go value of "
+                    "type map[string]interface {}"
+                )
+            if media == MERGE_PATCH:
+                result = merge_patch(document, patch)
+            else:
+                result = strategic_merge_patch(document, patch)
     except PatchFailed as exc:
         raise unprocessable(str(exc)) from exc
     if not isinstance(result, dict):
         raise unprocessable("the patch did not produce an object")
     return result
+
+
+JSON_PATCH_FAILED = "the server rejected our request due to an error in our request"
+
+
+def _go_type(value: Any) -> str:
+    """How encoding/json names a JSON value's type in an unmarshal error."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "array" if isinstance(value, list) else "string"
 
 
 # -- RFC 6902 ----------------------------------------------------------------------------------

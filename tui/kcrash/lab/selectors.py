@@ -70,14 +70,20 @@ class LabelSelector:
         requirements: list[LabelRequirement] = []
         pos = 0
         while pos < len(tokens):
-            requirement, pos = _parse_requirement(tokens, pos)
+            if tokens[pos] in _SPECIAL and tokens[pos] != "!":
+                raise SelectorError(f"found '{tokens[pos]}', expected: !, identifier, or 'end of string'")
+            try:
+                requirement, pos = _parse_requirement(tokens, pos)
+            except SelectorError as exc:  # labels.Parse words its requirement errors so
+                raise SelectorError(f"unable to parse requirement: {exc}") from exc
             requirements.append(requirement)
             if pos < len(tokens):
                 if tokens[pos] != ",":
                     raise SelectorError(f"found '{tokens[pos]}', expected: ',' or 'end of string'")
                 pos += 1
-                if pos == len(tokens):
-                    raise SelectorError("found 'end of string', expected: identifier")
+                following = tokens[pos] if pos < len(tokens) else ""
+                if not following or (following in _SPECIAL and following != "!"):
+                    raise SelectorError(f"found '{following}', expected: identifier after ','")
         return cls(tuple(requirements))
 
 
@@ -121,23 +127,38 @@ def _parse_requirement(tokens: list[str], pos: int) -> tuple[LabelRequirement, i
 
 
 def _parse_set(tokens: list[str], pos: int) -> tuple[tuple[str, ...], int]:
+    """The `(a,b)` of in/notin; errors worded as labels.Parse words them ('' is the end of the text)."""
     if pos >= len(tokens) or tokens[pos] != "(":
-        raise SelectorError("found end of string, expected: '('")
-    values: list[str] = []
+        raise SelectorError(f"found '{_token(tokens, pos)}' expected: '('")
     pos += 1
+    if _token(tokens, pos) not in (",", ")") and (_token(tokens, pos) in _SPECIAL or pos >= len(tokens)):
+        raise SelectorError(f"found '{_token(tokens, pos)}', expected: ',', ')' or identifier")
+    values: list[str] = []
     while pos < len(tokens) and tokens[pos] != ")":
-        if tokens[pos] != ",":
-            values.append(tokens[pos])
+        if tokens[pos] == ",":
+            pos += 1
+            continue
+        if tokens[pos] in _SPECIAL:
+            raise SelectorError(f"found '{tokens[pos]}', expected: ',', or identifier")
+        values.append(tokens[pos])
         pos += 1
+        if _token(tokens, pos) not in (",", ")"):
+            raise SelectorError(f"found '{_token(tokens, pos)}', expected: ',' or ')'")
     if pos >= len(tokens):
-        raise SelectorError("found 'end of string', expected: ')'")
+        raise SelectorError("found '', expected: ',', ')' or identifier")
     return tuple(values), pos + 1
 
 
+def _token(tokens: list[str], pos: int) -> str:
+    return tokens[pos] if pos < len(tokens) else ""
+
+
+_SPECIAL = ("!=", "==", "=", "(", ")", ",", "!", ">", "<")
+
+
 def _identifier(tokens: list[str], pos: int) -> str:
-    if pos >= len(tokens) or tokens[pos] in ("!=", "==", "=", "(", ")", ",", "!", ">", "<"):
-        found = tokens[pos] if pos < len(tokens) else "end of string"
-        raise SelectorError(f"found '{found}', expected: identifier")
+    if pos >= len(tokens) or tokens[pos] in _SPECIAL:
+        raise SelectorError(f"found '{_token(tokens, pos)}', expected: identifier")
     return tokens[pos]
 
 
@@ -195,7 +216,7 @@ class FieldSelector:
         known = _fields_for(resource)
         for requirement in self.requirements:
             if requirement.field not in known:
-                raise SelectorError(f"field label not supported: {requirement.field}")
+                raise SelectorError(_unknown_field(resource, requirement.field))
 
     def matches(self, resource: str, obj: Obj) -> bool:
         known = _fields_for(resource)
@@ -306,8 +327,14 @@ _RESOURCE_FIELDS: dict[str, dict[str, Callable[[Obj], str]]] = {
         "spec.unschedulable": lambda obj: "true" if (obj.get("spec") or {}).get("unschedulable") else "false"
     },
     "secrets": {"type": _path("type")},
-    "replicasets": {"status.replicas": _path("status", "replicas")},
 }
+
+
+def _unknown_field(resource: str, field: str) -> str:
+    """Kinds with their own field label conversion say "not supported"; the rest get the default words."""
+    if resource in _RESOURCE_FIELDS:
+        return f"field label not supported: {field}"
+    return f'"{field}" is not a known field selector: only "metadata.name", "metadata.namespace"'
 
 
 def _fields_for(resource: str) -> dict[str, Callable[[Obj], str]]:

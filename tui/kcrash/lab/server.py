@@ -54,8 +54,10 @@ VERSION = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
-TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
-PARTIAL_CONTENT_TYPE = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
+# kube-apiserver answers a Table or PartialObjectMetadata request with a plain JSON media type: the
+# body's kind says what it is; the `as=` parameters of the Accept header are not echoed.
+TABLE_CONTENT_TYPE = "application/json"
+PARTIAL_CONTENT_TYPE = "application/json"
 JSON = "application/json"
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 DEFAULT_WATCH_SECONDS = 1800.0  # kube-apiserver's --min-request-timeout
@@ -108,15 +110,16 @@ class Encoder:
         self._max_bytes = max_bytes
         self._bytes = 0
 
-    def encode(self, resource: str, obj: Obj, cache: bool = True) -> bytes:
+    def encode(self, resource: str, obj: Obj, cache: bool = True, typed: bool = True) -> bytes:
+        """`typed=False` for a list's items, which a real apiserver sends without kind and apiVersion."""
         meta = obj.get("metadata") or {}
         rv = meta.get("resourceVersion")
-        key = (resource, meta.get("namespace", ""), meta.get("name", ""), str(rv))
+        key = (resource, meta.get("namespace", ""), meta.get("name", ""), f"{rv}{'' if typed else '/item'}")
         if cache and rv:
             found = self._cache.get(key)
             if found is not None:
                 return found
-        data = orjson.dumps(with_type(resource, obj))
+        data = orjson.dumps(with_type(resource, obj) if typed else without_type(obj))
         if cache and rv:
             self._cache[key] = data
             self._bytes += len(data)
@@ -132,6 +135,12 @@ def with_type(resource: str, obj: Obj) -> Obj:
     if info is None:
         return obj
     return {"kind": info.kind, "apiVersion": info.api_version, **obj}
+
+
+def without_type(obj: Obj) -> Obj:
+    if "kind" not in obj and "apiVersion" not in obj:
+        return obj
+    return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
 
 
 def dumps(value: Any) -> bytes:
@@ -320,7 +329,7 @@ def decode_continue(text: str) -> tuple[int, int, int]:
         return int(token["id"]), int(token["rv"]), int(token["offset"])
     except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
         raise errors.bad_request(
-            "continue key is not valid: incorrect encoded start resourceVersion"
+            "invalid continue token: continue key is not valid: incorrect encoded start resourceVersion"
         ) from exc
 
 
@@ -358,6 +367,9 @@ class Query:
     def flag(self, key: str) -> bool:
         return self.text(key).lower() in ("true", "1")
 
+    def has(self, key: str) -> bool:
+        return self.params.get(key) is not None
+
     def integer(self, key: str) -> int | None:
         value = self.params.get(key)
         if value in (None, ""):
@@ -366,6 +378,77 @@ class Query:
             return int(value)
         except ValueError as exc:
             raise errors.bad_request(f'strconv.ParseInt: parsing "{value}": invalid syntax') from exc
+
+
+def _object_key(obj: Obj) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return meta.get("namespace", ""), meta.get("name", "")
+
+
+def validate_list_options(query: Query, watch: bool) -> None:
+    """ListOptions validation as the apiserver runs it (meta/internalversion/validation), same words."""
+    version = query.text("resourceVersion")
+    if version and not version.isdigit():
+        raise errors.bad_request(
+            f'invalid resource version: resourceVersion: Invalid value: "{version}": '
+            f'strconv.ParseUint: parsing "{version}": invalid syntax'
+        )
+    match = query.text("resourceVersionMatch")
+    causes = _watch_option_causes(query, match) if watch else _list_option_causes(query, match, version)
+    if causes:
+        raise errors.invalid("ListOptions", "meta.k8s.io", "", causes)
+
+
+def _list_option_causes(query: Query, match: str, version: str) -> list[tuple[str, str]]:
+    causes: list[tuple[str, str]] = []
+    if match:
+        if not version:
+            causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_NEEDS_VERSION}"))
+        if query.text("continue"):
+            causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_WITH_CONTINUE}"))
+        if match not in ("Exact", "NotOlderThan"):
+            causes.append(("resourceVersionMatch", _unsupported(match, '"Exact", "NotOlderThan", ""')))
+        if match == "Exact" and version == "0":
+            causes.append(
+                (
+                    "resourceVersionMatch",
+                    'Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+                )
+            )
+    if query.has("sendInitialEvents"):
+        causes.append(("sendInitialEvents", "Forbidden: sendInitialEvents is forbidden for list"))
+    return causes
+
+
+def _watch_option_causes(query: Query, match: str) -> list[tuple[str, str]]:
+    causes: list[tuple[str, str]] = []
+    initial = query.has("sendInitialEvents")
+    if initial and match != "NotOlderThan":
+        causes.append(
+            (
+                "resourceVersionMatch",
+                "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            )
+        )
+    if match:
+        if not initial:
+            causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_NEEDS_INITIAL_EVENTS}"))
+        if match != "NotOlderThan":
+            causes.append(("resourceVersionMatch", _unsupported(match, '"NotOlderThan"')))
+        if query.text("continue"):
+            causes.append(("resourceVersionMatch", f"Forbidden: {_MATCH_WITH_CONTINUE}"))
+    return causes
+
+
+_MATCH_NEEDS_VERSION = "resourceVersionMatch is forbidden unless resourceVersion is provided"
+_MATCH_WITH_CONTINUE = "resourceVersionMatch is forbidden when continue is provided"
+_MATCH_NEEDS_INITIAL_EVENTS = (
+    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"
+)
+
+
+def _unsupported(value: str, supported: str) -> str:
+    return f'Unsupported value: "{value}": supported values: {supported}'
 
 
 def negotiate(accept: str) -> str:
@@ -706,10 +789,8 @@ class ApiServer:
     def _selectors(self, target: Target, query: Query) -> tuple[LabelSelector, FieldSelector]:
         try:
             labels = LabelSelector.parse(query.text("labelSelector"))
-        except SelectorError as exc:
-            raise errors.bad_request(
-                f'unable to parse requested label selector "{query.text("labelSelector")}": {exc}'
-            ) from exc
+        except SelectorError as exc:  # the apiserver answers with the parser's own words, no prefix
+            raise errors.bad_request(str(exc)) from exc
         try:
             fields = FieldSelector.parse(query.text("fieldSelector"))
             fields.check(target.info.store)
@@ -748,22 +829,41 @@ class ApiServer:
                     raise errors.expired(CONTINUE_EXPIRED)
                 snapshot = self._fresh_snapshot(target, accepts)
             return snapshot, offset, ident
-        self._check_list_version(query)
-        return self._fresh_snapshot(target, accepts), 0, None
+        exact = query.integer("resourceVersion") if query.text("resourceVersionMatch") == "Exact" else None
+        return self._fresh_snapshot(target, accepts, exact), 0, None
 
-    def _fresh_snapshot(self, target: Target, accepts: Callable[[Obj], bool]) -> Snapshot:
+    def _fresh_snapshot(
+        self, target: Target, accepts: Callable[[Obj], bool], at: int | None = None
+    ) -> Snapshot:
+        """The list now, or as it was at resourceVersion `at` (resourceVersionMatch=Exact)."""
         with self.store.lock:
             items, rv = self.store.list(target.info.store, target.namespace or None)
+            if at is not None and at != rv:
+                items, rv = self._items_at(target.info.store, items, at, rv), at
         return Snapshot(rv, [o for o in items if accepts(o)])
 
-    def _check_list_version(self, query: Query) -> None:
-        if query.text("resourceVersionMatch") != "Exact":
-            return
-        requested = query.integer("resourceVersion") or 0
-        if requested != self.store.resource_version:
-            raise errors.too_old_resource_version(requested, self.store.resource_version)
+    def _items_at(self, resource: str, items: list[Obj], at: int, now: int) -> list[Obj]:
+        """Undo the changes made after `at` (as etcd answers from its history); 410 once it is gone."""
+        if at > now:
+            raise errors.too_large_resource_version(at, now)
+        try:
+            changes = self.store.changes_since(resource, at)
+        except Expired as exc:
+            raise errors.too_old_resource_version(exc.requested, exc.oldest) from exc
+        previous = self.hub.previous_versions(resource, at)
+        by_key = {_object_key(o): o for o in items}
+        for change in reversed(changes):
+            before = previous.get(change.rv)
+            if change.type == "ADDED":
+                by_key.pop(_object_key(change.obj), None)
+            elif before is not None:
+                by_key[_object_key(before)] = before
+            else:  # the hub's shorter memory ends before the store's
+                raise errors.too_old_resource_version(at, self.store.oldest_rv(resource))
+        return sorted(by_key.values(), key=_object_key)
 
     def _list(self, request: web.Request, target: Target, query: Query) -> web.Response:
+        validate_list_options(query, watch=False)
         shape = negotiate(request.headers.get("Accept", ""))
         snapshot, offset, ident = self._snapshot(target, query)
         limit = query.integer("limit") or 0
@@ -802,7 +902,7 @@ class ApiServer:
         for index, obj in enumerate(page):
             if index:
                 parts.append(b",")
-            parts.append(encode(info.store, obj))
+            parts.append(encode(info.store, obj, typed=False))
         parts.append(b"]}")
         return self._json_body(b"".join(parts))
 
@@ -817,7 +917,7 @@ class ApiServer:
         info = target.info
         current = self._lookup(target)
         self._check_preconditions(info, current, options)
-        dry_run = _dry_run(options)
+        dry_run = _dry_run(options, "DeleteOptions")
         if info.store == "pods":
             result = self._delete_pod(current, options, dry_run)
             return self._json_body(self.encoder.encode("pods", result, cache=not dry_run))
@@ -826,12 +926,9 @@ class ApiServer:
                 info.store, current, options.get("propagationPolicy") or "Background"
             )
         meta = current.get("metadata", {})
-        details = {
-            "name": meta.get("name", ""),
-            "group": info.group,
-            "kind": info.name,
-            "uid": meta.get("uid", ""),
-        }
+        details = {"name": meta.get("name", ""), "kind": info.name, "uid": meta.get("uid", "")}
+        if info.group:  # the apiserver leaves an empty group out
+            details["group"] = info.group
         return self._json_body(dumps(errors.success_status(details)))
 
     async def _delete_options(self, request: web.Request, query: Query) -> Obj:
@@ -884,8 +981,11 @@ class ApiServer:
             if existing is not None and int(existing) <= grace:
                 return pod
             return self._mark_terminating(pod, grace, dry_run)
+        # Deleting at once still sets deletionTimestamp (grace 0) first, as the apiserver's graceful
+        # path does; the answer and the DELETED event carry that last version.
+        marked = self._mark_terminating(pod, 0, dry_run)
         if dry_run:
-            return pod
+            return marked
         return self._remove(("pods", meta.get("namespace", ""), meta.get("name", "")), meta.get("uid"))
 
     def _graceful(self, pod: Obj, grace: int) -> bool:
@@ -897,8 +997,11 @@ class ApiServer:
         deadline = rfc3339(self.clock.now() + timedelta(seconds=grace))
 
         def mark(obj: Obj) -> None:
-            obj["metadata"]["deletionTimestamp"] = deadline
-            obj["metadata"]["deletionGracePeriodSeconds"] = grace
+            meta = obj["metadata"]
+            if "deletionTimestamp" not in meta and "generation" in meta:  # counted as a spec change
+                meta["generation"] = int(meta["generation"]) + 1
+            meta["deletionTimestamp"] = deadline
+            meta["deletionGracePeriodSeconds"] = grace
 
         if dry_run:
             preview = copy.deepcopy(pod)
@@ -959,6 +1062,7 @@ class ApiServer:
     # -- create ----------------------------------------------------------------------------------
     async def _create(self, request: web.Request, target: Target) -> web.Response:
         info = target.info
+        dry_run = _dry_run({"dryRun": request.query.getall("dryRun", [])}, "CreateOptions")
         content_type = request.headers.get("Content-Type", "")
         body = admission.decode_body(content_type, await request.read(), info.kind)
         obj = admission.prepare_create(info, target.namespace, body, self._names)
@@ -969,7 +1073,7 @@ class ApiServer:
         name = obj["metadata"]["name"]
         if self.store.get(info.store, target.namespace, name) is not None:
             raise errors.already_exists(info.name, info.group, name)
-        if _dry_run({"dryRun": request.query.getall("dryRun", [])}):
+        if dry_run:
             obj["metadata"]["uid"] = str(uuid.uuid4())
             obj["metadata"]["creationTimestamp"] = rfc3339(self.clock.now())
             return self._json_body(self.encoder.encode(info.store, obj, cache=False), status=201)
@@ -982,6 +1086,8 @@ class ApiServer:
     # -- the scale subresource ---------------------------------------------------------------------
     async def _scale(self, request: web.Request, target: Target, verb: str) -> web.Response:
         info = target.info
+        options = "PatchOptions" if verb == "patch" else "UpdateOptions"
+        dry_run = verb != "get" and _dry_run({"dryRun": request.query.getall("dryRun", [])}, options)
         current = self._lookup(target)
         if verb == "get":
             return self._json_body(dumps(admission.scale_of(current)))
@@ -997,17 +1103,17 @@ class ApiServer:
         patched = copy.deepcopy(current)
         patched["spec"]["replicas"] = admission.replicas_from_scale(info, target.name, wanted)
         result = self._admit_update(info, current, patched)
-        if result != current and not _dry_run({"dryRun": request.query.getall("dryRun", [])}):
+        if result != current and not dry_run:
             result = self.store.replace(info.store, result)
         return self._json_body(dumps(admission.scale_of(result)))
 
     # -- patch -----------------------------------------------------------------------------------
     async def _patch(self, request: web.Request, target: Target, query: Query) -> web.Response:
         info = target.info
+        dry_run = _dry_run({"dryRun": request.query.getall("dryRun", [])}, "PatchOptions")
         current = self._lookup(target)
         body = await request.read()
         patched = apply_patch(request.headers.get("Content-Type", ""), current, body)
-        dry_run = _dry_run({"dryRun": request.query.getall("dryRun", [])})
         result = self._admit_update(info, current, patched)
         if result == current:
             return self._json_body(self.encoder.encode(info.store, current))
@@ -1055,10 +1161,12 @@ class ApiServer:
             _validate_deployment(info, current, patched)
         if info.store == "pods":
             admission.check_pod_update(current, patched)
-        if patched.get("spec") != current.get("spec"):
+        if "generation" not in old_meta:
+            new_meta.pop("generation", None)
+        elif patched.get("spec") != current.get("spec"):
             new_meta["generation"] = int(old_meta.get("generation") or 1) + 1
         else:
-            new_meta["generation"] = old_meta.get("generation", 1)
+            new_meta["generation"] = old_meta["generation"]
         if "kind" not in current:
             comparable = {k: v for k, v in patched.items() if k not in ("kind", "apiVersion")}
             return current if comparable == current else patched
@@ -1066,11 +1174,11 @@ class ApiServer:
 
     # -- logs ------------------------------------------------------------------------------------
     async def _logs(self, request: web.Request, target: Target, query: Query) -> web.StreamResponse:
+        request_ = LogRequest.from_query(query, self.clock.now(), target.name)
         pod = self.store.get("pods", target.namespace, target.name)
         if pod is None:
             raise errors.not_found("pods", "", target.name)
         container = _log_container(pod, query.text("container"))
-        request_ = LogRequest.from_query(query, self.clock.now())
         previous = query.flag("previous")
         lines = self.logs.read(target.namespace, target.name, container, previous)
         if lines is None:
@@ -1214,13 +1322,16 @@ def _proto_strings(data: bytes, names: dict[int, str]) -> dict[str, str]:
     return {name: _proto_bytes(fields, number).decode() for number, name in names.items() if number in fields}
 
 
-def _dry_run(options: Obj) -> bool:
+def _dry_run(options: Obj, kind: str) -> bool:
+    """Whether `dryRun=All` was asked; another value is refused the way `kind` (CreateOptions...) does."""
     values = options.get("dryRun") or []
     if isinstance(values, str):
         values = [values]
-    for value in values:
-        if value != "All":
-            raise errors.bad_request(f"Invalid dryRun value: {value}. Only 'All' is supported")
+    if any(value != "All" for value in values):
+        shown = "[" + ", ".join(f'"{value}"' for value in values) + "]"
+        raise errors.invalid(
+            kind, "meta.k8s.io", "", [("dryRun", f'Unsupported value: {shown}: supported values: "All"')]
+        )
     return bool(values)
 
 
@@ -1234,7 +1345,8 @@ def _validate_delete_options(options: Obj) -> None:
             [
                 (
                     "propagationPolicy",
-                    f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"',
+                    f'Unsupported value: "{policy}": supported values: '
+                    '"Foreground", "Background", "Orphan", "nil"',
                 )
             ],
         )
@@ -1308,25 +1420,7 @@ class WatchStream:
         )
 
     def _validate(self) -> None:
-        if not self.initial_events:
-            return
-        causes = []
-        if not self.bookmarks:
-            causes.append(
-                (
-                    "allowWatchBookmarks",
-                    "Forbidden: allowWatchBookmarks required when sendInitialEvents is true",
-                )
-            )
-        if self.query.text("resourceVersionMatch") != "NotOlderThan":
-            causes.append(
-                (
-                    "resourceVersionMatch",
-                    "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
-                )
-            )
-        if causes:
-            raise errors.invalid("ListOptions", "meta.k8s.io", "", causes)
+        validate_list_options(self.query, watch=True)
 
     async def run(self) -> web.StreamResponse:
         self._validate()
@@ -1362,7 +1456,7 @@ class WatchStream:
             items, rv = store.list(self.info.store, self.target.namespace or None)
             sub.start_rv = rv
             events = [self._event("ADDED", o, True) for o in items if accepts(o)]
-            if self.initial_events:
+            if self.initial_events and self.bookmarks:  # the end marker is a bookmark: only if asked for
                 events.append(self._bookmark(rv, initial_end=True))
             return events
         try:
@@ -1470,28 +1564,28 @@ class LogRequest:
     follow: bool
 
     @classmethod
-    def from_query(cls, query: Query, now: datetime) -> LogRequest:
+    def from_query(cls, query: Query, now: datetime, pod: str = "") -> LogRequest:
+        """The options of a log request, validated as ValidatePodLogOptions does (before the pod is read)."""
+        tail, limit, since_seconds = (query.integer(k) for k in ("tailLines", "limitBytes", "sinceSeconds"))
+        causes: list[tuple[str, str]] = []
+        if tail is not None and tail < 0:
+            causes.append(("tailLines", f"Invalid value: {tail}: must be greater than or equal to 0"))
+        if limit is not None and limit < 1:
+            causes.append(("limitBytes", f"Invalid value: {limit}: must be greater than 0"))
+        if since_seconds is not None and query.text("sinceTime"):
+            causes.append(("", "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified"))
+        elif since_seconds is not None and since_seconds < 1:
+            causes.append(("sinceSeconds", f"Invalid value: {since_seconds}: must be greater than 0"))
+        if causes:
+            raise errors.invalid("PodLogOptions", "", pod, causes)
         since: datetime | None = None
-        since_seconds = query.integer("sinceSeconds")
         if since_seconds is not None:
-            if since_seconds <= 0:
-                raise errors.invalid(
-                    "PodLogOptions",
-                    "",
-                    "",
-                    [("sinceSeconds", f"Invalid value: {since_seconds}: must be greater than 0")],
-                )
             since = now - timedelta(seconds=since_seconds)
         elif query.text("sinceTime"):
             since = tables.parse_time(query.text("sinceTime"))
             if since is None:
                 raise errors.bad_request(f'parsing time "{query.text("sinceTime")}" as RFC3339: invalid')
-        limit = query.integer("limitBytes")
-        if limit is not None and limit <= 0:
-            raise errors.invalid(
-                "PodLogOptions", "", "", [("limitBytes", f"Invalid value: {limit}: must be greater than 0")]
-            )
-        return cls(query.integer("tailLines"), limit, since, query.flag("timestamps"), query.flag("follow"))
+        return cls(tail, limit, since, query.flag("timestamps"), query.flag("follow"))
 
     def select(self, lines: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
         chosen = [line for line in lines if self.since is None or _aware(line[0]) >= self.since]

@@ -24,6 +24,8 @@ Watcher = Callable[["Change"], None]
 
 NAMESPACED = {"pods", "events", "deployments", "replicasets", "configmaps", "secrets", "podmetrics"}
 CLUSTER_SCOPED = {"namespaces", "nodes"}
+# Kinds whose metadata.generation a real apiserver keeps (it counts spec changes); the others have none.
+GENERATION_KINDS = {"pods", "deployments", "replicasets"}
 
 
 class Conflict(Exception):
@@ -139,7 +141,8 @@ class Store:
                 raise Conflict(f'{resource} "{name}" already exists')
             meta.setdefault("uid", str(uuid.uuid4()))
             meta.setdefault("creationTimestamp", rfc3339(self.clock.now()))
-            meta.setdefault("generation", 1)
+            if resource in GENERATION_KINDS:
+                meta.setdefault("generation", 1)
             bucket[(ns, name)] = obj
             self._record(resource, "ADDED", obj)
             return obj

@@ -8,8 +8,10 @@ logic: kubectl printing these cells is how the console's logic gets checked.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 
 from kcrash.lab.selectors import format_label_selector
@@ -18,98 +20,24 @@ from kcrash.units.durations import human_duration
 Obj = dict[str, Any]
 Cells = list[Any]
 
-_NAME_DOC = "Name must be unique within a namespace."
-_AGE_DOC = "CreationTimestamp is a timestamp representing the server time when this object was created."
+COLUMNS_FILE = "table_columns.json"
+
+
+def _load_columns() -> dict[str, list[dict[str, Any]]]:
+    """The column definitions kube-apiserver v1.36 sends, descriptions word for word (recorded from it)."""
+    text = resources.files("kcrash.lab").joinpath(COLUMNS_FILE).read_text(encoding="utf-8")
+    loaded: dict[str, list[dict[str, Any]]] = json.loads(text)
+    return loaded
+
+
+COLUMNS = _load_columns()
+_NAME = COLUMNS["pods"][0]
+_AGE_DOC = COLUMNS["pods"][4]["description"]
 
 
 def _col(name: str, doc: str, *, type_: str = "string", priority: int = 0, fmt: str = "") -> dict[str, Any]:
     return {"name": name, "type": type_, "format": fmt, "description": doc, "priority": priority}
 
-
-_NAME = _col("Name", _NAME_DOC, fmt="name")
-_AGE = _col("Age", _AGE_DOC)
-_CONTAINERS = _col("Containers", "Names of each container in the template.", priority=1)
-_IMAGES = _col("Images", "Images referenced by each container in the template.", priority=1)
-
-COLUMNS: dict[str, list[dict[str, Any]]] = {
-    "pods": [
-        _NAME,
-        _col("Ready", "The aggregate readiness state of this pod for accepting traffic."),
-        _col("Status", "The aggregate status of the containers in this pod."),
-        _col(
-            "Restarts",
-            "The number of times the containers in this pod have been restarted and when the last "
-            "container in this pod has restarted.",
-        ),
-        _AGE,
-        _col("IP", "podIP address allocated to the pod.", priority=1),
-        _col("Node", "NodeName indicates in which node this pod is scheduled.", priority=1),
-        _col("Nominated Node", "nominatedNodeName is set when this pod preempts other pods.", priority=1),
-        _col("Readiness Gates", "If specified, all readiness gates will be evaluated.", priority=1),
-    ],
-    "deployments": [
-        _NAME,
-        _col("Ready", "Number of the pod with ready state"),
-        _col(
-            "Up-to-date",
-            "Total number of non-terminated pods targeted by this deployment that have the "
-            "desired template spec.",
-        ),
-        _col("Available", "Total number of available pods targeted by this deployment."),
-        _AGE,
-        _CONTAINERS,
-        _IMAGES,
-        _col("Selector", "Label selector for pods.", priority=1),
-    ],
-    "replicasets": [
-        _NAME,
-        _col("Desired", "Replicas is the number of desired replicas.", type_="integer"),
-        _col("Current", "Replicas is the most recently observed number of replicas.", type_="integer"),
-        _col("Ready", "The number of ready replicas for this replica set.", type_="integer"),
-        _AGE,
-        _CONTAINERS,
-        _IMAGES,
-        _col(
-            "Selector", "Selector is a label query over pods that should match the replica count.", priority=1
-        ),
-    ],
-    "events": [
-        _col("Last Seen", "The time at which the most recent occurrence of this event was recorded."),
-        _col("Type", "Type of this event (Normal, Warning), new types could be added in the future"),
-        _col(
-            "Reason",
-            "This should be a short, machine understandable string that gives the reason for the "
-            "transition into the object's current status.",
-        ),
-        _col("Object", "The object that this event is about."),
-        _col("Subobject", "If referring to a piece of an object instead of an entire object.", priority=1),
-        _col("Source", "The component reporting this event.", priority=1),
-        _col("Message", "A human-readable description of the status of this operation."),
-        _col("First Seen", "The time at which the event was first recorded.", priority=1),
-        _col("Count", "The number of times this event has occurred.", priority=1),
-        _col("Name", _NAME_DOC, priority=1, fmt="name"),
-    ],
-    "namespaces": [_NAME, _col("Status", "The status of the namespace"), _AGE],
-    "nodes": [
-        _NAME,
-        _col("Status", "The status of the node"),
-        _col("Roles", "The roles of the node"),
-        _AGE,
-        _col("Version", "Kubelet Version reported by the node."),
-        _col("Internal-IP", "List of addresses reachable to the node.", priority=1),
-        _col("External-IP", "List of addresses reachable to the node.", priority=1),
-        _col("OS-Image", "OS Image reported by the node from /etc/os-release.", priority=1),
-        _col("Kernel-Version", "Kernel Version reported by the node from 'uname -r'.", priority=1),
-        _col("Container-Runtime", "ContainerRuntime Version reported by the node.", priority=1),
-    ],
-    "configmaps": [_NAME, _col("Data", "Data contains the configuration data."), _AGE],
-    "secrets": [
-        _NAME,
-        _col("Type", "Used to facilitate programmatic handling of secret data."),
-        _col("Data", "Data contains the secret data."),
-        _AGE,
-    ],
-}
 
 _DEFAULT_COLUMNS = [
     _NAME,
@@ -479,6 +407,8 @@ def table(
             row["object"] = obj
         elif include_object != "None":
             row["object"] = partial_metadata(obj)
+        else:
+            row["object"] = None  # the apiserver still sends the key
         phase = _get(obj, "status", "phase") if resource == "pods" else None
         if phase in ("Succeeded", "Failed"):
             row["conditions"] = [_completed_condition(phase)]
