@@ -24,7 +24,7 @@ from kcrash.lab.events import EventRecorder, stamp
 from kcrash.lab.store import Change, Conflict, NotFound, Obj, Store
 
 if TYPE_CHECKING:
-    from kcrash.lab.simulation import Scheduler
+    from kcrash.lab.scheduler import Scheduler
 
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 HASH_LABEL = "pod-template-hash"

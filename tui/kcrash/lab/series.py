@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from kcrash.lab.scenarios import Memory
 
 if TYPE_CHECKING:
-    from kcrash.lab.kubelet import Instance
+    from kcrash.lab.kubelet.state import Instance
 
 MI = 1024.0 * 1024.0
 SLOT = 15.0  # cAdvisor's housekeeping resolution: the noise changes once per slot

@@ -36,7 +36,8 @@ from kcrash.lab.realcp.apiclient import JSON_PATCH, MERGE_PATCH, ApiClient, ApiF
 from kcrash.lab.realcp.apistore import ApiStore
 from kcrash.lab.realcp.kubeletapi import GROUP, VERSION, build_app
 from kcrash.lab.scenarios import HEALTHY, BehaviourBook, Scenario, ScenarioSet
-from kcrash.lab.simulation import CHANGE_CAUSE, PREPLAY_SECONDS, Scheduler
+from kcrash.lab.scheduler import Scheduler
+from kcrash.lab.simulation import CHANGE_CAUSE, PREPLAY_SECONDS
 from kcrash.lab.tls import make_certificates
 
 log = logging.getLogger(__name__)
