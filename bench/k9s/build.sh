@@ -41,7 +41,7 @@ log="${staging}/build.log"
 if ! GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0 \
 	go build -trimpath -ldflags="-s -w -X github.com/derailed/k9s/cmd.version=${version#v}" \
 	-o "${staging}/k9s" github.com/derailed/k9s >"$log" 2>&1; then
-	echo "k9s: skipped, go build of ${version} failed: $(grep -m1 -v '^go: downloading' "$log" || echo 'no output')"
+	echo "k9s: skipped, go build of ${version} failed: $(grep -m1 -v -e '^go: downloading' -e '^#' "$log" || echo 'no output')"
 	exit 0
 fi
 rm -f "$log"
