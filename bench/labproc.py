@@ -148,6 +148,10 @@ class LabProcess:
         """Pod watch events since `mark` (a store resourceVersion from `mark()`); -1 if compacted."""
         return int(self.ask("pod_changes_since", mark))
 
+    def pod_keys(self) -> list[PodKey]:
+        """(namespace, name) of every pod the lab has now."""
+        return [(str(ns), str(name)) for ns, name in self.ask("pod_keys")]
+
     def mark(self) -> int:
         return int(self.ask("mark"))
 
@@ -242,6 +246,13 @@ class _Handler:
 
     def do_pod_count(self) -> int:
         return self.pod_count()
+
+    def do_pod_keys(self) -> list[PodKey]:
+        def keys() -> list[PodKey]:
+            pods = self.lab.store.list("pods")[0]
+            return [(p["metadata"]["namespace"], p["metadata"]["name"]) for p in pods]
+
+        return list(self.lab.call(keys))
 
     def do_mark(self) -> int:
         return int(self.lab.call(lambda: self.lab.store.resource_version))

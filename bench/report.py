@@ -58,6 +58,12 @@ def figures(run: Run) -> dict[str, float]:
         "api_requests": _get(run, "api", "requests"),
         "api_problems": float(len(run["api"]["problems"])) if "api" in run else None,
         "diagnose_s": _get(run, "diagnose", "seconds"),
+        "k9s_launch_s": _get(run, "k9s", "launch", "seconds"),
+        "k9s_rss_after_launch_mib": _kib_to_mib(_get(run, "k9s", "memory_after_launch_kib", "VmHWM")),
+        "k9s_rss_settled_mib": _kib_to_mib(_get(run, "k9s", "memory_settled_kib", "VmRSS")),
+        "k9s_requests": _get(run, "k9s", "requests"),
+        "k9s_launch_ratio": _get(run, "k9s", "launch_ratio"),
+        "k9s_rss_ratio": _get(run, "k9s", "rss_ratio"),
     }
     for rate, churn in (run.get("churn") or {}).items():
         keys = ("achieved_rate", "lag_p50_ms", "lag_p99_ms", "key_p50_ms", "key_p99_ms")
@@ -181,6 +187,12 @@ LABELS = {
     "idle_cpu_percent": ("idle CPU (one core)", "%", 1),
     "idle_main_thread_cpu_percent": ("idle CPU, main thread", "%", 1),
     "diagnose_s": ("kcrash diagnose -A -o json", "s", 2),
+    "k9s_launch_s": ("k9s: launch -> pods on screen", "s", 2),
+    "k9s_rss_after_launch_mib": ("k9s: peak RSS after launch", "MiB", 0),
+    "k9s_rss_settled_mib": ("k9s: RSS 5 s later", "MiB", 0),
+    "k9s_requests": ("k9s: API requests until then", "", 0),
+    "k9s_launch_ratio": ("kcrash / k9s launch", "x", 2),
+    "k9s_rss_ratio": ("kcrash / k9s peak RSS after launch", "x", 2),
 }
 
 
@@ -229,3 +241,35 @@ def print_table(results: dict[str, Any]) -> None:
         problems = sorted({p for run in block["runs"] for p in (run.get("api") or {}).get("problems", [])})
         for problem in problems:
             print(f"  API: {problem}")
+
+
+def _median_cell(summary: dict[str, dict[str, float]], name: str, digits: int) -> str:
+    return _number(summary[name]["median"], digits) if name in summary else "-"
+
+
+def print_peer_table(results: dict[str, Any]) -> None:
+    """kcrash and k9s side by side per size (medians), where k9s was measured."""
+    lines = []
+    for block in results["sizes"].values():
+        summary = block["summary"]
+        if "k9s_launch_s" not in summary:
+            continue
+        cells = [
+            _median_cell(summary, name, digits).rjust(width)
+            for name, digits, width in (
+                ("launch_s", 2, 9),
+                ("k9s_launch_s", 2, 7),
+                ("k9s_launch_ratio", 2, 7),
+                ("rss_after_launch_mib", 0, 11),
+                ("k9s_rss_after_launch_mib", 0, 8),
+                ("k9s_rss_ratio", 2, 7),
+            )
+        ]
+        lines.append(f"  {block['lab_pods']:>7,} " + " ".join(cells))
+    if not lines:
+        return
+    print()
+    print(f"kcrash beside k9s {results['meta'].get('k9s') or ''} (medians; ratios are kcrash / k9s, per run)")
+    titles = (("pods", 7), ("kcrash s", 9), ("k9s s", 7), ("ratio", 7), ("kcrash MiB", 11), ("k9s MiB", 8))
+    print("  " + " ".join(title.rjust(width) for title, width in (*titles, ("ratio", 7))))
+    print("\n".join(lines))

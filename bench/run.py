@@ -1,13 +1,16 @@
 """`make bench`: how kcrash holds up at 1,000, 5,000 and 20,000 pods, measured from outside.
 
     .venv/bin/python bench/run.py [--sizes 1000,5000,20000] [--runs 3] [--quick]
-                                  [--only launch,kubectl,rss,api,idle,churn,diagnose] [--out FILE]
+                                  [--only launch,kubectl,rss,api,idle,churn,diagnose,k9s]
+                                  [--k9s PATH] [--out FILE]
 
 For each size the lab runs in a process of its own with that many extra pods (plus the scenarios).
 Each run, against that same lab: `kubectl get pods -A`, then `kcrash -A` in a real terminal (tmux)
 timed until its header counts every pod live; its API requests from launch on; the bytes it writes
 while nothing is typed; screen lag and key answers while the lab churns pods; its peak memory;
-finally `kcrash diagnose -A -o json`. Figures are medians over the runs with min and max, printed
+then k9s (built by `make k9s`; skipped with one line where it is not) launched in the same terminal
+size against the same lab until its pods are on screen, and its memory; finally
+`kcrash diagnose -A -o json`. Figures are medians over the runs with min and max, printed
 next to their targets, and written to bench/results.json. See bench/README.md.
 """
 
@@ -31,12 +34,13 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import k9speer  # noqa: E402
 import measure  # noqa: E402
-from labproc import LabProcess  # noqa: E402
-from report import judge_size, print_table, summarize_runs  # noqa: E402
-from tmuxterm import TmuxTerm  # noqa: E402
+from labproc import LabError, LabProcess  # noqa: E402
+from report import judge_size, print_peer_table, print_table, summarize_runs  # noqa: E402
+from tmuxterm import TmuxError, TmuxTerm  # noqa: E402
 
-MEASUREMENTS = ("launch", "kubectl", "rss", "api", "idle", "churn", "diagnose")
+MEASUREMENTS = ("launch", "kubectl", "rss", "api", "idle", "churn", "diagnose", "k9s")
 SETTLE = 2.0
 """Seconds after the table is complete before the idle capture (the first metrics round lands)."""
 
@@ -60,6 +64,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--idle-seconds", type=float, default=None, help="idle capture (default 10; quick 3)")
     parser.add_argument(
         "--launch-timeout", type=float, default=measure.LAUNCH_TIMEOUT, help="seconds to wait for the table"
+    )
+    parser.add_argument(
+        "--k9s", type=Path, default=None, help="k9s binary (default: the release `make k9s` built)"
     )
     parser.add_argument("--width", type=int, default=200)
     parser.add_argument("--height", type=int, default=50)
@@ -99,7 +106,7 @@ def one_run(
 ) -> dict[str, Any]:
     """Every measurement once, in an order where none disturbs the next."""
     only = set(args.only)
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"load_average": list(os.getloadavg())}
     if "kubectl" in only:
         kubectl = measure.measure_kubectl(kubeconfig, workdir)
         out["kubectl"] = {"seconds": kubectl.seconds, "rows": kubectl.rows}
@@ -108,6 +115,9 @@ def one_run(
         out.update(console_run(lab, kubeconfig, args, workdir, say))
     if "launch" in out and "kubectl" in out:
         out["ratio"] = out["launch"]["seconds"] / out["kubectl"]["seconds"]
+    if "k9s" in only and args.k9s is not None:
+        out["k9s"] = peer_run(lab, kubeconfig, args, workdir, say)
+        out["k9s"].update(peer_ratios(out))
     if "diagnose" in only:
         out["diagnose"] = measure.measure_diagnose(kubeconfig)
         say(f"kcrash diagnose -A {out['diagnose']['seconds']:.2f} s")
@@ -144,6 +154,47 @@ def console_run(
         term.send("q")
         with_deadline(lambda: term.pane_dead(), 10.0)
     return out
+
+
+def peer_run(
+    lab: LabProcess, kubeconfig: Path, args: argparse.Namespace, workdir: Path, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """k9s in a terminal of the same size against the same lab: launch -> pods on screen, memory.
+
+    A k9s that never shows the pods is reported in one line and recorded as an error; the run goes on.
+    """
+    with TmuxTerm(args.width, args.height) as term:
+        since = time.time()
+        try:
+            launch = k9speer.measure_launch(term, lab, args.k9s, kubeconfig, workdir, args.launch_timeout)
+        except (TmuxError, LabError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            say(f"k9s: no pods on screen ({first})")
+            return {"error": first}
+        out: dict[str, Any] = {
+            "launch": {"seconds": launch.seconds, "pods": launch.pods, "names_seen": launch.names_seen},
+            "memory_after_launch_kib": measure.memory_kib(launch.pid),
+        }
+        time.sleep(k9speer.SETTLE)
+        out["memory_settled_kib"] = measure.memory_kib(launch.pid)
+        out["requests"] = sum(1 for r in lab.requests() if r.time >= since)
+    say(
+        f"k9s -A: {launch.pods} pods on screen after {launch.seconds:.2f} s, "
+        f"RSS {out['memory_after_launch_kib'].get('VmHWM', 0) / 1024:.0f} MiB"
+    )
+    return out
+
+
+def peer_ratios(run: dict[str, Any]) -> dict[str, float]:
+    """kcrash over k9s in this run: launch time and peak RSS once the pods are on screen."""
+    peer, ratios = run["k9s"], {}
+    if "launch" in run and "launch" in peer:
+        ratios["launch_ratio"] = run["launch"]["seconds"] / peer["launch"]["seconds"]
+    ours = run.get("memory_after_launch_kib", {}).get("VmHWM")
+    theirs = peer.get("memory_after_launch_kib", {}).get("VmHWM")
+    if ours and theirs:
+        ratios["rss_ratio"] = ours / theirs
+    return ratios
 
 
 def churn_runs(
@@ -199,9 +250,13 @@ def run_size(size: int, args: argparse.Namespace, workdir: Path) -> dict[str, An
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if shutil.which("tmux") is None and set(args.only) & {"launch", "rss", "api", "idle", "churn"}:
+    if shutil.which("tmux") is None and set(args.only) & {"launch", "rss", "api", "idle", "churn", "k9s"}:
         print("bench: tmux is not installed", file=sys.stderr)
         return 2
+    if "k9s" in args.only:
+        given, args.k9s = args.k9s, k9speer.usable_binary(args.k9s)
+        if args.k9s is None:
+            print(k9speer.missing_line(given), flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks, end the lab
     results: dict[str, Any] = {"meta": meta(args), "sizes": {}}
     with tempfile.TemporaryDirectory(prefix="kcrash-bench-") as tmp:
@@ -210,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             results["sizes"][str(size)] = run_size(size, args, Path(tmp))
             write(results, args.out)
     print_table(results)
+    print_peer_table(results)
     print(f"results: {args.out}")
     return 0
 
@@ -229,6 +285,8 @@ def meta(args: argparse.Namespace) -> dict[str, Any]:
         "probe_timeout_s": measure.PROBE_TIMEOUT,
         "python": platform.python_version(),
         "cpus": os.cpu_count() or 0,
+        "k9s": k9speer.pinned_version() if args.k9s is not None else None,
+        "load_average": list(os.getloadavg()),
     }
 
 

@@ -109,6 +109,20 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         ("all",),
         (_SCALE,),
     ),
+    # None are defined; served (empty) because clients list them at start-up, and k9s holds its
+    # first screen up to half a second for the list to sync when the group is missing.
+    ResourceInfo(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        "CustomResourceDefinition",
+        False,
+        READ,
+        "customresourcedefinitions",
+        ("crd", "crds"),
+        ("api-extensions",),
+    ),
     ResourceInfo("metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", True, ("get", "list"), "podmetrics"),
     ResourceInfo(
         "metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", False, ("get", "list"), "nodemetrics"

@@ -866,7 +866,9 @@ class ApiServer:
         validate_list_options(query, watch=False)
         shape = negotiate(request.headers.get("Accept", ""))
         snapshot, offset, ident = self._snapshot(target, query)
-        limit = query.integer("limit") or 0
+        # resourceVersion=0 (a reflector's first LIST, as client-go's informers send it) is served
+        # whole from the apiserver's watch cache, which ignores `limit`: one reply, no continue token.
+        limit = 0 if query.text("resourceVersion") == "0" else query.integer("limit") or 0
         end = offset + limit if limit > 0 else len(snapshot.items)
         page = snapshot.items[offset:end]
         meta: Obj = {"resourceVersion": str(snapshot.rv)}
