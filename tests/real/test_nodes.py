@@ -329,6 +329,52 @@ def test_diagnosis_per_scenario_is_the_embedded_labs(
     assert real["oom-leak"][0] == "oom-killed" and real["missing-secret"][0] == "config-missing"
 
 
+def test_the_console_in_a_terminal_diagnoses_the_oom_pod(
+    settled: dict[str, Any], kubeconfig: Path, tmp_path: Path
+) -> None:
+    """The console itself, at 80x24 in tmux, against the real apiserver and the lab's nodes: the list
+    goes live, the filter finds oom-leak, and its drill-down names the OOM kill."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    script = Path(sys.executable).parent / "kcrash"
+    program = str(script) if script.exists() else f"{sys.executable} -m kcrash"
+    command = f"{program} --kubeconfig {kubeconfig} -n {NAMESPACE}"
+    socket, session = f"kcrash-real-{tmp_path.name}", "real"
+    # The archive and settings go to the test's own folders, not the user's.
+    folders = f"XDG_DATA_HOME={tmp_path / 'data'} XDG_CONFIG_HOME={tmp_path / 'config'}"
+    environment = f"unset COLUMNS LINES; {folders} TERM=xterm-256color"
+
+    def tmux(*args: str) -> str:
+        done = subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, check=False)
+        return done.stdout
+
+    def screen_with(*words: str, absent: str = "", timeout: float = 60.0) -> str:
+        shown = ""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = tmux("capture-pane", "-p", "-t", session)
+            if all(word in shown for word in words) and not (absent and absent in shown):
+                return shown
+            time.sleep(0.3)
+        raise AssertionError(f"never saw {words}; last screen:\n{shown}")
+
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", f"{environment} {command}")
+    try:
+        listed = screen_with("● live", "oom-leak")
+        assert "crashlab" in listed
+        tmux("send-keys", "-t", session, "/")
+        time.sleep(0.3)
+        tmux("send-keys", "-t", session, "oom-leak", "Enter")
+        screen_with("oom-leak-", absent="bad-command")  # the list, filtered
+        time.sleep(0.3)
+        tmux("send-keys", "-t", session, "Enter")
+        shown = screen_with("Diagnosis", "was OOM-killed", timeout=90)  # the verdict, not Last State's line
+        assert "pod/oom-leak-" in shown and "256Mi memory limit" in shown
+        tmux("send-keys", "-t", session, "q")
+    finally:
+        tmux("kill-server")
+
+
 def test_rollout_undo_goes_through_the_real_deployment_controller(
     settled: dict[str, Any], kubectl: Kubectl
 ) -> None:
