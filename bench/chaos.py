@@ -71,7 +71,7 @@ class Plan:
             return Plan(
                 outage=5,
                 runs=3,
-                window=20,
+                window=15,
                 pods=500,
                 churn_rate=100,
                 churn_seconds=15,
@@ -259,10 +259,11 @@ def live(screen: str) -> bool:
 
 
 def stale(screen: str) -> bool:
-    """The status line says the view is not live: "stale 09:29:41: refused", "◌ reconnecting"...
-    (when not live the header is compact and a long reason may push the pod count off it)."""
+    """The console is up (its table's title row is drawn) and its status line does not say live:
+    "stale 09:29:41: refused", "reconnecting: ..." (not live, the header is compact and a long
+    reason may push the pod count off it, so the pane's header parser does not read it)."""
     first = next((line for line in screen.splitlines() if line.strip()), "")
-    return "● live" not in first and any(word in first for word in ("stale", "◌", "○", "■"))
+    return "● live" not in first and any(" NAME " in line for line in screen.splitlines()[:4])
 
 
 def row_keys(screen: str) -> set[tuple[str, str]]:

@@ -126,6 +126,7 @@ class FaultProxy:
 
     def _run(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         self._loop = loop
         try:
             loop.run_until_complete(self._listen())
@@ -134,6 +135,11 @@ class FaultProxy:
         finally:
             ready.set()
             loop.run_until_complete(self._close_all())
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
     async def _listen(self) -> None:
@@ -195,6 +201,11 @@ class FaultProxy:
         for task in list(self._watches):
             task.cancel()
 
+    def expire_next_watch(self) -> None:
+        """The next resumed watch gets 410 Expired."""
+        with self._lock:
+            self._force_410 = 1
+
     def drop_watches_every(self, seconds: float) -> None:
         self._every(seconds, self._end_watches)
 
@@ -202,8 +213,7 @@ class FaultProxy:
         """Every `seconds`, end the watches and answer the next resumed one with 410 Expired."""
 
         def expire() -> None:
-            with self._lock:
-                self._force_410 = 1
+            self.expire_next_watch()
             self._end_watches()
 
         self._every(seconds, expire)
