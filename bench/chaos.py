@@ -396,7 +396,11 @@ def _console_fills(suite: Suite, config: Path) -> bool:
     """The console started in a terminal: does its table fill, live, within 30 s?"""
     console = Console(config, "-n", NAMESPACE)
     try:
-        return console.wait(filled, 30)
+        if console.wait(filled, 30):
+            return True
+        status = console.screen().strip().splitlines()[:1]
+        print(f"  (a console start did not fill in 30 s; its status line: {status})", flush=True)
+        return False
     finally:
         suite.tracebacks += console.tracebacks()
         console.stop()
@@ -553,7 +557,26 @@ class Result:
         return Result([Figure(**f) for f in data["figures"]], float(data["seconds"]), list(data["loads"]))
 
 
-def run(short: bool, targets: tuple[str, ...] = ("lab",), window: float | None = None) -> Result:
+def merge(parts: list[Result]) -> Result:
+    """Results of runs made apart, in order: a later figure replaces an earlier one of the same
+    target, scenario and figure; the whole suite's counts add up."""
+    figures: dict[tuple[str, str, str], Figure] = {}
+    for part in parts:
+        for f in part.figures:
+            key = (f.target, f.scenario, f.figure)
+            earlier = figures.get(key)
+            if f.scenario == "whole suite" and earlier is not None:
+                total = int(earlier.value) + int(f.value)
+                f = replace(f, value=str(total), passed=total == 0)
+            figures[key] = f
+    ordered = sorted(figures.values(), key=lambda f: (f.target != "lab", f.scenario == "whole suite"))
+    seconds = sum(p.seconds for p in parts)
+    return Result(ordered, seconds, [x for p in parts for x in p.loads])
+
+
+def run(
+    short: bool, targets: tuple[str, ...] = ("lab",), window: float | None = None, only: tuple[str, ...] = ()
+) -> Result:
     plan = Plan.of(short)
     if window is not None:
         plan = replace(plan, window=window)
@@ -561,13 +584,13 @@ def run(short: bool, targets: tuple[str, ...] = ("lab",), window: float | None =
     figures: list[Figure] = []
     loads: list[float] = []
     for target in targets:
-        suite = run_target(plan, target)
+        suite = run_target(plan, target, only)
         figures += suite.figures
         loads += suite.loads
     return Result(figures, time.monotonic() - began, loads)
 
 
-def run_target(plan: Plan, target: str) -> Suite:
+def run_target(plan: Plan, target: str, only: tuple[str, ...] = ()) -> Suite:
     work = Path(tempfile.mkdtemp(prefix=f"kcrash-chaos-{target}-"))
     label = "lab" if target == "lab" else "real control plane"
     suite = Suite(plan, work, label)
@@ -580,6 +603,8 @@ def run_target(plan: Plan, target: str) -> Suite:
             return suite
         suite.real = RealCluster(work)
         scenarios = REAL_SCENARIOS
+    if only:
+        scenarios = tuple(s for s in scenarios if s.__name__ in only)
     try:
         for scenario in scenarios:
             began = time.monotonic()
@@ -652,7 +677,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         chosen = args.target or ("lab" if args.short else "all")
         targets = TARGETS if chosen == "all" else (chosen,)
-        result = run(args.short, targets, args.window)
+        only = tuple(name for name in args.only.split(",") if name)
+        result = run(args.short, targets, args.window, only)
         print(f"suite took {result.seconds / 60:.1f} minutes", flush=True)
     if args.json:
         args.json.write_text(result.to_json())
