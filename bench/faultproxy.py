@@ -261,7 +261,9 @@ class FaultProxy:
                 if status < 0:
                     break
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ssl.SSLError):
-            pass
+            pass  # the client went away, or an outage cut it
+        except asyncio.CancelledError:
+            pass  # the proxy is stopping: its connections end with it
         finally:
             self._clients.discard(writer)
             writer.transport.abort()
