@@ -530,11 +530,13 @@ REAL_SCENARIOS: tuple[Callable[[Suite], None], ...] = (
     new_credentials,  # last: it replaces the control plane
 )
 NOT_YET = (
-    "a node agent on the real control plane: its pods never run (no kubelet), so there the console "
-    "and `diagnose` read Pending pods (Unschedulable), not crash loops, and `diagnose` asks for no "
-    "container logs;",
-    "an outage of the real apiserver process itself: the outage is the fault proxy's port refusing "
-    "connections and cutting open ones, the apiserver behind it keeps running.",
+    "crash loops on the real control plane: it runs no kubelet yet, so its pods stay Pending and "
+    "there the console and `diagnose` read Unschedulable pods: no container logs, restarts or "
+    "last exits are asked for under the faults;",
+    "an outage of the real apiserver process: the outage there is the fault proxy's port refusing "
+    "connections and cutting open ones while the apiserver behind it keeps running;",
+    "the watch churn on screen: 5,000 rows do not fit a terminal, so the churn is read from the pod "
+    "reflector the table is fed by, not from the screen.",
 )
 
 
