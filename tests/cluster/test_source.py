@@ -250,6 +250,18 @@ def test_a_refused_first_list_is_the_answer(lab: Any, conn: Any) -> None:
         lab.faults.allow("list", "pods")
 
 
+def test_a_throttled_first_list_is_retried_not_the_answer(lab: Any, conn: Any) -> None:
+    """Three 429s in a row at launch (the reflector's own attempts) end in a list, not an exit."""
+    lab.faults.fail_next(4, status=429)
+    source = ClusterSource(conn, namespace="crashlab")
+    try:
+        source.start_watch()
+        assert source.wait_answered(30.0)
+        assert source.list_pods()
+    finally:
+        source.stop()
+
+
 def test_paged_list_asks_each_page_once_and_keeps_every_pod(lab: Any, conn: Any) -> None:
     from kcrash.cluster.api import Api, PodPages
 

@@ -54,6 +54,8 @@ WATCH_COALESCE = 0.01
 """Seconds the reflector gathers watch events into one delivery. The console drains all that
 waits each time it gets to it, so bursts coalesce there anyway; a longer window only adds lag."""
 REFLECTOR_ATTEMPTS = 3  # per request of the pod stream; the reflector's own back-off does the rest
+PASSING_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""Statuses of a first LIST that the reflector retries rather than end the launch with."""
 KUBECONFIG_POLL = 0.5  # seconds between looks at the kubeconfig files' modification times
 OnEvents = Callable[[list[tuple[str, Pod]]], None]
 OnResync = Callable[[list[Pod]], None]
@@ -232,7 +234,10 @@ class ClusterSource:
         try:
             page = self._pages.page(token)
         except KcrashError as exc:
-            self._first_answer.settle(exc)
+            # A throttled or failing server is there and will answer: the reflector tries again
+            # with its own back-off, so only an answer the user has to act on ends the launch.
+            if exc.status not in PASSING_STATUSES:
+                self._first_answer.settle(exc)
             raise
         self._first_answer.settle(None)
         return page
