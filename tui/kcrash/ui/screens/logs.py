@@ -146,6 +146,7 @@ class LogScreen(MatchNavigation, Screen[None]):
         self._generation = 0
         self._inbox: list[str] = []
         self._inbox_lock = threading.Lock()
+        self._follower_lock = threading.Lock()  # the worker hands its stream over; a stop takes it
         self._follower: Iterator[str] | None = None
         self._status = "loading…"
         self._starts: list[int] = []
@@ -256,8 +257,8 @@ class LogScreen(MatchNavigation, Screen[None]):
     def _reload(self) -> None:
         if not self._alive:
             return
+        self._generation += 1  # first: a follow stream still being opened sees it and closes itself
         self._stop_follow()
-        self._generation += 1
         self.lines.clear()
         self.view.clear()
         self._starts = []
@@ -401,8 +402,18 @@ class LogScreen(MatchNavigation, Screen[None]):
             follower = source.follow_log(pod, container, timestamps=self.timestamps)
         else:
             follower = source.follow_log(pod, container)
-        self._follower = follower
         worker = get_current_worker()
+        with self._follower_lock:
+            # A stop (Escape, quit, reload) while the stream was being opened found no stream to
+            # close: this one would then block in a read nobody ends, and the app could not exit.
+            stale = worker.is_cancelled or generation != self._generation or not self.following
+            if not stale:
+                self._follower = follower
+        if stale:
+            close = getattr(follower, "close", None)
+            if close is not None:
+                close()
+            return
         try:
             for chunk in follower:
                 if worker.is_cancelled or generation != self._generation or not self.following:
@@ -439,7 +450,8 @@ class LogScreen(MatchNavigation, Screen[None]):
         self._draw_title()
 
     def _stop_follow(self) -> None:
-        follower, self._follower = self._follower, None
+        with self._follower_lock:
+            follower, self._follower = self._follower, None
         close = getattr(follower, "close", None)
         if close is not None:
             close()
