@@ -1,6 +1,7 @@
 """Defaults the API server applies to objects, shared with the controllers that write the store
 directly (as kube-controller-manager's objects would arrive after the apiserver's defaulting and
-admission): Deployment spec defaults, the ServiceAccount token volume, generated name suffixes.
+admission): pod, container and Deployment spec defaults, the ServiceAccount token volume,
+generated name suffixes.
 """
 
 from __future__ import annotations
@@ -65,3 +66,51 @@ def _token_volume(name: str) -> Obj:
             ],
         },
     }
+
+
+def _default_probe(probe: Obj) -> Obj:
+    probe = dict(probe)
+    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1)):
+        probe.setdefault(key, value)
+    probe.setdefault("failureThreshold", 3)
+    if "httpGet" in probe:
+        probe["httpGet"] = {"scheme": "HTTP", **probe["httpGet"]}
+    return probe
+
+
+def image_pull_policy(image: str) -> str:
+    """Always for :latest or an untagged image, else IfNotPresent (the API server's default)."""
+    last = image.rsplit("/", 1)[-1]
+    if "@" in last:
+        return "IfNotPresent"
+    if ":" not in last or last.endswith(":latest"):
+        return "Always"
+    return "IfNotPresent"
+
+
+def default_container(container: Obj) -> Obj:
+    container = dict(container)
+    container.setdefault("imagePullPolicy", image_pull_policy(container.get("image", "")))
+    container.setdefault("resources", {})
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    for name in ("livenessProbe", "readinessProbe", "startupProbe"):
+        if name in container:
+            container[name] = _default_probe(container[name])
+    ports = container.get("ports")
+    if ports:
+        container["ports"] = [{"protocol": "TCP", **port} for port in ports]
+    return container
+
+
+def default_pod_spec(spec: Obj) -> Obj:
+    spec = dict(spec)
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    spec["containers"] = [default_container(c) for c in spec.get("containers", [])]
+    if spec.get("initContainers"):
+        spec["initContainers"] = [default_container(c) for c in spec["initContainers"]]
+    return spec

@@ -18,9 +18,13 @@ from typing import Any
 import orjson
 
 from kcrash.lab import errors, protobody
-from kcrash.lab.defaults import TOKEN_MOUNT_PATH, default_deployment_spec, with_token_volume
+from kcrash.lab.defaults import (
+    TOKEN_MOUNT_PATH,
+    default_deployment_spec,
+    default_pod_spec,
+    with_token_volume,
+)
 from kcrash.lab.discovery import ResourceInfo
-from kcrash.lab.scenarios import default_pod_spec
 
 Obj = dict[str, Any]
 
