@@ -1,7 +1,8 @@
-"""Defaults the API server applies to objects, shared with the controllers that write the store
-directly (as kube-controller-manager's objects would arrive after the apiserver's defaulting and
-admission): pod, container and Deployment spec defaults, the ServiceAccount token volume,
-generated name suffixes.
+"""Defaults the API server applies to objects: pod, container and Deployment spec defaults, the
+ServiceAccount token volume, generated name suffixes.
+
+Shared with the parts of the simulation that write the store directly (the controllers, the
+scenarios), whose objects must look as if they had passed the API server's defaulting and admission.
 """
 
 from __future__ import annotations
