@@ -29,13 +29,13 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from kcrash.lab.apiserver import ApiServer, ServerOptions
+from kcrash.lab.apiserver.proxy import ServiceTarget
 from kcrash.lab.clock import SimClock, rfc3339
 from kcrash.lab.faults import Faults
 from kcrash.lab.identity import stored_certificates, stored_token
 from kcrash.lab.kubeconfig import write_kubeconfig
 from kcrash.lab.logs import LogBook
-from kcrash.lab.proxy import ServiceTarget
-from kcrash.lab.server import ApiServer, ServerOptions
 from kcrash.lab.simulation import Simulation
 from kcrash.lab.store import CLUSTER_SCOPED, Conflict, Store
 from kcrash.lab.tls import Certificates, make_certificates

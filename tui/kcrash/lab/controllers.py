@@ -20,13 +20,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from kcrash.lab.defaults import NAME_ALPHABET, default_deployment_spec, random_suffix, with_token_volume
 from kcrash.lab.events import EventRecorder, stamp
 from kcrash.lab.store import Change, Conflict, NotFound, Obj, Store
 
 if TYPE_CHECKING:
     from kcrash.lab.scheduler import Scheduler
 
-ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
@@ -47,7 +47,7 @@ Key = tuple[str, str]
 # -- names and hashes ------------------------------------------------------------------------------
 def safe_encode(text: str) -> str:
     """k8s.io/apimachinery rand.SafeEncodeString: map bytes onto consonants and digits."""
-    return "".join(ALPHANUMS[ord(ch) % len(ALPHANUMS)] for ch in text)
+    return "".join(NAME_ALPHABET[ord(ch) % len(NAME_ALPHABET)] for ch in text)
 
 
 def without_hash(template: Obj) -> Obj:
@@ -77,10 +77,6 @@ def template_hash(template: Obj) -> str:
 def template_key(template: Obj) -> str:
     """What makes two pod templates the same for the Deployment controller and for rollback."""
     return canonical(without_hash(template))
-
-
-def random_suffix(rng: random.Random, length: int = 5) -> str:
-    return "".join(rng.choice(ALPHANUMS) for _ in range(length))
 
 
 def new_uid(rng: random.Random) -> str:
@@ -145,17 +141,6 @@ def pod_active(pod: Obj) -> bool:
     if pod["metadata"].get("deletionTimestamp"):
         return False
     return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-
-
-def default_deployment_spec(spec: Obj) -> Obj:
-    spec = dict(spec)
-    spec.setdefault("replicas", 1)
-    spec.setdefault("progressDeadlineSeconds", 600)
-    spec.setdefault("revisionHistoryLimit", 10)
-    spec.setdefault(
-        "strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
-    )
-    return spec
 
 
 def rs_annotations(d: Obj, revision: int, existing: dict[str, str] | None) -> dict[str, str]:
@@ -286,44 +271,6 @@ def pod_from_template(
         meta["generateName"] = owner["metadata"]["name"] + "-"
         meta["ownerReferences"] = [owner_ref(owner)]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": {"phase": "Pending"}}
-
-
-def with_token_volume(spec: Obj, rng: random.Random) -> Obj:
-    """The ServiceAccount admission plugin's projected token volume, mounted in every container
-    (`spec` is changed; its container lists are replaced, not edited)."""
-    volume = f"kube-api-access-{random_suffix(rng)}"
-    mount = {"name": volume, "readOnly": True, "mountPath": TOKEN_MOUNT_PATH}
-    for kind in ("initContainers", "containers"):
-        if spec.get(kind):
-            spec[kind] = [{**c, "volumeMounts": [*(c.get("volumeMounts") or []), mount]} for c in spec[kind]]
-    spec["volumes"] = [*(spec.get("volumes") or []), _token_volume(volume)]
-    return spec
-
-
-TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
-
-
-def _token_volume(name: str) -> Obj:
-    return {
-        "name": name,
-        "projected": {
-            "defaultMode": 420,
-            "sources": [
-                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                {
-                    "downwardAPI": {
-                        "items": [
-                            {
-                                "path": "namespace",
-                                "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
-                            }
-                        ]
-                    }
-                },
-            ],
-        },
-    }
 
 
 def _fresh(obj: Obj, spec: bool = False) -> Obj:

@@ -11,7 +11,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from kcrash.lab.scenarios import Behaviour, Heartbeat, LogLine, Memory, default_pod_spec
+from kcrash.lab.defaults import default_pod_spec
+from kcrash.lab.scenarios import Behaviour, Heartbeat, LogLine, Memory
 
 NAMESPACES = (
     "team-a",

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from kcrash.lab.defaults import default_container, default_pod_spec
 from kcrash.units.durations import parse_go_duration, short_duration
 from kcrash.units.quantity import parse_quantity as units_quantity
 
@@ -151,55 +152,6 @@ def parse_duration(value: object, where: str = "") -> float:
 def go_duration(seconds: float) -> str:
     """Go's time.Duration.String(), as the kubelet writes it: 10s, 1m20s, 5m0s, 1h0m0s, 1.5s."""
     return short_duration(seconds)
-
-
-# -- API-server defaulting ---------------------------------------------------------------------
-def _default_probe(probe: Obj) -> Obj:
-    probe = dict(probe)
-    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1)):
-        probe.setdefault(key, value)
-    probe.setdefault("failureThreshold", 3)
-    if "httpGet" in probe:
-        probe["httpGet"] = {"scheme": "HTTP", **probe["httpGet"]}
-    return probe
-
-
-def image_pull_policy(image: str) -> str:
-    """Always for :latest or an untagged image, else IfNotPresent (the API server's default)."""
-    last = image.rsplit("/", 1)[-1]
-    if "@" in last:
-        return "IfNotPresent"
-    if ":" not in last or last.endswith(":latest"):
-        return "Always"
-    return "IfNotPresent"
-
-
-def default_container(container: Obj) -> Obj:
-    container = dict(container)
-    container.setdefault("imagePullPolicy", image_pull_policy(container.get("image", "")))
-    container.setdefault("resources", {})
-    container.setdefault("terminationMessagePath", "/dev/termination-log")
-    container.setdefault("terminationMessagePolicy", "File")
-    for name in ("livenessProbe", "readinessProbe", "startupProbe"):
-        if name in container:
-            container[name] = _default_probe(container[name])
-    ports = container.get("ports")
-    if ports:
-        container["ports"] = [{"protocol": "TCP", **port} for port in ports]
-    return container
-
-
-def default_pod_spec(spec: Obj) -> Obj:
-    spec = dict(spec)
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("terminationGracePeriodSeconds", 30)
-    spec.setdefault("dnsPolicy", "ClusterFirst")
-    spec.setdefault("schedulerName", "default-scheduler")
-    spec.setdefault("securityContext", {})
-    spec["containers"] = [default_container(c) for c in spec.get("containers", [])]
-    if spec.get("initContainers"):
-        spec["initContainers"] = [default_container(c) for c in spec["initContainers"]]
-    return spec
 
 
 # -- which behaviour a running container has ---------------------------------------------------

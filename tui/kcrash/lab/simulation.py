@@ -24,8 +24,8 @@ from kcrash.lab.controllers import (
     build_replicaset,
     new_uid,
     pod_from_template,
-    random_suffix,
 )
+from kcrash.lab.defaults import random_suffix
 from kcrash.lab.events import EventRecorder, stamp
 from kcrash.lab.kubelet import Kubelet
 from kcrash.lab.logs import LogBook

@@ -18,15 +18,18 @@ from typing import Any
 import orjson
 
 from kcrash.lab import errors, protobody
-from kcrash.lab.controllers import TOKEN_MOUNT_PATH, default_deployment_spec, with_token_volume
+from kcrash.lab.defaults import (
+    TOKEN_MOUNT_PATH,
+    default_deployment_spec,
+    default_pod_spec,
+    random_suffix,
+    with_token_volume,
+)
 from kcrash.lab.discovery import ResourceInfo
-from kcrash.lab.scenarios import default_pod_spec
 
 Obj = dict[str, Any]
 
-# names.SimpleNameGenerator: five characters from the alphabet without vowels and look-alikes.
-_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_SUFFIX = 5
+_SUFFIX = 5  # names.SimpleNameGenerator
 _MAX_GENERATE_BASE = 63 - _SUFFIX
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -126,9 +129,7 @@ def _name(info: ResourceInfo, meta: Obj, rng: random.Random) -> None:
     name = meta.get("name")
     generate = meta.get("generateName")
     if not name and generate:
-        name = meta["name"] = str(generate)[:_MAX_GENERATE_BASE] + "".join(
-            rng.choice(_NAME_ALPHABET) for _ in range(_SUFFIX)
-        )
+        name = meta["name"] = str(generate)[:_MAX_GENERATE_BASE] + random_suffix(rng, _SUFFIX)
     if not name:
         raise errors.invalid(
             info.kind, info.group, "", [("metadata.name", "Required value: name or generateName is required")]
