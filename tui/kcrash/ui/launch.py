@@ -139,6 +139,7 @@ class _Connecting:
         self._metrics_interval = metrics_interval
         self._source: ClusterSource | None = None
         self._error: BaseException | None = None
+        self._prometheus: tuple[str, tuple[str, ...]] = ("", ())
         self._thread = threading.Thread(target=self._connect, name="kcrash-connect", daemon=True)
 
     def start(self) -> _Connecting:
@@ -150,6 +151,8 @@ class _Connecting:
 
         from kcrash.cluster import config, source  # noqa: F401
 
+        # history.toml too is read here (tomllib, platformdirs): the thread imports nothing.
+        self._prometheus = _prometheus_settings(self._args.prometheus)
         self._thread.start()
         return self
 
@@ -161,7 +164,7 @@ class _Connecting:
         try:
             # No separate reachability probe: the answer to the LIST says the same, a request sooner.
             conn = connect(args.kubeconfig, args.context, args.namespace, args.all_namespaces, check=False)
-            url, locations = _prometheus_settings(args.prometheus)
+            url, locations = self._prometheus
             source = ClusterSource(
                 conn,
                 namespace=conn.namespace,
