@@ -17,11 +17,13 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
+from kcrash.lab.apiserver.logs import LogRequest
 from kcrash.lab.logs import LogBook
 from kcrash.lab.selectors import LabelSelector, SelectorError
 from kcrash.lab.store import Obj, Store
@@ -79,8 +81,8 @@ class KubeletEndpoint:
         except BadRequest as bad:
             return web.Response(status=400, text=str(bad))
         partial = self.logs.partial_last_line(namespace, name, container, previous)
-        if not options.follow or previous or self.logs.instance_ended(namespace, name, container):
-            return web.Response(body=options.render(lines, partial), content_type="text/plain")
+        if not options.request.follow or previous or self.logs.instance_ended(namespace, name, container):
+            return web.Response(body=options.request.render(lines, partial), content_type="text/plain")
         return await self._follow(request, pod, container, options, lines)
 
     async def _follow(
@@ -109,15 +111,15 @@ class KubeletEndpoint:
         unsubscribe = self.logs.subscribe(namespace, name, container, on_line, on_end=on_end)
         response = web.StreamResponse(headers={"Content-Type": "text/plain"})
         response.enable_chunked_encoding()
-        budget = options.limit_bytes
+        budget = options.request.limit_bytes
         try:
             await response.prepare(request)
-            first = options.render(lines)
+            first = options.request.render(lines)
             budget = await _write_within(response, first, budget)
             while budget != 0:
                 if pending:
                     taken, pending[:] = list(pending), []
-                    data = b"".join(options.line(m, t, newline=c) for m, t, c in taken)
+                    data = b"".join(options.request.line(m, t, newline=c) for m, t, c in taken)
                     budget = await _write_within(response, data, budget)
                     continue
                 current = self.store.get("pods", namespace, name)
@@ -222,25 +224,14 @@ class KubeletEndpoint:
         }
 
 
+@dataclass(frozen=True, slots=True)
 class LogOptions:
-    """The kubelet's reading of a containerLogs query."""
+    """The kubelet's reading of a containerLogs query: which instance, and the lines, look and
+    limits, which the lab's pods/log `LogRequest` renders for both. The kubelet checks less than the
+    apiserver: what reaches it was validated there."""
 
-    def __init__(
-        self,
-        *,
-        previous: bool,
-        follow: bool,
-        timestamps: bool,
-        tail: int | None,
-        since: datetime | None,
-        limit_bytes: int | None,
-    ) -> None:
-        self.previous = previous
-        self.follow = follow
-        self.timestamps = timestamps
-        self.tail = tail
-        self.since = since
-        self.limit_bytes = limit_bytes
+    previous: bool
+    request: LogRequest
 
     @classmethod
     def from_query(cls, query: Any, now: datetime) -> LogOptions:
@@ -250,32 +241,14 @@ class LogOptions:
             since = now - timedelta(seconds=seconds)
         elif query.get("sinceTime"):
             since = _parse_time(query["sinceTime"])
-        return cls(
-            previous=_flag(query, "previous"),
-            follow=_flag(query, "follow"),
-            timestamps=_flag(query, "timestamps"),
+        request = LogRequest(
             tail=_integer(query, "tailLines"),
-            since=since,
             limit_bytes=_integer(query, "limitBytes"),
+            since=since,
+            timestamps=_flag(query, "timestamps"),
+            follow=_flag(query, "follow"),
         )
-
-    def select(self, lines: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
-        chosen = [line for line in lines if self.since is None or _aware(line[0]) >= self.since]
-        if self.tail is not None and self.tail >= 0:
-            chosen = chosen[len(chosen) - self.tail :] if self.tail else []
-        return chosen
-
-    def line(self, moment: datetime, text: str, newline: bool = True) -> bytes:
-        prefix = log_timestamp(moment) + " " if self.timestamps else ""
-        return (prefix + text + ("\n" if newline else "")).encode("utf-8", errors="replace")
-
-    def render(self, lines: list[tuple[datetime, str]], partial: bool = False) -> bytes:
-        chosen = self.select(lines)
-        last = len(chosen) - 1
-        data = b"".join(
-            self.line(m, t, newline=not (partial and i == last)) for i, (m, t) in enumerate(chosen)
-        )
-        return data[: self.limit_bytes] if self.limit_bytes is not None else data
+        return cls(_flag(query, "previous"), request)
 
 
 async def _write_within(response: web.StreamResponse, data: bytes, budget: int | None) -> int | None:
@@ -319,19 +292,10 @@ def _container_status(pod: Obj, container: str) -> Obj:
     return {}
 
 
-def log_timestamp(moment: datetime) -> str:
-    """RFC3339Nano with a fixed nine-digit fraction, as the kubelet prints it."""
-    utc = _aware(moment).astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}000Z"
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _parse_time(text: str) -> datetime:
     try:
-        return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except ValueError:
         raise BadRequest(f'parsing time "{text}" as RFC3339: invalid') from None
 
