@@ -165,10 +165,13 @@ def test_nodes_are_ready_leased_and_reachable_on_loopback(
 
     def ready_nodes() -> list[Any]:
         items = get_json(kubectl, "get", "nodes")["items"]
+        # Ready, and the node-lifecycle controller has taken off the not-ready taint it put on at
+        # registration (it does so a moment after the Ready condition turns True).
         return [
             n
             for n in items
             if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])
+            and not [t for t in n["spec"].get("taints") or [] if "not-ready" in t["key"]]
         ]
 
     ready = wait_for(lambda: len(ready_nodes()) == len(nodes.node_names) and ready_nodes(), 60)
