@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from kcrash.core.diagnose.symptoms import ends_by_itself, probe_requests
+from kcrash.core.diagnose.finite import default_command_ends, ends_by_itself, image_name
+from kcrash.core.diagnose.symptoms import probe_requests
+from kcrash.core.records import ContainerSpec
 from kcrash.diagnose_cmd import main
 
 
@@ -185,3 +187,75 @@ def test_a_finite_command_restarting_with_no_recorded_death_exits_zero(tmp_path:
 def test_a_server_command_restarting_with_no_recorded_death_is_not_called_exits_zero(tmp_path: Path) -> None:
     row = _diagnosed(tmp_path, POD.format(command='["nginx", "-g", "daemon off;"]'))
     assert row["cause"] == "unknown"
+
+
+# --- no command: the base image's default ends at once ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "name"),
+    [
+        ("busybox", "busybox"),
+        ("docker.io/library/busybox:latest", "busybox"),
+        ("registry.access.redhat.com/ubi9/ubi-minimal:9.4@sha256:abc", "ubi-minimal"),
+        ("localhost:5000/team/app:1.2", "app"),
+    ],
+)
+def test_the_image_name_is_the_last_path_part_untagged(image: str, name: str) -> None:
+    assert image_name(image) == name
+
+
+@pytest.mark.parametrize(
+    ("spec", "ends"),
+    [
+        (ContainerSpec("c", "busybox:1.36"), "a shell"),
+        (ContainerSpec("c", "python:3.12-slim"), "an interactive interpreter"),
+        (ContainerSpec("c", "hello-world"), "a program that prints a message"),
+        (ContainerSpec("c", "busybox", command=("httpd", "-f")), ""),
+        (ContainerSpec("c", "ubuntu", args=("sleep", "infinity")), ""),
+        (ContainerSpec("c", "ubuntu", interactive=True), ""),
+        (ContainerSpec("c", "nginx:1.27"), ""),
+        (ContainerSpec("c", "acme/ubuntu-app:3"), ""),
+    ],
+)
+def test_a_base_image_with_no_command_ends_at_once(spec: ContainerSpec, ends: str) -> None:
+    assert default_command_ends(spec) == ends
+
+
+BASE_IMAGE_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: shell
+spec:
+  containers:
+  - name: shell
+    image: {image}
+{extra}status:
+  containerStatuses:
+  - name: shell
+    image: {image}
+    restartCount: 4
+    state:
+      waiting:
+        reason: CrashLoopBackOff
+{last}"""
+
+COMPLETED = """\
+    lastState:
+      terminated:
+        exitCode: 0
+        reason: Completed
+"""
+
+
+@pytest.mark.parametrize("last", ["", COMPLETED])
+def test_a_base_image_with_no_command_restarting_exits_zero(tmp_path: Path, last: str) -> None:
+    row = _diagnosed(tmp_path, BASE_IMAGE_POD.format(image="alpine:3.20", extra="", last=last))
+    assert (row["cause"], row["detail"]) == ("exits-zero", "base-image")
+    assert any("alpine:3.20" in step for step in [row["headline"], *row["next_steps"]])
+
+
+def test_a_base_image_held_open_by_stdin_is_not_called_exits_zero(tmp_path: Path) -> None:
+    pod = BASE_IMAGE_POD.format(image="alpine:3.20", extra="    stdin: true\n    tty: true\n", last="")
+    assert _diagnosed(tmp_path, pod)["cause"] == "unknown"

@@ -456,6 +456,7 @@ def build_container_spec(
         env_names=env_names,
         init=init,
         restart_policy=_str(container, "restartPolicy"),
+        interactive=container.get("stdin") is True or container.get("tty") is True,
     )
 
 

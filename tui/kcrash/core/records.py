@@ -83,6 +83,7 @@ class ContainerSpec(Record, frozen=True):
     env_names: tuple[str, ...] = ()  # plain env variable names (values are never kept)
     init: bool = False
     restart_policy: str = ""  # init containers only: "Always" marks a sidecar that keeps running
+    interactive: bool = False  # stdin or tty: a shell as the main process waits instead of exiting
 
     @property
     def sidecar(self) -> bool:

@@ -31,6 +31,7 @@ from kcrash.core.diagnose.exits import (
 )
 from kcrash.core.diagnose.facts import Facts, gather
 from kcrash.core.diagnose.fallback import always, rule_unknown
+from kcrash.core.diagnose.finite import finite_command_restarting, rule_finite_command
 from kcrash.core.diagnose.health import fine, rule_healthy, rule_not_ready, running_unready
 from kcrash.core.diagnose.image import rule_image_pull, waits_for_image
 from kcrash.core.diagnose.memory import oom_killed, rule_oom, rule_unlabelled_oom, unlabelled_oom
@@ -54,11 +55,9 @@ from kcrash.core.diagnose.probes import (
 from kcrash.core.diagnose.rollout import rollout_finding
 from kcrash.core.diagnose.signals import rule_shut_down, rule_stopped, shut_down, stopped_on_purpose
 from kcrash.core.diagnose.symptoms import (
-    finite_command_restarting,
     probe_requests_failing,
     refused_probe_behind_app_error,
     rule_app_error_behind_probe,
-    rule_finite_command,
     rule_killed_while_starting,
     rule_probe_requests,
     still_starting,
@@ -116,7 +115,7 @@ RULES: tuple[Rule, ...] = (
     Rule("app-error", exited_with_error, rule_app_error),
     Rule("app-error", exit_unrecorded, rule_unrecorded_exit),
     Rule("app-error", state_unknown, rule_fatal_log),
-    # No death recorded, and the spec's command ends by itself.
+    # No death recorded, and the command (the spec's, or the base image's default) ends by itself.
     Rule("exits-zero", finite_command_restarting, rule_finite_command),
     # Never started.
     Rule("unschedulable", unplaced, rule_unschedulable),

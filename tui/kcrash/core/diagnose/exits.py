@@ -7,6 +7,7 @@ import re
 
 from kcrash.core.diagnose.apperrors import AppFailure, app_failure, fatal_failure
 from kcrash.core.diagnose.facts import Facts, dying_words, events_with, latest
+from kcrash.core.diagnose.finite import default_command_ends
 from kcrash.core.diagnose.memory import memory_findings
 from kcrash.core.diagnose.wording import (
     cmd_describe,
@@ -219,6 +220,16 @@ def exit_zero_hints(f: Facts, cmd: str, last: str) -> list[tuple[str, str]]:
                 "daemonized",
                 "The log suggests it daemonizes: run it in the foreground "
                 "(e.g. `nginx -g 'daemon off;'`, no `&`, no --daemon)",
+            )
+        )
+    default = default_command_ends(f.spec) if f.spec_known and f.spec is not None else ""
+    if default:
+        hints.append(
+            (
+                "base-image",
+                f"It sets no command, so {f.spec.image if f.spec else 'the image'} runs its default, "
+                f"{default}, which ends at once with no stdin: give it the command of a process that "
+                "keeps running (or `sleep infinity` for a debug pod)",
             )
         )
     if cmd and re.search(r"\b(?:sh|bash)\b.*-c|\.sh\b", cmd):

@@ -6,13 +6,11 @@
   answered with an error, where no Unhealthy event was pasted.
 - A log that ends while the app says it is still starting ("Please be patient, it can take several
   minutes") and names no error: killed before it was up.
-- A command that ends by itself (`sleep 30`, `echo done`) under restartPolicy Always.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,7 +20,6 @@ from kcrash.core.diagnose.facts import Facts, dying_words, events_with, latest
 from kcrash.core.diagnose.probes import probe_failure
 from kcrash.core.diagnose.wording import (
     cmd_describe,
-    command_words,
     diagnosis,
     edit_target,
     log_evidence,
@@ -215,72 +212,4 @@ def rule_killed_while_starting(f: Facts) -> Diagnosis | None:
             f"The probe events that confirm it: `{cmd_describe(f)}`",
         ],
         detail="slow-start" if kind == "liveness" else "",
-    )
-
-
-# --- a command that ends by itself -----------------------------------------------------------------
-
-_FINITE = frozenset(
-    {"true", "echo", "printf", "date", "env", "printenv", "hostname", "whoami", "ls", "id", "uname"}
-)
-_LOOPS = re.compile(r"\b(?:while|until|for)\b|tail -f|sleep (?:inf|infinity)\b|\bwait\b|&\s*$")
-_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
-
-
-def _finite_step(words: Sequence[str]) -> bool:
-    """One command that returns by itself: `sleep 30s`, `echo hi`, `true`, `exit 0`."""
-    if not words:
-        return False
-    name = words[0].rsplit("/", 1)[-1]
-    if name == "sleep":
-        return len(words) == 2 and bool(re.fullmatch(r"\d+(?:\.\d+)?[smhd]?", words[1]))
-    if name == "exit":
-        return True
-    return name in _FINITE
-
-
-def ends_by_itself(command: Sequence[str]) -> bool:
-    """The container's command (command + args) runs to its end: a finite command, or a shell
-    script (`sh -c`) whose last step is one and which has no loop or wait."""
-    if not command:
-        return False
-    if command[0].rsplit("/", 1)[-1] in _SHELLS and "-c" in command[1:]:
-        script = command[command.index("-c") + 1] if command.index("-c") + 1 < len(command) else ""
-        if not script or _LOOPS.search(script):
-            return False
-        last = re.split(r";|&&|\n", script.strip().rstrip(";"))[-1]
-        try:
-            return _finite_step(shlex.split(last))
-        except ValueError:
-            return False
-    return _finite_step(command)
-
-
-def finite_command_restarting(f: Facts) -> bool:
-    """Restarting (back-off or restarts counted), no death recorded, and the spec's command ends."""
-    if f.termination is not None or f.is_init or f.pod.restart_policy != "Always" or f.spec is None:
-        return False
-    looping = f.restarts > 0 or (f.waiting is not None and f.waiting.reason == "CrashLoopBackOff")
-    return looping and ends_by_itself((*f.spec.command, *f.spec.args))
-
-
-def rule_finite_command(f: Facts) -> Diagnosis | None:
-    cmd = command_words(f.spec)
-    return diagnosis(
-        "exits-zero",
-        f"{f.subject} runs {cmd}, which ends by itself; restartPolicy Always restarts it, with back-off",
-        f,
-        [
-            Evidence(f"spec {f.label} command", quote(cmd)),
-            Evidence("spec.restartPolicy", f.pod.restart_policy),
-            Evidence("lastState", "(empty: the last termination was not recorded)"),
-        ],
-        [
-            "The main process must keep running: a pod's containers are restarted whenever they "
-            "exit, even with 0",
-            "For a task that runs and ends, use a Job (or a CronJob); to keep a debug pod up, "
-            "`sleep infinity`",
-            f"Confirm the exit code (0, reason Completed): `{cmd_describe(f)}`",
-        ],
-        detail="one-shot",
     )
