@@ -35,6 +35,7 @@ from kcrash.cluster.paste.model import (
     PodFacts,
     is_placeholder,
 )
+from kcrash.cluster.paste.runs import to_workload_pods
 from kcrash.cluster.paste.text import ago
 from kcrash.core.records import (
     ContainerStatus,
@@ -413,4 +414,8 @@ def _rollout(
 
 def combine(pastes: Sequence[PasteFacts], *, now: datetime | None = None) -> list[PastedPod]:
     """One PastedPod per pod the pastes speak of, in the order they first appear."""
-    return [_pasted_pod(group, now) for group in _group(pastes) if group.facts or group.events or group.logs]
+    return [
+        _pasted_pod(group, now)
+        for group in _group(to_workload_pods(pastes))
+        if group.facts or group.events or group.logs
+    ]

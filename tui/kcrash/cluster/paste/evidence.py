@@ -51,6 +51,8 @@ def _event(pasted: PastedPod, reason: str, engine_quote: str) -> str | None:
 def _spec(pasted: PastedPod, container: str, what: str, engine_quote: str) -> str | None:
     if what.endswith("Probe") or what.startswith("resources."):
         return _joined([pasted.quote(what, container)])
+    if what == "image":
+        return _joined([pasted.quote("image", container)])
     if what == "command":
         return _joined([pasted.quote("command", container), pasted.quote("args", container)])
     if what == "env":

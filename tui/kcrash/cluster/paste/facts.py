@@ -23,6 +23,7 @@ from kcrash.cluster.paste.mixed import Pieces, read_pieces, runtime_events
 from kcrash.cluster.paste.model import AsOfBasis, LogFacts, PastedEvent, PasteFacts, PasteKind, PodFacts
 from kcrash.cluster.paste.named import assigned_pod
 from kcrash.cluster.paste.objects import ObjectsError, parse_objects_paste, truncation_note
+from kcrash.cluster.paste.runs import created_pods
 from kcrash.cluster.paste.selected import listing, selected_facts
 from kcrash.cluster.paste.table import parse_get_pods
 from kcrash.cluster.paste.text import pod_name_of
@@ -188,7 +189,7 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
         else:
             kind = _read_pieces(part, number, read, as_log=log_named or kind == "logs")
         kinds.append(kind)
-    pods = newest_rows(read.pods)
+    pods = newest_rows([*read.pods, *created_pods(text)])
     times = [(t, basis) for t, basis in (estimate_as_of(f) for f in pods if f.rank >= 2) if t is not None]
     as_of, basis = max(times, key=lambda pair: pair[0]) if times else _latest_event(pods, read.events)
     return PasteFacts(

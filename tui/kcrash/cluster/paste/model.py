@@ -68,6 +68,9 @@ class PodFacts:
     terminating: bool = False  # `get pods` STATUS Terminating: being deleted, since no paste tells when
     # Evidence the reader adds beside the diagnosis's own: (source, text), e.g. a row's trend.
     remarks: tuple[tuple[str, str], ...] = ()
+    # Asked for by a command that made a workload (`kubectl create deployment web`): its pods are
+    # named `web-<hash>-<5>`, so these facts go to the one pod so named.
+    workload: bool = False
 
 
 def placeholder_name(index: int, total: int, *, init: bool = False) -> str:

@@ -109,7 +109,7 @@ def rule_finite_command(f: Facts) -> Diagnosis | None:
             f"{f.subject} sets no command, so {f.spec.image} runs its default, {default}, which ends "
             "at once with no stdin"
         )
-        said = Evidence(f"spec {f.label}", f"image {quote(f.spec.image)}, no command or args, no stdin/tty")
+        said = Evidence(f"spec {f.label} image", f"{quote(f.spec.image)}, no command or args, no stdin/tty")
     else:
         headline = f"{f.subject} runs {cmd}, which ends by itself"
         said = Evidence(f"spec {f.label} command", quote(cmd))
