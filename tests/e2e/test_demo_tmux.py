@@ -88,8 +88,8 @@ def test_batched_keys_at_80x24(tmux: Callable[..., str]) -> None:
     assert "…" not in pane.splitlines()[0], "the header cuts a word"
     tmux("send-keys", "-t", "{session}", "Enter", "Enter")
     wait_for_pane(tmux, lambda pane: "Diagnosis" in pane)
-    for key in ("Escape", "Enter", "Escape", "Enter", "Escape"):
-        tmux("send-keys", "-t", "{session}", key)  # ESC then a key in one write reads as Alt+key
+    # ESC then a key in one write: Escape, then the key (a terminal parser's Alt+key).
+    tmux("send-keys", "-t", "{session}", "Escape", "Enter", "Escape", "Enter", "Escape")
     pane = wait_for_pane(tmux, lambda pane: "NAME" in pane and "STATUS" in pane)
     tmux("send-keys", "-t", "{session}", "/", "s", "e", "g")
     pane = wait_for_pane(tmux, lambda pane: "segfault" in pane and "oom-leak" not in pane)
@@ -104,5 +104,21 @@ def test_batched_keys_at_80x24(tmux: Callable[..., str]) -> None:
     pane = wait_for_pane(tmux, lambda pane: "NAME" in pane and "oom-leak" in pane)
     names = [line.split()[0] for line in pane.splitlines()[2:-1] if line.strip()]
     assert len(set(names)) == len(names), f"two pods look alike at 80 columns: {names}"
+    tmux("send-keys", "-t", "{session}", "q")
+    wait_for_pane(tmux, lambda pane: "NAME" not in pane, timeout=10)
+
+
+def test_escape_and_the_keys_after_it_in_one_write(tmux: Callable[..., str]) -> None:
+    """`Esc / o o m` typed fast in the drill-down, as SSH delivers it in one read: the Escape
+    leaves the drill-down and the rest filters the list (not Alt+/ and `oom` typed into nothing)."""
+    tmux("resize-window", "-t", "{session}", "-x", "80", "-y", "24")
+    wait_for_pane(tmux, lambda pane: "● live" in pane and "oom-leak" in pane)
+    tmux("send-keys", "-t", "{session}", "Enter")
+    wait_for_pane(tmux, lambda pane: "Diagnosis" in pane)
+    tmux("send-keys", "-t", "{session}", "Escape", "/", "o", "o", "m", "-", "l")
+    pane = wait_for_pane(tmux, lambda pane: "NAME" in pane and "oom-l" in pane and "segfault" not in pane)
+    assert "Diagnosis" not in pane
+    tmux("send-keys", "-t", "{session}", "Escape", "j")  # Escape leaves the filter box, j moves down
+    wait_for_pane(tmux, lambda pane: "segfault" in pane)
     tmux("send-keys", "-t", "{session}", "q")
     wait_for_pane(tmux, lambda pane: "NAME" not in pane, timeout=10)

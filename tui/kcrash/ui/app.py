@@ -52,6 +52,7 @@ from kcrash.core.store import Delta, PodStore
 from kcrash.ui.alerts import AlertDesk, load_console_config
 from kcrash.ui.clock import Clock, SystemClock
 from kcrash.ui.crashlog import write_crash_log
+from kcrash.ui.escapes import install as install_escape_parser
 from kcrash.ui.failures import report_worker_failure
 from kcrash.ui.history import TerminationLog
 from kcrash.ui.keygate import POLL_S, KeyGate
@@ -189,6 +190,7 @@ class KcrashApp(App[int]):
         alert_config: AlertConfig | None = None,
         recorder: Recorder | None = None,
     ) -> None:
+        install_escape_parser()  # Escape then a key read together stays two keys
         super().__init__()
         self.source = source
         self.recorder = recorder
