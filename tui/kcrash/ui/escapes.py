@@ -30,4 +30,4 @@ def install() -> None:
     when their input thread starts, so this must run before the app does)."""
     from textual.drivers import linux_driver
 
-    linux_driver.XTermParser = EscapeFirstParser  # type: ignore[misc]
+    setattr(linux_driver, "XTermParser", EscapeFirstParser)  # noqa: B010 (not exported: mypy)
