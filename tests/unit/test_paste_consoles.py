@@ -165,5 +165,13 @@ def test_exit_zero_with_a_back_off_event_is_restarted() -> None:
     assert _exit_zero(ContainerState("unknown"), (backoff,)) == "exits-zero"
 
 
-def test_exit_zero_with_nothing_to_say_it_is_restarted_is_no_verdict() -> None:
-    assert _exit_zero(ContainerState("unknown")) != "exits-zero"
+def test_exit_zero_as_the_last_state_is_itself_a_restart() -> None:
+    # The kubelet moves a termination to lastState only when it starts the container again.
+    assert _exit_zero(ContainerState("unknown")) == "exits-zero"
+
+
+def test_exit_zero_as_the_current_state_with_nothing_to_say_it_is_restarted_is_no_verdict() -> None:
+    status = ContainerStatus(name="web", state=ContainerState("terminated", reason="Completed", exit_code=0))
+    pod = Pod(namespace="shop", name="web-1", container_statuses=(status,))
+    inp = DiagnosisInput(pod=pod, now=NOW, absent=frozenset({"spec"}))
+    assert diagnose(inp).cause != "exits-zero"

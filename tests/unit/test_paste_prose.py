@@ -167,6 +167,12 @@ def test_talk_above_an_event_table_adds_no_event() -> None:
         'The pod get created but then "CrashLoopBackOff" forever.',
         "after deploying, the worker sits in CrashLoopBackOff and I can't exec into it",
         "status is `CrashLoopBackOff`, restarts keep going up",
+        "so my process ends up in a CrashLoopBackoff state.",
+        "When I deploy it the pod goes into crashloopbackoff",
+        "the second instance to exit triggers the service into the CrashBackOffLoop status",
+        "all our workers end up on the CrashLookBackoff and no work gets done.",
+        "its goes in crashloop and after few restart it terminates",
+        "the operator keeps crash-looping since the upgrade",
     ],
 )
 def test_a_sentence_naming_a_crash_loop_is_a_pod_waiting_in_back_off(sentence: str) -> None:
@@ -179,7 +185,47 @@ def test_a_sentence_naming_a_crash_loop_is_a_pod_waiting_in_back_off(sentence: s
 
 @pytest.mark.parametrize(
     "sentence",
-    ["the pods keep restarting, no idea why", "I read about CrashLoopBackOffs in the docs"],
+    [
+        "the pods keep restarting, no idea why",
+        "I read about CrashLoopBackOffs in the docs",
+        "see https://example.com/crashloop-guide for more",
+    ],
 )
 def test_a_sentence_naming_no_crash_loop_gives_no_pod(sentence: str) -> None:
     assert parse_paste(f"{sentence}\n").pods == ()
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("Although I am careful to exit with an exit status of zero, it goes into CrashLoopBackOff", 0),
+        ("a check provokes a exit code = 0 and all workers end up on the CrashLookBackoff", 0),
+        (
+            "as long as my process exits *successfully* (i.e, exit status 0) ... ends up in a CrashLoopBackoff",
+            0,
+        ),
+        ("I run some command contains **exit 0 ** in this pod, so the status keeps `CrashLoopBackOff`", 0),
+        ("the app exited with `1` and now it is in CrashLoopBackOff", 1),
+        ("The container is in CrashLoopBackOff, exit code: 137", 137),
+    ],
+)
+def test_an_exit_code_told_in_words_beside_a_crash_loop_is_the_last_state(message: str, code: int) -> None:
+    (pod,) = parse_paste(f"{message}\n").pods
+    (status,) = pod.pod.container_statuses
+    assert status.last_state is not None and status.last_state.exit_code == code
+    assert pod.sources["/lastState.terminated.exitCode"] == message
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "it does not exit with 0, it just sits in CrashLoopBackOff",
+        'pod em CrashLoopBackOff, possível "Exit code 0"',
+        "maybe the exit code is 0? the pod is in CrashLoopBackOff",
+        "CrashLoopBackOff after the exit; the log has 3 lines",
+    ],
+)
+def test_an_exit_code_denied_guessed_or_not_told_is_no_last_state(message: str) -> None:
+    (pod,) = parse_paste(f"{message}\n").pods
+    (status,) = pod.pod.container_statuses
+    assert status.last_state is None

@@ -24,7 +24,7 @@ from kcrash.cluster.paste.events import HEADERS
 from kcrash.cluster.paste.fragments import fragment_facts, looks_like_fragment
 from kcrash.cluster.paste.loose import is_event_line, read_events
 from kcrash.cluster.paste.model import PastedEvent, PodFacts
-from kcrash.cluster.paste.prose import crash_loop_line, quoted_errors
+from kcrash.cluster.paste.prose import crash_loop_line, quoted_errors, stated_exit
 from kcrash.cluster.paste.text import is_action_line
 from kcrash.core.records import ContainerState, ContainerStatus, Event, Pod
 
@@ -148,7 +148,7 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
             _add_log(found, quoted)
         elif said := crash_loop_line(block):
             found.kinds[-1] = "get-pods"  # a chat message naming the STATUS it saw
-            found.pods.append(_crash_looping(said))
+            found.pods.append(_crash_looping(said, stated_exit(block)))
         elif not all(_ELISION.match(line) or is_action_line(line) for line in block if line.strip()):
             found.skipped.append((start + 1, end))
     runtime = runtime_events(found.log)
@@ -156,11 +156,19 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
     return found
 
 
-def _crash_looping(line: str) -> PodFacts:
-    """A pod a sentence says is in CrashLoopBackOff: its only container waits in back-off."""
+def _crash_looping(line: str, stated: tuple[int, str] | None) -> PodFacts:
+    """A pod a sentence says is in CrashLoopBackOff: its only container waits in back-off, after
+    the exit the message tells in words, if it does (the kubelet calls an exit 0 Completed)."""
     state = ContainerState("waiting", reason="CrashLoopBackOff")
-    pod = Pod(namespace="", name="", container_statuses=(ContainerStatus(name="", state=state),))
-    return PodFacts(pod=pod, sources={"/state.waiting.reason": line}, shows=frozenset({"summary"}))
+    sources = {"/state.waiting.reason": line}
+    last = None
+    if stated is not None:
+        code, said = stated
+        last = ContainerState("terminated", reason="Completed" if code == 0 else "", exit_code=code)
+        sources["/lastState.terminated.exitCode"] = said
+    status = ContainerStatus(name="", state=state, last_state=last)
+    pod = Pod(namespace="", name="", container_statuses=(status,))
+    return PodFacts(pod=pod, sources=sources, shows=frozenset({"summary"}))
 
 
 def _add_log(found: Pieces, lines: Sequence[str]) -> None:

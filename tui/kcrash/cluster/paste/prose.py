@@ -53,8 +53,13 @@ def quoted_errors(lines: Sequence[str]) -> list[str]:
 
 
 # A crash loop named in a sentence ("The pod get created but then "CrashLoopBackOff" forever."):
-# what the person saw in STATUS, though nothing else of the pod was pasted.
-_CRASH_LOOP = re.compile(r"(?<![\w-])CrashLoopBackOff(?![\w-])")
+# what the person saw in STATUS, though nothing else of the pod was pasted. People type it in any
+# case and order: "CrashLoopBackoff", "crashloop", "crash-looping", "CrashBackOffLoop".
+_CRASH_LOOP = re.compile(
+    r"(?<![\w/-])(?:crash[\s-]?loo[pk](?:ing|s|ed)?(?:[\s-]?back[\s-]?off)?|crash[\s-]?back[\s-]?off[\s-]?loop)"
+    r"(?![\w-])",
+    re.I,
+)
 
 
 def crash_loop_line(lines: Sequence[str]) -> str:
@@ -62,3 +67,42 @@ def crash_loop_line(lines: Sequence[str]) -> str:
     if len(lines) > _MOST_LINES:
         return ""
     return next((line.strip() for line in lines if _CRASH_LOOP.search(line)), "")
+
+
+# An exit code told in words: "exit code = 0", "an exit status of zero", "exited with `0`",
+# "(i.e, exit status 0)", a command that "contains exit 0". Between the verb and the value only
+# these words may stand; a negation just before it ("does not exit with 0") or a hedge anywhere in
+# the line ("possível", "maybe") makes it no statement of what happened.
+_EXIT_WORD = re.compile(r"\bexit(?:s|ed|ing)?\b", re.I)
+_FILLER = re.compile(
+    r"""[\s`'"*(=:,]*(?:(?:with|code|status|value|of|an?|the|is|was|i\.e\.?)\b[\s`'"*(=:,]*)*""", re.I
+)
+_VALUE = re.compile(r"(?P<value>\d{1,3}|zero)(?![\w.%])", re.I)
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bwithout|\bno)\s+(?:\w+\s+){0,2}$", re.I)
+_HEDGE = re.compile(
+    r"\b(?:poss[ií]vel|possibl[ey]|maybe|perhaps|probably|guess|suppose|might|whether)\b", re.I
+)
+
+
+def _stated_in(line: str) -> int | None:
+    if _HEDGE.search(line):
+        return None
+    for word in _EXIT_WORD.finditer(line):
+        if _NEGATED.search(line[max(0, word.start() - 30) : word.start()]):
+            continue
+        filler = _FILLER.match(line, word.end())
+        value = _VALUE.match(line, filler.end() if filler else word.end())
+        if value is not None:
+            return 0 if value["value"].lower() == "zero" else int(value["value"])
+    return None
+
+
+def stated_exit(lines: Sequence[str]) -> tuple[int, str] | None:
+    """The exit code a chat message says the process ended with, and the line saying it."""
+    if len(lines) > _MOST_LINES:
+        return None
+    for line in lines:
+        code = _stated_in(line)
+        if code is not None:
+            return code, line.strip()
+    return None

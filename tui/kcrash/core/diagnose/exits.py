@@ -154,8 +154,11 @@ def restarted_after_exit_zero(f: Facts) -> bool:
     if f.pod.restart_policy != "Always" and not (f.spec is not None and f.spec.sidecar):
         return False
     # Without the spec, restartPolicy is the record's default; only restarts after exit 0 prove it,
-    # and a crash-loop back-off is one (OnFailure never restarts an exit 0, Never nothing).
-    return f.spec_known or bool(f.restarts) or backing_off(f)
+    # and a crash-loop back-off is one (OnFailure never restarts an exit 0, Never nothing). So is
+    # the exit 0 being the *last* state: the kubelet moves a termination there only when it starts
+    # the container again.
+    again = f.termination_source == "lastState.terminated"
+    return f.spec_known or bool(f.restarts) or backing_off(f) or again
 
 
 def backing_off(f: Facts) -> bool:
