@@ -111,3 +111,44 @@ def test_the_spec_of_a_deployment_goes_to_its_pods(tmp_path: Path) -> None:
 def test_an_interactive_run_is_not_called_exits_zero(tmp_path: Path) -> None:
     (row,) = _diagnosed(tmp_path, "$ kubectl run -it bb --image=busybox\n", LOOPING.format(name="bb"))
     assert row["cause"] == "unknown"
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: example
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+        - name: main
+          image: {image}
+"""
+
+
+def test_a_workload_manifest_says_what_its_pods_run(tmp_path: Path) -> None:
+    rows = _diagnosed(
+        tmp_path,
+        DEPLOYMENT.format(image="alpine"),
+        LOOPING.format(name="example-5d9f7c6b8-abcde"),
+    )
+    assert [(r["pod"], r["cause"], r["detail"]) for r in rows] == [
+        ("example-5d9f7c6b8-abcde", "exits-zero", "base-image")
+    ]
+
+
+def test_a_manifest_alone_whose_command_ends_will_crash_loop(tmp_path: Path) -> None:
+    (row,) = _diagnosed(tmp_path, DEPLOYMENT.format(image="busybox:1.36"))
+    assert (row["pod"], row["cause"]) == ("example", "exits-zero")
+    assert "will restart it" in row["headline"]
+    assert {"source": "status", "quote": "not in the input: the spec alone"} in row["evidence"]
+
+
+def test_a_manifest_alone_of_a_server_is_no_question(tmp_path: Path) -> None:
+    path = tmp_path / "deploy.yaml"
+    path.write_text(DEPLOYMENT.format(image="nginx:1.27"))
+    out, err = io.StringIO(), io.StringIO()
+    main(["--from", str(path), "-o", "json"], stdout=out, stderr=err, stdin=io.StringIO(""))
+    assert json.loads(out.getvalue() or "[]") == []

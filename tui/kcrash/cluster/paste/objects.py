@@ -22,6 +22,7 @@ from msgspec.structs import replace
 
 from kcrash.cluster.parse import ParsedObjects, objects_in, parse_objects
 from kcrash.cluster.paste.model import PodFacts
+from kcrash.cluster.paste.runs import template_pods
 from kcrash.cluster.paste.yamlload import load_all
 from kcrash.core.records import Pod
 
@@ -176,6 +177,7 @@ def parse_objects_paste(
                 rank=3,
             )
         )
+    facts += template_pods(leaves)  # a workload's pods, from its template
     return facts, parsed
 
 

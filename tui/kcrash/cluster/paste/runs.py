@@ -6,7 +6,9 @@ them the command), whether `-i`/`-t` hold its stdin open, and the restart policy
 Always by default). Any `--overrides` may rewrite all of that, so such a line is not read.
 
 `kubectl create deployment`, and `kubectl run` before 1.18 (`--replicas`, `--generator`), made a
-Deployment: its pods carry the name and a suffix, which `combine` matches (`workload_of`).
+Deployment: its pods carry the name and a suffix, which `combine` matches (`workload_of`). So does
+a workload's manifest (a Deployment, StatefulSet, DaemonSet, Job...): its pod template is the spec
+of the pods named after it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from msgspec.structs import replace
 
+from kcrash.cluster.parse import build_container_spec
 from kcrash.cluster.paste.model import PasteFacts, PodFacts
 from kcrash.core.records import ContainerSpec, Pod
 
@@ -123,3 +127,34 @@ def to_workload_pods(pastes: Sequence[PasteFacts]) -> list[PasteFacts]:
             pods += [dataclasses.replace(facts, pod=replace(facts.pod, name=n)) for n in owned] or [facts]
         spread.append(dataclasses.replace(paste, pods=tuple(pods)))
     return spread
+
+
+# Objects whose pods are made from `spec.template`: their containers are the pods' containers.
+_WORKLOADS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"}
+)
+
+
+def template_pods(objects: Iterable[tuple[str, Any]]) -> list[PodFacts]:
+    """The pod each pasted workload makes, from its template: a manifest pasted beside a sentence
+    ("the pods are in CrashLoopBackOff") says what those pods run."""
+    found: list[PodFacts] = []
+    for kind, obj in objects:
+        if kind not in _WORKLOADS or not isinstance(obj, Mapping):
+            continue
+        meta = obj.get("metadata") or {}
+        template = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        containers = template.get("containers") if isinstance(template, Mapping) else None
+        if not isinstance(meta, Mapping) or not isinstance(containers, list):
+            continue
+        specs = tuple(build_container_spec(c, (), False) for c in containers if isinstance(c, Mapping))
+        policy = template.get("restartPolicy") or ("OnFailure" if kind == "Job" else "Always")
+        pod = Pod(
+            namespace=str(meta.get("namespace") or ""),
+            name=str(meta.get("name") or ""),
+            restart_policy=str(policy),
+            containers=specs,
+        )
+        if pod.name and specs:
+            found.append(PodFacts(pod=pod, shows=frozenset({"spec"}), workload=True))
+    return found

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 
 from kcrash.cluster.paste.model import PastedPod
+from kcrash.core.diagnose.finite import command_ends
 from kcrash.core.records import ContainerState, ContainerStatus, Event, Pod
 
 # Waiting reasons of a container on its way up, not in trouble.
@@ -84,9 +85,19 @@ def trouble_signs(p: PastedPod) -> tuple[str, ...]:
     if disrupted is not None and disrupted.status == "True":
         signs.append(f"DisruptionTarget {disrupted.reason}")  # taken down: a shutdown, a preemption
     signs += _event_signs(p.events)
+    if _spec_loops(pod):
+        signs.append("a command that ends by itself under restartPolicy Always")
     if log_shows_failure(p.previous_log) or log_shows_failure(p.current_log):
         signs.append("an error in its log")
     return tuple(dict.fromkeys(signs))
+
+
+def _spec_loops(pod: Pod) -> bool:
+    """A manifest pasted alone (no phase, no status) whose containers' commands end by themselves
+    under restartPolicy Always: its pods will crash-loop."""
+    if pod.phase or pod.container_statuses or pod.restart_policy != "Always" or not pod.containers:
+        return False
+    return any(command_ends(spec) for spec in pod.containers)
 
 
 def crash_looping(pod: Pod) -> bool:

@@ -93,11 +93,21 @@ def finite_command_restarting(f: Facts) -> bool:
     if f.termination is not None or f.is_init or f.pod.restart_policy != "Always" or f.spec is None:
         return False
     looping = f.restarts > 0 or (f.waiting is not None and f.waiting.reason == "CrashLoopBackOff")
-    if not looping:
+    if not looping and not spec_alone(f):
         return False
-    return ends_by_itself((*f.spec.command, *f.spec.args)) or bool(
-        f.spec_known and default_command_ends(f.spec)
-    )
+    return command_ends(f.spec, known=f.spec_known)
+
+
+def command_ends(spec: ContainerSpec, *, known: bool = True) -> bool:
+    """The container's command, or its base image's default when the spec is known to set none,
+    ends by itself."""
+    return ends_by_itself((*spec.command, *spec.args)) or bool(known and default_command_ends(spec))
+
+
+def spec_alone(f: Facts) -> bool:
+    """Only the spec was pasted (a manifest): no phase, no node, no container status. A pod from
+    the API always has a phase, so a live pod is never judged on its spec alone."""
+    return f.spec_known and not f.pod.phase and not f.pod.node_name and not f.pod.container_statuses
 
 
 def rule_finite_command(f: Facts) -> Diagnosis | None:
@@ -113,11 +123,14 @@ def rule_finite_command(f: Facts) -> Diagnosis | None:
     else:
         headline = f"{f.subject} runs {cmd}, which ends by itself"
         said = Evidence(f"spec {f.label} command", quote(cmd))
+    alone = spec_alone(f)
+    restarts = "will restart it, with back-off (CrashLoopBackOff)" if alone else "restarts it, with back-off"
+    state = Evidence("status", "not in the input: the spec alone") if alone else _no_termination()
     return diagnosis(
         "exits-zero",
-        f"{headline}; restartPolicy Always restarts it, with back-off",
+        f"{headline}; restartPolicy Always {restarts}",
         f,
-        [said, Evidence("spec.restartPolicy", f.pod.restart_policy), _no_termination()],
+        [said, Evidence("spec.restartPolicy", f.pod.restart_policy), state],
         [
             "The main process must keep running: a pod's containers are restarted whenever they "
             "exit, even with 0",
