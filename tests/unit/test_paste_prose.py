@@ -207,6 +207,7 @@ def test_a_sentence_naming_no_crash_loop_gives_no_pod(sentence: str) -> None:
         ("I run some command contains **exit 0 ** in this pod, so the status keeps `CrashLoopBackOff`", 0),
         ("the app exited with `1` and now it is in CrashLoopBackOff", 1),
         ("The container is in CrashLoopBackOff, exit code: 137", 137),
+        ("The job container is completing successfully but it sits in a crashloopbackoff", 0),
     ],
 )
 def test_an_exit_code_told_in_words_beside_a_crash_loop_is_the_last_state(message: str, code: int) -> None:
@@ -223,9 +224,27 @@ def test_an_exit_code_told_in_words_beside_a_crash_loop_is_the_last_state(messag
         'pod em CrashLoopBackOff, possível "Exit code 0"',
         "maybe the exit code is 0? the pod is in CrashLoopBackOff",
         "CrashLoopBackOff after the exit; the log has 3 lines",
+        "it did not finish successfully and now it is in CrashLoopBackOff",
     ],
 )
 def test_an_exit_code_denied_guessed_or_not_told_is_no_last_state(message: str) -> None:
     (pod,) = parse_paste(f"{message}\n").pods
+    (status,) = pod.pod.container_statuses
+    assert status.last_state is None
+
+
+def test_an_exit_told_in_another_paragraph_of_the_message_is_the_last_state() -> None:
+    message = (
+        "The container publishes its results but it looks like it is in a crashloopbackoff.\n\n"
+        "The container is completing successfully but the restartPolicy of Always restarts it.\n"
+    )
+    (pod,) = parse_paste(message).pods
+    (status,) = pod.pod.container_statuses
+    assert status.last_state is not None and status.last_state.exit_code == 0
+
+
+def test_two_exits_told_in_a_message_give_no_last_state() -> None:
+    message = "the pod is in CrashLoopBackOff\n\nsometimes it exits with 0\n\nsometimes exit code 1\n"
+    (pod,) = parse_paste(message).pods
     (status,) = pod.pod.container_statuses
     assert status.last_state is None

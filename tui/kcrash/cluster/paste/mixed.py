@@ -125,6 +125,7 @@ class Pieces:
 def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
     """Every block read by its form; with `as_log`, a block of no form is log text."""
     found = Pieces()
+    talk: list[list[str]] = []  # the blocks that are a message's sentences
     for start, end in blocks(lines):
         block = list(lines[start:end])
         kind = block_kind(block)
@@ -149,11 +150,26 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
         elif said := crash_loop_line(block):
             found.kinds[-1] = "get-pods"  # a chat message naming the STATUS it saw
             found.pods.append(_crash_looping(said, stated_exit(block)))
+            talk.append(block)
         elif not all(_ELISION.match(line) or is_action_line(line) for line in block if line.strip()):
             found.skipped.append((start + 1, end))
+            talk.append(block)
     runtime = runtime_events(found.log)
     found.events += runtime
+    found.pods = [_exit_told_elsewhere(facts, talk) for facts in found.pods]
     return found
+
+
+def _exit_told_elsewhere(facts: PodFacts, talk: list[list[str]]) -> PodFacts:
+    """A crash loop named in one paragraph of a message, its exit told in another ("it completes
+    successfully ... it looks like a crashloopbackoff"): the one exit code the message tells."""
+    if "/state.waiting.reason" not in facts.sources or "/lastState.terminated.exitCode" in facts.sources:
+        return facts
+    told = {found for block in talk if (found := stated_exit(block)) is not None}
+    if len({code for code, _ in told}) != 1:
+        return facts
+    line = facts.sources["/state.waiting.reason"]
+    return _crash_looping(line, min(told))
 
 
 def _crash_looping(line: str, stated: tuple[int, str] | None) -> PodFacts:

@@ -70,9 +70,10 @@ def crash_loop_line(lines: Sequence[str]) -> str:
 
 
 # An exit code told in words: "exit code = 0", "an exit status of zero", "exited with `0`",
-# "(i.e, exit status 0)", a command that "contains exit 0". Between the verb and the value only
-# these words may stand; a negation just before it ("does not exit with 0") or a hedge anywhere in
-# the line ("possível", "maybe") makes it no statement of what happened.
+# "(i.e, exit status 0)", a command that "contains exit 0", or a success ("completes successfully").
+# Between the verb and the value only these words may stand; a negation just before it ("does not
+# exit with 0") or a hedge anywhere in the line ("possível", "maybe") makes it no statement of what
+# happened.
 _EXIT_WORD = re.compile(r"\bexit(?:s|ed|ing)?\b", re.I)
 _FILLER = re.compile(
     r"""[\s`'"*(=:,]*(?:(?:with|code|status|value|of|an?|the|is|was|i\.e\.?)\b[\s`'"*(=:,]*)*""", re.I
@@ -84,9 +85,20 @@ _HEDGE = re.compile(
 )
 
 
+# An end told as a success: "the container is completing successfully", "exits normally".
+_SUCCESS = re.compile(
+    r"\b(?:complet|finish|exit|terminat|end)(?:e?s|e?d|ing|e)?\s+(?:successfully|normally|cleanly|"
+    r"without (?:an )?error)\b",
+    re.I,
+)
+
+
 def _stated_in(line: str) -> int | None:
     if _HEDGE.search(line):
         return None
+    success = _SUCCESS.search(line)
+    if success is not None and not _NEGATED.search(line[max(0, success.start() - 30) : success.start()]):
+        return 0
     for word in _EXIT_WORD.finditer(line):
         if _NEGATED.search(line[max(0, word.start() - 30) : word.start()]):
             continue
