@@ -248,3 +248,25 @@ def test_two_exits_told_in_a_message_give_no_last_state() -> None:
     (pod,) = parse_paste(message).pods
     (status,) = pod.pod.container_statuses
     assert status.last_state is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "waiting", "oom"),
+    [
+        ("pod stuck in ImagePullBackOff since the upgrade", "ImagePullBackOff", False),
+        ("the pod shows createcontainerconfigerror", "CreateContainerConfigError", False),
+        ("my pod keeps getting OOMKilled after a few minutes", "", True),
+        ("it was OOM killed and now sits in CrashLoopBackOff", "CrashLoopBackOff", True),
+        ("ErrImagePull first, then CrashLoopBackOff", "ErrImagePull", False),
+    ],
+)
+def test_a_sentence_naming_a_status_is_that_status(sentence: str, waiting: str, oom: bool) -> None:
+    (pod,) = parse_paste(f"{sentence}\n").pods
+    (status,) = pod.pod.container_statuses
+    assert status.state.reason == waiting
+    assert (status.last_state is not None and status.last_state.reason == "OOMKilled") is oom
+
+
+def test_a_status_named_in_a_sentence_is_no_error_quoted_from_the_log() -> None:
+    facts = parse_paste("the pod shows CreateContainerConfigError\n")
+    assert facts.logs == ()

@@ -24,7 +24,7 @@ from kcrash.cluster.paste.events import HEADERS
 from kcrash.cluster.paste.fragments import fragment_facts, looks_like_fragment
 from kcrash.cluster.paste.loose import is_event_line, read_events
 from kcrash.cluster.paste.model import PastedEvent, PodFacts
-from kcrash.cluster.paste.prose import crash_loop_line, quoted_errors, stated_exit
+from kcrash.cluster.paste.prose import NamedStatus, named_status, quoted_errors, stated_exit
 from kcrash.cluster.paste.text import is_action_line
 from kcrash.core.records import ContainerState, ContainerStatus, Event, Pod
 
@@ -147,9 +147,9 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
         elif quoted := quoted_errors(block):
             found.kinds[-1] = "logs"  # a chat message quoting what the log said
             _add_log(found, quoted)
-        elif said := crash_loop_line(block):
+        elif said := named_status(block):
             found.kinds[-1] = "get-pods"  # a chat message naming the STATUS it saw
-            found.pods.append(_crash_looping(said, stated_exit(block)))
+            found.pods.append(_status_named(said, stated_exit(block)))
             talk.append(block)
         elif not all(_ELISION.match(line) or is_action_line(line) for line in block if line.strip()):
             found.skipped.append((start + 1, end))
@@ -161,27 +161,38 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
 
 
 def _exit_told_elsewhere(facts: PodFacts, talk: list[list[str]]) -> PodFacts:
-    """A crash loop named in one paragraph of a message, its exit told in another ("it completes
+    """A status named in one paragraph of a message, its exit told in another ("it completes
     successfully ... it looks like a crashloopbackoff"): the one exit code the message tells."""
-    if "/state.waiting.reason" not in facts.sources or "/lastState.terminated.exitCode" in facts.sources:
+    said = facts.sources.get(_NAMED_SOURCE)
+    if said is None or "/lastState.terminated.exitCode" in facts.sources:
         return facts
     told = {found for block in talk if (found := stated_exit(block)) is not None}
     if len({code for code, _ in told}) != 1:
         return facts
-    line = facts.sources["/state.waiting.reason"]
-    return _crash_looping(line, min(told))
+    named = named_status([said])
+    return _status_named(named, min(told)) if named is not None else facts
 
 
-def _crash_looping(line: str, stated: tuple[int, str] | None) -> PodFacts:
-    """A pod a sentence says is in CrashLoopBackOff: its only container waits in back-off, after
-    the exit the message tells in words, if it does (the kubelet calls an exit 0 Completed)."""
-    state = ContainerState("waiting", reason="CrashLoopBackOff")
-    sources = {"/state.waiting.reason": line}
+_NAMED_SOURCE = "/state.named"  # the sentence that named the status
+
+
+def _status_named(said: NamedStatus, stated: tuple[int, str] | None) -> PodFacts:
+    """A pod a sentence says is in CrashLoopBackOff (or ImagePullBackOff, ...), OOMKilled: its only
+    container waits for that reason, after the exit the message tells in words, if it does (the
+    kubelet calls an exit 0 Completed, and an OOM kill OOMKilled whatever the code)."""
+    state = ContainerState("waiting", reason=said.waiting) if said.waiting else ContainerState("unknown")
+    sources = {_NAMED_SOURCE: said.line}
+    if said.waiting:
+        sources["/state.waiting.reason"] = said.line
+    code = stated[0] if stated is not None else None
     last = None
-    if stated is not None:
-        code, said = stated
+    if said.oom:
+        last = ContainerState("terminated", reason="OOMKilled", exit_code=code)
+        sources["/lastState.terminated.reason"] = said.line
+    elif code is not None:
         last = ContainerState("terminated", reason="Completed" if code == 0 else "", exit_code=code)
-        sources["/lastState.terminated.exitCode"] = said
+    if stated is not None:
+        sources["/lastState.terminated.exitCode"] = stated[1]
     status = ContainerStatus(name="", state=state, last_state=last)
     pod = Pod(namespace="", name="", container_statuses=(status,))
     return PodFacts(pod=pod, sources=sources, shows=frozenset({"summary"}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 _CODE_SPAN = re.compile(r"`+([^`]+?)`+")
 # An exception's class (`Redis::CannotConnectError:`, `ModuleNotFoundError:`), a qualified one
@@ -47,8 +48,8 @@ def quoted_errors(lines: Sequence[str]) -> list[str]:
         return []
     found: list[str] = []
     for line in lines:
-        spans = _span_lines(line)
-        found += spans or ([quoted] if (quoted := _inline(line)) else [])
+        spans = [span for span in _span_lines(line) if not is_status_word(span)]
+        found += spans or ([quoted] if (quoted := _inline(line)) and not is_status_word(quoted) else [])
     return list(dict.fromkeys(found))
 
 
@@ -62,11 +63,59 @@ _CRASH_LOOP = re.compile(
 )
 
 
-def crash_loop_line(lines: Sequence[str]) -> str:
-    """The first sentence line of a chat message that names a crash loop; "" when none does."""
+# Other reasons people read off STATUS and write in a sentence ("stuck in ImagePullBackOff", "it
+# gets OOMKilled"), in any case: the waiting reasons, and the OOM kill (a termination).
+_WAITING_NAMED = re.compile(
+    r"(?<![\w/-])(ImagePullBackOff|ErrImagePull|ErrImageNeverPull|InvalidImageName|"
+    r"CreateContainerConfigError|CreateContainerError|RunContainerError)(?![\w-])",
+    re.I,
+)
+_WAITING_SPELLED = {
+    name.lower(): name
+    for name in (
+        "ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull", "InvalidImageName",
+        "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+    )
+}  # fmt: skip
+_OOM_NAMED = re.compile(r"(?<![\w/-])(?:oom[\s-]?kill(?:ed|s)?|killed by the oom[\s-]?killer)(?![\w-])", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class NamedStatus:
+    """What a chat message says it saw in STATUS: a waiting reason, an OOM kill, or both."""
+
+    waiting: str  # CrashLoopBackOff, ImagePullBackOff, ... ("" when none is named)
+    oom: bool  # "OOMKilled": the last termination
+    line: str  # the first line naming one
+
+
+def _waiting_in(line: str) -> tuple[int, str] | None:
+    """Where in the line a waiting reason is named, and which."""
+    found = [(m.start(), "CrashLoopBackOff") for m in _CRASH_LOOP.finditer(line)]
+    found += [(m.start(), _WAITING_SPELLED[m.group(1).lower()]) for m in _WAITING_NAMED.finditer(line)]
+    return min(found) if found else None
+
+
+def named_status(lines: Sequence[str]) -> NamedStatus | None:
+    """The status a chat message names, from its sentences; None when it names none."""
     if len(lines) > _MOST_LINES:
-        return ""
-    return next((line.strip() for line in lines if _CRASH_LOOP.search(line)), "")
+        return None
+    waiting, oom, first = "", False, ""
+    for line in lines:
+        named = _waiting_in(line)
+        killed = bool(_OOM_NAMED.search(line))
+        if (named or killed) and not first:
+            first = line.strip()
+        if named and not waiting:
+            waiting = named[1]
+        oom = oom or killed
+    return NamedStatus(waiting=waiting, oom=oom, line=first) if first else None
+
+
+def is_status_word(text: str) -> bool:
+    """Whether a quoted "error" is a reason kubectl shows (`CreateContainerConfigError`), which a
+    sentence names as the status it saw, not as a line of the log."""
+    return bool(_WAITING_NAMED.match(text.strip("`'\" ")))
 
 
 # An exit code told in words: "exit code = 0", "an exit status of zero", "exited with `0`",
