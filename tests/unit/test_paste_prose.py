@@ -186,7 +186,6 @@ def test_a_sentence_naming_a_crash_loop_is_a_pod_waiting_in_back_off(sentence: s
 @pytest.mark.parametrize(
     "sentence",
     [
-        "the pods keep restarting, no idea why",
         "I read about CrashLoopBackOffs in the docs",
         "see https://example.com/crashloop-guide for more",
     ],
@@ -270,3 +269,32 @@ def test_a_sentence_naming_a_status_is_that_status(sentence: str, waiting: str, 
 def test_a_status_named_in_a_sentence_is_no_error_quoted_from_the_log() -> None:
     facts = parse_paste("the pod shows CreateContainerConfigError\n")
     assert facts.logs == ()
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "the pods keep restarting, no idea why",
+        "when the daemonset pod finishes, it is restarted everytime it finishes",
+        "since execution is completed pod is terminating,but its again restarting",
+    ],
+)
+def test_a_restart_loop_told_in_words_is_a_restarted_container(sentence: str) -> None:
+    (pod,) = parse_paste(f"{sentence}\n").pods
+    (status,) = pod.pod.container_statuses
+    assert status.restart_count == 1 and pod.sources["/restartCount"] == sentence
+
+
+@pytest.mark.parametrize(
+    ("sentence", "code"),
+    [
+        ("when the daemonset pod finishes, it is restarted everytime it finishes", 0),
+        ("the job runs to completion and then it restarts again", 0),
+        ("the download completes, then it crashes and restarts again", None),
+        ("it never finishes and keeps restarting", None),
+    ],
+)
+def test_a_normal_end_told_in_words(sentence: str, code: int | None) -> None:
+    (pod,) = parse_paste(f"{sentence}\n").pods
+    (status,) = pod.pod.container_statuses
+    assert (status.last_state.exit_code if status.last_state else None) == code

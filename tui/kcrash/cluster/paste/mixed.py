@@ -177,9 +177,9 @@ _NAMED_SOURCE = "/state.named"  # the sentence that named the status
 
 
 def _status_named(said: NamedStatus, stated: tuple[int, str] | None) -> PodFacts:
-    """A pod a sentence says is in CrashLoopBackOff (or ImagePullBackOff, ...), OOMKilled: its only
-    container waits for that reason, after the exit the message tells in words, if it does (the
-    kubelet calls an exit 0 Completed, and an OOM kill OOMKilled whatever the code)."""
+    """A pod a sentence says is in CrashLoopBackOff (or ImagePullBackOff, ...), OOMKilled or
+    restarting: its only container waits for that reason, after the exit the message tells in
+    words, if it does (the kubelet calls an exit 0 Completed, an OOM kill OOMKilled whatever the code)."""
     state = ContainerState("waiting", reason=said.waiting) if said.waiting else ContainerState("unknown")
     sources = {_NAMED_SOURCE: said.line}
     if said.waiting:
@@ -193,7 +193,11 @@ def _status_named(said: NamedStatus, stated: tuple[int, str] | None) -> PodFacts
         last = ContainerState("terminated", reason="Completed" if code == 0 else "", exit_code=code)
     if stated is not None:
         sources["/lastState.terminated.exitCode"] = stated[1]
-    status = ContainerStatus(name="", state=state, last_state=last)
+    # "Restarted again and again": at least one restart, which is all the words can say.
+    restarts = 1 if said.restarting and not said.waiting else 0
+    if restarts:
+        sources["/restartCount"] = said.line
+    status = ContainerStatus(name="", state=state, last_state=last, restart_count=restarts)
     pod = Pod(namespace="", name="", container_statuses=(status,))
     return PodFacts(pod=pod, sources=sources, shows=frozenset({"summary"}))
 

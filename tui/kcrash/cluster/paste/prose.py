@@ -80,6 +80,17 @@ _WAITING_SPELLED = {
 _OOM_NAMED = re.compile(r"(?<![\w/-])(?:oom[\s-]?kill(?:ed|s)?|killed by the oom[\s-]?killer)(?![\w-])", re.I)
 
 
+# A restart loop told in words, with no reason named: "it is restarted again and again", "keeps
+# restarting", "but its again restarting".
+_RESTARTING = re.compile(
+    r"\b(?:keeps?|kept)\s+(?:on\s+)?restarting\b"
+    r"|\brestart(?:s|ed|ing)?\b[^.;]{0,40}?\b(?:again and again|over and over|every\s?time|each time|"
+    r"in a loop|endlessly|forever|constantly|continuously|repeatedly)\b"
+    r"|\bagain\s+restart(?:s|ed|ing)\b|\brestart(?:s|ed|ing)? again\b|\brestart[\s-]loop\b",
+    re.I,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class NamedStatus:
     """What a chat message says it saw in STATUS: a waiting reason, an OOM kill, or both."""
@@ -87,6 +98,7 @@ class NamedStatus:
     waiting: str  # CrashLoopBackOff, ImagePullBackOff, ... ("" when none is named)
     oom: bool  # "OOMKilled": the last termination
     line: str  # the first line naming one
+    restarting: bool = False  # a restart loop told in words ("restarted again and again")
 
 
 def _waiting_in(line: str) -> tuple[int, str] | None:
@@ -100,16 +112,17 @@ def named_status(lines: Sequence[str]) -> NamedStatus | None:
     """The status a chat message names, from its sentences; None when it names none."""
     if len(lines) > _MOST_LINES:
         return None
-    waiting, oom, first = "", False, ""
+    waiting, oom, restarting, first = "", False, False, ""
     for line in lines:
         named = _waiting_in(line)
         killed = bool(_OOM_NAMED.search(line))
-        if (named or killed) and not first:
+        again = bool(_RESTARTING.search(line))
+        if (named or killed or again) and not first:
             first = line.strip()
         if named and not waiting:
             waiting = named[1]
-        oom = oom or killed
-    return NamedStatus(waiting=waiting, oom=oom, line=first) if first else None
+        oom, restarting = oom or killed, restarting or again
+    return NamedStatus(waiting=waiting, oom=oom, line=first, restarting=restarting) if first else None
 
 
 def is_status_word(text: str) -> bool:
@@ -142,11 +155,25 @@ _SUCCESS = re.compile(
 )
 
 
+# A normal end told without "success": "it is restarted every time it finishes", "since execution
+# is completed ... its again restarting", "runs to completion". Only in a line that names no
+# failure: "the download completes, then it crashes" tells no clean end.
+_COMPLETION = re.compile(r"\b(?:runs? to completion|complet(?:es|ed|ing)|finish(?:es|ed|ing))\b", re.I)
+_FAILURE_WORDS = re.compile(
+    r"\b(?:crash\w*|error\w*|fail\w*|exception|panic\w*|kill\w*|oom\w*|segfault|timeout|timed out)\b", re.I
+)
+
+
+def _ended(line: str, found: re.Match[str] | None) -> bool:
+    return found is not None and not _NEGATED.search(line[max(0, found.start() - 30) : found.start()])
+
+
 def _stated_in(line: str) -> int | None:
     if _HEDGE.search(line):
         return None
-    success = _SUCCESS.search(line)
-    if success is not None and not _NEGATED.search(line[max(0, success.start() - 30) : success.start()]):
+    if _ended(line, _SUCCESS.search(line)):
+        return 0
+    if not _FAILURE_WORDS.search(_CRASH_LOOP.sub("", line)) and _ended(line, _COMPLETION.search(line)):
         return 0
     for word in _EXIT_WORD.finditer(line):
         if _NEGATED.search(line[max(0, word.start() - 30) : word.start()]):

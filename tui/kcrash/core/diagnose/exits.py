@@ -201,7 +201,11 @@ def _policy(f: Facts) -> str:
     """restartPolicy as the spec says it, or what implies it when the spec is not in the input."""
     if f.spec_known:
         return f.pod.restart_policy
-    implied = f"{f.restarts} restarts" if f.restarts else "the crash-loop back-off"
+    implied = (
+        ("1 restart" if f.restarts == 1 else f"{f.restarts} restarts")
+        if f.restarts
+        else "the crash-loop back-off"
+    )
     return f"{f.pod.restart_policy} (not in the input; implied by {implied})"
 
 

@@ -34,6 +34,8 @@ def rule_unknown(f: Facts) -> Diagnosis:
     what = (
         f"is waiting ({f.waiting.reason})"
         if f.waiting and f.waiting.reason
+        else f"restarted ({_restarts(f.restarts)}), its state not known"
+        if f.status and f.status.state.kind == "unknown" and f.restarts
         else f"is {f.status.state.kind}"
         if f.status
         else "has no status yet"
@@ -44,3 +46,7 @@ def rule_unknown(f: Facts) -> Diagnosis:
         f"The dying words of the previous instance: `{cmd_logs(f)}`",
     ]
     return diagnosis("unknown", headline, f, ev, steps, detail="last-state-lost" if lost else "")
+
+
+def _restarts(count: int) -> str:
+    return "1 restart" if count == 1 else f"{count} restarts"
