@@ -172,7 +172,8 @@ def test_talk_above_an_event_table_adds_no_event() -> None:
         "the second instance to exit triggers the service into the CrashBackOffLoop status",
         "all our workers end up on the CrashLookBackoff and no work gets done.",
         "its goes in crashloop and after few restart it terminates",
-        "the operator keeps crash-looping since the upgrade",
+        "the operator keeps crashlooping since the upgrade",
+        "it could go into crash loop backoff",
     ],
 )
 def test_a_sentence_naming_a_crash_loop_is_a_pod_waiting_in_back_off(sentence: str) -> None:
@@ -188,6 +189,7 @@ def test_a_sentence_naming_a_crash_loop_is_a_pod_waiting_in_back_off(sentence: s
     [
         "I read about CrashLoopBackOffs in the docs",
         "see https://example.com/crashloop-guide for more",
+        "a terminal console for investigating Kubernetes pods that crash-loop",
     ],
 )
 def test_a_sentence_naming_no_crash_loop_gives_no_pod(sentence: str) -> None:

@@ -55,10 +55,11 @@ def quoted_errors(lines: Sequence[str]) -> list[str]:
 
 # A crash loop named in a sentence ("The pod get created but then "CrashLoopBackOff" forever."):
 # what the person saw in STATUS, though nothing else of the pod was pasted. People type it in any
-# case and order: "CrashLoopBackoff", "crashloop", "crash-looping", "CrashBackOffLoop".
+# case and order: "CrashLoopBackoff", "crash loop backoff", "crashloop", "CrashBackOffLoop". A loop
+# that is not one word and names no back-off is a verb ("pods that crash-loop"), not a status seen.
 _CRASH_LOOP = re.compile(
-    r"(?<![\w/-])(?:crash[\s-]?loo[pk](?:ing|s|ed)?(?:[\s-]?back[\s-]?off)?|crash[\s-]?back[\s-]?off[\s-]?loop)"
-    r"(?![\w-])",
+    r"(?<![\w/-])(?:crash[\s-]?loo[pk][\s-]?back[\s-]?off|crash[\s-]?back[\s-]?off[\s-]?loop|"
+    r"crashloop(?:ing|s|ed)?)(?![\w-])",
     re.I,
 )
 
