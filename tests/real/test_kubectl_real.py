@@ -85,14 +85,16 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("get", "configmap", "cm1", "-o", "jsonpath={.data}"),
     ("delete", "configmap", "cm1", "--dry-run=server"),
     ("get", "configmap", "cm1", "-o", "name"),
-    ("create", "-f", "-"),  # the pod above, bound to a node that does not exist
+    # The pod above, bound to a node that does not exist: the real PodGC deletes it once the node
+    # has been missing for 40 s, which a loaded machine can reach, so what needs p1 comes first.
+    ("create", "-f", "-"),
     ("get", "pods", "--field-selector", "spec.nodeName=no-such-node", "-o", "name"),
+    ("logs", "p1", "--tail=-2", "--limit-bytes=0"),
+    ("logs", "p1", "-c", "nope"),
+    ("get", "pod", "p1", "-o", "jsonpath={.spec.serviceAccountName} {.status.qosClass} {.status.phase}"),
     ("get", "pods", "--field-selector", "status.phase=Running", "-o", "name"),
     ("get", "pods", "--field-selector", "spec.bogus=1"),
-    ("get", "pod", "p1", "-o", "jsonpath={.spec.serviceAccountName} {.status.qosClass} {.status.phase}"),
-    ("logs", "p1", "-c", "nope"),
     ("logs", "missing"),
-    ("logs", "p1", "--tail=-2", "--limit-bytes=0"),
     ("create", "deployment", "d1", "--image=nginx:1.27", "--replicas=0"),
     ("get", "deployment", "d1", "-o", "jsonpath={.spec.replicas} {.metadata.generation}"),
     ("scale", "deployment", "d1", "--replicas=0"),
