@@ -112,6 +112,29 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def pasted_kind(case: str) -> str:
+    """What a case's pastes are: sentences only (every paste a chat), or other pastes too."""
+    pastes = [p.name for p in (CORPUS / case).iterdir() if p.name not in NOT_PASTES]
+    return "chat only" if all(name.startswith("chat") for name in pastes) else "other"
+
+
+def given_table(outcomes: list[Outcome]) -> str:
+    """Per cause, the misses by what their pastes hold."""
+    by_cause: dict[str, Counter[str]] = defaultdict(Counter)
+    for outcome in outcomes:
+        if outcome.verdict != "right":
+            by_cause[outcome.expected][pasted_kind(outcome.case)] += 1
+    lines = [
+        "| cause | misses | chat only | with other pastes (output, manifests, diffs) |",
+        "| :- | -: | -: | -: |",
+    ]
+    for cause in sorted(by_cause):
+        counts = by_cause[cause]
+        n = sum(counts.values())
+        lines.append(f"| {cause} | {n} | {counts['chat only']} | {counts['other']} |")
+    return "\n".join(lines)
+
+
 def _line(label: str, counts: Counter[str]) -> str:
     n = sum(counts.values())
     share = f"{100 * counts['right'] / n:.0f} %" if n else "-"
@@ -131,6 +154,15 @@ def document(outcomes: list[Outcome]) -> str:
         "as an expected failure (strict: a fixed case fails the test until its mark is taken off).",
         "",
         table(outcomes),
+        "",
+        "## What the misses were given",
+        "",
+        "Pastes are named for what they hold (`chat.txt`, `describe.txt`, `events.txt`, ...). A miss whose",
+        "pastes are all chat is a case where the thread told the symptom in sentences: the cause it",
+        "concluded is then the maintainers' knowledge (of an image, a program, a chart) more often",
+        "than anything the paste says.",
+        "",
+        given_table(outcomes),
         "",
         "## Known misses",
         "",
