@@ -366,7 +366,7 @@ class Recorder:
             return "", result.error, False
         with self._lock:
             latest = self._latest.get(pod.key, pod)
-        if log_flag(latest, ended) != previous:
+        if log_flag(latest, ended) != previous or not self._still_where_read(pod, ended, previous):
             return "", UNSURE, False
         text = self._redactor.text(result.text)
         cut = len(text.encode()) > self.settings.log_bytes
@@ -374,6 +374,16 @@ class Recorder:
             text = text.encode()[-self.settings.log_bytes :].decode("utf-8", errors="ignore")
             text = text.split("\n", 1)[-1]  # start on a whole line
         return text, "", result.truncated or cut
+
+    def _still_where_read(self, pod: Pod, ended: Ended, previous: bool) -> bool:
+        """The instance is still where its log was read from, by the server's pod read after the
+        log: the watch's copy can lag a restart, and the log read then was the next instance's. A
+        read that fails leaves the watch's word standing."""
+        try:
+            now = self.source.api.get_pod(pod.namespace, pod.name)
+        except KcrashError:
+            return True
+        return log_flag(now, ended) == previous
 
     def _events(self, pod: Pod) -> tuple[ArchivedEvent, ...]:
         try:
