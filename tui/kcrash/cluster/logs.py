@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from kcrash.cluster.api import Api
 from kcrash.cluster.errors import TRANSPORT_ERRORS, KcrashError
+from kcrash.cluster.parse import parse_time
 from kcrash.core.records import Pod
 from kcrash.core.sanitize import clean
 
@@ -173,3 +176,28 @@ class LogFollower:
             self._response.release_conn()
         except Exception:
             log.debug("log follow response could not be closed", exc_info=True)
+
+
+# The kubelet's time before each line (`timestamps=true`): RFC3339Nano, then one space.
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ")
+_STAMP_SLACK = timedelta(seconds=1)  # startedAt and finishedAt are kept to the second
+
+
+def unstamped_within(text: str, started: datetime | None, finished: datetime | None) -> str | None:
+    """The log read with `timestamps`, without them; None when a line was written outside the
+    instance's run (the kubelet answered with another instance's log). Lines without a stamp (a
+    line cut by `limitBytes`) are kept and not judged."""
+    lines: list[str] = []
+    for line in text.splitlines(keepends=True):
+        match = _STAMP.match(line)
+        if match is None:
+            lines.append(line)
+            continue
+        at = parse_time(match.group(1))
+        if at is not None and (
+            (started is not None and at < started - _STAMP_SLACK)
+            or (finished is not None and at > finished + _STAMP_SLACK)
+        ):
+            return None
+        lines.append(line[match.end() :])
+    return "".join(lines)

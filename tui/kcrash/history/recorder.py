@@ -360,30 +360,24 @@ class Recorder:
             ended.container,
             previous=previous,
             tail_lines=self.settings.log_lines,
-            limit_bytes=self.settings.log_bytes * 2,
+            limit_bytes=self.settings.log_bytes * 3,  # room for the kubelet's timestamps
+            timestamps=True,
         )
         if result.error:
             return "", result.error, False
         with self._lock:
             latest = self._latest.get(pod.key, pod)
-        if log_flag(latest, ended) != previous or not self._still_where_read(pod, ended, previous):
+        # The watch's copy can lag a restart: the kubelet's time on each line is the proof that
+        # the log is this instance's, not the next one's.
+        own = logs.unstamped_within(result.text, ended.state.started_at, ended.state.finished_at)
+        if log_flag(latest, ended) != previous or own is None:
             return "", UNSURE, False
-        text = self._redactor.text(result.text)
+        text = self._redactor.text(own)
         cut = len(text.encode()) > self.settings.log_bytes
         if cut:
             text = text.encode()[-self.settings.log_bytes :].decode("utf-8", errors="ignore")
             text = text.split("\n", 1)[-1]  # start on a whole line
         return text, "", result.truncated or cut
-
-    def _still_where_read(self, pod: Pod, ended: Ended, previous: bool) -> bool:
-        """The instance is still where its log was read from, by the server's pod read after the
-        log: the watch's copy can lag a restart, and the log read then was the next instance's. A
-        read that fails leaves the watch's word standing."""
-        try:
-            now = self.source.api.get_pod(pod.namespace, pod.name)
-        except KcrashError:
-            return True
-        return log_flag(now, ended) == previous
 
     def _events(self, pod: Pod) -> tuple[ArchivedEvent, ...]:
         try:
