@@ -25,6 +25,7 @@ from kcrash.cluster.paste.named import assigned_pod
 from kcrash.cluster.paste.objects import ObjectsError, parse_objects_paste, truncation_note
 from kcrash.cluster.paste.runs import created_pods
 from kcrash.cluster.paste.selected import listing, selected_facts
+from kcrash.cluster.paste.specs import container_pieces
 from kcrash.cluster.paste.table import parse_get_pods
 from kcrash.cluster.paste.text import pod_name_of
 from kcrash.cluster.paste.watch import newest_rows
@@ -159,7 +160,7 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
             try:
                 found, objects = parse_objects_paste(part.lines, part.docs)
             except ObjectsError as error:
-                fragment = fragment_facts(part.lines)
+                fragment = fragment_facts(part.lines) or container_pieces(part.lines)
                 if fragment is None:
                     read.notes.append(f"part {number}: {error}")
                 else:

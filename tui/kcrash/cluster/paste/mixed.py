@@ -25,6 +25,7 @@ from kcrash.cluster.paste.fragments import fragment_facts, looks_like_fragment
 from kcrash.cluster.paste.loose import is_event_line, read_events
 from kcrash.cluster.paste.model import PastedEvent, PodFacts
 from kcrash.cluster.paste.prose import NamedStatus, named_status, quoted_errors, stated_exit
+from kcrash.cluster.paste.specs import container_pieces
 from kcrash.cluster.paste.text import is_action_line
 from kcrash.core.records import ContainerState, ContainerStatus, Event, Pod
 
@@ -139,11 +140,14 @@ def read_pieces(lines: Sequence[str], *, as_log: bool = False) -> Pieces:
         elif kind == "events":
             _events(block, start, found)
         elif kind == "objects":
-            facts = fragment_facts(block)
+            facts = fragment_facts(block) or container_pieces(block)
             found.pods += [facts] if facts is not None else []
         elif kind == "logs" or as_log:
             _add_log(found, block)
             found.quoted_only = False
+        elif (spec := container_pieces(block)) is not None:
+            found.kinds[-1] = "objects"  # a manifest's containers that do not load as a whole
+            found.pods.append(spec)
         elif quoted := quoted_errors(block):
             found.kinds[-1] = "logs"  # a chat message quoting what the log said
             _add_log(found, quoted)
