@@ -19,10 +19,11 @@ _CODE_SPAN = re.compile(r"`+([^`]+?)`+")
 # (`java.net.ConnectException:`), a level or a panic, Go's dial error, a shell's complaint, npm's.
 _OPENS = (
     r"(?:[A-Z][\w]*(?:(?:::|\.|\$)[A-Z]?[\w]+)*(?:Error|Exception|Failure|Fault)(?::|\s+\(|$))"
-    r"|(?:[a-z][\w]*(?:\.[a-z][\w]*)+\.[A-Z]\w*(?:Error|Exception):)"
+    r"|(?:[a-z][\w]*(?:\.[a-z][\w]*)*\.[A-Z]\w*(?:Error|Exception):)"
     r"|(?:(?:Error|error|FATAL|Fatal|fatal|panic|fatal error|ERROR|PANIC|CRITICAL):)"
     r"|(?:(?:ERROR|FATAL|PANIC|CRITICAL)\s)|(?:Traceback \(most recent call last\))"
-    r"|(?:dial tcp \S+: )|(?:(?:/bin/)?(?:ba|da)?sh: )|(?:npm ERR!)|(?:Errno::E[A-Z]+)"
+    r"|(?:exec \S+: (?:no such file or directory|exec format error|permission denied))"
+    r"|(?:dial tcp(?: \S+)?: )|(?:(?:/bin/)?(?:ba|da)?sh: )|(?:npm ERR!)|(?:Errno::E[A-Z]+)"
 )
 _OPENING = re.compile(_OPENS)
 _STARTS = re.compile(rf"(?:^|(?<=[\s(\"'>:]))(?:{_OPENS})")
@@ -82,9 +83,9 @@ _OOM_NAMED = re.compile(r"(?<![\w/-])(?:oom[\s-]?kill(?:ed|s)?|killed by the oom
 
 
 # A restart loop told in words, with no reason named: "it is restarted again and again", "keeps
-# restarting", "but its again restarting".
+# restarting" (or crashing), "but its again restarting".
 _RESTARTING = re.compile(
-    r"\b(?:keeps?|kept)\s+(?:on\s+)?restarting\b"
+    r"\b(?:keeps?|kept)\s+(?:on\s+)?(?:restarting|crashing|dying)\b"
     r"|\brestart(?:s|ed|ing)?\b[^.;]{0,40}?\b(?:again and again|over and over|every\s?time|each time|"
     r"in a loop|endlessly|forever|constantly|continuously|repeatedly)\b"
     r"|\bagain\s+restart(?:s|ed|ing)\b|\brestart(?:s|ed|ing)? again\b|\brestart[\s-]loop\b",

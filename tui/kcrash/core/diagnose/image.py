@@ -87,7 +87,17 @@ def waits_for_image(f: Facts) -> bool:
     # Pull failures that were later overcome leave Failed events behind; only a container still
     # waiting for its image is an image problem.
     not_started = waiting_reason in ("ContainerCreating", "") and f.termination is None
-    return not_started and bool(pull_failures(f))
+    return not_started and bool(pull_failures(f) or pull_waits(f))
+
+
+_PULL_WAIT = re.compile(r"^Error: (?:ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull)\b")
+
+
+def pull_waits(f: Facts) -> list[Event]:
+    """The kubelet's events while a container waits for its image: `Back-off pulling image "x"`
+    (BackOff), `Error: ImagePullBackOff` (Failed). They tell the wait, not why the pull failed."""
+    backoff = events_with(f, "BackOff", "Back-off pulling image")
+    return [*backoff, *(e for e in f.events if e.reason == "Failed" and _PULL_WAIT.match(e.message))]
 
 
 def rule_image_pull(f: Facts) -> Diagnosis | None:
@@ -105,7 +115,8 @@ def rule_image_pull(f: Facts) -> Diagnosis | None:
     ev: list[Evidence | None] = []
     if f.waiting is not None:
         ev.append(waiting_evidence(f.waiting))
-    ev.append(merged(failed, "Failed"))
+    waits = [e for e in pull_waits(f) if e.reason == "Failed"]
+    ev.append(merged(failed or waits, "Failed"))
     backoff = events_with(f, "BackOff", "Back-off pulling image")
     ev.append(merged(backoff, "BackOff"))
     target = workload(f)
