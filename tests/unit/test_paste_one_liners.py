@@ -44,6 +44,17 @@ def _verdict(tmp_path: Path, line: str) -> tuple[str, str]:
         ),
         ("pod keeps crashing with exit code 137", "killed", "sigkill"),
         ("the pod shows createcontainerconfigerror", "unknown", ""),
+        (
+            "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.",
+            "dependency-unreachable",
+            "refused",
+        ),
+        (
+            "mkdir: cannot create directory '/var/lib/postgresql/data': Permission denied",
+            "app-error",
+            "file-permissions",
+        ),
+        ("x509: certificate has expired or is not yet valid", "app-error", "certificate"),
     ],
 )
 def test_one_line_is_read_for_what_it_says(tmp_path: Path, line: str, cause: str, detail: str) -> None:

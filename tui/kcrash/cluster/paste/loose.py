@@ -143,6 +143,15 @@ def _reason_of(match: re.Match[str]) -> tuple[str, str]:
     return _KNOWN[index][1], _KNOWN[index][2]
 
 
+_DATE = re.compile(r"^[A-Z][a-z]{2},\s+\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}\s")
+
+
+def _when_like(text: str) -> bool:
+    """An old describe row's FirstSeen: an age ("6h") or, before 1.3, a date; not just any word
+    (`redis.exceptions.ConnectionError: Error 111 connecting to ...` is a log line)."""
+    return _age_like(text) or bool(_DATE.match(text))
+
+
 def _age_like(text: str) -> bool:
     last, _, _ = parse_interval(text)
     return last is not None or text.strip() in ("<invalid>", "<unknown>", "...", "…")
@@ -203,7 +212,7 @@ def _row(line: str) -> _Loose | None:
     if described and _age_like(described["interval"]) and described["source"][:1].islower():
         fields = (described["type"], described["reason"], described["message"])
         return _Loose(*fields, [line], described["interval"], described["source"])
-    if match := OLD_DESCRIBE_ROW.match(line):
+    if (match := OLD_DESCRIBE_ROW.match(line)) and _when_like(match["first"]):
         return _Loose(
             match["type"] or "",
             match["reason"],

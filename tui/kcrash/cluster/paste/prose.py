@@ -23,6 +23,7 @@ _OPENS = (
     r"|(?:(?:Error|error|FATAL|Fatal|fatal|panic|fatal error|ERROR|PANIC|CRITICAL):)"
     r"|(?:(?:ERROR|FATAL|PANIC|CRITICAL)\s)|(?:Traceback \(most recent call last\))"
     r"|(?:exec \S+: (?:no such file or directory|exec format error|permission denied))"
+    r"|(?:(?:mkdir|chown|chmod|cp|mv|ln|touch|rm|install|tee): (?:cannot|can't|changing)\b)|(?:x509: )"
     r"|(?:dial tcp(?: \S+)?: )|(?:(?:/bin/)?(?:ba|da)?sh: )|(?:npm ERR!)|(?:Errno::E[A-Z]+)"
 )
 _OPENING = re.compile(_OPENS)
