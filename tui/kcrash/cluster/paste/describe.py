@@ -22,6 +22,7 @@ Plain env values are never kept, not even in the quoted source lines.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -63,6 +64,9 @@ from kcrash.core.records import (
     PodCondition,
     RefKind,
 )
+
+# A container's name is a DNS label; a line of chat ending in a colon is not one.
+_CONTAINER_NAME = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 # "Key:<spaces or tabs>value" or "Key:"; a key has no ":" and no run of two spaces.
@@ -185,6 +189,9 @@ class _Reader:
             if line.indent == name_indent and line.key not in CONTAINER_FIELDS:
                 if not line.key or line.value or line.key in TOP_KEYS:
                     break
+                if not _CONTAINER_NAME.match(line.key):  # "Here is the output:" above the lines
+                    index += 1
+                    continue
                 current = Container(name=line.key, init=init)
                 self.containers.append(current)
                 field_indent = None

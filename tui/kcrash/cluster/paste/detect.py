@@ -61,10 +61,18 @@ def _detect(lines: Sequence[str]) -> tuple[PasteKind, list[Any] | None, bool]:
     objects, docs = sniff_objects(lines)  # blank lines kept: they belong to block scalars
     if objects:
         return "objects", docs, False
-    kind = _text_kind([line for line in lines if line.strip()])
+    body = [line for line in lines if line.strip()]
+    kind = _text_kind(body)
+    if kind == "describe" and not body[0].lstrip().startswith("Name:") and _has_talk(lines):
+        kind = "unknown"  # describe lines inside a message: each block read by its form
     if kind != "unknown":
         return kind, None, False
     return _first_block_kind(lines), None, True
+
+
+def _has_talk(lines: Sequence[str]) -> bool:
+    """Blocks of a message around pasted output: some block is neither describe nor blank."""
+    return any(block_kind(lines[start:end]) != "describe" for start, end in blocks(lines[:2000]))
 
 
 def _text_kind(body: Sequence[str]) -> PasteKind:

@@ -27,7 +27,7 @@ from kcrash.cluster.paste.runs import created_pods
 from kcrash.cluster.paste.selected import listing, selected_facts
 from kcrash.cluster.paste.specs import container_pieces
 from kcrash.cluster.paste.table import parse_get_pods
-from kcrash.cluster.paste.text import pod_name_of
+from kcrash.cluster.paste.text import Command, pod_name_of
 from kcrash.cluster.paste.watch import newest_rows
 from kcrash.core.records import Pod
 
@@ -123,6 +123,15 @@ def _read_pieces(part: Part, number: int, read: _Read, *, as_log: bool) -> Paste
     return part.kind if part.kind != "unknown" else known[0]
 
 
+_CUTTERS = ("tail", "head", "grep", "egrep", "sed", "awk")
+
+
+def _cut_by_pipe(command: Command | None) -> bool:
+    """`kubectl describe pod x | tail -3`: lines out of a describe, read for their forms (an event
+    row, a `Last State:` block), not as a describe that would need its sections."""
+    return command is not None and command.pipe.split(" ", 1)[0] in _CUTTERS
+
+
 def _preface(lines: tuple[str, ...]) -> tuple[str, ...]:
     """The lines above an event table's header (and its `Events:` title), when any say something."""
     header = next((i for i, line in enumerate(lines) if any(h.match(line) for h in HEADERS)), 0)
@@ -171,7 +180,7 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
             cut = truncation_note(part.lines) if len(read.pods) > before else None
             if cut:  # what was read stands; the reader is told more may have followed
                 read.notes.append(f"part {number}: {cut}")
-        elif kind == "describe":
+        elif kind == "describe" and not part.pieces and not _cut_by_pipe(command):
             read.pods += _with_command(parse_describe(part.lines), part)
         elif kind == "get-pods" and not part.pieces:
             rows = _with_command(parse_get_pods(part.lines), part)

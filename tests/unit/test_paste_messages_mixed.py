@@ -1,0 +1,63 @@
+"""Pieces of kubectl output inside a message: each read by its form, none taken for another."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from kcrash.diagnose_cmd import main
+
+
+def _diagnosed(tmp_path: Path, text: str) -> dict[str, Any]:
+    path = tmp_path / "paste.txt"
+    path.write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    main(["--from", str(path), "-o", "json"], stdout=out, stderr=err, stdin=io.StringIO(""))
+    assert out.getvalue().strip(), err.getvalue()
+    (row,) = json.loads(out.getvalue())
+    return row  # type: ignore[no-any-return]
+
+
+DESCRIBE_TAIL = """\
+kubectl get pods
+NAME                     READY   STATUS                       RESTARTS   AGE
+web-7c9d8b6f5-x2b4q      0/1     CreateContainerConfigError   0          2m
+kubectl describe pod web-7c9d8b6f5-x2b4q | tail -3
+  Warning  Failed     10s (x12 over 2m)  kubelet            Error: secret "web-env" not found
+"""
+
+
+def test_lines_cut_out_of_a_describe_by_a_pipe_are_read_for_their_form(tmp_path: Path) -> None:
+    row = _diagnosed(tmp_path, DESCRIBE_TAIL)
+    assert (row["pod"], row["cause"], row["detail"]) == (
+        "web-7c9d8b6f5-x2b4q",
+        "config-missing",
+        "missing-secret",
+    )
+
+
+MESSAGE = """\
+Hi, my pod keeps restarting. Here is the output:
+
+    State:          Waiting
+      Reason:       CrashLoopBackOff
+    Last State:     Terminated
+      Reason:       Error
+      Exit Code:    1
+
+and the logs:
+
+Traceback (most recent call last):
+  File "/app/main.py", line 3, in <module>
+    import numpy
+ModuleNotFoundError: No module named 'numpy'
+"""
+
+
+def test_describe_lines_and_a_log_inside_a_message(tmp_path: Path) -> None:
+    row = _diagnosed(tmp_path, MESSAGE)
+    assert (row["cause"], row["detail"]) == ("app-error", "import-error")
+    assert row["container"] == ""  # "Here is the output:" is no container's name
+    assert any(e["source"] == "previous log" for e in row["evidence"])
