@@ -61,3 +61,24 @@ def test_describe_lines_and_a_log_inside_a_message(tmp_path: Path) -> None:
     assert (row["cause"], row["detail"]) == ("app-error", "import-error")
     assert row["container"] == ""  # "Here is the output:" is no container's name
     assert any(e["source"] == "previous log" for e in row["evidence"])
+
+
+def test_a_fragment_under_its_command_line_is_that_pods(tmp_path: Path) -> None:
+    text = """\
+$ kubectl get pod api-0 -o yaml | grep -A8 lastState
+    lastState:
+      terminated:
+        containerID: containerd://1f2e
+        exitCode: 137
+        finishedAt: "2024-03-01T10:05:00Z"
+        reason: OOMKilled
+        startedAt: "2024-03-01T10:00:00Z"
+    name: api
+"""
+    row = _diagnosed(tmp_path, text)
+    assert (row["pod"], row["cause"]) == ("api-0", "oom-killed")
+
+
+def test_a_row_of_kubectl_get_all_names_its_pod_without_the_kind(tmp_path: Path) -> None:
+    row = _diagnosed(tmp_path, "pod/worker-7d8f9c-abcde   0/1   OOMKilled   3 (20s ago)   2m\n")
+    assert (row["pod"], row["cause"]) == ("worker-7d8f9c-abcde", "oom-killed")

@@ -172,8 +172,8 @@ def parse_paste(text: str, *, name: str = "") -> PasteFacts:
                 fragment = fragment_facts(part.lines) or container_pieces(part.lines)
                 if fragment is None:
                     read.notes.append(f"part {number}: {error}")
-                else:
-                    read.pods.append(fragment)
+                else:  # `kubectl get pod web -o yaml | grep -A8 lastState` names the pod above it
+                    read.pods += _with_command([fragment], part)
             else:
                 read.pods += found
                 read.events += [PastedEvent(event=e) for e in objects.events]  # times already absolute

@@ -184,7 +184,7 @@ def _row_facts(match: re.Match[str], line: str) -> PodFacts:
     ip, node = match.group("ip") or "", match.group("node") or ""
     pod = Pod(
         namespace=match.groupdict().get("namespace") or "",
-        name=match.group("name"),
+        name=match.group("name").removeprefix("pod/"),  # `kubectl get all` names the kind
         phase=implied.phase,
         reason=implied.reason,
         node_name="" if node == "<none>" else node,
