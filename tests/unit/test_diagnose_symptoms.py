@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from paste_cli import diagnose_pastes
 
 from kcrash.core.diagnose.finite import default_command_ends, ends_by_itself, image_name
 from kcrash.core.diagnose.symptoms import probe_requests
 from kcrash.core.records import ContainerSpec
-from kcrash.diagnose_cmd import main
 
 
 def _diagnosed(tmp_path: Path, *texts: str) -> dict[str, Any]:
-    argv: list[str] = []
-    for number, text in enumerate(texts):
-        path = tmp_path / f"paste-{number}.txt"
-        path.write_text(text)
-        argv += ["--from", str(path)]
-    out, err = io.StringIO(), io.StringIO()
-    main([*argv, "-o", "json"], stdout=out, stderr=err, stdin=io.StringIO(""))
-    assert out.getvalue().strip(), err.getvalue()
-    rows = json.loads(out.getvalue())
-    return rows[0]  # type: ignore[no-any-return]
+    return diagnose_pastes(tmp_path, *texts)[0]
 
 
 # --- the app's error behind a probe that found nothing listening ----------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paste_cli import diagnose_pastes
 
 from kcrash.cluster.paste.events import parse_describe_events
 from kcrash.cluster.paste.loose import read_line
@@ -21,12 +22,7 @@ from kcrash.diagnose_cmd import main
 
 
 def _diagnosed(tmp_path: Path, text: str) -> list[dict[str, Any]]:
-    path = tmp_path / "pasted.txt"
-    path.write_text(text)
-    out, err = io.StringIO(), io.StringIO()
-    main(["--from", str(path), "-o", "json"], stdout=out, stderr=err, stdin=io.StringIO(""))
-    assert out.getvalue().strip(), err.getvalue()
-    return json.loads(out.getvalue())  # type: ignore[no-any-return]
+    return diagnose_pastes(tmp_path, text)
 
 
 @pytest.mark.parametrize(

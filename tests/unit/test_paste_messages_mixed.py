@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 from typing import Any
 
-from kcrash.diagnose_cmd import main
+from paste_cli import diagnose_pastes
 
 
-def _diagnosed(tmp_path: Path, text: str) -> dict[str, Any]:
-    path = tmp_path / "paste.txt"
-    path.write_text(text)
-    out, err = io.StringIO(), io.StringIO()
-    main(["--from", str(path), "-o", "json"], stdout=out, stderr=err, stdin=io.StringIO(""))
-    assert out.getvalue().strip(), err.getvalue()
-    (row,) = json.loads(out.getvalue())
-    return row  # type: ignore[no-any-return]
+def _only(tmp_path: Path, text: str) -> dict[str, Any]:
+    (row,) = diagnose_pastes(tmp_path, text)
+    return row
 
 
 DESCRIBE_TAIL = """\
@@ -30,7 +23,7 @@ kubectl describe pod web-7c9d8b6f5-x2b4q | tail -3
 
 
 def test_lines_cut_out_of_a_describe_by_a_pipe_are_read_for_their_form(tmp_path: Path) -> None:
-    row = _diagnosed(tmp_path, DESCRIBE_TAIL)
+    row = _only(tmp_path, DESCRIBE_TAIL)
     assert (row["pod"], row["cause"], row["detail"]) == (
         "web-7c9d8b6f5-x2b4q",
         "config-missing",
@@ -57,7 +50,7 @@ ModuleNotFoundError: No module named 'numpy'
 
 
 def test_describe_lines_and_a_log_inside_a_message(tmp_path: Path) -> None:
-    row = _diagnosed(tmp_path, MESSAGE)
+    row = _only(tmp_path, MESSAGE)
     assert (row["cause"], row["detail"]) == ("app-error", "import-error")
     assert row["container"] == ""  # "Here is the output:" is no container's name
     assert any(e["source"] == "previous log" for e in row["evidence"])
@@ -75,10 +68,10 @@ $ kubectl get pod api-0 -o yaml | grep -A8 lastState
         startedAt: "2024-03-01T10:00:00Z"
     name: api
 """
-    row = _diagnosed(tmp_path, text)
+    row = _only(tmp_path, text)
     assert (row["pod"], row["cause"]) == ("api-0", "oom-killed")
 
 
 def test_a_row_of_kubectl_get_all_names_its_pod_without_the_kind(tmp_path: Path) -> None:
-    row = _diagnosed(tmp_path, "pod/worker-7d8f9c-abcde   0/1   OOMKilled   3 (20s ago)   2m\n")
+    row = _only(tmp_path, "pod/worker-7d8f9c-abcde   0/1   OOMKilled   3 (20s ago)   2m\n")
     assert (row["pod"], row["cause"]) == ("worker-7d8f9c-abcde", "oom-killed")

@@ -6,22 +6,14 @@ what it is, never refused."""
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
 import pytest
-
-from kcrash.diagnose_cmd import main
+from paste_cli import diagnose_pastes
 
 
 def _verdict(tmp_path: Path, line: str) -> tuple[str, str]:
-    path = tmp_path / "paste.txt"
-    path.write_text(line + "\n")
-    out, err = io.StringIO(), io.StringIO()
-    main(["--from", str(path), "-o", "json"], stdout=out, stderr=err, stdin=io.StringIO(""))
-    assert out.getvalue().strip(), err.getvalue()
-    (row,) = json.loads(out.getvalue())
+    (row,) = diagnose_pastes(tmp_path, line + "\n")
     return row["cause"], row["detail"]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
+from paste_cli import diagnose_pastes
 
 from kcrash.cluster.paste.runs import created_pods, workload_of
 from kcrash.diagnose_cmd import main
@@ -69,18 +69,6 @@ def test_a_pod_belongs_to_the_workload_its_name_extends(pod: str, owner: str) ->
     assert workload_of(pod, ["web", "web-api"]) == owner
 
 
-def _diagnosed(tmp_path: Path, *texts: str) -> list[dict[str, Any]]:
-    argv: list[str] = []
-    for number, text in enumerate(texts):
-        path = tmp_path / f"paste-{number}.txt"
-        path.write_text(text)
-        argv += ["--from", str(path)]
-    out, err = io.StringIO(), io.StringIO()
-    main([*argv, "-o", "json"], stdout=out, stderr=err, stdin=io.StringIO(""))
-    assert out.getvalue().strip(), err.getvalue()
-    return json.loads(out.getvalue())  # type: ignore[no-any-return]
-
-
 LOOPING = """\
 NAME                        READY   STATUS             RESTARTS   AGE
 {name}   0/1     CrashLoopBackOff   5          3m
@@ -88,7 +76,7 @@ NAME                        READY   STATUS             RESTARTS   AGE
 
 
 def test_a_base_image_run_with_no_command_exits_zero(tmp_path: Path) -> None:
-    (row,) = _diagnosed(
+    (row,) = diagnose_pastes(
         tmp_path, "$ kubectl run bb --image=busybox\npod/bb created\n", LOOPING.format(name="bb")
     )
     assert (row["pod"], row["cause"], row["detail"]) == ("bb", "exits-zero", "base-image")
@@ -96,7 +84,7 @@ def test_a_base_image_run_with_no_command_exits_zero(tmp_path: Path) -> None:
 
 
 def test_the_spec_of_a_deployment_goes_to_its_pods(tmp_path: Path) -> None:
-    rows = _diagnosed(
+    rows = diagnose_pastes(
         tmp_path,
         "kubectl create deployment hello --image=hello-world\n",
         LOOPING.format(name="hello-5d9f7c6b8-abcde")
@@ -109,7 +97,7 @@ def test_the_spec_of_a_deployment_goes_to_its_pods(tmp_path: Path) -> None:
 
 
 def test_an_interactive_run_is_not_called_exits_zero(tmp_path: Path) -> None:
-    (row,) = _diagnosed(tmp_path, "$ kubectl run -it bb --image=busybox\n", LOOPING.format(name="bb"))
+    (row,) = diagnose_pastes(tmp_path, "$ kubectl run -it bb --image=busybox\n", LOOPING.format(name="bb"))
     assert row["cause"] == "unknown"
 
 
@@ -129,7 +117,7 @@ spec:
 
 
 def test_a_workload_manifest_says_what_its_pods_run(tmp_path: Path) -> None:
-    rows = _diagnosed(
+    rows = diagnose_pastes(
         tmp_path,
         DEPLOYMENT.format(image="alpine"),
         LOOPING.format(name="example-5d9f7c6b8-abcde"),
@@ -140,7 +128,7 @@ def test_a_workload_manifest_says_what_its_pods_run(tmp_path: Path) -> None:
 
 
 def test_a_manifest_alone_whose_command_ends_will_crash_loop(tmp_path: Path) -> None:
-    (row,) = _diagnosed(tmp_path, DEPLOYMENT.format(image="busybox:1.36"))
+    (row,) = diagnose_pastes(tmp_path, DEPLOYMENT.format(image="busybox:1.36"))
     assert (row["pod"], row["cause"]) == ("example", "exits-zero")
     assert "will restart it" in row["headline"]
     assert {"source": "status", "quote": "not in the input: the spec alone"} in row["evidence"]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
+from paste_cli import diagnose_pastes
 
 from kcrash.cluster.paste.specs import container_pieces
 from kcrash.cluster.paste.text import prepare
-from kcrash.diagnose_cmd import main
 
 HELM = """\
       containers:
@@ -53,18 +50,6 @@ def test_the_restart_policy_written_beside_them_counts() -> None:
     assert facts is not None and facts.pod.restart_policy == "OnFailure"
 
 
-def _diagnosed(tmp_path: Path, *texts: str) -> list[dict[str, Any]]:
-    argv: list[str] = []
-    for number, text in enumerate(texts):
-        path = tmp_path / f"paste-{number}.txt"
-        path.write_text(text)
-        argv += ["--from", str(path)]
-    out, err = io.StringIO(), io.StringIO()
-    main([*argv, "-o", "json"], stdout=out, stderr=err, stdin=io.StringIO(""))
-    assert out.getvalue().strip(), err.getvalue()
-    return json.loads(out.getvalue())  # type: ignore[no-any-return]
-
-
 def test_a_finite_command_in_the_pasted_containers_of_a_crash_looping_pod(tmp_path: Path) -> None:
-    (row,) = _diagnosed(tmp_path, "The RabbitMQ pod is in CrashLoopBackOff state.\n", HELM)
+    (row,) = diagnose_pastes(tmp_path, "The RabbitMQ pod is in CrashLoopBackOff state.\n", HELM)
     assert (row["cause"], row["detail"]) == ("exits-zero", "one-shot")
